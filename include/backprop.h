@@ -1,0 +1,361 @@
+/*
+ * backprop.h — feed-forward neural networks trained by backpropagation.
+ *
+ * The one public header of libbackprop.  Everything is float32, row-major.
+ *
+ * Three kinds of state, three owners:
+ *   bp_net        architecture + parameters (+ input scaling).  Never written by a
+ *                 forward or backward pass, so one const bp_net may serve many
+ *                 threads at once, each with its own workspace.
+ *   bp_workspace  everything a pass writes: weighted sums s, activations a,
+ *                 deltas, gradients, for up to max_batch rows.  One per thread.
+ *   bp_trainer    optimizer state, RNG, schedule and epoch counters.
+ *
+ * Notation follows "the mathematics of neural networks — a complete example":
+ *   s = a_prev · Wᵀ + b      weighted sum of a layer
+ *   a = f(s)                 activation
+ *   δ = ∂E/∂s                delta of a neuron
+ *   ∂E/∂w = δ · a_prev       gradient of a weight
+ *   w' = w − η · ∂E/∂w       gradient-descent update
+ *
+ * Weight layout and numbering: layer l owns W[l] of shape [units][fan_in]
+ * (row = receiving neuron, column = sending neuron) and b[l] of shape [units].
+ * Walking every layer from the inputs and each W row-major numbers the
+ * weights w1, w2, … exactly as the article does (hidden 1 gets w1, w2 from
+ * inputs 1, 2; …; output 1 gets w7, w8, w9 from hidden 1, 2, 3).  Biases are
+ * numbered b1, b2, … in the same order.
+ *
+ * Errors: every fallible call returns a bp_status.  On failure a message
+ * (naming file, line and field where that applies) is kept in a thread-local
+ * buffer read by bp_errmsg().  The library never prints, exits or aborts on
+ * bad input.
+ *
+ * Thread safety: calls on distinct objects are safe from distinct threads.
+ * Calls that take a const bp_net * may run concurrently on the same net.
+ * A workspace, trainer or dataset must not be used by two threads at once.
+ * bp_errmsg() is per thread.
+ */
+#ifndef BACKPROP_H
+#define BACKPROP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BP_VERSION_MAJOR 0
+#define BP_VERSION_MINOR 1
+#define BP_VERSION_PATCH 0
+#define BP_VERSION_STRING "0.1.0"
+
+const char *bp_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Status and errors                                                   */
+/* ------------------------------------------------------------------ */
+
+typedef enum bp_status {
+    BP_OK = 0,
+    BP_ERR_ARG,         /* a caller passed an invalid argument (NULL, size < 1, …) */
+    BP_ERR_NOMEM,       /* an allocation failed, or a size would overflow */
+    BP_ERR_IO,          /* a file could not be opened, read or written */
+    BP_ERR_PARSE,       /* a text file (CSV, .net, FANN .data) is malformed */
+    BP_ERR_FORMAT,      /* a binary file (model, IDX) is malformed, corrupt or of another version */
+    BP_ERR_SHAPE,       /* sizes do not match (model vs data, targets vs outputs) */
+    BP_ERR_NUMERIC,     /* NaN or Inf appeared in data, loss or parameters */
+    BP_ERR_UNSUPPORTED, /* a valid request this build or combination cannot do */
+    BP_ERR_INTERRUPTED  /* a callback asked to stop */
+} bp_status;
+
+/* The message of the last failure in this thread ("" if none). */
+const char *bp_errmsg(void);
+/* A short constant name for a status, e.g. "parse error". */
+const char *bp_status_string(bp_status status);
+/* Set this thread's message (printf-style) and return status: lets callers of
+ * the API (the CLI, plug-ins) report errors the same way the library does. */
+bp_status bp_error(bp_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ------------------------------------------------------------------ */
+/* Activations, losses, initialisers                                   */
+/* ------------------------------------------------------------------ */
+
+typedef enum bp_activation {
+    BP_ACT_LINEAR = 0,
+    BP_ACT_SIGMOID,
+    BP_ACT_TANH,
+    BP_ACT_RELU,
+    BP_ACT_LEAKY_RELU, /* f(s) = s for s > 0, slope·s otherwise (slope per layer, default 0.01) */
+    BP_ACT_SOFTMAX,    /* over the units of the layer; output layer only */
+    BP_ACT_COUNT_
+} bp_activation;
+
+/* Loss of one sample; a batch reports the mean of its samples' losses and
+ * averages the gradients.
+ *   BP_LOSS_MSE   E = ½ Σ_k (expected_k − a_k)²   — the article's convention,
+ *                 so δ = (a − expected)·f'(s).  (The ½ makes ∂E/∂a = a − expected.)
+ *   BP_LOSS_XENT  E = −Σ_k expected_k · ln a_k   with a softmax output layer;
+ *                 softmax and cross-entropy are fused: δ = a − expected.
+ *   BP_LOSS_BCE   E = −Σ_k [t_k ln a_k + (1 − t_k) ln(1 − a_k)]; with sigmoid
+ *                 outputs fused to δ = a − expected. */
+typedef enum bp_loss {
+    BP_LOSS_MSE = 0,
+    BP_LOSS_XENT,
+    BP_LOSS_BCE,
+    BP_LOSS_COUNT_
+} bp_loss;
+
+typedef enum bp_init {
+    BP_INIT_XAVIER = 0, /* Glorot uniform: U(±sqrt(6/(fan_in+fan_out))), biases 0 */
+    BP_INIT_HE,         /* He normal: N(0, 2/fan_in), biases 0 */
+    BP_INIT_COUNT_
+} bp_init;
+
+/* Names as used by the CLI and the .net format ("sigmoid", "mse", "xavier", …). */
+const char *bp_activation_name(bp_activation act);
+const char *bp_loss_name(bp_loss loss);
+const char *bp_init_name(bp_init init);
+/* Parse a name; returns BP_ERR_ARG (with a message listing the choices) if unknown. */
+bp_status bp_activation_parse(const char *name, bp_activation *out);
+bp_status bp_loss_parse(const char *name, bp_loss *out);
+bp_status bp_init_parse(const char *name, bp_init *out);
+
+/* f(s) and f'(s) for element-wise activations (not softmax); `slope` is the
+ * leaky-ReLU slope and ignored otherwise. */
+float bp_activation_apply(bp_activation act, float s, float slope);
+float bp_activation_derivative(bp_activation act, float s, float slope);
+
+/* ------------------------------------------------------------------ */
+/* Networks                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct bp_net bp_net;
+
+typedef struct bp_layer_spec {
+    int units;             /* neurons in this layer, ≥ 1 */
+    bp_activation act;     /* activation of this layer */
+    int bias;              /* non-zero: the layer has a bias per neuron */
+    float slope;           /* leaky-ReLU slope; 0 means the default 0.01 */
+} bp_layer_spec;
+
+/* Limits checked on creation and on load, so sizes never overflow. */
+#define BP_MAX_LAYERS 64
+#define BP_MAX_UNITS (1 << 20)
+#define BP_MAX_PARAMS ((size_t)1 << 31)
+
+/* A network of n_layers dense layers (hidden layers and the output layer;
+ * the input is not a layer) after n_inputs inputs.  Parameters start at zero:
+ * call bp_net_init() or set them.  Softmax is only allowed on the last layer,
+ * and BP_LOSS_XENT needs it there (or a 1-unit sigmoid output, treated as BCE). */
+bp_status bp_net_create(bp_net **out, int n_inputs, int n_layers,
+                        const bp_layer_spec *layers, bp_loss loss);
+void bp_net_free(bp_net *net);
+bp_status bp_net_clone(const bp_net *net, bp_net **out);
+/* Copy parameters (and scaling) of src into dst; architectures must match. */
+bp_status bp_net_copy_params(bp_net *dst, const bp_net *src);
+
+/* Fill weights from the initialiser with a generator seeded by `seed`; biases 0. */
+bp_status bp_net_init(bp_net *net, bp_init init, uint64_t seed);
+
+int bp_net_inputs(const bp_net *net);
+int bp_net_outputs(const bp_net *net);
+int bp_net_layers(const bp_net *net);
+bp_layer_spec bp_net_layer(const bp_net *net, int layer);
+int bp_net_fan_in(const bp_net *net, int layer);
+bp_loss bp_net_loss(const bp_net *net);
+size_t bp_net_param_count(const bp_net *net);
+/* Largest layer width (inputs included): the size a caller needs for a row buffer. */
+int bp_net_max_width(const bp_net *net);
+
+/* Parameters of one layer: W is [units][fan_in] row-major, b is [units]
+ * (NULL when the layer has no bias).  The pointers stay valid for the net's life. */
+float *bp_net_weights(bp_net *net, int layer);
+float *bp_net_biases(bp_net *net, int layer);
+const float *bp_net_weights_const(const bp_net *net, int layer);
+const float *bp_net_biases_const(const bp_net *net, int layer);
+/* All parameters as one contiguous array, layer by layer, W then b. */
+float *bp_net_params(bp_net *net);
+const float *bp_net_params_const(const bp_net *net);
+
+/* Input scaling stored with the model: x' = (x − shift) · scale per input.
+ * Both NULL removes it.  bp_predict applies it; bp_forward does not (it works
+ * on already-scaled inputs, as the trainer feeds it). */
+bp_status bp_net_set_scaling(bp_net *net, const float *shift, const float *scale);
+/* Returns 1 and the arrays (n_inputs each) if scaling is set, else 0. */
+int bp_net_scaling(const bp_net *net, const float **shift, const float **scale);
+/* out[i] = scaled x[i] for `rows` rows; out may equal x. */
+void bp_net_scale_inputs(const bp_net *net, const float *x, float *out, size_t rows);
+
+/* Free-form metadata kept in model files (key/value strings, ≤ 255 bytes each). */
+bp_status bp_net_set_meta(bp_net *net, const char *key, const char *value);
+const char *bp_net_get_meta(const bp_net *net, const char *key); /* NULL if absent */
+int bp_net_meta_count(const bp_net *net);
+/* key/value of the i-th entry, 0 ≤ i < count. */
+void bp_net_meta_at(const bp_net *net, int i, const char **key, const char **value);
+
+/* ------------------------------------------------------------------ */
+/* Workspaces, forward and backward passes                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct bp_workspace bp_workspace;
+
+/* Working memory for passes of `net` over up to max_batch rows, from one
+ * allocation.  `threads` ≥ 1 workers split the kernels; results are bit-for-bit
+ * the same for every thread count. */
+bp_status bp_workspace_create(bp_workspace **out, const bp_net *net, int max_batch, int threads);
+void bp_workspace_free(bp_workspace *ws);
+int bp_workspace_max_batch(const bp_workspace *ws);
+int bp_workspace_threads(const bp_workspace *ws);
+
+/* Forward pass of `batch` rows of x ([batch][inputs], already scaled).  Keeps
+ * every s and a in the workspace.  The net must be the one (or of the same
+ * architecture as the one) the workspace was created for. */
+bp_status bp_forward(const bp_net *net, bp_workspace *ws, const float *x, int batch);
+
+/* After bp_forward: loss of the batch against `target` ([batch][outputs]),
+ * the mean over rows, without touching gradients.  NaN targets are rejected. */
+bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *target,
+                        int batch, float *loss);
+
+/* After bp_forward on the same x: backpropagate `target`.  Computes every δ
+ * (= ∂E/∂s, per row) and the gradients ∂E/∂W, ∂E/∂b averaged over the batch,
+ * and stores the batch's mean loss in *loss (may be NULL). */
+bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x,
+                      const float *target, int batch, float *loss);
+
+/* w ← w − η·∂E/∂w for every parameter, from the workspace's gradients. */
+bp_status bp_sgd_step(bp_net *net, const bp_workspace *ws, float learning_rate);
+
+/* One online-SGD step on one sample: forward, backward, update.  Uses the
+ * fused batch-1 kernels. */
+bp_status bp_train_sample(bp_net *net, bp_workspace *ws, const float *x,
+                          const float *target, float learning_rate, float *loss);
+
+/* Inputs → outputs for `rows` rows, applying the net's input scaling, in
+ * chunks of the workspace's max_batch.  out is [rows][outputs]. */
+bp_status bp_predict(const bp_net *net, bp_workspace *ws, const float *x, size_t rows, float *out);
+
+/* What the last pass left, for layer l (0 = first hidden layer), each
+ * [batch][units] row-major (gradients [units][fan_in] and [units]). */
+const float *bp_workspace_s(const bp_workspace *ws, int layer);
+const float *bp_workspace_a(const bp_workspace *ws, int layer);
+const float *bp_workspace_delta(const bp_workspace *ws, int layer);
+const float *bp_workspace_grad_w(const bp_workspace *ws, int layer);
+const float *bp_workspace_grad_b(const bp_workspace *ws, int layer); /* NULL without bias */
+/* All gradients as one array in bp_net_params order. */
+const float *bp_workspace_grads(const bp_workspace *ws);
+/* Rows of the last pass. */
+int bp_workspace_batch(const bp_workspace *ws);
+
+/* ------------------------------------------------------------------ */
+/* Text network format (.net)                                          */
+/* ------------------------------------------------------------------ */
+
+/* A training sample and learning rate a .net file may carry (for `step`). */
+typedef struct bp_sample {
+    int has_input, has_target, has_lr;
+    float *input;   /* [inputs], owned by the sample */
+    float *target;  /* [outputs] */
+    float lr;
+} bp_sample;
+void bp_sample_clear(bp_sample *sample);
+
+/* Read a .net file (format: docs/net-format.md).  `sample` may be NULL. */
+bp_status bp_net_read_text(bp_net **out, bp_sample *sample, const char *path);
+bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text,
+                            size_t len, const char *name_for_errors);
+/* Write a .net file; every float is written with %.9g so reading it back
+ * gives the same bits.  `sample` may be NULL.  Written atomically. */
+bp_status bp_net_write_text(const bp_net *net, const bp_sample *sample, const char *path);
+bp_status bp_net_fprint_text(const bp_net *net, const bp_sample *sample, FILE *fp);
+
+/* ------------------------------------------------------------------ */
+/* Datasets (in memory) and readers                                    */
+/* ------------------------------------------------------------------ */
+
+/* A data set: inputs X [rows][inputs] and targets Y [rows][outputs], float32.
+ * For classification, Y is one-hot and labels[] holds the class of each row. */
+typedef struct bp_dataset bp_dataset;
+
+bp_status bp_dataset_create(bp_dataset **out, size_t rows, int inputs, int outputs);
+void bp_dataset_free(bp_dataset *ds);
+size_t bp_dataset_rows(const bp_dataset *ds);
+int bp_dataset_inputs(const bp_dataset *ds);
+int bp_dataset_outputs(const bp_dataset *ds);
+float *bp_dataset_x(bp_dataset *ds);
+float *bp_dataset_y(bp_dataset *ds);
+const float *bp_dataset_x_const(const bp_dataset *ds);
+const float *bp_dataset_y_const(const bp_dataset *ds);
+/* Number of classes (0 for regression) and the class of each row (NULL for regression). */
+int bp_dataset_classes(const bp_dataset *ds);
+const int32_t *bp_dataset_labels(const bp_dataset *ds);
+/* Make this a classification set: labels[rows] in [0, classes), Y set one-hot.
+ * Needs outputs == classes (or outputs == 1 and classes == 2: Y = label). */
+bp_status bp_dataset_set_labels(bp_dataset *ds, const int32_t *labels, int classes);
+/* Class names (e.g. from string labels in a CSV); NULL if none were given. */
+bp_status bp_dataset_set_class_names(bp_dataset *ds, int classes, const char *const *names);
+const char *bp_dataset_class_name(const bp_dataset *ds, int k);
+/* Feature names (from a CSV header), NULL if none. */
+bp_status bp_dataset_set_input_names(bp_dataset *ds, const char *const *names);
+const char *bp_dataset_input_name(const bp_dataset *ds, int i);
+/* A new data set holding rows idx[0..n) of ds, in that order. */
+bp_status bp_dataset_subset(const bp_dataset *ds, const size_t *idx, size_t n, bp_dataset **out);
+/* Shuffle rows with `seed` and cut off the last `fraction` (0 < f < 1) as validation. */
+bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
+                           bp_dataset **first, bp_dataset **second);
+/* Reject NaN/Inf anywhere, naming the row and column ("name" for the message). */
+bp_status bp_dataset_check_finite(const bp_dataset *ds, const char *name);
+
+typedef struct bp_csv_options {
+    int header;        /* -1 detect (default), 0 none, 1 first non-comment line is a header */
+    char delimiter;    /* 0 detect among , ; tab (default) */
+    const char *target;/* target column(s): name, 1-based index, or "last" (default NULL = last);
+                          several separated by commas for multi-output regression */
+    int task;          /* -1 detect (default): non-numeric target → classes; 0 regression;
+                          1 classification (numeric or string labels mapped to classes) */
+    int n_classes;     /* classification with numeric labels: 0 = max label + 1 */
+} bp_csv_options;
+void bp_csv_options_default(bp_csv_options *opts);
+
+/* CSV: comments (# …) and blank lines skipped, CRLF and a UTF-8 BOM accepted,
+ * quoted fields ("a,b") supported.  Errors name file, line and column. */
+bp_status bp_dataset_read_csv(bp_dataset **out, const char *path, const bp_csv_options *opts);
+/* IDX images (u8 → x/255 in [0,1], any other type as is) and labels, plain or
+ * gzip (.gz detected by magic).  labels_path may be NULL (then outputs = 0). */
+bp_status bp_dataset_read_idx(bp_dataset **out, const char *images_path, const char *labels_path);
+/* FANN training files: "rows inputs outputs" then input and output lines. */
+bp_status bp_dataset_read_fann(bp_dataset **out, const char *path);
+bp_status bp_dataset_write_fann(const bp_dataset *ds, const char *path);
+/* "mnist" or "fashion-mnist": finds train/t10k IDX files (.gz or plain) in
+ * dir, else $BACKPROP_DATA, else /usr/share/datasets/<name>.  The error
+ * message says where it looked and how to get the files. */
+bp_status bp_dataset_load_named(const char *name, const char *dir,
+                                bp_dataset **train, bp_dataset **test);
+
+/* ------------------------------------------------------------------ */
+/* Gradient check                                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct bp_gradcheck_result {
+    double max_rel_error_double;  /* analytic (double) vs central differences (double) */
+    double max_rel_error_float;   /* the library's float32 gradients vs the double analytic */
+    size_t worst_param;           /* index in bp_net_params order */
+    size_t params_checked;
+} bp_gradcheck_result;
+
+/* Compare analytic gradients with central finite differences, in double
+ * precision, on `batch` rows of x/target. */
+bp_status bp_gradcheck(const bp_net *net, const float *x, const float *target, int batch,
+                       bp_gradcheck_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BACKPROP_H */

@@ -1,0 +1,88 @@
+/*
+ * kernels.h — the op set the network layer runs on (internal, not installed).
+ *
+ * Every op works on float32 buffers with explicit shapes and leading
+ * dimensions, row-major.  A backend (CPU today; BLAS, CUDA later) implements
+ * this set; nn/ calls nothing else for arithmetic on tensors.
+ *
+ * Determinism: every op gives the same bits whatever the pool's thread count.
+ * Work is split over output rows/columns only, never over a reduction, and
+ * blocking never depends on the number of threads.
+ */
+#ifndef BP_KERNELS_H
+#define BP_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backprop.h"
+
+/* ---- thread pool ------------------------------------------------------ */
+
+/* A persistent pool: threads are created once and sleep between jobs, so
+ * the training loop never creates a thread. */
+typedef struct bpk_pool bpk_pool;
+
+/* NULL on failure (message set).  threads ≥ 1; 1 means run on the caller. */
+bpk_pool *bpk_pool_create(int threads);
+void bpk_pool_free(bpk_pool *pool);
+int bpk_pool_threads(const bpk_pool *pool);
+/* Run fn(ctx, task) for every task in [0, ntasks), spread over the pool's
+ * threads and the caller; returns when all are done.  Tasks must write
+ * disjoint memory.  pool may be NULL (runs serially). */
+typedef void (*bpk_task_fn)(void *ctx, int task);
+void bpk_pool_run(bpk_pool *pool, int ntasks, bpk_task_fn fn, void *ctx);
+
+/* ---- dense linear algebra --------------------------------------------- */
+
+/* C[M][N] = alpha · op(A)[M][K] · op(B)[K][N] + beta · C.
+ * op(A) = A (A is M×K, lda ≥ K) or Aᵀ (A is K×M, lda ≥ M); likewise B.
+ * beta == 0 means C is not read (may hold NaN). */
+void bpk_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K,
+               float alpha, const float *A, int lda, const float *B, int ldb,
+               float beta, float *C, int ldc);
+
+/* ---- element-wise and small reductions --------------------------------- */
+
+/* For each of `rows` rows of s ([rows][cols], ld = cols): s += bias (if not
+ * NULL), then a = f(s).  Softmax is taken over each row. */
+void bpk_bias_act_forward(bpk_pool *pool, float *s, float *a, int rows, int cols,
+                          const float *bias, bp_activation act, float slope);
+
+/* delta[i] *= f'(s[i]) for n elements (not softmax), using a = f(s) where that
+ * is cheaper (sigmoid, tanh). */
+void bpk_act_backward(float *delta, const float *s, const float *a, size_t n,
+                      bp_activation act, float slope);
+
+/* out[j] = scale · Σ_i X[i][j] over `rows` rows, i ascending. */
+void bpk_col_sum(bpk_pool *pool, const float *X, int rows, int cols, float scale, float *out);
+
+/* ---- batch-1 paths ------------------------------------------------------ */
+
+/* y[M] = W[M][K] · x[K] (+ bias when not NULL). */
+void bpk_sgemv(int M, int K, const float *W, int ldw, const float *x, const float *bias, float *y);
+/* y[K] = W[M][K]ᵀ · d[M]. */
+void bpk_sgemv_t(int M, int K, const float *W, int ldw, const float *d, float *y);
+/* W[M][K] += alpha · d[M] ⊗ x[K]. */
+void bpk_sger(int M, int K, float alpha, const float *d, const float *x, float *W, int ldw);
+
+/* ---- optimizer updates -------------------------------------------------- */
+
+/* w -= lr · g */
+void bpk_sgd_update(float *w, const float *g, size_t n, float lr);
+/* v = mu·v + g;  w -= lr·(nesterov ? g + mu·v : v) */
+void bpk_momentum_update(float *w, float *v, const float *g, size_t n, float lr, float mu,
+                         int nesterov);
+/* Adam / AdamW in one pass; bias corrections c1 = 1 − β1^t, c2 = 1 − β2^t.
+ * decoupled_wd: AdamW's w -= lr·wd·w (0 for plain Adam). */
+void bpk_adam_update(float *w, float *m, float *v, const float *g, size_t n, float lr,
+                     float beta1, float beta2, float eps, float c1, float c2, float decoupled_wd);
+/* RMSprop: v = ρ·v + (1−ρ)·g²;  w -= lr·g/(√v + eps) */
+void bpk_rmsprop_update(float *w, float *v, const float *g, size_t n, float lr, float rho,
+                        float eps);
+
+/* Which CPU path is in use ("avx512", "avx2", "portable"); set by cpuid at
+ * first use, forced with BACKPROP_ISA=avx512|avx2|portable. */
+const char *bpk_isa(void);
+
+#endif /* BP_KERNELS_H */
