@@ -173,6 +173,12 @@ size_t bp_net_param_count(const bp_net *net);
 /* Largest layer width (inputs included): the size a caller needs for a row buffer. */
 int bp_net_max_width(const bp_net *net);
 
+/* The article's name of neuron j (0-based) of a layer: layer −1 is the input
+ * (i1, i2, …), the output layer is o1, o2, …, a single hidden layer h1, h2, …,
+ * and with several hidden layers hidden layer k's neurons are hk_1, hk_2, ….
+ * Writes into buf (≥ 16 bytes suffice) and returns it. */
+const char *bp_neuron_name(const bp_net *net, int layer, int j, char *buf, size_t cap);
+
 /* Parameters of one layer: W is [units][fan_in] row-major, b is [units]
  * (NULL when the layer has no bias).  The pointers stay valid for the net's life. */
 float *bp_net_weights(bp_net *net, int layer);

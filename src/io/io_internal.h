@@ -1,0 +1,29 @@
+/* Helpers shared by the files of io/ (not installed). */
+#ifndef BP_IO_INTERNAL_H
+#define BP_IO_INTERNAL_H
+
+#include <stdio.h>
+
+#include "backprop.h"
+
+/* A file written atomically: bytes go to a temporary file in the target's
+ * directory, which is fsync'd and renamed over the target only when all went
+ * well.  A crash or a failed write never leaves a half-written target and
+ * never clobbers the previous one. */
+typedef struct bp_atomic_file {
+    FILE *fp;
+    char *tmp_path;
+    char *path;
+} bp_atomic_file;
+
+bp_status bp_atomic_begin(bp_atomic_file *f, const char *path);
+/* Flush, fsync, close and rename; on any failure the temporary is removed. */
+bp_status bp_atomic_commit(bp_atomic_file *f);
+/* Drop the temporary (after an error while writing). */
+void bp_atomic_abort(bp_atomic_file *f);
+
+/* Reads a whole file into a NUL-terminated buffer (caller frees).  Refuses
+ * files over max_bytes with a message naming the file. */
+bp_status bp_read_file(const char *path, size_t max_bytes, char **data, size_t *len);
+
+#endif

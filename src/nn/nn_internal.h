@@ -1,0 +1,54 @@
+/* Structures shared by the files of nn/ (not installed). */
+#ifndef BP_NN_INTERNAL_H
+#define BP_NN_INTERNAL_H
+
+#include "backprop.h"
+#include "kernels/kernels.h"
+
+#define BP_META_MAX 64
+#define BP_META_KEY_MAX 64
+#define BP_META_VALUE_MAX 256
+
+struct bp_net {
+    int n_inputs;
+    int n_layers;
+    bp_loss loss;
+    bp_layer_spec layer[BP_MAX_LAYERS];
+    int fan_in[BP_MAX_LAYERS];
+    size_t w_offset[BP_MAX_LAYERS]; /* into params */
+    size_t b_offset[BP_MAX_LAYERS]; /* into params; meaningless without bias */
+    size_t n_params;
+    float *params;
+    float *scale_shift; /* [n_inputs] or NULL */
+    float *scale_factor;
+    int n_meta;
+    char meta_key[BP_META_MAX][BP_META_KEY_MAX];
+    char meta_value[BP_META_MAX][BP_META_VALUE_MAX];
+};
+
+struct bp_workspace {
+    int n_inputs;
+    int n_layers;
+    int units[BP_MAX_LAYERS];
+    int has_bias[BP_MAX_LAYERS];
+    size_t n_params;
+    int max_batch;
+    int batch; /* rows of the last pass */
+    float *s[BP_MAX_LAYERS];
+    float *a[BP_MAX_LAYERS];
+    float *delta[BP_MAX_LAYERS];
+    float *grads;  /* n_params, bp_net_params order */
+    float *input;  /* [max_batch][n_inputs]: scaled inputs for bp_predict */
+    float *arena;
+    bpk_pool *pool;
+};
+
+/* BP_OK if the workspace was made for a net of this architecture. */
+bp_status bp_workspace_check(const bp_net *net, const bp_workspace *ws);
+
+/* Per-row loss of the output activations/sums against targets (shared by the
+ * loss, backward and explain code so all three agree). */
+double bp_sample_loss(bp_loss loss, bp_activation out_act, const float *s, const float *a,
+                      const float *target, int units);
+
+#endif
