@@ -345,6 +345,161 @@ bp_status bp_dataset_load_named(const char *name, const char *dir,
                                 bp_dataset **train, bp_dataset **test);
 
 /* ------------------------------------------------------------------ */
+/* Training                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef enum bp_optimizer {
+    BP_OPT_SGD = 0,    /* w −= η·g */
+    BP_OPT_MOMENTUM,   /* v = μ·v + g; w −= η·v */
+    BP_OPT_NESTEROV,   /* v = μ·v + g; w −= η·(g + μ·v) */
+    BP_OPT_ADAM,       /* Kingma & Ba, bias-corrected; weight decay added to g (L2) */
+    BP_OPT_ADAMW,      /* Adam with decoupled weight decay w −= η·λ·w */
+    BP_OPT_RMSPROP,    /* v = ρ·v + (1−ρ)·g²; w −= η·g/(√v + ε) */
+    BP_OPT_RPROP,      /* iRPROP− on full-batch gradients (FANN's default) */
+    BP_OPT_COUNT_
+} bp_optimizer;
+
+typedef enum bp_schedule {
+    BP_SCHED_CONSTANT = 0,
+    BP_SCHED_STEP,     /* η·γ^⌊epoch/step_every⌋ */
+    BP_SCHED_COSINE,   /* min_lr + ½(η − min_lr)(1 + cos(π·epoch/epochs)) */
+    BP_SCHED_COUNT_
+} bp_schedule;
+
+typedef enum bp_scaling {
+    BP_SCALE_NONE = 0,
+    BP_SCALE_MINMAX,   /* each input to [0, 1] by the training set's min and max */
+    BP_SCALE_STANDARD, /* each input to mean 0, standard deviation 1 */
+    BP_SCALE_COUNT_
+} bp_scaling;
+
+const char *bp_optimizer_name(bp_optimizer opt);
+bp_status bp_optimizer_parse(const char *name, bp_optimizer *out);
+const char *bp_schedule_name(bp_schedule sched);
+bp_status bp_schedule_parse(const char *name, bp_schedule *out);
+const char *bp_scaling_name(bp_scaling scaling);
+bp_status bp_scaling_parse(const char *name, bp_scaling *out);
+
+typedef struct bp_trainer bp_trainer;
+
+/* What the progress callback sees.  Called after every `report_every`
+ * batches with in_epoch = 1 (live progress), and once at each epoch's end
+ * with in_epoch = 0 and the epoch's metrics. */
+typedef struct bp_epoch_report {
+    const bp_trainer *trainer;  /* e.g. for bp_checkpoint_save from the callback */
+    int epoch;                  /* 1-based, the epoch just finished (or running) */
+    int epochs;                 /* planned */
+    int in_epoch;
+    size_t batch, batches;      /* progress within the epoch */
+    double seconds;             /* training time of this epoch so far */
+    double samples_per_s;
+    float learning_rate;        /* this epoch's η after the schedule */
+    double train_loss;          /* running mean over the epoch's batches */
+    double train_accuracy;      /* classification only, else NaN */
+    double val_loss;            /* NaN without validation data */
+    double val_accuracy;        /* NaN without validation data or for regression */
+    int improved;               /* val loss improved (early stopping bookkeeping) */
+} bp_epoch_report;
+
+/* Return non-zero to stop training (bp_trainer_run then returns BP_ERR_INTERRUPTED). */
+typedef int (*bp_progress_fn)(const bp_epoch_report *report, void *user);
+
+typedef struct bp_train_options {
+    int epochs;            /* total epochs (default 10) */
+    int batch_size;        /* default 32; 1 = online SGD; ignored by RPROP (full batch) */
+    float learning_rate;   /* η (default 0.01; RPROP ignores it) */
+    bp_optimizer optimizer;/* default Adam */
+    float momentum;        /* μ for momentum/Nesterov (default 0.9) */
+    float beta1, beta2;    /* Adam (0.9, 0.999) */
+    float eps;             /* Adam/RMSprop (1e-8) */
+    float rho;             /* RMSprop (0.9) */
+    float weight_decay;    /* λ: L2 for all but AdamW, decoupled for AdamW (default 0) */
+    float dropout;         /* probability of dropping a hidden activation (inverted dropout) */
+    bp_schedule schedule;  /* default constant */
+    int step_every;        /* step schedule: epochs per step (default 10) */
+    float step_gamma;      /* step schedule: factor (default 0.1) */
+    float min_lr;          /* cosine floor (default 0) */
+    int warmup_epochs;     /* linear warm-up from η/warmup to η over these epochs (default 0) */
+    float clip_norm;       /* clip the gradient's global L2 norm to this (0 = off) */
+    int patience;          /* early stopping on validation loss after this many epochs
+                              without improvement, restoring the best weights (0 = off) */
+    uint64_t seed;         /* shuffles and dropout; same seed + data ⇒ same bits */
+    int threads;           /* worker threads (default 1); never changes the result */
+    int shuffle;           /* shuffle every epoch (default 1) */
+    /* iRPROP− (FANN's defaults) */
+    float rprop_increase, rprop_decrease, rprop_delta_min, rprop_delta_max, rprop_delta_zero;
+    bp_progress_fn progress; /* may be NULL */
+    void *progress_user;
+    size_t report_every;   /* batches between in-epoch reports (0 = only at epoch ends) */
+} bp_train_options;
+
+void bp_train_options_default(bp_train_options *opts);
+
+/* A trainer drives `net` (which it does not own; keep it alive) with its own
+ * optimizer state and workspace. */
+bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_options *opts);
+void bp_trainer_free(bp_trainer *tr);
+/* Train until opts.epochs epochs are done in total (a resumed trainer
+ * continues where it stopped).  val may be NULL.  Divergence (NaN/Inf in
+ * loss or weights) stops with BP_ERR_NUMERIC and a message naming the epoch,
+ * batch, layer and neuron; the net is left at the last good epoch's weights. */
+bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val);
+int bp_trainer_epoch(const bp_trainer *tr);          /* epochs completed */
+bp_net *bp_trainer_net(const bp_trainer *tr);
+const bp_train_options *bp_trainer_options(const bp_trainer *tr);
+/* Replace the callback (e.g. after loading a checkpoint). */
+void bp_trainer_set_progress(bp_trainer *tr, bp_progress_fn fn, void *user, size_t report_every);
+/* Change the epoch target (e.g. to train a resumed run for longer). */
+void bp_trainer_set_epochs(bp_trainer *tr, int epochs);
+
+/* One-call training: create a trainer, run, free it. */
+bp_status bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
+                   const bp_train_options *opts);
+
+/* Fit the net's input scaling on a training set (NONE removes scaling). */
+bp_status bp_net_fit_scaling(bp_net *net, const bp_dataset *train, bp_scaling kind);
+
+/* ------------------------------------------------------------------ */
+/* Evaluation                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef struct bp_metrics {
+    size_t rows;
+    double loss;             /* mean loss */
+    int classes;             /* 0 for regression */
+    double accuracy;         /* classification */
+    double *precision, *recall, *f1;   /* [classes], owned */
+    size_t *confusion;       /* [classes][classes]: row = true class, column = predicted */
+    double mse, mae, r2;     /* regression (over all outputs) */
+} bp_metrics;
+
+/* Evaluate net on ds (applying the net's input scaling). */
+bp_status bp_evaluate(const bp_net *net, const bp_dataset *ds, int threads, bp_metrics *out);
+void bp_metrics_clear(bp_metrics *m);
+/* The same metrics from outputs and targets already computed. */
+bp_status bp_metrics_compute(const float *outputs, const float *targets, const int32_t *labels,
+                             size_t rows, int outputs_per_row, int classes, bp_metrics *out);
+
+/* ------------------------------------------------------------------ */
+/* Model files (binary) and checkpoints                                */
+/* ------------------------------------------------------------------ */
+
+/* Binary model: magic, format version, little-endian fields, architecture,
+ * parameters, scaling, metadata, CRC-32 over everything (docs/model-format.md).
+ * Written atomically: a failed save leaves any previous file untouched. */
+bp_status bp_net_save(const bp_net *net, const char *path);
+/* Rejects wrong magic, unknown version, bad checksum and truncation. */
+bp_status bp_net_load(bp_net **out, const char *path);
+/* Loads either a binary model or a text .net file, by content. */
+bp_status bp_net_load_any(bp_net **out, const char *path);
+
+/* A checkpoint: the model plus the trainer's full state (options, epoch,
+ * optimizer moments, best weights), so a resumed run continues bit for bit. */
+bp_status bp_checkpoint_save(const bp_trainer *tr, const char *path);
+/* Creates the net and a trainer driving it; free both (trainer first). */
+bp_status bp_checkpoint_load(const char *path, bp_net **net, bp_trainer **tr);
+
+/* ------------------------------------------------------------------ */
 /* Gradient check                                                      */
 /* ------------------------------------------------------------------ */
 

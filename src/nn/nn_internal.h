@@ -51,4 +51,12 @@ bp_status bp_workspace_check(const bp_net *net, const bp_workspace *ws);
 double bp_sample_loss(bp_loss loss, bp_activation out_act, const float *s, const float *a,
                       const float *target, int units);
 
+
+
+/* Trainer state as bytes for checkpoints (little-endian, versioned inside).
+ * io/ stores the blob without looking into it. */
+bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, size_t *len);
+/* Builds a trainer for net from a blob made by bp_trainer_state_export. */
+bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned char *blob,
+                                  size_t len);
 #endif
