@@ -500,6 +500,28 @@ bp_status bp_checkpoint_save(const bp_trainer *tr, const char *path);
 bp_status bp_checkpoint_load(const char *path, bp_net **net, bp_trainer **tr);
 
 /* ------------------------------------------------------------------ */
+/* Pictures (SVG)                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Draw `net` as a standalone SVG 1.1 file: inputs left, outputs right,
+ * neurons labelled with bp_neuron_name, edges with "w7 = 0.1200", biases as
+ * "b1 = …".  With `input` (n_inputs raw values; the net's scaling is applied)
+ * each neuron also shows its s and a from a forward pass.  With `updated`
+ * (same architecture, e.g. the net after one step) each value is shown as
+ * "old → new".  Both may be NULL.  Big nets (> 16 neurons in a layer or
+ * > 200 edges) are drawn reduced: first and last neurons with an ellipsis,
+ * no per-edge labels.  Written atomically. */
+bp_status bp_draw_svg(const bp_net *net, const float *input, const bp_net *updated,
+                      const char *path);
+
+/* Plot a training log written by `backprop train --log` (header
+ * epoch,seconds,samples_per_s,learning_rate,train_loss,train_accuracy,
+ * val_loss,val_accuracy; empty or "nan" fields are missing values) as an SVG
+ * with a loss panel and an accuracy panel.  A malformed log fails with
+ * BP_ERR_PARSE naming file and line.  Written atomically. */
+bp_status bp_plot_svg(const char *log_csv_path, const char *svg_path);
+
+/* ------------------------------------------------------------------ */
 /* Gradient check                                                      */
 /* ------------------------------------------------------------------ */
 
