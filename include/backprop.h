@@ -522,6 +522,20 @@ bp_status bp_draw_svg(const bp_net *net, const float *input, const bp_net *updat
 bp_status bp_plot_svg(const char *log_csv_path, const char *svg_path);
 
 /* ------------------------------------------------------------------ */
+/* Explaining the maths                                                */
+/* ------------------------------------------------------------------ */
+
+typedef enum bp_trace_format { BP_TRACE_TEXT = 0, BP_TRACE_MARKDOWN } bp_trace_format;
+
+/* One forward pass, the error, one backward pass and the update
+ * w' = w − η·∂E/∂w of `net` on one sample, printed like the article: s and a
+ * of every neuron, each δ with its factors, each ∂E/∂w as its chain-rule
+ * product and each new weight.  Markdown output writes the formulas in LaTeX.
+ * On success `net` holds the updated weights. */
+bp_status bp_explain_step(bp_net *net, const float *input, const float *target, float lr,
+                          bp_trace_format format, FILE *out);
+
+/* ------------------------------------------------------------------ */
 /* Gradient check                                                      */
 /* ------------------------------------------------------------------ */
 

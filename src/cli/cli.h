@@ -1,0 +1,20 @@
+/* The CLI's commands; each takes argv after the command name and returns the
+ * exit status (0 success, 1 runtime failure, 2 usage error). */
+#ifndef BP_CLI_H
+#define BP_CLI_H
+
+#include "args.h"
+
+int cmd_step(int argc, char **argv);
+int cmd_gradcheck(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+/* Prints "backprop CMD: message" from the library's last error; returns 1. */
+int cli_fail(const char *command);
+/* Parses argv into args; prints help (exit 0) or usage errors (exit 2).
+ * Returns -1 when the command should go on. */
+int cli_begin(cli_args *args, const char *command, const char *usage, const char *description,
+              int argc, char **argv, int min_positional, int max_positional);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * backprop — the command-line tool.  It parses arguments, calls the public
+ * API and prints; all the maths lives in the library.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"step", cmd_step, "one forward and backward pass printed like the article"},
+    {"gradcheck", cmd_gradcheck, "check backpropagation against finite differences"},
+    {"info", cmd_info, "show a model's architecture, parameters and metadata"},
+    {"export", cmd_export, "write a model as a text .net file"},
+};
+#define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "Usage: backprop COMMAND [OPTION]... [ARG]...\n"
+                "Build, train, explain and run feed-forward neural networks.\n\nCommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(fp, "\n'backprop COMMAND --help' describes a command's options.\n"
+                "Exit status: 0 success, 1 failure, 2 usage error.\n");
+}
+
+int cli_fail(const char *command)
+{
+    fprintf(stderr, "backprop %s: %s\n", command, bp_errmsg());
+    return 1;
+}
+
+int cli_begin(cli_args *args, const char *command, const char *usage_text,
+              const char *description, int argc, char **argv, int min_positional,
+              int max_positional)
+{
+    int rc = cli_parse(args, command, usage_text, argc, argv);
+    if (rc == 1) {
+        cli_print_help(args, command, usage_text, description);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (args->n_positional < min_positional || args->n_positional > max_positional) {
+        fprintf(stderr, "backprop %s: expected %s\nUsage: backprop %s %s\n", command,
+                args->n_positional < min_positional ? "more arguments" : "fewer arguments",
+                command, usage_text);
+        return 2;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("backprop %s\n", bp_version());
+        return 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "backprop: unknown command '%s'\nTry 'backprop --help'.\n", cmd);
+    return 2;
+}

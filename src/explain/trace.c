@@ -1,0 +1,479 @@
+/*
+ * The article, for any small network: one forward pass, the error, one
+ * backward pass and the update, every number printed with the formula that
+ * made it, in plain text or Markdown with LaTeX maths.
+ *
+ * The numbers come from the library's own forward/backward (bp_forward,
+ * bp_backward, bp_sgd_step); this file only re-derives the printed
+ * intermediate products, so the trace shows exactly what training computes.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explain.h"
+
+/* Rows longer than this are summarised instead of spelled out term by term. */
+#define MAX_TERMS 8
+
+typedef struct {
+    FILE *fp;
+    int md;
+    const bp_net *net;
+} tracer;
+
+/* Names in the article's notation.  In Markdown, h1 → h_{1}-style subscripts
+ * would be wrong for h2_3, so the neuron name is kept whole as a subscript. */
+static const char *nm(const tracer *t, int layer, int j, char *buf, size_t cap)
+{
+    return bp_neuron_name(t->net, layer, j, buf, cap);
+}
+
+static const char *mul(const tracer *t) { return t->md ? " \\cdot " : "·"; }
+static const char *minus(const tracer *t) { return t->md ? "-" : "−"; }
+
+/* A number for an expression: 4 decimals, negative values in parentheses
+ * when they follow an operator. */
+static const char *num(char *buf, size_t cap, double v, int paren)
+{
+    if (paren && v < 0)
+        snprintf(buf, cap, "(%.4f)", v);
+    else
+        snprintf(buf, cap, "%.4f", v);
+    return buf;
+}
+
+static void sym_a(const tracer *t, int layer, int j, char *buf, size_t cap)
+{
+    char n[32];
+    nm(t, layer, j, n, sizeof n);
+    if (layer < 0)
+        snprintf(buf, cap, "%s", n);
+    else
+        snprintf(buf, cap, t->md ? "a_{%s}" : "a_%s", n);
+}
+
+static void sym_w(const tracer *t, size_t idx, char *buf, size_t cap)
+{
+    snprintf(buf, cap, t->md ? "w_{%zu}" : "w%zu", idx);
+}
+
+static void sym_b(const tracer *t, size_t idx, char *buf, size_t cap)
+{
+    snprintf(buf, cap, t->md ? "b_{%zu}" : "b%zu", idx);
+}
+
+static void sym_delta(const tracer *t, int layer, int j, char *buf, size_t cap)
+{
+    char n[32];
+    nm(t, layer, j, n, sizeof n);
+    snprintf(buf, cap, t->md ? "\\delta_{%s}" : "δ%s", n);
+}
+
+static void line_begin(const tracer *t) { fputs(t->md ? "$$" : "    ", t->fp); }
+static void line_end(const tracer *t) { fputs(t->md ? "$$\n\n" : "\n", t->fp); }
+
+static void heading(const tracer *t, const char *text)
+{
+    if (t->md)
+        fprintf(t->fp, "### %s\n\n", text);
+    else
+        fprintf(t->fp, "\n%s\n", text);
+}
+
+static void para(const tracer *t, const char *text)
+{
+    fprintf(t->fp, t->md ? "%s\n\n" : "  %s\n", text);
+}
+
+/* f(s) written out: "sigmoid(s) = 1/(1 + e^(−s))" style for the article's case. */
+static void print_activation(const tracer *t, bp_activation act, float slope, double s, double a,
+                             const char *a_sym, const char *s_sym)
+{
+    char sb[32];
+    line_begin(t);
+    switch (act) {
+    case BP_ACT_SIGMOID:
+        if (t->md)
+            fprintf(t->fp, "%s = \\sigma(%s) = \\frac{1}{1 + e^{-%s}} = %.4f", a_sym, s_sym,
+                    num(sb, sizeof sb, s, 1), a);
+        else
+            fprintf(t->fp, "%s = sigmoid(%s) = 1/(1 + e^-%s) = %.4f", a_sym, s_sym,
+                    num(sb, sizeof sb, s, 1), a);
+        break;
+    case BP_ACT_TANH:
+        fprintf(t->fp, t->md ? "%s = \\tanh(%s) = %.4f" : "%s = tanh(%s) = %.4f", a_sym, s_sym,
+                a);
+        break;
+    case BP_ACT_RELU:
+        fprintf(t->fp, t->md ? "%s = \\max(0, %s) = %.4f" : "%s = max(0, %s) = %.4f", a_sym,
+                s_sym, a);
+        break;
+    case BP_ACT_LEAKY_RELU:
+        fprintf(t->fp, t->md ? "%s = %s > 0 \\;?\\; %s : %g %s %s = %.4f"
+                             : "%s = (%s > 0 ? %s : %g%s%s) = %.4f",
+                a_sym, s_sym, s_sym, slope, mul(t), s_sym, a);
+        break;
+    case BP_ACT_SOFTMAX:
+        fprintf(t->fp, t->md ? "%s = \\frac{e^{%s}}{\\sum_k e^{s_k}} = %.4f"
+                             : "%s = e^%s / Σ_k e^s_k = %.4f", a_sym, s_sym, a);
+        break;
+    default:
+        fprintf(t->fp, "%s = %s = %.4f", a_sym, s_sym, a);
+        break;
+    }
+    line_end(t);
+}
+
+/* f'(s) as a factor, e.g. "a_h1·(1 − a_h1)" and its value. */
+static void derivative_factor(const tracer *t, bp_activation act, float slope, double s,
+                              double a, const char *a_sym, char *sym, size_t cap, double *value)
+{
+    switch (act) {
+    case BP_ACT_SIGMOID:
+        snprintf(sym, cap, "%s%s(1 %s %s)", a_sym, mul(t), minus(t), a_sym);
+        *value = a * (1 - a);
+        break;
+    case BP_ACT_TANH:
+        snprintf(sym, cap, t->md ? "(1 - %s^2)" : "(1 − %s²)", a_sym);
+        *value = 1 - a * a;
+        break;
+    case BP_ACT_RELU:
+        snprintf(sym, cap, t->md ? "\\mathbb{1}[s > 0]" : "[s > 0]");
+        *value = s > 0 ? 1 : 0;
+        break;
+    case BP_ACT_LEAKY_RELU:
+        snprintf(sym, cap, t->md ? "(s > 0 \\;?\\; 1 : %g)" : "(s > 0 ? 1 : %g)", slope);
+        *value = s > 0 ? 1 : slope;
+        break;
+    default:
+        snprintf(sym, cap, "1");
+        *value = 1;
+        break;
+    }
+}
+
+/* The factors' numbers, e.g. "0.6042·(1 − 0.6042)". */
+static void derivative_numbers(const tracer *t, bp_activation act, double s, double a, char *buf,
+                               size_t cap)
+{
+    char ab[32];
+    switch (act) {
+    case BP_ACT_SIGMOID:
+        snprintf(buf, cap, "%s%s(1 %s %s)", num(ab, sizeof ab, a, 0), mul(t), minus(t), ab);
+        break;
+    case BP_ACT_TANH:
+        snprintf(buf, cap, t->md ? "(1 - %s^2)" : "(1 − %s²)", num(ab, sizeof ab, a, 1));
+        break;
+    default: {
+        double d = act == BP_ACT_RELU ? (s > 0) : act == BP_ACT_LINEAR ? 1 : (s > 0 ? 1 : NAN);
+        if (isnan(d))
+            snprintf(buf, cap, "%s", s > 0 ? "1" : "slope");
+        else
+            snprintf(buf, cap, "%g", d);
+    }
+    }
+}
+
+bp_status bp_explain_step(bp_net *net, const float *input, const float *target, float lr,
+                          bp_trace_format format, FILE *fp)
+{
+    if (!net || !input || !target || !fp)
+        return bp_error(BP_ERR_ARG, "bp_explain_step: NULL argument");
+    if (!(lr > 0) || !isfinite(lr))
+        return bp_error(BP_ERR_ARG, "learning rate must be a positive number");
+    for (int i = 0; i < bp_net_inputs(net); i++)
+        if (!isfinite(input[i]))
+            return bp_error(BP_ERR_NUMERIC, "input %d is not a finite number", i + 1);
+    for (int k = 0; k < bp_net_outputs(net); k++)
+        if (!isfinite(target[k]))
+            return bp_error(BP_ERR_NUMERIC, "target %d is not a finite number", k + 1);
+
+    bp_net *old = NULL;
+    bp_workspace *ws = NULL;
+    bp_status st = bp_net_clone(net, &old);
+    if (st == BP_OK)
+        st = bp_workspace_create(&ws, net, 1, 1);
+    float loss = 0;
+    if (st == BP_OK)
+        st = bp_forward(net, ws, input, 1);
+    if (st == BP_OK)
+        st = bp_backward(net, ws, input, target, 1, &loss);
+    if (st == BP_OK)
+        st = bp_sgd_step(net, ws, lr);
+    if (st != BP_OK) {
+        bp_workspace_free(ws);
+        bp_net_free(old);
+        return st;
+    }
+
+    tracer t = {.fp = fp, .md = format == BP_TRACE_MARKDOWN, .net = old};
+    int L = bp_net_layers(old);
+    bp_loss lossfn = bp_net_loss(old);
+    char a1[64], a2[64], b1[64], b2[64], n1[32], expr[1024], nums[1024];
+
+    /* Title and set-up. */
+    if (t.md)
+        fprintf(fp, "## One step of backpropagation\n\n");
+    else
+        fprintf(fp, "One step of backpropagation\n");
+    fprintf(fp, t.md ? "Network: %d inputs" : "  network: %d inputs", bp_net_inputs(old));
+    for (int l = 0; l < L; l++) {
+        bp_layer_spec ls = bp_net_layer(old, l);
+        fprintf(fp, ", %d %s %s%s", ls.units, bp_activation_name(ls.act),
+                l == L - 1 ? "outputs" : "hidden", ls.bias ? " (bias)" : "");
+    }
+    fprintf(fp, t.md ? "; loss %s; learning rate $\\eta = %g$.\n\n" : "; loss %s; learning rate η = %g\n",
+            bp_loss_name(lossfn), lr);
+    fprintf(fp, t.md ? "Inputs: " : "  inputs:");
+    for (int i = 0; i < bp_net_inputs(old); i++) {
+        if (t.md)
+            fprintf(fp, "%s$i_{%d} = %.4f$", i ? ", " : "", i + 1, input[i]);
+        else
+            fprintf(fp, " i%d = %.4f", i + 1, input[i]);
+    }
+    fprintf(fp, t.md ? ". Expected outputs: " : "\n  expected:");
+    for (int k = 0; k < bp_net_outputs(old); k++) {
+        if (t.md)
+            fprintf(fp, "%s$expected_{%d} = %.4f$", k ? ", " : "", k + 1, target[k]);
+        else
+            fprintf(fp, " expected%d = %.4f", k + 1, target[k]);
+    }
+    fputs(t.md ? ".\n\n" : "\n", fp);
+
+    /* Forward propagation. */
+    heading(&t, "Forward propagation");
+    size_t wbase[BP_MAX_LAYERS], bbase[BP_MAX_LAYERS], wn = 1, bn = 1;
+    for (int l = 0; l < L; l++) {
+        bp_layer_spec ls = bp_net_layer(old, l);
+        wbase[l] = wn;
+        bbase[l] = bn;
+        wn += (size_t)ls.units * (size_t)bp_net_fan_in(old, l);
+        if (ls.bias)
+            bn += (size_t)ls.units;
+    }
+    for (int l = 0; l < L; l++) {
+        bp_layer_spec ls = bp_net_layer(old, l);
+        int fan_in = bp_net_fan_in(old, l);
+        const float *W = bp_net_weights_const(old, l), *B = bp_net_biases_const(old, l);
+        const float *s = bp_workspace_s(ws, l), *a = bp_workspace_a(ws, l);
+        const float *a_prev = l ? bp_workspace_a(ws, l - 1) : input;
+        char title[96];
+        snprintf(title, sizeof title, "%s layer%s", l == L - 1 ? "Output" : "Hidden",
+                 L > 2 && l < L - 1 ? (snprintf(n1, sizeof n1, " %d", l + 1), n1) : "");
+        para(&t, title);
+        for (int j = 0; j < ls.units; j++) {
+            nm(&t, l, j, n1, sizeof n1);
+            size_t e = 0, m = 0;
+            expr[0] = nums[0] = '\0';
+            int terms = fan_in <= MAX_TERMS ? fan_in : 0;
+            for (int k = 0; k < terms; k++) {
+                sym_w(&t, wbase[l] + (size_t)j * fan_in + k, a1, sizeof a1);
+                sym_a(&t, l - 1, k, a2, sizeof a2);
+                e += (size_t)snprintf(expr + e, sizeof expr - e, "%s%s%s%s", k ? " + " : "", a1,
+                                      mul(&t), a2);
+                m += (size_t)snprintf(nums + m, sizeof nums - m, "%s%s%s%s", k ? " + " : "",
+                                      num(b1, sizeof b1, W[(size_t)j * fan_in + k], k > 0),
+                                      mul(&t), num(b2, sizeof b2, a_prev[k], 1));
+            }
+            if (!terms) {
+                size_t first = wbase[l] + (size_t)j * fan_in, last = first + fan_in - 1;
+                if (t.md)
+                    snprintf(expr, sizeof expr, "\\sum_{k=1}^{%d} w_k \\cdot a_k \\;(w_{%zu} \\ldots w_{%zu})",
+                             fan_in, first, last);
+                else
+                    snprintf(expr, sizeof expr, "Σ_k w·a over %d inputs (w%zu..w%zu)", fan_in,
+                             first, last);
+            }
+            if (ls.bias) {
+                sym_b(&t, bbase[l] + (size_t)j, a1, sizeof a1);
+                e += (size_t)snprintf(expr + e, sizeof expr - e, " + %s", a1);
+                if (terms)
+                    m += (size_t)snprintf(nums + m, sizeof nums - m, " + %s",
+                                          num(b1, sizeof b1, B[j], 1));
+            }
+            line_begin(&t);
+            fprintf(fp, t.md ? "s_{%s} = %s" : "s_%s = %s", n1, expr);
+            if (terms)
+                fprintf(fp, " = %s", nums);
+            fprintf(fp, " = %.4f", s[j]);
+            line_end(&t);
+            sym_a(&t, l, j, a1, sizeof a1);
+            snprintf(a2, sizeof a2, t.md ? "s_{%s}" : "s_%s", n1);
+            print_activation(&t, ls.act, ls.slope, s[j], a[j], a1, a2);
+        }
+    }
+
+    /* The error. */
+    int out_units = bp_net_outputs(old);
+    const float *a_out = bp_workspace_a(ws, L - 1);
+    heading(&t, "Error");
+    if (lossfn == BP_LOSS_MSE) {
+        para(&t, t.md ? "Squared error of the sample, $E = \\frac{1}{2}\\sum_k (expected_k - a_k)^2$:"
+                      : "squared error, E = ½ Σ_k (expected_k − a_k)²:");
+        line_begin(&t);
+        fputs("E = ", fp);
+        for (int k = 0; k < out_units && k < MAX_TERMS; k++)
+            fprintf(fp, t.md ? "%s\\frac{1}{2}(%.4f - %.4f)^2" : "%s½(%.4f − %.4f)²",
+                    k ? " + " : "", target[k], a_out[k]);
+        if (out_units > MAX_TERMS)
+            fputs(" + …", fp);
+        fprintf(fp, " = %.4f", loss);
+        line_end(&t);
+    } else if (lossfn == BP_LOSS_XENT) {
+        para(&t, t.md ? "Cross-entropy, $E = -\\sum_k expected_k \\ln a_k$:"
+                      : "cross-entropy, E = −Σ_k expected_k·ln a_k:");
+        line_begin(&t);
+        fprintf(fp, "E = %.4f", loss);
+        line_end(&t);
+    } else {
+        para(&t, t.md ? "Binary cross-entropy, $E = -\\sum_k [t_k \\ln a_k + (1-t_k)\\ln(1-a_k)]$:"
+                      : "binary cross-entropy, E = −Σ_k [t_k·ln a_k + (1−t_k)·ln(1−a_k)]:");
+        line_begin(&t);
+        fprintf(fp, "E = %.4f", loss);
+        line_end(&t);
+    }
+
+    /* Backpropagation, layer by layer from the output. */
+    for (int l = L - 1; l >= 0; l--) {
+        bp_layer_spec ls = bp_net_layer(old, l);
+        int fan_in = bp_net_fan_in(old, l);
+        const float *s = bp_workspace_s(ws, l), *a = bp_workspace_a(ws, l);
+        const float *delta = bp_workspace_delta(ws, l);
+        const float *gw = bp_workspace_grad_w(ws, l), *gb = bp_workspace_grad_b(ws, l);
+        const float *W = bp_net_weights_const(old, l), *Wn = bp_net_weights_const(net, l);
+        const float *B = bp_net_biases_const(old, l), *Bn = bp_net_biases_const(net, l);
+        const float *a_prev = l ? bp_workspace_a(ws, l - 1) : input;
+        char title[96];
+        snprintf(title, sizeof title, "Backpropagation, %s layer%s",
+                 l == L - 1 ? "output" : "hidden",
+                 L > 2 && l < L - 1 ? (snprintf(n1, sizeof n1, " %d", l + 1), n1) : "");
+        heading(&t, title);
+        for (int j = 0; j < ls.units; j++) {
+            nm(&t, l, j, n1, sizeof n1);
+            sym_delta(&t, l, j, a1, sizeof a1);
+            sym_a(&t, l, j, a2, sizeof a2);
+            line_begin(&t);
+            if (l == L - 1) {
+                if (lossfn != BP_LOSS_MSE) {
+                    fprintf(fp, t.md ? "%s = %s - expected_{%d} = %.4f - %.4f = %.4f"
+                                     : "%s = %s − expected%d = %.4f − %.4f = %.4f",
+                            a1, a2, j + 1, a[j], target[j], delta[j]);
+                } else if (ls.act == BP_ACT_SOFTMAX) {
+                    fprintf(fp, t.md ? "%s = %s\\,(g_{%d} - \\sum_k g_k a_k),\\; g = a - expected; = %.4f"
+                                     : "%s = %s·(g%d − Σ_k g_k·a_k), g = a − expected: %.4f",
+                            a1, a2, j + 1, delta[j]);
+                } else {
+                    char fs[128], fv[128];
+                    double dv;
+                    derivative_factor(&t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
+                    derivative_numbers(&t, ls.act, s[j], a[j], fv, sizeof fv);
+                    fprintf(fp, t.md ? "%s = (%s - expected_{%d})%s%s = (%.4f - %.4f)%s%s = %.4f"
+                                     : "%s = (%s − expected%d)%s%s = (%.4f − %.4f)%s%s = %.4f",
+                            a1, a2, j + 1, mul(&t), fs, a[j], target[j], mul(&t), fv, delta[j]);
+                }
+            } else {
+                /* δ_h = (Σ_next δ·w) · f'(s_h) */
+                bp_layer_spec nx = bp_net_layer(old, l + 1);
+                const float *Wx = bp_net_weights_const(old, l + 1);
+                const float *dx = bp_workspace_delta(ws, l + 1);
+                int nterms = nx.units <= MAX_TERMS ? nx.units : 0;
+                size_t e = 0, m = 0;
+                expr[0] = nums[0] = '\0';
+                double sum = 0;
+                for (int q = 0; q < nx.units; q++)
+                    sum += (double)dx[q] * Wx[(size_t)q * ls.units + j];
+                for (int q = 0; q < nterms; q++) {
+                    sym_delta(&t, l + 1, q, b1, sizeof b1);
+                    sym_w(&t, wbase[l + 1] + (size_t)q * ls.units + j, b2, sizeof b2);
+                    e += (size_t)snprintf(expr + e, sizeof expr - e, "%s%s%s%s", q ? " + " : "",
+                                          b1, mul(&t), b2);
+                    char c1[32], c2[32];
+                    m += (size_t)snprintf(nums + m, sizeof nums - m, "%s%s%s%s", q ? " + " : "",
+                                          num(c1, sizeof c1, dx[q], q > 0), mul(&t),
+                                          num(c2, sizeof c2, Wx[(size_t)q * ls.units + j], 1));
+                }
+                if (!nterms)
+                    snprintf(expr, sizeof expr, t.md ? "\\sum_q \\delta_q w_q" : "Σ_q δ_q·w_q");
+                char fs[128], fv[128];
+                double dv;
+                derivative_factor(&t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
+                derivative_numbers(&t, ls.act, s[j], a[j], fv, sizeof fv);
+                if (nterms)
+                    fprintf(fp, "%s = (%s)%s%s = (%s)%s%s = %.4f", a1, expr, mul(&t), fs, nums,
+                            mul(&t), fv, delta[j]);
+                else
+                    fprintf(fp, "%s = (%s)%s%s = %.4f%s%s = %.4f", a1, expr, mul(&t), fs, sum,
+                            mul(&t), fv, delta[j]);
+            }
+            line_end(&t);
+        }
+        /* Gradients and updates of this layer's weights. */
+        for (int j = 0; j < ls.units; j++) {
+            for (int k = 0; k < fan_in; k++) {
+                size_t wi = wbase[l] + (size_t)j * fan_in + k, off = (size_t)j * fan_in + k;
+                if (fan_in > MAX_TERMS && k >= 2 && k < fan_in - 1) {
+                    if (k == 2)
+                        fprintf(fp, t.md ? "$$\\vdots$$\n\n" : "    …\n");
+                    continue;
+                }
+                sym_w(&t, wi, a1, sizeof a1);
+                sym_delta(&t, l, j, a2, sizeof a2);
+                sym_a(&t, l - 1, k, b1, sizeof b1);
+                char c1[32], c2[32], c3[32];
+                line_begin(&t);
+                if (t.md)
+                    fprintf(fp, "\\frac{\\partial E}{\\partial %s} = %s \\cdot %s = %s \\cdot %s = %.4f"
+                                ",\\quad %s' = %s - \\eta \\cdot \\frac{\\partial E}{\\partial %s} = "
+                                "%.4f - %g \\cdot %s = %.4f",
+                            a1, a2, b1, num(c1, sizeof c1, delta[j], 0),
+                            num(c2, sizeof c2, a_prev[k], 1), gw[off], a1, a1, a1, W[off], lr,
+                            num(c3, sizeof c3, gw[off], 1), Wn[off]);
+                else
+                    fprintf(fp, "∂E/∂%s = %s·%s = %s·%s = %.4f    %s' = %s − η·∂E/∂%s = %.4f − "
+                                "%g·%s = %.4f",
+                            a1, a2, b1, num(c1, sizeof c1, delta[j], 0),
+                            num(c2, sizeof c2, a_prev[k], 1), gw[off], a1, a1, a1, W[off], lr,
+                            num(c3, sizeof c3, gw[off], 1), Wn[off]);
+                line_end(&t);
+            }
+            if (ls.bias) {
+                char c1[32];
+                sym_b(&t, bbase[l] + (size_t)j, a1, sizeof a1);
+                sym_delta(&t, l, j, a2, sizeof a2);
+                line_begin(&t);
+                fprintf(fp, t.md ? "\\frac{\\partial E}{\\partial %s} = %s = %.4f,\\quad %s' = %.4f - %g \\cdot %s = %.4f"
+                                 : "∂E/∂%s = %s = %.4f    %s' = %.4f − %g·%s = %.4f",
+                        a1, a2, gb[j], a1, B[j], lr, num(c1, sizeof c1, gb[j], 1), Bn[j]);
+                line_end(&t);
+            }
+        }
+    }
+
+    heading(&t, "Result: the updated weights");
+    for (int l = 0; l < L; l++) {
+        bp_layer_spec ls = bp_net_layer(net, l);
+        int fan_in = bp_net_fan_in(net, l);
+        size_t n = (size_t)ls.units * (size_t)fan_in;
+        const float *Wn = bp_net_weights_const(net, l);
+        if (!t.md)
+            fputs("   ", fp);
+        for (size_t i = 0; i < n && i < 64; i++)
+            fprintf(fp, t.md ? "$w_{%zu}' = %.4f$%s" : " w%zu' = %.4f%s", wbase[l] + i, Wn[i],
+                    t.md && i + 1 < n && i + 1 < 64 ? ", " : "");
+        if (n > 64)
+            fprintf(fp, t.md ? " … ($%zu$ weights)" : " … (%zu weights)", n);
+        if (ls.bias) {
+            const float *Bn = bp_net_biases_const(net, l);
+            for (int j = 0; j < ls.units && j < 64; j++)
+                fprintf(fp, t.md ? ", $b_{%zu}' = %.4f$" : " b%zu' = %.4f", bbase[l] + (size_t)j,
+                        Bn[j]);
+        }
+        fputs(t.md ? "\n\n" : "\n", fp);
+    }
+    bp_workspace_free(ws);
+    bp_net_free(old);
+    if (ferror(fp))
+        return bp_error(BP_ERR_IO, "write error while printing the trace");
+    return BP_OK;
+}
