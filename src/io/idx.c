@@ -55,29 +55,79 @@ static size_t type_size(int type)
     }
 }
 
-static const char *zmsg(gzFile gz)
+/* A byte source: a plain file, or a gzip file decoded with zlib's inflate.
+ * inflate (unlike gzread) tells a stream that ended properly, after its CRC
+ * and length were checked, from one cut short, so truncation is always seen. */
+typedef struct idx_source {
+    FILE *fp;
+    int gz;
+    int zinit;
+    int ended; /* the gzip stream ended properly and nothing follows */
+    const char *err;
+    z_stream zs;
+    unsigned char in[1 << 16];
+} idx_source;
+
+static size_t refill(idx_source *s)
 {
-    int errnum = 0;
-    const char *m = gzerror(gz, &errnum);
-    if (errnum == Z_ERRNO)
-        return strerror(errno);
-    return m && *m ? m : "unexpected end of file";
+    size_t r = fread(s->in, 1, sizeof s->in, s->fp);
+    s->zs.next_in = s->in;
+    s->zs.avail_in = (uInt)r;
+    return r;
 }
 
-/* Reads up to n bytes; returns how many were read, or -1 on error. */
-static long long read_bytes(gzFile gz, unsigned char *buf, size_t n)
+/* Reads up to n bytes; returns how many (fewer only at a proper end), or -1
+ * with s->err set. */
+static long long read_bytes(idx_source *s, unsigned char *buf, size_t n)
 {
-    size_t got = 0;
-    while (got < n) {
-        size_t chunk = n - got > (1u << 30) ? (1u << 30) : n - got;
-        int r = gzread(gz, buf + got, (unsigned)chunk);
-        if (r < 0)
+    if (!s->gz) {
+        size_t r = fread(buf, 1, n, s->fp);
+        if (r < n && ferror(s->fp)) {
+            s->err = strerror(errno);
             return -1;
-        if (r == 0)
-            break;
-        got += (size_t)r;
+        }
+        return (long long)r;
+    }
+    size_t got = 0;
+    while (got < n && !s->ended) {
+        size_t chunk = n - got > (1u << 30) ? (1u << 30) : n - got;
+        s->zs.next_out = buf + got;
+        s->zs.avail_out = (uInt)chunk;
+        while (s->zs.avail_out > 0 && !s->ended) {
+            if (s->zs.avail_in == 0 && refill(s) == 0) {
+                s->err = ferror(s->fp) ? strerror(errno)
+                                       : "truncated gzip stream (the file ends before the "
+                                         "gzip end marker)";
+                return -1;
+            }
+            int ret = inflate(&s->zs, Z_NO_FLUSH);
+            if (ret == Z_STREAM_END) {
+                /* Another gzip member may follow (concatenated files). */
+                if (s->zs.avail_in == 0 && refill(s) == 0)
+                    s->ended = 1;
+                else if (s->zs.next_in[0] == 0x1f)
+                    inflateReset(&s->zs);
+                else {
+                    s->err = "garbage after the end of the gzip stream";
+                    return -1;
+                }
+            } else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+                s->err = s->zs.msg ? s->zs.msg : "corrupt gzip data";
+                return -1;
+            }
+        }
+        got += chunk - s->zs.avail_out;
     }
     return (long long)got;
+}
+
+static void source_close(idx_source *s)
+{
+    if (s->zinit)
+        inflateEnd(&s->zs);
+    if (s->fp)
+        fclose(s->fp);
+    free(s);
 }
 
 static bp_status read_idx(const char *path, idx_array *a)
@@ -89,16 +139,31 @@ static bp_status read_idx(const char *path, idx_array *a)
     if (!S_ISREG(sb.st_mode))
         return bp_error(BP_ERR_IO, "cannot read %s: not a regular file", path);
     uint64_t file_size = (uint64_t)sb.st_size;
-    gzFile gz = gzopen(path, "rb");
+    idx_source *gz = calloc(1, sizeof *gz);
     if (!gz)
-        return bp_error(BP_ERR_IO, "cannot open %s: %s", path,
-                        errno ? strerror(errno) : "out of memory");
+        return bp_error(BP_ERR_NOMEM, "out of memory opening %s", path);
+    gz->fp = fopen(path, "rb");
+    if (!gz->fp) {
+        int e = errno;
+        free(gz);
+        return bp_error(BP_ERR_IO, "cannot open %s: %s", path, strerror(e));
+    }
     bp_status st = BP_OK;
     unsigned char head[4 + 4 * IDX_MAX_DIMS];
+    int c0 = getc(gz->fp), c1 = getc(gz->fp);
+    int gzipped = c0 == 0x1f && c1 == 0x8b;
+    rewind(gz->fp);
+    if (gzipped) {
+        gz->gz = 1;
+        if (inflateInit2(&gz->zs, 16 + MAX_WBITS) != Z_OK) {
+            st = bp_error(BP_ERR_NOMEM, "%s: cannot start zlib", path);
+            goto fail;
+        }
+        gz->zinit = 1;
+    }
     long long got = read_bytes(gz, head, 4);
-    int gzipped = !gzdirect(gz);
     if (got < 0) {
-        st = bp_error(BP_ERR_FORMAT, "%s: corrupt gzip data: %s", path, zmsg(gz));
+        st = bp_error(BP_ERR_FORMAT, "%s: %s", path, gz->err);
         goto fail;
     }
     if (got < 4) {
@@ -128,8 +193,8 @@ static bp_status read_idx(const char *path, idx_array *a)
     size_t hbytes = 4 * (size_t)a->ndims;
     got = read_bytes(gz, head + 4, hbytes);
     if (got < 0 || (size_t)got < hbytes) {
-        st = bp_error(BP_ERR_FORMAT, "%s: truncated IDX header (%d dimensions announced)", path,
-                      a->ndims);
+        st = bp_error(BP_ERR_FORMAT, "%s: truncated IDX header (%d dimensions announced)%s%s",
+                      path, a->ndims, got < 0 ? ": " : "", got < 0 ? gz->err : "");
         goto fail;
     }
     uint64_t count = 1;
@@ -197,9 +262,8 @@ static bp_status read_idx(const char *path, idx_array *a)
         }
         long long r = read_bytes(gz, a->data + have, cap - have);
         if (r < 0) {
-            st = bp_error(BP_ERR_FORMAT, "%s: %s after %zu of %zu data bytes: %s", path,
-                          gzipped ? "corrupt or truncated gzip data" : "read error", have, want,
-                          zmsg(gz));
+            st = bp_error(BP_ERR_FORMAT, "%s: truncated or corrupt: %s (after %zu of %zu data "
+                          "bytes)", path, gz->err, have, want);
             goto fail;
         }
         if (r == 0) {
@@ -212,12 +276,12 @@ static bp_status read_idx(const char *path, idx_array *a)
         have += (size_t)r;
     }
     if (gzipped) {
-        /* Reading past the end checks the gzip trailer (CRC and length). */
+        /* Reading on to the end checks the gzip trailer (CRC and length). */
         unsigned char extra;
         long long r = read_bytes(gz, &extra, 1);
         if (r < 0) {
-            st = bp_error(BP_ERR_FORMAT, "%s: corrupt or truncated gzip data at the end: %s",
-                          path, zmsg(gz));
+            st = bp_error(BP_ERR_FORMAT, "%s: truncated or corrupt at the end: %s", path,
+                          gz->err);
             goto fail;
         }
         if (r > 0) {
@@ -226,10 +290,10 @@ static bp_status read_idx(const char *path, idx_array *a)
             goto fail;
         }
     }
-    gzclose(gz);
+    source_close(gz);
     return BP_OK;
 fail:
-    gzclose(gz);
+    source_close(gz);
     free(a->data);
     a->data = NULL;
     return st;
