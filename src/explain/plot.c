@@ -1,0 +1,471 @@
+/*
+ * bp_plot_svg: learning curves from a training log (`backprop train --log`).
+ *
+ * The log is a CSV with the header
+ *   epoch,seconds,samples_per_s,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy
+ * (columns found by name; empty or "nan" fields are missing values).  The
+ * picture has two panels sharing the epoch axis: loss (train, validation) and
+ * accuracy (train, validation), each with round ticks, grid and a legend.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backprop.h"
+#include "io/io_internal.h"
+
+#define LOG_MAX_BYTES ((size_t)256 << 20)
+#define FONT_SANS "DejaVu Sans, Helvetica, Arial, sans-serif"
+#define COLOR_TRAIN "#1f77b4"
+#define COLOR_VAL "#e6550d"
+
+enum { C_EPOCH, C_SECONDS, C_SPS, C_LR, C_TRAIN_LOSS, C_TRAIN_ACC, C_VAL_LOSS, C_VAL_ACC, NCOL };
+
+static const char *const col_names[NCOL] = {
+    "epoch",         "seconds",   "samples_per_s", "learning_rate",
+    "train_loss",    "train_accuracy", "val_loss",  "val_accuracy",
+};
+
+typedef struct series_log {
+    double *v[NCOL]; /* [rows] each; NAN where missing */
+    size_t rows, cap;
+} series_log;
+
+static void log_free(series_log *lg)
+{
+    for (int c = 0; c < NCOL; c++)
+        free(lg->v[c]);
+}
+
+static int log_grow(series_log *lg)
+{
+    if (lg->rows < lg->cap)
+        return 1;
+    size_t cap = lg->cap ? lg->cap * 2 : 64;
+    for (int c = 0; c < NCOL; c++) {
+        double *bigger = realloc(lg->v[c], cap * sizeof *bigger);
+        if (!bigger)
+            return 0;
+        lg->v[c] = bigger;
+    }
+    lg->cap = cap;
+    return 1;
+}
+
+/* Trims spaces (and a CR) around a field in place. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Splits a line at commas in place; returns the number of fields (≤ cap). */
+static int split(char *line, char **fields, int cap)
+{
+    int n = 0;
+    char *p = line;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (n < cap)
+            fields[n] = trim(p);
+        n++;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return n;
+}
+
+static int is_missing(const char *s)
+{
+    if (!*s)
+        return 1;
+    char low[8];
+    size_t n = strlen(s);
+    if (n >= sizeof low)
+        return 0;
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)tolower((unsigned char)s[i]);
+    return strcmp(low, "nan") == 0 || strcmp(low, "-nan") == 0;
+}
+
+#define MAX_FIELDS 64
+
+static bp_status parse_log(const char *path, char *text, series_log *lg)
+{
+    int map[NCOL]; /* field index of each column */
+    int nfields = 0, line_no = 0, have_header = 0;
+    char *fields[MAX_FIELDS];
+    char *p = text;
+    if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
+        p += 3;
+    while (*p) {
+        char *line = p;
+        char *nl = strchr(p, '\n');
+        if (nl) {
+            *nl = '\0';
+            p = nl + 1;
+        } else {
+            p += strlen(p);
+        }
+        line_no++;
+        char *t = trim(line);
+        if (!*t || *t == '#')
+            continue;
+        int n = split(t, fields, MAX_FIELDS);
+        if (n > MAX_FIELDS)
+            return bp_error(BP_ERR_PARSE, "%s:%d: %d fields; a training log has at most %d",
+                            path, line_no, n, MAX_FIELDS);
+        if (!have_header) {
+            for (int c = 0; c < NCOL; c++) {
+                map[c] = -1;
+                for (int f = 0; f < n; f++)
+                    if (strcmp(fields[f], col_names[c]) == 0)
+                        map[c] = f;
+                if (map[c] < 0)
+                    return bp_error(BP_ERR_PARSE,
+                                    "%s:%d: the header lacks the column \"%s\" (expected "
+                                    "epoch,seconds,samples_per_s,learning_rate,train_loss,"
+                                    "train_accuracy,val_loss,val_accuracy)",
+                                    path, line_no, col_names[c]);
+            }
+            nfields = n;
+            have_header = 1;
+            continue;
+        }
+        if (n != nfields)
+            return bp_error(BP_ERR_PARSE, "%s:%d: %d fields, but the header has %d", path,
+                            line_no, n, nfields);
+        if (!log_grow(lg))
+            return bp_error(BP_ERR_NOMEM, "%s:%d: out of memory", path, line_no);
+        for (int c = 0; c < NCOL; c++) {
+            const char *s = fields[map[c]];
+            double v = NAN;
+            if (!is_missing(s)) {
+                char *end;
+                errno = 0;
+                v = strtod(s, &end);
+                if (end == s || *end || !isfinite(v))
+                    return bp_error(BP_ERR_PARSE, "%s:%d: column \"%s\": \"%s\" is not a number",
+                                    path, line_no, col_names[c], s);
+            } else if (c == C_EPOCH) {
+                return bp_error(BP_ERR_PARSE, "%s:%d: the epoch is missing", path, line_no);
+            }
+            lg->v[c][lg->rows] = v;
+        }
+        lg->rows++;
+    }
+    if (!have_header)
+        return bp_error(BP_ERR_PARSE, "%s:%d: empty log: no header line", path, line_no);
+    if (!lg->rows)
+        return bp_error(BP_ERR_PARSE, "%s:%d: the log has a header but no data rows", path,
+                        line_no);
+    return BP_OK;
+}
+
+/* ---- axes ------------------------------------------------------------ */
+
+typedef struct axis {
+    double lo, hi, step;
+    int decimals;
+} axis;
+
+/* Round ticks (1, 2, 2.5, 5 × 10^k) covering [lo, hi] with about `want` intervals. */
+static axis nice_axis(double lo, double hi, int want, int integer)
+{
+    axis a;
+    if (!(hi > lo)) {
+        double pad = fabs(lo) > 0 ? fabs(lo) * 0.1 : 1.0;
+        lo -= pad;
+        hi += pad;
+    }
+    double raw = (hi - lo) / want;
+    double mag = pow(10.0, floor(log10(raw)));
+    double m = raw / mag, f;
+    if (m <= 1.0)
+        f = 1.0;
+    else if (m <= 2.0)
+        f = 2.0;
+    else if (m <= 2.5)
+        f = 2.5;
+    else if (m <= 5.0)
+        f = 5.0;
+    else
+        f = 10.0;
+    a.step = f * mag;
+    if (integer && a.step < 1.0)
+        a.step = 1.0;
+    a.lo = floor(lo / a.step + 1e-9) * a.step;
+    a.hi = ceil(hi / a.step - 1e-9) * a.step;
+    if (a.hi <= a.lo)
+        a.hi = a.lo + a.step;
+    int d = (int)-floor(log10(a.step) + 1e-9);
+    if (f == 2.5 && mag < 10)
+        d++;
+    a.decimals = d > 0 ? d : 0;
+    return a;
+}
+
+static void put_escaped(FILE *fp, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", fp); break;
+        case '<': fputs("&lt;", fp); break;
+        case '>': fputs("&gt;", fp); break;
+        case '"': fputs("&quot;", fp); break;
+        default: fputc(*s, fp);
+        }
+    }
+}
+
+typedef struct panel {
+    double x, y, w, h; /* plotting area */
+    axis ax, ay;
+} panel;
+
+static double px(const panel *p, double v)
+{
+    return p->x + (v - p->ax.lo) / (p->ax.hi - p->ax.lo) * p->w;
+}
+
+static double py(const panel *p, double v)
+{
+    return p->y + p->h - (v - p->ay.lo) / (p->ay.hi - p->ay.lo) * p->h;
+}
+
+static void draw_series(FILE *fp, const panel *p, const series_log *lg, int col,
+                        const char *color, int dashed)
+{
+    int open = 0;
+    size_t points = 0;
+    for (size_t i = 0; i < lg->rows; i++)
+        points += !isnan(lg->v[col][i]);
+    for (size_t i = 0; i < lg->rows; i++) {
+        double v = lg->v[col][i];
+        if (isnan(v)) {
+            if (open)
+                fputs("\"/>\n", fp);
+            open = 0;
+            continue;
+        }
+        if (!open) {
+            fprintf(fp,
+                    "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                    "stroke-linejoin=\"round\"%s points=\"",
+                    color, dashed ? " stroke-dasharray=\"6 4\"" : "");
+            open = 1;
+        } else {
+            fputc(' ', fp);
+        }
+        fprintf(fp, "%.1f,%.1f", px(p, lg->v[C_EPOCH][i]), py(p, v));
+    }
+    if (open)
+        fputs("\"/>\n", fp);
+    if (points <= 60)
+        for (size_t i = 0; i < lg->rows; i++)
+            if (!isnan(lg->v[col][i]))
+                fprintf(fp, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n",
+                        px(p, lg->v[C_EPOCH][i]), py(p, lg->v[col][i]), color);
+}
+
+static int range_of(const series_log *lg, int col, double *lo, double *hi)
+{
+    int any = 0;
+    for (size_t i = 0; i < lg->rows; i++) {
+        double v = lg->v[col][i];
+        if (isnan(v))
+            continue;
+        if (!any || v < *lo)
+            *lo = v;
+        if (!any || v > *hi)
+            *hi = v;
+        any = 1;
+    }
+    return any;
+}
+
+/* One panel: frame, grid, ticks, the train and validation curves, legend. */
+static void draw_panel(FILE *fp, panel *p, const series_log *lg, const char *title,
+                       int col_train, int col_val, const char *ylabel)
+{
+    double lo = 0, hi = 0;
+    int has_train = range_of(lg, col_train, &lo, &hi);
+    double vlo = 0, vhi = 0;
+    int has_val = range_of(lg, col_val, &vlo, &vhi);
+    if (has_val) {
+        lo = has_train ? fmin(lo, vlo) : vlo;
+        hi = has_train ? fmax(hi, vhi) : vhi;
+    }
+    double elo = lg->v[C_EPOCH][0], ehi = elo;
+    range_of(lg, C_EPOCH, &elo, &ehi);
+    p->ax = nice_axis(elo, ehi, 8, 1);
+    p->ay = nice_axis(lo, hi, 5, 0);
+
+    fprintf(fp, "<g font-family=\"%s\" font-size=\"12\" fill=\"#222222\">\n", FONT_SANS);
+    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", p->x,
+            p->y - 12);
+    put_escaped(fp, title);
+    fputs("</text>\n", fp);
+    fprintf(fp,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fbfbfb\" "
+            "stroke=\"#888888\"/>\n",
+            p->x, p->y, p->w, p->h);
+    if (!has_train && !has_val) {
+        fprintf(fp,
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#666666\">no %s "
+                "values in the log</text>\n</g>\n",
+                p->x + p->w / 2, p->y + p->h / 2, ylabel);
+        return;
+    }
+    /* Grid and tick labels. */
+    int nx = (int)floor((p->ax.hi - p->ax.lo) / p->ax.step + 0.5);
+    for (int i = 0; i <= nx; i++) {
+        double v = p->ax.lo + i * p->ax.step, x = px(p, v);
+        fprintf(fp,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e2e2e2\"/>"
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888888\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.*f</text>\n",
+                x, p->y, x, p->y + p->h, x, p->y + p->h, x, p->y + p->h + 5, x,
+                p->y + p->h + 18, p->ax.decimals, v);
+    }
+    int ny = (int)floor((p->ay.hi - p->ay.lo) / p->ay.step + 0.5);
+    for (int i = 0; i <= ny; i++) {
+        double v = p->ay.lo + i * p->ay.step, y = py(p, v);
+        if (fabs(v) < p->ay.step * 1e-9)
+            v = 0;
+        fprintf(fp,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e2e2e2\"/>"
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888888\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.*f</text>\n",
+                p->x, y, p->x + p->w, y, p->x - 5, y, p->x, y, p->x - 8, y + 4, p->ay.decimals,
+                v);
+    }
+    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">epoch</text>\n",
+            p->x + p->w / 2, p->y + p->h + 36);
+    fprintf(fp,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+            "transform=\"rotate(-90 %.1f %.1f)\">%s</text>\n",
+            p->x - 56, p->y + p->h / 2, p->x - 56, p->y + p->h / 2, ylabel);
+    fputs("</g>\n", fp);
+
+    if (has_train)
+        draw_series(fp, p, lg, col_train, COLOR_TRAIN, 0);
+    if (has_val)
+        draw_series(fp, p, lg, col_val, COLOR_VAL, 1);
+
+    /* Legend on the title's line, right-aligned above the panel, so it never
+     * hides a curve. */
+    double lx = p->x + p->w - (has_train && has_val ? 190 : 90), ly = p->y - 16;
+    fprintf(fp, "<g font-family=\"%s\" font-size=\"12\" fill=\"#222222\">\n", FONT_SANS);
+    if (has_train) {
+        fprintf(fp,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-width=\"2\"/><text x=\"%.1f\" y=\"%.1f\">train</text>\n",
+                lx, ly, lx + 28, ly, COLOR_TRAIN, lx + 34, ly + 4);
+        lx += 90;
+    }
+    if (has_val)
+        fprintf(fp,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-width=\"2\" stroke-dasharray=\"6 4\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\">validation</text>\n",
+                lx, ly, lx + 28, ly, COLOR_VAL, lx + 34, ly + 4);
+    fputs("</g>\n", fp);
+}
+
+/* Last non-missing value of a column, or NAN. */
+static double last_of(const series_log *lg, int col)
+{
+    for (size_t i = lg->rows; i-- > 0;)
+        if (!isnan(lg->v[col][i]))
+            return lg->v[col][i];
+    return NAN;
+}
+
+static void write_plot(FILE *fp, const char *log_path, const series_log *lg)
+{
+    const double W = 820, H = 780;
+    fprintf(fp,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
+            "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
+            W, H, W, H);
+    const char *base = strrchr(log_path, '/');
+    base = base ? base + 1 : log_path;
+    fputs("<title>training log ", fp);
+    put_escaped(fp, base);
+    fputs("</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n", fp);
+    fprintf(fp, "<g font-family=\"%s\" fill=\"#222222\">\n", FONT_SANS);
+    fputs("<text x=\"20\" y=\"30\" font-size=\"18\" font-weight=\"bold\">Training log: ", fp);
+    put_escaped(fp, base);
+    fputs("</text>\n<text x=\"20\" y=\"50\" font-size=\"12\">", fp);
+    fprintf(fp, "%zu epochs", lg->rows);
+    static const struct {
+        int col;
+        const char *what, *fmt;
+    } finals[] = {{C_TRAIN_LOSS, "train loss", "%.4g"},
+                  {C_VAL_LOSS, "validation loss", "%.4g"},
+                  {C_TRAIN_ACC, "train accuracy", "%.4g"},
+                  {C_VAL_ACC, "validation accuracy", "%.4g"}};
+    const char *sep = ", final ";
+    for (size_t i = 0; i < sizeof finals / sizeof finals[0]; i++) {
+        double v = last_of(lg, finals[i].col);
+        if (isnan(v))
+            continue;
+        fprintf(fp, "%s%s ", sep, finals[i].what);
+        fprintf(fp, finals[i].fmt, v);
+        sep = ", ";
+    }
+    double secs = 0;
+    for (size_t i = 0; i < lg->rows; i++)
+        if (!isnan(lg->v[C_SECONDS][i]))
+            secs += lg->v[C_SECONDS][i];
+    if (secs > 0)
+        fprintf(fp, "; %.3g s of training", secs);
+    fputs("</text>\n</g>\n", fp);
+
+    panel loss = {90, 90, W - 120, 250, {0, 1, 1, 0}, {0, 1, 1, 0}};
+    draw_panel(fp, &loss, lg, "Loss", C_TRAIN_LOSS, C_VAL_LOSS, "loss");
+    panel acc = {90, 90 + 250 + 90, W - 120, 250, {0, 1, 1, 0}, {0, 1, 1, 0}};
+    draw_panel(fp, &acc, lg, "Accuracy", C_TRAIN_ACC, C_VAL_ACC, "accuracy");
+    fputs("</svg>\n", fp);
+}
+
+bp_status bp_plot_svg(const char *log_csv_path, const char *svg_path)
+{
+    if (!log_csv_path || !svg_path)
+        return bp_error(BP_ERR_ARG, "bp_plot_svg: NULL argument");
+    char *text;
+    size_t len;
+    bp_status st = bp_read_file(log_csv_path, LOG_MAX_BYTES, &text, &len);
+    if (st != BP_OK)
+        return st;
+    if (memchr(text, '\0', len)) {
+        free(text);
+        return bp_error(BP_ERR_PARSE, "%s: not a text file (it contains NUL bytes)",
+                        log_csv_path);
+    }
+    series_log lg;
+    memset(&lg, 0, sizeof lg);
+    st = parse_log(log_csv_path, text, &lg);
+    free(text);
+    if (st == BP_OK) {
+        bp_atomic_file f;
+        st = bp_atomic_begin(&f, svg_path);
+        if (st == BP_OK) {
+            write_plot(f.fp, log_csv_path, &lg);
+            st = bp_atomic_commit(&f);
+        }
+    }
+    log_free(&lg);
+    return st;
+}
