@@ -452,6 +452,9 @@ void bp_trainer_set_progress(bp_trainer *tr, bp_progress_fn fn, void *user, size
 /* Change the epoch target (e.g. to train a resumed run for longer). */
 void bp_trainer_set_epochs(bp_trainer *tr, int epochs);
 
+/* η of a 0-based epoch under the options' schedule and warm-up. */
+float bp_schedule_lr(const bp_train_options *opts, int epoch);
+
 /* One-call training: create a trainer, run, free it. */
 bp_status bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                    const bp_train_options *opts);

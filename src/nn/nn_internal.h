@@ -41,7 +41,21 @@ struct bp_workspace {
     float *input;  /* [max_batch][n_inputs]: scaled inputs for bp_predict */
     float *arena;
     bpk_pool *pool;
+    /* Dropout (training only): the next layer reads drop_a = a ⊙ mask, where
+     * mask holds 0 or 1/keep; a itself stays f(s) so f'(s) can use it. */
+    int dropout_active;
+    float *drop_a[BP_MAX_LAYERS];
+    float *mask[BP_MAX_LAYERS];
+    float *drop_arena;
 };
+
+struct bp_rng;
+/* Allocates the dropout buffers of the hidden layers (once). */
+bp_status bp_workspace_enable_dropout(bp_workspace *ws);
+/* A training forward pass: like bp_forward, then every hidden activation is
+ * dropped with probability p (inverted dropout), masks drawn from rng. */
+bp_status bp_forward_dropout(const bp_net *net, bp_workspace *ws, const float *x, int batch,
+                             float p, struct bp_rng *rng);
 
 /* BP_OK if the workspace was made for a net of this architecture. */
 bp_status bp_workspace_check(const bp_net *net, const bp_workspace *ws);

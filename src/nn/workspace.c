@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nn_internal.h"
+#include "rng.h"
 
 /* Room for n floats, rounded up to 16 so every buffer starts 64-byte aligned. */
 static size_t padded(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -87,6 +88,7 @@ void bp_workspace_free(bp_workspace *ws)
 {
     if (!ws)
         return;
+    free(ws->drop_arena);
     bpk_pool_free(ws->pool);
     free(ws->arena);
     free(ws);
@@ -136,6 +138,15 @@ bp_status bp_workspace_check(const bp_net *net, const bp_workspace *ws)
     return BP_OK;
 }
 
+/* What layer l reads: the inputs, or the previous layer's activations
+ * (after dropout when a training pass dropped some). */
+static const float *layer_input(const bp_workspace *ws, int l, const float *x)
+{
+    if (l == 0)
+        return x;
+    return ws->dropout_active ? ws->drop_a[l - 1] : ws->a[l - 1];
+}
+
 static bp_status check_batch(const bp_workspace *ws, int batch)
 {
     if (batch < 1 || batch > ws->max_batch)
@@ -153,15 +164,66 @@ bp_status bp_forward(const bp_net *net, bp_workspace *ws, const float *x, int ba
         return st;
     if (!x)
         return bp_error(BP_ERR_ARG, "bp_forward: inputs are NULL");
-    const float *a_prev = x;
+    ws->dropout_active = 0;
     for (int l = 0; l < net->n_layers; l++) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
         /* s = a_prev · Wᵀ: W is [units][fan_in], so each row of s is W · a_prev_row. */
-        bpk_sgemm(ws->pool, 0, 1, batch, units, fan_in, 1.0f, a_prev, fan_in,
+        bpk_sgemm(ws->pool, 0, 1, batch, units, fan_in, 1.0f, layer_input(ws, l, x), fan_in,
                   net->params + net->w_offset[l], fan_in, 0.0f, ws->s[l], units);
         bpk_bias_act_forward(ws->pool, ws->s[l], ws->a[l], batch, units,
                              bp_net_biases_const(net, l), net->layer[l].act, net->layer[l].slope);
-        a_prev = ws->a[l];
+    }
+    ws->batch = batch;
+    return BP_OK;
+}
+
+bp_status bp_workspace_enable_dropout(bp_workspace *ws)
+{
+    if (ws->drop_arena)
+        return BP_OK;
+    size_t total = 0;
+    for (int l = 0; l + 1 < ws->n_layers; l++)
+        total += 2 * padded((size_t)ws->max_batch * (size_t)ws->units[l]);
+    ws->drop_arena = malloc((total ? total : 1) * sizeof(float));
+    if (!ws->drop_arena)
+        return bp_error(BP_ERR_NOMEM, "out of memory for dropout masks");
+    float *p = ws->drop_arena;
+    for (int l = 0; l + 1 < ws->n_layers; l++) {
+        size_t per = padded((size_t)ws->max_batch * (size_t)ws->units[l]);
+        ws->drop_a[l] = p, p += per;
+        ws->mask[l] = p, p += per;
+    }
+    return BP_OK;
+}
+
+bp_status bp_forward_dropout(const bp_net *net, bp_workspace *ws, const float *x, int batch,
+                             float p, struct bp_rng *rng)
+{
+    bp_status st = bp_workspace_check(net, ws);
+    if (st == BP_OK)
+        st = check_batch(ws, batch);
+    if (st == BP_OK && !ws->drop_arena)
+        st = bp_error(BP_ERR_ARG, "dropout buffers not allocated");
+    if (st != BP_OK)
+        return st;
+    float keep = 1.0f - p, inv_keep = 1.0f / keep;
+    ws->dropout_active = 1;
+    for (int l = 0; l < net->n_layers; l++) {
+        int units = net->layer[l].units, fan_in = net->fan_in[l];
+        bpk_sgemm(ws->pool, 0, 1, batch, units, fan_in, 1.0f, layer_input(ws, l, x), fan_in,
+                  net->params + net->w_offset[l], fan_in, 0.0f, ws->s[l], units);
+        bpk_bias_act_forward(ws->pool, ws->s[l], ws->a[l], batch, units,
+                             bp_net_biases_const(net, l), net->layer[l].act, net->layer[l].slope);
+        if (l + 1 == net->n_layers)
+            break;
+        /* Masks are drawn serially in row order, so they do not depend on
+         * how many threads run the GEMMs. */
+        size_t n = (size_t)batch * (size_t)units;
+        for (size_t i = 0; i < n; i++) {
+            float m = bp_rng_uniform(rng) < keep ? inv_keep : 0.0f;
+            ws->mask[l][i] = m;
+            ws->drop_a[l][i] = ws->a[l][i] * m;
+        }
     }
     ws->batch = batch;
     return BP_OK;
@@ -273,7 +335,7 @@ bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x, const
     float inv_batch = 1.0f / (float)batch;
     for (int l = net->n_layers - 1; l >= 0; l--) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
-        const float *a_prev = l > 0 ? ws->a[l - 1] : x;
+        const float *a_prev = layer_input(ws, l, x);
         float *gw = ws->grads + net->w_offset[l];
         /* ∂E/∂W = (1/B) δᵀ · a_prev: the batch mean of δ_i ⊗ a_prev_i. */
         bpk_sgemm(ws->pool, 1, 0, units, fan_in, batch, inv_batch, ws->delta[l], units, a_prev,
@@ -286,6 +348,11 @@ bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x, const
              * deltas of the neurons it feeds, weighted by the connecting weights. */
             bpk_sgemm(ws->pool, 0, 0, batch, fan_in, units, 1.0f, ws->delta[l], units,
                       net->params + net->w_offset[l], fan_in, 0.0f, ws->delta[l - 1], fan_in);
+            if (ws->dropout_active) {
+                size_t n = (size_t)batch * (size_t)fan_in;
+                for (size_t i = 0; i < n; i++)
+                    ws->delta[l - 1][i] *= ws->mask[l - 1][i];
+            }
             bpk_act_backward(ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1],
                              (size_t)batch * (size_t)fan_in, net->layer[l - 1].act,
                              net->layer[l - 1].slope);
@@ -313,6 +380,7 @@ bp_status bp_train_sample(bp_net *net, bp_workspace *ws, const float *x, const f
         return st;
     if (!x || !target)
         return bp_error(BP_ERR_ARG, "bp_train_sample: inputs or targets are NULL");
+    ws->dropout_active = 0;
     /* Batch-1 path: matrix-vector products instead of GEMM, and each layer's
      * weights updated in place by a rank-1 step right after its δ_prev is
      * formed from the old weights, so W is read twice, not three times. */

@@ -1,0 +1,1008 @@
+/*
+ * The training loop: minibatches over shuffled rows, optimizers, schedules,
+ * clipping, dropout, validation, early stopping, divergence detection.
+ *
+ * Reproducibility: every random draw comes from a stream derived from
+ * (seed, epoch[, batch]), never from a generator carried across epochs, so a
+ * run resumed from a checkpoint after epoch k draws exactly what the
+ * uninterrupted run drew; and the kernels give the same bits for any thread
+ * count.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nn_internal.h"
+#include "rng.h"
+
+enum { STREAM_SHUFFLE = 0x5348, STREAM_DROPOUT = 0x4450 };
+
+struct bp_trainer {
+    bp_net *net;
+    bp_train_options opts;
+    bp_workspace *ws;
+    int epochs_done;
+    uint64_t steps;        /* optimizer steps taken (Adam's t) */
+    float *m, *v;          /* optimizer moments (momentum uses v) */
+    float *rprop_step;     /* iRPROP− per-weight step sizes */
+    float *rprop_prev;     /* previous full-batch gradient */
+    float *full_grad;      /* iRPROP− accumulator */
+    float *best;           /* early stopping: best weights so far */
+    double best_val;
+    int bad_epochs;
+    float *last_good;      /* weights at the start of the epoch, for divergence */
+    float *batch_x, *batch_y;
+    int32_t *batch_labels;
+    size_t *order;
+    size_t order_cap;
+};
+
+/* ---- names --------------------------------------------------------------- */
+
+static const char *const optimizer_names[BP_OPT_COUNT_] = {
+    "sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "rprop"};
+static const char *const schedule_names[BP_SCHED_COUNT_] = {"constant", "step", "cosine"};
+static const char *const scaling_names[BP_SCALE_COUNT_] = {"none", "minmax", "standard"};
+
+const char *bp_optimizer_name(bp_optimizer o)
+{
+    return (unsigned)o < BP_OPT_COUNT_ ? optimizer_names[o] : "?";
+}
+const char *bp_schedule_name(bp_schedule s)
+{
+    return (unsigned)s < BP_SCHED_COUNT_ ? schedule_names[s] : "?";
+}
+const char *bp_scaling_name(bp_scaling s)
+{
+    return (unsigned)s < BP_SCALE_COUNT_ ? scaling_names[s] : "?";
+}
+
+static bp_status parse_name(const char *name, const char *const *names, int n, int *out,
+                            const char *what)
+{
+    if (!name)
+        return bp_error(BP_ERR_ARG, "%s name is NULL", what);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(name, names[i]))
+            return *out = i, BP_OK;
+    char list[256] = "";
+    for (int i = 0; i < n; i++) {
+        strcat(list, names[i]);
+        if (i + 1 < n)
+            strcat(list, i + 2 < n ? ", " : " or ");
+    }
+    return bp_error(BP_ERR_ARG, "unknown %s \"%s\" (expected %s)", what, name, list);
+}
+
+bp_status bp_optimizer_parse(const char *name, bp_optimizer *out)
+{
+    int v;
+    if (name && !strcmp(name, "irprop-"))
+        return *out = BP_OPT_RPROP, BP_OK;
+    bp_status st = parse_name(name, optimizer_names, BP_OPT_COUNT_, &v, "optimizer");
+    if (st == BP_OK)
+        *out = (bp_optimizer)v;
+    return st;
+}
+bp_status bp_schedule_parse(const char *name, bp_schedule *out)
+{
+    int v;
+    bp_status st = parse_name(name, schedule_names, BP_SCHED_COUNT_, &v, "schedule");
+    if (st == BP_OK)
+        *out = (bp_schedule)v;
+    return st;
+}
+bp_status bp_scaling_parse(const char *name, bp_scaling *out)
+{
+    int v;
+    bp_status st = parse_name(name, scaling_names, BP_SCALE_COUNT_, &v, "scaling");
+    if (st == BP_OK)
+        *out = (bp_scaling)v;
+    return st;
+}
+
+void bp_train_options_default(bp_train_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->epochs = 10;
+    o->batch_size = 32;
+    o->learning_rate = 0.01f;
+    o->optimizer = BP_OPT_ADAM;
+    o->momentum = 0.9f;
+    o->beta1 = 0.9f;
+    o->beta2 = 0.999f;
+    o->eps = 1e-8f;
+    o->rho = 0.9f;
+    o->schedule = BP_SCHED_CONSTANT;
+    o->step_every = 10;
+    o->step_gamma = 0.1f;
+    o->seed = 42;
+    o->threads = 1;
+    o->shuffle = 1;
+    o->rprop_increase = 1.2f;
+    o->rprop_decrease = 0.5f;
+    o->rprop_delta_min = 0.0f;
+    o->rprop_delta_max = 50.0f;
+    o->rprop_delta_zero = 0.1f;
+}
+
+static bp_status check_options(const bp_train_options *o)
+{
+#define REQUIRE(cond, ...)                                                                         \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return bp_error(BP_ERR_ARG, __VA_ARGS__);                                              \
+    } while (0)
+    REQUIRE(o->epochs >= 0 && o->epochs <= 1000000, "epochs must be in 0..1000000 (got %d)",
+            o->epochs);
+    REQUIRE(o->batch_size >= 1 && o->batch_size <= (1 << 20),
+            "batch size must be in 1..1048576 (got %d)", o->batch_size);
+    REQUIRE(isfinite(o->learning_rate) && o->learning_rate > 0,
+            "learning rate must be a positive number");
+    REQUIRE((unsigned)o->optimizer < BP_OPT_COUNT_, "unknown optimizer %d", (int)o->optimizer);
+    REQUIRE((unsigned)o->schedule < BP_SCHED_COUNT_, "unknown schedule %d", (int)o->schedule);
+    REQUIRE(o->momentum >= 0 && o->momentum < 1, "momentum must be in [0, 1)");
+    REQUIRE(o->beta1 >= 0 && o->beta1 < 1 && o->beta2 >= 0 && o->beta2 < 1,
+            "Adam's betas must be in [0, 1)");
+    REQUIRE(o->eps > 0 && isfinite(o->eps), "eps must be positive");
+    REQUIRE(o->rho >= 0 && o->rho < 1, "rho must be in [0, 1)");
+    REQUIRE(o->weight_decay >= 0 && isfinite(o->weight_decay), "weight decay must be >= 0");
+    REQUIRE(o->dropout >= 0 && o->dropout < 1, "dropout must be in [0, 1)");
+    REQUIRE(o->step_every >= 1, "step schedule needs step_every >= 1");
+    REQUIRE(o->step_gamma > 0 && isfinite(o->step_gamma), "step_gamma must be positive");
+    REQUIRE(o->min_lr >= 0 && isfinite(o->min_lr), "min_lr must be >= 0");
+    REQUIRE(o->warmup_epochs >= 0, "warm-up epochs must be >= 0");
+    REQUIRE(o->clip_norm >= 0 && isfinite(o->clip_norm), "clip norm must be >= 0");
+    REQUIRE(o->patience >= 0, "patience must be >= 0");
+    REQUIRE(o->threads >= 1 && o->threads <= 256, "threads must be in 1..256 (got %d)",
+            o->threads);
+    REQUIRE(o->rprop_increase > 1 && o->rprop_decrease > 0 && o->rprop_decrease < 1 &&
+                o->rprop_delta_min >= 0 && o->rprop_delta_max > o->rprop_delta_min &&
+                o->rprop_delta_zero > 0,
+            "RPROP needs increase > 1, 0 < decrease < 1, 0 <= delta_min < delta_max, "
+            "delta_zero > 0");
+#undef REQUIRE
+    return BP_OK;
+}
+
+void bp_trainer_free(bp_trainer *tr)
+{
+    if (!tr)
+        return;
+    bp_workspace_free(tr->ws);
+    free(tr->m);
+    free(tr->v);
+    free(tr->rprop_step);
+    free(tr->rprop_prev);
+    free(tr->full_grad);
+    free(tr->best);
+    free(tr->last_good);
+    free(tr->batch_x);
+    free(tr->batch_y);
+    free(tr->batch_labels);
+    free(tr->order);
+    free(tr);
+}
+
+static float *alloc_params(size_t n, int zero)
+{
+    float *p = zero ? calloc(n ? n : 1, sizeof(float)) : malloc((n ? n : 1) * sizeof(float));
+    return p;
+}
+
+bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_options *opts)
+{
+    if (!out || !net)
+        return bp_error(BP_ERR_ARG, "bp_trainer_create: NULL argument");
+    *out = NULL;
+    bp_train_options o;
+    if (opts)
+        o = *opts;
+    else
+        bp_train_options_default(&o);
+    bp_status st = check_options(&o);
+    if (st != BP_OK)
+        return st;
+    bp_trainer *tr = calloc(1, sizeof *tr);
+    if (!tr)
+        return bp_error(BP_ERR_NOMEM, "out of memory for a trainer");
+    tr->net = net;
+    tr->opts = o;
+    tr->best_val = INFINITY;
+    size_t np = net->n_params;
+    int ok = 1;
+    switch (o.optimizer) {
+    case BP_OPT_MOMENTUM:
+    case BP_OPT_NESTEROV:
+    case BP_OPT_RMSPROP:
+        ok = (tr->v = alloc_params(np, 1)) != NULL;
+        break;
+    case BP_OPT_ADAM:
+    case BP_OPT_ADAMW:
+        ok = (tr->m = alloc_params(np, 1)) && (tr->v = alloc_params(np, 1));
+        break;
+    case BP_OPT_RPROP:
+        ok = (tr->rprop_step = alloc_params(np, 0)) && (tr->rprop_prev = alloc_params(np, 1)) &&
+             (tr->full_grad = alloc_params(np, 1));
+        if (ok)
+            for (size_t i = 0; i < np; i++)
+                tr->rprop_step[i] = o.rprop_delta_zero;
+        break;
+    default:
+        break;
+    }
+    if (ok && o.patience > 0)
+        ok = (tr->best = alloc_params(np, 0)) != NULL;
+    if (ok)
+        ok = (tr->last_good = alloc_params(np, 0)) != NULL;
+    int B = o.batch_size;
+    if (ok && (st = bp_workspace_create(&tr->ws, net, B, o.threads)) != BP_OK) {
+        bp_trainer_free(tr);
+        return st;
+    }
+    if (ok && o.dropout > 0 && (st = bp_workspace_enable_dropout(tr->ws)) != BP_OK) {
+        bp_trainer_free(tr);
+        return st;
+    }
+    if (ok) {
+        tr->batch_x = malloc((size_t)B * (size_t)net->n_inputs * sizeof(float));
+        tr->batch_y = malloc((size_t)B * (size_t)bp_net_outputs(net) * sizeof(float));
+        tr->batch_labels = malloc((size_t)B * sizeof(int32_t));
+        ok = tr->batch_x && tr->batch_y && tr->batch_labels;
+    }
+    if (!ok) {
+        bp_trainer_free(tr);
+        return bp_error(BP_ERR_NOMEM, "out of memory for the trainer of a %zu-parameter net", np);
+    }
+    *out = tr;
+    return BP_OK;
+}
+
+int bp_trainer_epoch(const bp_trainer *tr) { return tr->epochs_done; }
+bp_net *bp_trainer_net(const bp_trainer *tr) { return tr->net; }
+const bp_train_options *bp_trainer_options(const bp_trainer *tr) { return &tr->opts; }
+
+void bp_trainer_set_progress(bp_trainer *tr, bp_progress_fn fn, void *user, size_t report_every)
+{
+    tr->opts.progress = fn;
+    tr->opts.progress_user = user;
+    tr->opts.report_every = report_every;
+}
+
+void bp_trainer_set_epochs(bp_trainer *tr, int epochs) { tr->opts.epochs = epochs; }
+
+/* η for a 0-based epoch. */
+float bp_schedule_lr(const bp_train_options *o, int epoch)
+{
+    double lr = o->learning_rate;
+    switch (o->schedule) {
+    case BP_SCHED_STEP:
+        lr *= pow(o->step_gamma, epoch / o->step_every);
+        break;
+    case BP_SCHED_COSINE: {
+        double T = o->epochs > 0 ? o->epochs : 1;
+        lr = o->min_lr + 0.5 * (o->learning_rate - o->min_lr) * (1 + cos(3.14159265358979323846 * epoch / T));
+        break;
+    }
+    default:
+        break;
+    }
+    if (epoch < o->warmup_epochs)
+        lr *= (double)(epoch + 1) / (o->warmup_epochs + 1);
+    return (float)lr;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int k = 1; k < n; k++)
+        if (v[k] > v[best])
+            best = k;
+    return best;
+}
+
+/* Correct predictions among `rows` output rows (1-output nets: a > 0.5). */
+static size_t count_correct(const float *out, int n_out, const int32_t *labels, int rows)
+{
+    size_t correct = 0;
+    for (int r = 0; r < rows; r++) {
+        const float *o = out + (size_t)r * n_out;
+        int pred = n_out == 1 ? o[0] > 0.5f : argmax(o, n_out);
+        correct += pred == labels[r];
+    }
+    return correct;
+}
+
+/* Names the first place a non-finite value appears, for the divergence message. */
+static void locate_nonfinite(const bp_net *net, const bp_workspace *ws, char *buf, size_t cap)
+{
+    char name[32];
+    for (int l = 0; l < net->n_layers; l++) {
+        size_t n = (size_t)ws->batch * (size_t)net->layer[l].units;
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(ws->s[l][i]) || !isfinite(ws->a[l][i])) {
+                int j = (int)(i % (size_t)net->layer[l].units);
+                snprintf(buf, cap, "layer %d, neuron %s (weighted sum s = %g)", l + 1,
+                         bp_neuron_name(net, l, j, name, sizeof name), ws->s[l][i]);
+                return;
+            }
+    }
+    for (int l = 0; l < net->n_layers; l++) {
+        size_t n = (size_t)net->layer[l].units * (size_t)net->fan_in[l];
+        const float *W = net->params + net->w_offset[l];
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(W[i])) {
+                snprintf(buf, cap, "layer %d, weights of neuron %s", l + 1,
+                         bp_neuron_name(net, l, (int)(i / (size_t)net->fan_in[l]), name,
+                                        sizeof name));
+                return;
+            }
+    }
+    snprintf(buf, cap, "the loss of layer %d's outputs", net->n_layers);
+}
+
+static bp_status diverged(bp_trainer *tr, int epoch, size_t batch, const char *where)
+{
+    const bp_train_options *o = &tr->opts;
+    /* Put back the weights of the last good epoch so the caller keeps a usable model. */
+    memcpy(tr->net->params, tr->last_good, tr->net->n_params * sizeof(float));
+    const char *hint =
+        o->optimizer == BP_OPT_RPROP
+            ? "the data may hold extreme values; scale the inputs (--scale standard)"
+            : "the learning rate may be too high for this loss and optimizer (try a 10x smaller "
+              "--lr), or the inputs are unscaled (try --scale standard)";
+    return bp_error(BP_ERR_NUMERIC,
+                    "training diverged: NaN or Inf at epoch %d, batch %zu, first in %s; likely "
+                    "cause: %s (learning rate %g). Weights restored to the end of epoch %d",
+                    epoch + 1, batch + 1, where, hint, o->learning_rate, epoch);
+}
+
+/* Applies weight decay (L2 form), gradient clipping and the optimizer step. */
+static void optimizer_step(bp_trainer *tr, float *g, float lr)
+{
+    const bp_train_options *o = &tr->opts;
+    bp_net *net = tr->net;
+    size_t n = net->n_params;
+    float *w = net->params;
+    if (o->weight_decay > 0 && o->optimizer != BP_OPT_ADAMW)
+        for (size_t i = 0; i < n; i++)
+            g[i] += o->weight_decay * w[i];
+    if (o->clip_norm > 0) {
+        double ss = 0;
+        for (size_t i = 0; i < n; i++)
+            ss += (double)g[i] * g[i];
+        double norm = sqrt(ss);
+        if (norm > o->clip_norm) {
+            float f = (float)(o->clip_norm / norm);
+            for (size_t i = 0; i < n; i++)
+                g[i] *= f;
+        }
+    }
+    tr->steps++;
+    switch (o->optimizer) {
+    case BP_OPT_SGD:
+        bpk_sgd_update(w, g, n, lr);
+        break;
+    case BP_OPT_MOMENTUM:
+    case BP_OPT_NESTEROV:
+        bpk_momentum_update(w, tr->v, g, n, lr, o->momentum, o->optimizer == BP_OPT_NESTEROV);
+        break;
+    case BP_OPT_ADAM:
+    case BP_OPT_ADAMW: {
+        float c1 = (float)(1 - pow(o->beta1, (double)tr->steps));
+        float c2 = (float)(1 - pow(o->beta2, (double)tr->steps));
+        bpk_adam_update(w, tr->m, tr->v, g, n, lr, o->beta1, o->beta2, o->eps, c1, c2,
+                        o->optimizer == BP_OPT_ADAMW ? o->weight_decay : 0.0f);
+        break;
+    }
+    case BP_OPT_RMSPROP:
+        bpk_rmsprop_update(w, tr->v, g, n, lr, o->rho, o->eps);
+        break;
+    case BP_OPT_RPROP:
+        /* iRPROP− (Igel & Hüsken): grow the step while the gradient keeps its
+         * sign, shrink it and skip the update when the sign flips. */
+        for (size_t i = 0; i < n; i++) {
+            float prod = g[i] * tr->rprop_prev[i];
+            float step = tr->rprop_step[i];
+            if (prod > 0) {
+                step = fminf(step * o->rprop_increase, o->rprop_delta_max);
+            } else if (prod < 0) {
+                step = fmaxf(step * o->rprop_decrease, o->rprop_delta_min);
+                g[i] = 0;
+            }
+            tr->rprop_step[i] = step;
+            if (g[i] > 0)
+                w[i] -= step;
+            else if (g[i] < 0)
+                w[i] += step;
+            tr->rprop_prev[i] = g[i];
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* Copies rows order[first..first+n) into the batch buffers, scaling inputs. */
+static void gather(bp_trainer *tr, const bp_dataset *ds, const size_t *order, size_t first,
+                   int n)
+{
+    const bp_net *net = tr->net;
+    size_t in = (size_t)net->n_inputs, out = (size_t)bp_net_outputs(net);
+    const float *X = bp_dataset_x_const(ds), *Y = bp_dataset_y_const(ds);
+    const int32_t *labels = bp_dataset_labels(ds);
+    for (int r = 0; r < n; r++) {
+        size_t row = order[first + (size_t)r];
+        memcpy(tr->batch_x + (size_t)r * in, X + row * in, in * sizeof(float));
+        memcpy(tr->batch_y + (size_t)r * out, Y + row * out, out * sizeof(float));
+        tr->batch_labels[r] = labels ? labels[row] : 0;
+    }
+    if (net->scale_shift)
+        bp_net_scale_inputs(net, tr->batch_x, tr->batch_x, (size_t)n);
+}
+
+/* Mean loss and accuracy of the net on ds (no dropout). */
+static bp_status evaluate_into(bp_trainer *tr, const bp_dataset *ds, double *loss, double *acc)
+{
+    const bp_net *net = tr->net;
+    size_t rows = bp_dataset_rows(ds), B = (size_t)tr->opts.batch_size;
+    const int32_t *labels = bp_dataset_labels(ds);
+    int n_out = bp_net_outputs(net);
+    double total = 0;
+    size_t correct = 0;
+    size_t *order = tr->order; /* identity slice reused: evaluate in file order */
+    for (size_t r = 0; r < rows; r += B) {
+        int n = (int)(rows - r < B ? rows - r : B);
+        for (int i = 0; i < n; i++)
+            order[i] = r + (size_t)i;
+        gather(tr, ds, order, 0, n);
+        bp_status st = bp_forward(net, tr->ws, tr->batch_x, n);
+        float l;
+        if (st == BP_OK)
+            st = bp_loss_value(net, tr->ws, tr->batch_y, n, &l);
+        if (st != BP_OK)
+            return st;
+        total += (double)l * n;
+        if (labels)
+            correct += count_correct(tr->ws->a[net->n_layers - 1], n_out, tr->batch_labels, n);
+    }
+    *loss = rows ? total / (double)rows : NAN;
+    *acc = labels && rows ? (double)correct / (double)rows : NAN;
+    return BP_OK;
+}
+
+static bp_status check_data(const bp_net *net, const bp_dataset *ds, const char *which)
+{
+    if (bp_dataset_inputs(ds) != net->n_inputs)
+        return bp_error(BP_ERR_SHAPE, "%s data has %d inputs per row but the net takes %d", which,
+                        bp_dataset_inputs(ds), net->n_inputs);
+    if (bp_dataset_outputs(ds) != bp_net_outputs(net))
+        return bp_error(BP_ERR_SHAPE,
+                        "%s data has %d target values per row but the net has %d outputs%s",
+                        which, bp_dataset_outputs(ds), bp_net_outputs(net),
+                        bp_dataset_classes(ds) ? " (one per class)" : "");
+    if (bp_dataset_rows(ds) == 0)
+        return bp_error(BP_ERR_SHAPE, "%s data has no rows", which);
+    return BP_OK;
+}
+
+static void record_metadata(bp_trainer *tr)
+{
+    const bp_train_options *o = &tr->opts;
+    bp_net *net = tr->net;
+    char v[64];
+    snprintf(v, sizeof v, "%llu", (unsigned long long)o->seed);
+    bp_net_set_meta(net, "seed", v);
+    snprintf(v, sizeof v, "%d", tr->epochs_done);
+    bp_net_set_meta(net, "epochs", v);
+    bp_net_set_meta(net, "optimizer", bp_optimizer_name(o->optimizer));
+    snprintf(v, sizeof v, "%.9g", o->learning_rate);
+    bp_net_set_meta(net, "learning_rate", v);
+    snprintf(v, sizeof v, "%d", o->batch_size);
+    bp_net_set_meta(net, "batch_size", v);
+    if (o->optimizer == BP_OPT_MOMENTUM || o->optimizer == BP_OPT_NESTEROV) {
+        snprintf(v, sizeof v, "%.9g", o->momentum);
+        bp_net_set_meta(net, "momentum", v);
+    }
+    if (o->optimizer == BP_OPT_ADAM || o->optimizer == BP_OPT_ADAMW) {
+        snprintf(v, sizeof v, "%.9g,%.9g,%.9g", o->beta1, o->beta2, o->eps);
+        bp_net_set_meta(net, "adam_betas_eps", v);
+    }
+    if (o->weight_decay > 0) {
+        snprintf(v, sizeof v, "%.9g", o->weight_decay);
+        bp_net_set_meta(net, "weight_decay", v);
+    }
+    if (o->dropout > 0) {
+        snprintf(v, sizeof v, "%.9g", o->dropout);
+        bp_net_set_meta(net, "dropout", v);
+    }
+    if (o->schedule != BP_SCHED_CONSTANT)
+        bp_net_set_meta(net, "schedule", bp_schedule_name(o->schedule));
+}
+
+bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
+{
+    if (!tr || !train)
+        return bp_error(BP_ERR_ARG, "bp_trainer_run: NULL argument");
+    bp_net *net = tr->net;
+    const bp_train_options *o = &tr->opts;
+    bp_status st = check_data(net, train, "training");
+    if (st == BP_OK && val)
+        st = check_data(net, val, "validation");
+    if (st != BP_OK)
+        return st;
+    size_t rows = bp_dataset_rows(train);
+    size_t need = rows > (size_t)o->batch_size ? rows : (size_t)o->batch_size;
+    if (val && bp_dataset_rows(val) > need)
+        need = bp_dataset_rows(val);
+    if (tr->order_cap < need) {
+        size_t *bigger = realloc(tr->order, need * sizeof *bigger);
+        if (!bigger)
+            return bp_error(BP_ERR_NOMEM, "out of memory for the row order of %zu rows", need);
+        tr->order = bigger;
+        tr->order_cap = need;
+    }
+    const int32_t *labels = bp_dataset_labels(train);
+    int n_out = bp_net_outputs(net), L = net->n_layers - 1;
+    int full_batch = o->optimizer == BP_OPT_RPROP;
+    size_t B = (size_t)o->batch_size;
+    size_t batches = (rows + B - 1) / B;
+    /* Online SGD with nothing else to do per step takes the fused batch-1 path. */
+    int online = o->batch_size == 1 && o->optimizer == BP_OPT_SGD && o->dropout == 0 &&
+                 o->weight_decay == 0 && o->clip_norm == 0;
+
+    while (tr->epochs_done < o->epochs) {
+        int epoch = tr->epochs_done;
+        float lr = bp_schedule_lr(o, epoch);
+        memcpy(tr->last_good, net->params, net->n_params * sizeof(float));
+        for (size_t i = 0; i < rows; i++)
+            tr->order[i] = i;
+        if (o->shuffle) {
+            bp_rng rng;
+            bp_rng_seed(&rng, o->seed, ((uint64_t)STREAM_SHUFFLE << 32) + (uint64_t)epoch);
+            for (size_t i = rows - 1; i > 0; i--) {
+                size_t j = (size_t)bp_rng_below(&rng, i + 1);
+                size_t t = tr->order[i];
+                tr->order[i] = tr->order[j];
+                tr->order[j] = t;
+            }
+        }
+        if (full_batch)
+            memset(tr->full_grad, 0, net->n_params * sizeof(float));
+        double t0 = now_seconds(), loss_sum = 0;
+        size_t correct = 0, seen = 0;
+        for (size_t b = 0; b < batches; b++) {
+            size_t first = b * B;
+            int n = (int)(rows - first < B ? rows - first : B);
+            gather(tr, train, tr->order, first, n);
+            float loss = 0;
+            if (online) {
+                st = bp_train_sample(net, tr->ws, tr->batch_x, tr->batch_y, lr, &loss);
+            } else {
+                if (o->dropout > 0) {
+                    bp_rng rng;
+                    bp_rng_seed(&rng, o->seed,
+                                ((uint64_t)STREAM_DROPOUT << 48) + ((uint64_t)epoch << 24) + b);
+                    st = bp_forward_dropout(net, tr->ws, tr->batch_x, n, o->dropout, &rng);
+                } else {
+                    st = bp_forward(net, tr->ws, tr->batch_x, n);
+                }
+                if (st == BP_OK)
+                    st = bp_backward(net, tr->ws, tr->batch_x, tr->batch_y, n, &loss);
+            }
+            if (st != BP_OK)
+                return st;
+            if (!isfinite(loss)) {
+                char where[160];
+                locate_nonfinite(net, tr->ws, where, sizeof where);
+                return diverged(tr, epoch, b, where);
+            }
+            if (labels)
+                correct += count_correct(tr->ws->a[L], n_out, tr->batch_labels, n);
+            loss_sum += (double)loss * n;
+            seen += (size_t)n;
+            if (full_batch) {
+                /* Sum batch means weighted by rows: the mean gradient over all rows. */
+                float w = (float)n / (float)rows;
+                for (size_t i = 0; i < net->n_params; i++)
+                    tr->full_grad[i] += w * tr->ws->grads[i];
+            } else if (!online) {
+                optimizer_step(tr, tr->ws->grads, lr);
+            }
+            if (o->progress && o->report_every && (b + 1) % o->report_every == 0 &&
+                b + 1 < batches) {
+                double secs = now_seconds() - t0;
+                bp_epoch_report r = {tr, epoch + 1, o->epochs, 1, b + 1, batches, secs,
+                                     secs > 0 ? seen / secs : 0, lr, loss_sum / seen,
+                                     labels ? (double)correct / seen : NAN, NAN, NAN, 0};
+                if (o->progress(&r, o->progress_user))
+                    return bp_error(BP_ERR_INTERRUPTED, "training stopped by the progress callback");
+            }
+        }
+        if (full_batch)
+            optimizer_step(tr, tr->full_grad, lr);
+        double secs = now_seconds() - t0;
+        for (size_t i = 0; i < net->n_params; i++)
+            if (!isfinite(net->params[i])) {
+                char where[160];
+                locate_nonfinite(net, tr->ws, where, sizeof where);
+                return diverged(tr, epoch, batches - 1, where);
+            }
+        bp_epoch_report r = {tr, epoch + 1, o->epochs, 0, batches, batches, secs,
+                             secs > 0 ? rows / secs : 0, lr, loss_sum / (double)rows,
+                             labels ? (double)correct / (double)rows : NAN, NAN, NAN, 0};
+        if (val && (st = evaluate_into(tr, val, &r.val_loss, &r.val_accuracy)) != BP_OK)
+            return st;
+        tr->epochs_done++;
+        int stop = 0;
+        if (o->patience > 0 && val) {
+            if (r.val_loss < tr->best_val) {
+                tr->best_val = r.val_loss;
+                tr->bad_epochs = 0;
+                r.improved = 1;
+                memcpy(tr->best, net->params, net->n_params * sizeof(float));
+            } else if (++tr->bad_epochs >= o->patience) {
+                stop = 1;
+            }
+        }
+        record_metadata(tr);
+        if (o->progress && o->progress(&r, o->progress_user))
+            return bp_error(BP_ERR_INTERRUPTED, "training stopped by the progress callback");
+        if (stop)
+            break;
+    }
+    if (o->patience > 0 && val && isfinite(tr->best_val)) {
+        memcpy(net->params, tr->best, net->n_params * sizeof(float));
+        char v[64];
+        snprintf(v, sizeof v, "%.9g", tr->best_val);
+        bp_net_set_meta(net, "best_val_loss", v);
+    }
+    return BP_OK;
+}
+
+bp_status bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
+                   const bp_train_options *opts)
+{
+    bp_trainer *tr;
+    bp_status st = bp_trainer_create(&tr, net, opts);
+    if (st != BP_OK)
+        return st;
+    st = bp_trainer_run(tr, train, val);
+    bp_trainer_free(tr);
+    return st;
+}
+
+bp_status bp_net_fit_scaling(bp_net *net, const bp_dataset *train, bp_scaling kind)
+{
+    if (!net || !train)
+        return bp_error(BP_ERR_ARG, "bp_net_fit_scaling: NULL argument");
+    if ((unsigned)kind >= BP_SCALE_COUNT_)
+        return bp_error(BP_ERR_ARG, "unknown scaling %d", (int)kind);
+    if (kind == BP_SCALE_NONE)
+        return bp_net_set_scaling(net, NULL, NULL);
+    int in = net->n_inputs;
+    if (bp_dataset_inputs(train) != in)
+        return bp_error(BP_ERR_SHAPE, "data has %d inputs per row but the net takes %d",
+                        bp_dataset_inputs(train), in);
+    size_t rows = bp_dataset_rows(train);
+    if (rows == 0)
+        return bp_error(BP_ERR_SHAPE, "cannot fit scaling on an empty data set");
+    const float *X = bp_dataset_x_const(train);
+    double *a = calloc((size_t)in, sizeof *a), *b = calloc((size_t)in, sizeof *b);
+    float *shift = malloc((size_t)in * sizeof *shift), *scale = malloc((size_t)in * sizeof *scale);
+    bp_status st = BP_OK;
+    if (!a || !b || !shift || !scale) {
+        st = bp_error(BP_ERR_NOMEM, "out of memory fitting the scaling");
+        goto done;
+    }
+    if (kind == BP_SCALE_MINMAX) {
+        for (int i = 0; i < in; i++)
+            a[i] = INFINITY, b[i] = -INFINITY;
+        for (size_t r = 0; r < rows; r++)
+            for (int i = 0; i < in; i++) {
+                double x = X[r * (size_t)in + (size_t)i];
+                a[i] = x < a[i] ? x : a[i];
+                b[i] = x > b[i] ? x : b[i];
+            }
+        /* A constant input (e.g. an always-black pixel) gets scale 1, not 1/0. */
+        for (int i = 0; i < in; i++) {
+            shift[i] = (float)a[i];
+            scale[i] = b[i] > a[i] ? (float)(1.0 / (b[i] - a[i])) : 1.0f;
+        }
+    } else {
+        for (size_t r = 0; r < rows; r++)
+            for (int i = 0; i < in; i++)
+                a[i] += X[r * (size_t)in + (size_t)i];
+        for (int i = 0; i < in; i++)
+            a[i] /= (double)rows;
+        for (size_t r = 0; r < rows; r++)
+            for (int i = 0; i < in; i++) {
+                double d = X[r * (size_t)in + (size_t)i] - a[i];
+                b[i] += d * d;
+            }
+        for (int i = 0; i < in; i++) {
+            double sd = sqrt(b[i] / (double)rows);
+            shift[i] = (float)a[i];
+            scale[i] = sd > 1e-12 ? (float)(1.0 / sd) : 1.0f;
+        }
+    }
+    st = bp_net_set_scaling(net, shift, scale);
+    if (st == BP_OK)
+        st = bp_net_set_meta(net, "scaling", bp_scaling_name(kind));
+done:
+    free(a);
+    free(b);
+    free(shift);
+    free(scale);
+    return st;
+}
+
+/* ---- checkpoint state ------------------------------------------------------
+ * Little-endian bytes: "BPTS", version, the options that shape training, the
+ * counters, then each optimizer array present.  Pointers in the options
+ * (callback) are not stored; the loader sets them. */
+
+#define STATE_VERSION 1u
+
+typedef struct {
+    unsigned char *p;
+    size_t len, cap;
+    int failed;
+} bytes_out;
+
+static void put(bytes_out *b, const void *src, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        unsigned char *q = realloc(b->p, cap);
+        if (!q) {
+            b->failed = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+
+static void put_u64(bytes_out *b, uint64_t v)
+{
+    unsigned char c[8];
+    for (int i = 0; i < 8; i++)
+        c[i] = (unsigned char)(v >> (8 * i));
+    put(b, c, 8);
+}
+
+static void put_u32(bytes_out *b, uint32_t v)
+{
+    unsigned char c[4];
+    for (int i = 0; i < 4; i++)
+        c[i] = (unsigned char)(v >> (8 * i));
+    put(b, c, 4);
+}
+
+static void put_f32(bytes_out *b, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    put_u32(b, u);
+}
+
+static void put_f64(bytes_out *b, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    put_u64(b, u);
+}
+
+static void put_array(bytes_out *b, const float *a, size_t n)
+{
+    put_u32(b, a != NULL);
+    if (a)
+        for (size_t i = 0; i < n; i++)
+            put_f32(b, a[i]);
+}
+
+typedef struct {
+    const unsigned char *p;
+    size_t len, pos;
+    int failed;
+} bytes_in;
+
+static uint64_t get_u64(bytes_in *b)
+{
+    if (b->failed || b->len - b->pos < 8)
+        return b->failed = 1, 0;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)b->p[b->pos + (size_t)i] << (8 * i);
+    b->pos += 8;
+    return v;
+}
+
+static uint32_t get_u32(bytes_in *b)
+{
+    if (b->failed || b->len - b->pos < 4)
+        return b->failed = 1, 0;
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)b->p[b->pos + (size_t)i] << (8 * i);
+    b->pos += 4;
+    return v;
+}
+
+static float get_f32(bytes_in *b)
+{
+    uint32_t u = get_u32(b);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static double get_f64(bytes_in *b)
+{
+    uint64_t u = get_u64(b);
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+/* Reads an optional array into dst (allocated by the trainer when expected). */
+static void get_array(bytes_in *b, float *dst, size_t n)
+{
+    uint32_t present = get_u32(b);
+    if (b->failed || present != (dst != NULL) || present > 1) {
+        b->failed = 1;
+        return;
+    }
+    if (!present)
+        return;
+    if ((b->len - b->pos) / 4 < n) {
+        b->failed = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        dst[i] = get_f32(b);
+}
+
+bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, size_t *len)
+{
+    const bp_train_options *o = &tr->opts;
+    bytes_out b = {0};
+    put(&b, "BPTS", 4);
+    put_u32(&b, STATE_VERSION);
+    put_u32(&b, (uint32_t)o->epochs);
+    put_u32(&b, (uint32_t)o->batch_size);
+    put_f32(&b, o->learning_rate);
+    put_u32(&b, (uint32_t)o->optimizer);
+    put_f32(&b, o->momentum);
+    put_f32(&b, o->beta1);
+    put_f32(&b, o->beta2);
+    put_f32(&b, o->eps);
+    put_f32(&b, o->rho);
+    put_f32(&b, o->weight_decay);
+    put_f32(&b, o->dropout);
+    put_u32(&b, (uint32_t)o->schedule);
+    put_u32(&b, (uint32_t)o->step_every);
+    put_f32(&b, o->step_gamma);
+    put_f32(&b, o->min_lr);
+    put_u32(&b, (uint32_t)o->warmup_epochs);
+    put_f32(&b, o->clip_norm);
+    put_u32(&b, (uint32_t)o->patience);
+    put_u64(&b, o->seed);
+    put_u32(&b, (uint32_t)o->threads);
+    put_u32(&b, (uint32_t)o->shuffle);
+    put_f32(&b, o->rprop_increase);
+    put_f32(&b, o->rprop_decrease);
+    put_f32(&b, o->rprop_delta_min);
+    put_f32(&b, o->rprop_delta_max);
+    put_f32(&b, o->rprop_delta_zero);
+    put_u32(&b, (uint32_t)tr->epochs_done);
+    put_u64(&b, tr->steps);
+    put_f64(&b, tr->best_val);
+    put_u32(&b, (uint32_t)tr->bad_epochs);
+    size_t n = tr->net->n_params;
+    put_u64(&b, n);
+    put_array(&b, tr->m, n);
+    put_array(&b, tr->v, n);
+    put_array(&b, tr->rprop_step, n);
+    put_array(&b, tr->rprop_prev, n);
+    put_array(&b, tr->best, n);
+    if (b.failed) {
+        free(b.p);
+        return bp_error(BP_ERR_NOMEM, "out of memory saving the trainer state");
+    }
+    *blob = b.p;
+    *len = b.len;
+    return BP_OK;
+}
+
+bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned char *blob,
+                                  size_t len)
+{
+    *out = NULL;
+    bytes_in b = {blob, len, 0, 0};
+    if (len < 8 || memcmp(blob, "BPTS", 4) != 0)
+        return bp_error(BP_ERR_FORMAT, "trainer state: bad magic");
+    b.pos = 4;
+    uint32_t version = get_u32(&b);
+    if (version != STATE_VERSION)
+        return bp_error(BP_ERR_FORMAT, "trainer state version %u is not supported (this build "
+                                       "reads %u)", version, STATE_VERSION);
+    bp_train_options o;
+    bp_train_options_default(&o);
+    o.epochs = (int)get_u32(&b);
+    o.batch_size = (int)get_u32(&b);
+    o.learning_rate = get_f32(&b);
+    o.optimizer = (bp_optimizer)get_u32(&b);
+    o.momentum = get_f32(&b);
+    o.beta1 = get_f32(&b);
+    o.beta2 = get_f32(&b);
+    o.eps = get_f32(&b);
+    o.rho = get_f32(&b);
+    o.weight_decay = get_f32(&b);
+    o.dropout = get_f32(&b);
+    o.schedule = (bp_schedule)get_u32(&b);
+    o.step_every = (int)get_u32(&b);
+    o.step_gamma = get_f32(&b);
+    o.min_lr = get_f32(&b);
+    o.warmup_epochs = (int)get_u32(&b);
+    o.clip_norm = get_f32(&b);
+    o.patience = (int)get_u32(&b);
+    o.seed = get_u64(&b);
+    o.threads = (int)get_u32(&b);
+    o.shuffle = (int)get_u32(&b);
+    o.rprop_increase = get_f32(&b);
+    o.rprop_decrease = get_f32(&b);
+    o.rprop_delta_min = get_f32(&b);
+    o.rprop_delta_max = get_f32(&b);
+    o.rprop_delta_zero = get_f32(&b);
+    int epochs_done = (int)get_u32(&b);
+    uint64_t steps = get_u64(&b);
+    double best_val = get_f64(&b);
+    int bad_epochs = (int)get_u32(&b);
+    uint64_t n = get_u64(&b);
+    if (b.failed)
+        return bp_error(BP_ERR_FORMAT, "trainer state: truncated");
+    if (n != net->n_params)
+        return bp_error(BP_ERR_FORMAT, "trainer state is for %llu parameters, the net has %zu",
+                        (unsigned long long)n, net->n_params);
+    if (epochs_done < 0 || bad_epochs < 0)
+        return bp_error(BP_ERR_FORMAT, "trainer state: bad counters");
+    bp_trainer *tr;
+    bp_status st = bp_trainer_create(&tr, net, &o);
+    if (st != BP_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "trainer state: %s", bp_errmsg());
+        return bp_error(BP_ERR_FORMAT, "%s", msg);
+    }
+    tr->epochs_done = epochs_done;
+    tr->steps = steps;
+    tr->best_val = best_val;
+    tr->bad_epochs = bad_epochs;
+    get_array(&b, tr->m, n);
+    get_array(&b, tr->v, n);
+    get_array(&b, tr->rprop_step, n);
+    get_array(&b, tr->rprop_prev, n);
+    get_array(&b, tr->best, n);
+    if (b.failed || b.pos != len) {
+        bp_trainer_free(tr);
+        return bp_error(BP_ERR_FORMAT, "trainer state: optimizer arrays do not match the "
+                                       "optimizer, or the state is truncated");
+    }
+    *out = tr;
+    return BP_OK;
+}
