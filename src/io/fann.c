@@ -75,7 +75,8 @@ static bp_status header_int(fann_lexer *L, const char *what, long min, long max,
     char b[64];
     if (!next_token(L))
         return bp_error(BP_ERR_PARSE, "%s:%zu: the header ends early: expected %s (the header "
-                        "is \"num_data num_input num_output\")", L->path, L->line, what);
+                        "is \"num_data num_input num_output\")", L->path, L->tok ? L->tline : L->line,
+                        what);
     long v = 0;
     int ok = 1;
     for (size_t i = 0; i < L->len; i++) {
@@ -153,7 +154,7 @@ bp_status bp_dataset_read_fann(bp_dataset **out, const char *path)
             if (!next_token(&L)) {
                 st = bp_error(BP_ERR_PARSE, "%s:%zu: the file ends in row %zu of %ld: expected "
                               "%s %ld of %ld (each row has %ld input%s and %ld output%s)", path,
-                              L.line, r + 1, rows, is_in ? "input" : "output", idx + 1, of,
+                              L.tline, r + 1, rows, is_in ? "input" : "output", idx + 1, of,
                               inputs, inputs == 1 ? "" : "s", outputs, outputs == 1 ? "" : "s");
                 goto done;
             }
