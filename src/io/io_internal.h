@@ -26,4 +26,12 @@ void bp_atomic_abort(bp_atomic_file *f);
  * files over max_bytes with a message naming the file. */
 bp_status bp_read_file(const char *path, size_t max_bytes, char **data, size_t *len);
 
+/* Binary model files (model.c, docs/model-format.md) with an optional opaque
+ * trainer-state blob, for checkpoints.  bp_model_read sets *blob = NULL,
+ * *blob_len = 0 when the file has none; blob may be NULL to ignore it.  The
+ * caller frees *net and *blob. */
+bp_status bp_model_write(const char *path, const bp_net *net, const unsigned char *blob,
+                         size_t blob_len);
+bp_status bp_model_read(const char *path, bp_net **net, unsigned char **blob, size_t *blob_len);
+
 #endif

@@ -1,0 +1,771 @@
+/*
+ * Binary model files and checkpoints (docs/model-format.md is the reference).
+ *
+ *   header    magic (8 bytes), format version (u32), file length (u64)
+ *   sections  tag (4 ASCII bytes), flags (u32), payload length (u64), payload
+ *   trailer   CRC-32 (IEEE, as zlib computes it) of every byte before it
+ *
+ * Every integer is little-endian and every float is its IEEE-754 bit pattern
+ * as a little-endian u32, written and read byte by byte, so files move
+ * between hosts of any byte order.  Nothing is ever fwrite'n as a struct.
+ *
+ * Loading reads the whole file, checks magic, version and length, verifies
+ * the CRC and only then looks at any section; even so every length is
+ * bounded by the bytes that remain, with overflow-safe arithmetic, before
+ * anything is allocated.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "io_internal.h"
+#include "nn/nn_internal.h"
+
+#define MODEL_VERSION 1u
+#define HEADER_BYTES 20u   /* magic + version + file length */
+#define SECTION_HEAD 16u   /* tag + flags + length */
+#define CRC_BYTES 4u
+#define SEC_REQUIRED 1u    /* flag bit 0: a reader that does not know the tag must refuse */
+
+/* The largest file we read (a net at BP_MAX_PARAMS is 8 GiB of parameters
+ * alone; a checkpoint adds optimizer moments).  Clipped on 32-bit hosts. */
+#define MODEL_MAX_FILE ((uint64_t)32 << 30)
+
+/* PNG-style: a high byte (not text), the name, CR LF (caught if a text-mode
+ * transfer rewrites line ends), ^Z and LF. */
+static const unsigned char model_magic[8] = {0x89, 'B', 'P', 'M', '\r', '\n', 0x1a, '\n'};
+
+_Static_assert(sizeof(float) == 4, "float must be 32-bit IEEE-754");
+
+/* File codes of activations and losses: fixed forever, independent of the
+ * enum order in backprop.h. */
+static const bp_activation act_codes[] = {BP_ACT_LINEAR, BP_ACT_SIGMOID, BP_ACT_TANH,
+                                          BP_ACT_RELU,   BP_ACT_LEAKY_RELU, BP_ACT_SOFTMAX};
+static const bp_loss loss_codes[] = {BP_LOSS_MSE, BP_LOSS_XENT, BP_LOSS_BCE};
+#define N_ACT_CODES (sizeof act_codes / sizeof act_codes[0])
+#define N_LOSS_CODES (sizeof loss_codes / sizeof loss_codes[0])
+
+static uint32_t act_to_code(bp_activation a)
+{
+    for (uint32_t i = 0; i < N_ACT_CODES; i++)
+        if (act_codes[i] == a)
+            return i;
+    return UINT32_MAX;
+}
+
+static uint32_t loss_to_code(bp_loss l)
+{
+    for (uint32_t i = 0; i < N_LOSS_CODES; i++)
+        if (loss_codes[i] == l)
+            return i;
+    return UINT32_MAX;
+}
+
+static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n)
+{
+    uLong c = crc;
+    while (n > 0) {
+        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        c = crc32(c, p, chunk);
+        p += chunk;
+        n -= chunk;
+    }
+    return (uint32_t)c;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    FILE *fp;
+    uint32_t crc;
+    uint64_t written;
+    size_t n;
+    int failed;
+    unsigned char buf[1 << 16];
+} writer;
+
+static void w_flush(writer *w)
+{
+    if (w->n == 0)
+        return;
+    w->crc = crc_update(w->crc, w->buf, w->n);
+    if (!w->failed && fwrite(w->buf, 1, w->n, w->fp) != w->n)
+        w->failed = 1;
+    w->written += w->n;
+    w->n = 0;
+}
+
+static void w_bytes(writer *w, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    while (len > 0) {
+        if (w->n == sizeof w->buf)
+            w_flush(w);
+        size_t room = sizeof w->buf - w->n, k = len < room ? len : room;
+        memcpy(w->buf + w->n, p, k);
+        w->n += k;
+        p += k;
+        len -= k;
+    }
+}
+
+static void w_u32(writer *w, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    w_bytes(w, b, 4);
+}
+
+static void w_u64(writer *w, uint64_t v)
+{
+    w_u32(w, (uint32_t)v);
+    w_u32(w, (uint32_t)(v >> 32));
+}
+
+static void w_f32(writer *w, float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, 4);
+    w_u32(w, bits);
+}
+
+static void w_f32s(writer *w, const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        w_f32(w, v[i]);
+}
+
+static void w_section(writer *w, const char tag[4], uint32_t flags, uint64_t len)
+{
+    w_bytes(w, tag, 4);
+    w_u32(w, flags);
+    w_u64(w, len);
+}
+
+/* Names the first non-finite parameter of net (by layer, neuron, input). */
+static bp_status check_params_finite(const bp_net *net, const char *path, bp_status status)
+{
+    for (int l = 0; l < net->n_layers; l++) {
+        int units = net->layer[l].units, fan_in = net->fan_in[l];
+        const float *W = net->params + net->w_offset[l];
+        for (size_t i = 0; i < (size_t)units * (size_t)fan_in; i++)
+            if (!isfinite(W[i]))
+                return bp_error(status,
+                                "%s: layer %d: weight of neuron %zu from input %zu is not "
+                                "finite (%g)",
+                                path, l + 1, i / (size_t)fan_in + 1, i % (size_t)fan_in + 1,
+                                (double)W[i]);
+        if (net->layer[l].bias) {
+            const float *b = net->params + net->b_offset[l];
+            for (int j = 0; j < units; j++)
+                if (!isfinite(b[j]))
+                    return bp_error(status, "%s: layer %d: bias of neuron %d is not finite (%g)",
+                                    path, l + 1, j + 1, (double)b[j]);
+        }
+    }
+    return BP_OK;
+}
+
+bp_status bp_model_write(const char *path, const bp_net *net, const unsigned char *blob,
+                         size_t blob_len)
+{
+    if (!net || !path)
+        return bp_error(BP_ERR_ARG, "bp_net_save: NULL argument");
+    if (!blob && blob_len)
+        return bp_error(BP_ERR_ARG, "bp_model_write: trainer state is NULL but has a length");
+    bp_status st = check_params_finite(net, path, BP_ERR_NUMERIC);
+    if (st != BP_OK)
+        return st;
+    uint32_t loss_code = loss_to_code(net->loss);
+    if (loss_code == UINT32_MAX)
+        return bp_error(BP_ERR_ARG, "%s: net has an unknown loss %d", path, (int)net->loss);
+    for (int l = 0; l < net->n_layers; l++)
+        if (act_to_code(net->layer[l].act) == UINT32_MAX)
+            return bp_error(BP_ERR_ARG, "%s: layer %d has an unknown activation %d", path, l + 1,
+                            (int)net->layer[l].act);
+
+    /* Section lengths, known before a byte is written. */
+    const float *shift, *scale;
+    int scaled = bp_net_scaling(net, &shift, &scale);
+    uint64_t n_in = (uint64_t)net->n_inputs;
+    uint64_t arch_len = 12 + 16 * (uint64_t)net->n_layers;
+    uint64_t parm_len = 8 + 4 * (uint64_t)net->n_params;
+    uint64_t scal_len = 8 + (scaled ? 8 * n_in : 0);
+    uint64_t meta_len = 4;
+    for (int i = 0; i < net->n_meta; i++)
+        meta_len += 8 + strlen(net->meta_key[i]) + strlen(net->meta_value[i]);
+    uint64_t total = HEADER_BYTES + 4 * SECTION_HEAD + arch_len + parm_len + scal_len + meta_len +
+                     (blob ? SECTION_HEAD + (uint64_t)blob_len : 0) + CRC_BYTES;
+
+    bp_atomic_file af;
+    st = bp_atomic_begin(&af, path);
+    if (st != BP_OK)
+        return st;
+    writer *w = malloc(sizeof *w);
+    if (!w) {
+        bp_atomic_abort(&af);
+        return bp_error(BP_ERR_NOMEM, "%s: out of memory", path);
+    }
+    w->fp = af.fp;
+    w->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    w->written = 0;
+    w->n = 0;
+    w->failed = 0;
+
+    w_bytes(w, model_magic, sizeof model_magic);
+    w_u32(w, MODEL_VERSION);
+    w_u64(w, total);
+
+    w_section(w, "ARCH", SEC_REQUIRED, arch_len);
+    w_u32(w, (uint32_t)net->n_inputs);
+    w_u32(w, (uint32_t)net->n_layers);
+    w_u32(w, loss_code);
+    for (int l = 0; l < net->n_layers; l++) {
+        const bp_layer_spec *L = &net->layer[l];
+        w_u32(w, (uint32_t)L->units);
+        w_u32(w, act_to_code(L->act));
+        w_u32(w, L->bias ? 1u : 0u);
+        w_f32(w, L->slope);
+    }
+
+    w_section(w, "PARM", SEC_REQUIRED, parm_len);
+    w_u64(w, (uint64_t)net->n_params);
+    w_f32s(w, net->params, net->n_params);
+
+    w_section(w, "SCAL", SEC_REQUIRED, scal_len);
+    w_u32(w, scaled ? 1u : 0u);
+    w_u32(w, scaled ? (uint32_t)net->n_inputs : 0u);
+    if (scaled) {
+        w_f32s(w, shift, (size_t)net->n_inputs);
+        w_f32s(w, scale, (size_t)net->n_inputs);
+    }
+
+    w_section(w, "META", 0, meta_len);
+    w_u32(w, (uint32_t)net->n_meta);
+    for (int i = 0; i < net->n_meta; i++) {
+        size_t kl = strlen(net->meta_key[i]), vl = strlen(net->meta_value[i]);
+        w_u32(w, (uint32_t)kl);
+        w_bytes(w, net->meta_key[i], kl);
+        w_u32(w, (uint32_t)vl);
+        w_bytes(w, net->meta_value[i], vl);
+    }
+
+    if (blob) {
+        w_section(w, "TRST", 0, (uint64_t)blob_len);
+        w_bytes(w, blob, blob_len);
+    }
+
+    w_flush(w);
+    uint32_t crc = w->crc;
+    unsigned char tail[4] = {(unsigned char)crc, (unsigned char)(crc >> 8),
+                             (unsigned char)(crc >> 16), (unsigned char)(crc >> 24)};
+    if (!w->failed && fwrite(tail, 1, 4, af.fp) != 4)
+        w->failed = 1;
+    uint64_t written = w->written + 4;
+    int failed = w->failed;
+    free(w);
+    if (failed) {
+        bp_atomic_abort(&af);
+        return bp_error(BP_ERR_IO, "%s: write failed (previous file left unchanged)", path);
+    }
+    if (written != total) {
+        bp_atomic_abort(&af);
+        return bp_error(BP_ERR_IO, "%s: internal error: wrote %llu bytes, planned %llu", path,
+                        (unsigned long long)written, (unsigned long long)total);
+    }
+    return bp_atomic_commit(&af);
+}
+
+bp_status bp_net_save(const bp_net *net, const char *path)
+{
+    if (!net || !path)
+        return bp_error(BP_ERR_ARG, "bp_net_save: NULL argument");
+    return bp_model_write(path, net, NULL, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                             */
+/* ------------------------------------------------------------------ */
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+static float get_f32(const unsigned char *p)
+{
+    uint32_t bits = get_u32(p);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/* A bounded cursor over one section's payload. */
+typedef struct {
+    const char *path;
+    const char *tag;
+    const unsigned char *p;
+    uint64_t left;
+} cursor;
+
+static bp_status need(const cursor *c, uint64_t n, const char *what)
+{
+    if (c->left < n)
+        return bp_error(BP_ERR_FORMAT,
+                        "%s: section %s is too short for %s (%llu bytes left, %llu needed)",
+                        c->path, c->tag, what, (unsigned long long)c->left,
+                        (unsigned long long)n);
+    return BP_OK;
+}
+
+static uint32_t take_u32(cursor *c)
+{
+    uint32_t v = get_u32(c->p);
+    c->p += 4;
+    c->left -= 4;
+    return v;
+}
+
+static bp_status expect_end(const cursor *c)
+{
+    if (c->left != 0)
+        return bp_error(BP_ERR_FORMAT, "%s: section %s has %llu unexpected bytes at its end",
+                        c->path, c->tag, (unsigned long long)c->left);
+    return BP_OK;
+}
+
+typedef struct {
+    const unsigned char *p;
+    uint64_t len;
+    int present;
+} section;
+
+enum { S_ARCH, S_PARM, S_SCAL, S_META, S_TRST, S_COUNT };
+static const char *const known_tags[S_COUNT] = {"ARCH", "PARM", "SCAL", "META", "TRST"};
+
+/* A tag for messages: printable ASCII as is, anything else as \xNN. */
+static void tag_text(const unsigned char *t, char out[20])
+{
+    char *o = out;
+    for (int i = 0; i < 4; i++) {
+        if (t[i] >= 0x20 && t[i] < 0x7f && t[i] != '"' && t[i] != '\\')
+            *o++ = (char)t[i];
+        else
+            o += sprintf(o, "\\x%02x", t[i]);
+    }
+    *o = '\0';
+}
+
+/* Re-raises the message of a failed library call (which lacks the path) as a
+ * format error about section `tag` of this file (out-of-memory stays so). */
+static bp_status reraise(bp_status st, const char *path, const char *tag)
+{
+    char msg[768];
+    snprintf(msg, sizeof msg, "%s", bp_errmsg());
+    if (st == BP_ERR_NOMEM)
+        return bp_error(st, "%s: %s", path, msg);
+    return bp_error(BP_ERR_FORMAT, "%s: section %s: %s", path, tag, msg);
+}
+
+/* Prefixes the last message with the path, keeping the status. */
+static bp_status with_path(bp_status st, const char *path)
+{
+    char msg[768];
+    snprintf(msg, sizeof msg, "%s", bp_errmsg());
+    return bp_error(st, "%s: %s", path, msg);
+}
+
+static bp_status read_f32s(cursor *c, float *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = get_f32(c->p + 4 * i);
+    c->p += 4 * (uint64_t)n;
+    c->left -= 4 * (uint64_t)n;
+    return BP_OK;
+}
+
+static bp_status parse_model(const unsigned char *data, size_t size, const char *path,
+                             bp_net **out, unsigned char **blob, size_t *blob_len)
+{
+    /* Header: magic, version, length, then the checksum — before anything
+     * else is believed. */
+    size_t m = size < sizeof model_magic ? size : sizeof model_magic;
+    if (memcmp(data, model_magic, m) != 0)
+        return bp_error(BP_ERR_FORMAT, "%s: not a backprop model file (bad magic)", path);
+    if (size < HEADER_BYTES)
+        return bp_error(BP_ERR_FORMAT,
+                        "%s: truncated: the file has %zu bytes, less than a model header; "
+                        "expected %zu more bytes",
+                        path, size, (size_t)HEADER_BYTES - size);
+    uint32_t version = get_u32(data + 8);
+    if (version > MODEL_VERSION)
+        return bp_error(BP_ERR_FORMAT, "%s: model format version %lu is newer than this build "
+                                       "reads (%u)",
+                        path, (unsigned long)version, MODEL_VERSION);
+    if (version == 0)
+        return bp_error(BP_ERR_FORMAT, "%s: model format version 0 is not valid", path);
+    uint64_t total = get_u64(data + 12);
+    if (total < HEADER_BYTES + CRC_BYTES)
+        return bp_error(BP_ERR_FORMAT, "%s: header gives an impossible file length of %llu bytes",
+                        path, (unsigned long long)total);
+    if ((uint64_t)size < total)
+        return bp_error(BP_ERR_FORMAT,
+                        "%s: truncated: the file has %zu bytes, its header says %llu; expected "
+                        "%llu more bytes",
+                        path, size, (unsigned long long)total,
+                        (unsigned long long)(total - (uint64_t)size));
+    if ((uint64_t)size > total)
+        return bp_error(BP_ERR_FORMAT,
+                        "%s: %llu unexpected bytes after the end of the model (header says %llu "
+                        "bytes)",
+                        path, (unsigned long long)((uint64_t)size - total),
+                        (unsigned long long)total);
+    size_t body = size - CRC_BYTES;
+    uint32_t crc = crc_update((uint32_t)crc32(0L, Z_NULL, 0), data, body);
+    if (crc != get_u32(data + body))
+        return bp_error(BP_ERR_FORMAT, "%s: checksum mismatch: file is corrupt", path);
+
+    /* Section table. */
+    section sec[S_COUNT];
+    memset(sec, 0, sizeof sec);
+    size_t off = HEADER_BYTES;
+    while (off < body) {
+        if (body - off < SECTION_HEAD)
+            return bp_error(BP_ERR_FORMAT, "%s: truncated section header at byte %zu", path, off);
+        const unsigned char *h = data + off;
+        uint32_t flags = get_u32(h + 4);
+        uint64_t len = get_u64(h + 8);
+        char tag[20];
+        tag_text(h, tag);
+        if (len > (uint64_t)(body - off - SECTION_HEAD))
+            return bp_error(BP_ERR_FORMAT,
+                            "%s: section \"%s\" at byte %zu claims %llu bytes, only %zu remain",
+                            path, tag, off, (unsigned long long)len,
+                            body - off - SECTION_HEAD);
+        int k = 0;
+        while (k < S_COUNT && memcmp(h, known_tags[k], 4) != 0)
+            k++;
+        if (k == S_COUNT) {
+            if (flags & SEC_REQUIRED)
+                return bp_error(BP_ERR_FORMAT,
+                                "%s: section \"%s\" at byte %zu is required but unknown to this "
+                                "build (written by a newer version?)",
+                                path, tag, off);
+        } else {
+            if (sec[k].present)
+                return bp_error(BP_ERR_FORMAT, "%s: section %s appears twice", path, tag);
+            sec[k].p = h + SECTION_HEAD;
+            sec[k].len = len;
+            sec[k].present = 1;
+        }
+        off += SECTION_HEAD + (size_t)len;
+    }
+    for (int k = 0; k < S_COUNT; k++)
+        if ((k == S_ARCH || k == S_PARM) && !sec[k].present)
+            return bp_error(BP_ERR_FORMAT, "%s: the required section %s is missing", path,
+                            known_tags[k]);
+
+    /* ARCH */
+    cursor c = {path, "ARCH", sec[S_ARCH].p, sec[S_ARCH].len};
+    bp_status st = need(&c, 12, "inputs, layers and loss");
+    if (st != BP_OK)
+        return st;
+    uint32_t n_inputs = take_u32(&c), n_layers = take_u32(&c), loss_code = take_u32(&c);
+    if (n_inputs < 1 || n_inputs > BP_MAX_UNITS)
+        return bp_error(BP_ERR_FORMAT, "%s: %lu inputs is outside 1..%d", path,
+                        (unsigned long)n_inputs, BP_MAX_UNITS);
+    if (n_layers < 1 || n_layers > BP_MAX_LAYERS)
+        return bp_error(BP_ERR_FORMAT, "%s: %lu layers is outside 1..%d", path,
+                        (unsigned long)n_layers, BP_MAX_LAYERS);
+    if (loss_code >= N_LOSS_CODES)
+        return bp_error(BP_ERR_FORMAT, "%s: unknown loss code %lu", path,
+                        (unsigned long)loss_code);
+    st = need(&c, 16 * (uint64_t)n_layers, "the layer table");
+    if (st != BP_OK)
+        return st;
+    bp_layer_spec spec[BP_MAX_LAYERS];
+    uint64_t n_params = 0, fan_in = n_inputs;
+    for (uint32_t l = 0; l < n_layers; l++) {
+        uint32_t units = take_u32(&c), act = take_u32(&c), bias = take_u32(&c);
+        float slope = get_f32(c.p);
+        c.p += 4;
+        c.left -= 4;
+        if (units < 1 || units > BP_MAX_UNITS)
+            return bp_error(BP_ERR_FORMAT, "%s: layer %lu: %lu units is outside 1..%d", path,
+                            (unsigned long)l + 1, (unsigned long)units, BP_MAX_UNITS);
+        if (act >= N_ACT_CODES)
+            return bp_error(BP_ERR_FORMAT, "%s: layer %lu: unknown activation code %lu", path,
+                            (unsigned long)l + 1, (unsigned long)act);
+        if (bias > 1)
+            return bp_error(BP_ERR_FORMAT, "%s: layer %lu: bias flag is %lu, not 0 or 1", path,
+                            (unsigned long)l + 1, (unsigned long)bias);
+        if (!(slope >= 0.0f && slope < 1.0f))
+            return bp_error(BP_ERR_FORMAT, "%s: layer %lu: leaky-ReLU slope %g is outside [0, 1)",
+                            path, (unsigned long)l + 1, (double)slope);
+        /* Each factor ≤ 2^20 and the sum is checked every layer, so no overflow. */
+        n_params += (uint64_t)units * fan_in + (bias ? units : 0);
+        if (n_params > BP_MAX_PARAMS)
+            return bp_error(BP_ERR_FORMAT, "%s: the net would have more than %zu parameters",
+                            path, BP_MAX_PARAMS);
+        spec[l].units = (int)units;
+        spec[l].act = act_codes[act];
+        spec[l].bias = (int)bias;
+        spec[l].slope = slope;
+        fan_in = units;
+    }
+    if ((st = expect_end(&c)) != BP_OK)
+        return st;
+
+    /* PARM: the count must agree with the architecture before allocating. */
+    cursor pc = {path, "PARM", sec[S_PARM].p, sec[S_PARM].len};
+    if ((st = need(&pc, 8, "the parameter count")) != BP_OK)
+        return st;
+    uint64_t count = get_u64(pc.p);
+    pc.p += 8;
+    pc.left -= 8;
+    if (count != n_params)
+        return bp_error(BP_ERR_FORMAT,
+                        "%s: the file holds %llu parameters but its architecture has %llu", path,
+                        (unsigned long long)count, (unsigned long long)n_params);
+    if ((st = need(&pc, 4 * count, "the parameters")) != BP_OK)
+        return st;
+    if (pc.left != 4 * count)
+        return expect_end(&(cursor){path, "PARM", pc.p, pc.left - 4 * count});
+
+    /* SCAL */
+    cursor sc = {path, "SCAL", sec[S_SCAL].p, sec[S_SCAL].len};
+    uint32_t scaled = 0;
+    if (sec[S_SCAL].present) {
+        if ((st = need(&sc, 8, "the scaling flag and count")) != BP_OK)
+            return st;
+        scaled = take_u32(&sc);
+        uint32_t n = take_u32(&sc);
+        if (scaled > 1)
+            return bp_error(BP_ERR_FORMAT, "%s: scaling flag is %lu, not 0 or 1", path,
+                            (unsigned long)scaled);
+        if (n != (scaled ? n_inputs : 0))
+            return bp_error(BP_ERR_FORMAT, "%s: scaling covers %lu inputs, the net has %lu", path,
+                            (unsigned long)n, (unsigned long)n_inputs);
+        if ((st = need(&sc, 8 * (uint64_t)n, "the scaling arrays")) != BP_OK)
+            return st;
+        if (sc.left != 8 * (uint64_t)n)
+            return expect_end(&(cursor){path, "SCAL", sc.p, sc.left - 8 * (uint64_t)n});
+    }
+
+    /* Everything is bounded now: build the net. */
+    bp_net *net = NULL;
+    st = bp_net_create(&net, (int)n_inputs, (int)n_layers, spec, loss_codes[loss_code]);
+    if (st != BP_OK)
+        return reraise(st, path, "ARCH");
+    read_f32s(&pc, net->params, (size_t)count);
+    st = check_params_finite(net, path, BP_ERR_NUMERIC);
+    if (st != BP_OK)
+        goto fail;
+    if (scaled) {
+        float *v = malloc(2 * (size_t)n_inputs * sizeof(float));
+        if (!v) {
+            st = bp_error(BP_ERR_NOMEM, "%s: out of memory for input scaling", path);
+            goto fail;
+        }
+        read_f32s(&sc, v, 2 * (size_t)n_inputs);
+        st = bp_net_set_scaling(net, v, v + n_inputs);
+        free(v);
+        if (st != BP_OK) {
+            st = with_path(st, path);
+            goto fail;
+        }
+    }
+
+    /* META */
+    if (sec[S_META].present) {
+        cursor mc = {path, "META", sec[S_META].p, sec[S_META].len};
+        if ((st = need(&mc, 4, "the entry count")) != BP_OK)
+            goto fail;
+        uint32_t n = take_u32(&mc);
+        if (n > BP_META_MAX) {
+            st = bp_error(BP_ERR_FORMAT, "%s: %lu metadata entries, at most %d allowed", path,
+                          (unsigned long)n, BP_META_MAX);
+            goto fail;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            char kv[2][BP_META_VALUE_MAX];
+            const uint32_t cap[2] = {BP_META_KEY_MAX - 1, BP_META_VALUE_MAX - 1};
+            for (int j = 0; j < 2; j++) {
+                if ((st = need(&mc, 4, j ? "a metadata value length" : "a metadata key length")) !=
+                    BP_OK)
+                    goto fail;
+                uint32_t len = take_u32(&mc);
+                if (len > cap[j] || (j == 0 && len == 0)) {
+                    st = bp_error(BP_ERR_FORMAT, "%s: metadata entry %lu: %s length %lu is "
+                                                 "outside %d..%lu",
+                                  path, (unsigned long)i + 1, j ? "value" : "key",
+                                  (unsigned long)len, j ? 0 : 1, (unsigned long)cap[j]);
+                    goto fail;
+                }
+                if ((st = need(&mc, len, j ? "a metadata value" : "a metadata key")) != BP_OK)
+                    goto fail;
+                if (memchr(mc.p, '\0', len)) {
+                    st = bp_error(BP_ERR_FORMAT, "%s: metadata entry %lu: %s contains a NUL byte",
+                                  path, (unsigned long)i + 1, j ? "value" : "key");
+                    goto fail;
+                }
+                memcpy(kv[j], mc.p, len);
+                kv[j][len] = '\0';
+                mc.p += len;
+                mc.left -= len;
+            }
+            if (bp_net_get_meta(net, kv[0])) {
+                st = bp_error(BP_ERR_FORMAT, "%s: metadata key \"%s\" appears twice", path, kv[0]);
+                goto fail;
+            }
+            st = bp_net_set_meta(net, kv[0], kv[1]);
+            if (st != BP_OK) {
+                st = reraise(st, path, "META");
+                goto fail;
+            }
+        }
+        if ((st = expect_end(&mc)) != BP_OK)
+            goto fail;
+    }
+
+    /* TRST: handed over as bytes. */
+    if (blob) {
+        *blob = NULL;
+        *blob_len = 0;
+        if (sec[S_TRST].present) {
+            if (sec[S_TRST].len > SIZE_MAX) {
+                st = bp_error(BP_ERR_NOMEM, "%s: trainer state too large", path);
+                goto fail;
+            }
+            size_t n = (size_t)sec[S_TRST].len;
+            unsigned char *b = malloc(n ? n : 1);
+            if (!b) {
+                st = bp_error(BP_ERR_NOMEM, "%s: out of memory for %zu bytes of trainer state",
+                              path, n);
+                goto fail;
+            }
+            memcpy(b, sec[S_TRST].p, n);
+            *blob = b;
+            *blob_len = n;
+        }
+    }
+    *out = net;
+    return BP_OK;
+
+fail:
+    bp_net_free(net);
+    return st;
+}
+
+static size_t max_file_bytes(void)
+{
+    return MODEL_MAX_FILE < (uint64_t)SIZE_MAX / 2 ? (size_t)MODEL_MAX_FILE : SIZE_MAX / 2;
+}
+
+bp_status bp_model_read(const char *path, bp_net **net, unsigned char **blob, size_t *blob_len)
+{
+    if (!net || !path || (blob && !blob_len))
+        return bp_error(BP_ERR_ARG, "bp_net_load: NULL argument");
+    *net = NULL;
+    if (blob) {
+        *blob = NULL;
+        *blob_len = 0;
+    }
+    char *data;
+    size_t size;
+    bp_status st = bp_read_file(path, max_file_bytes(), &data, &size);
+    if (st != BP_OK)
+        return st;
+    st = parse_model((const unsigned char *)data, size, path, net, blob, blob_len);
+    free(data);
+    return st;
+}
+
+bp_status bp_net_load(bp_net **out, const char *path)
+{
+    if (!out || !path)
+        return bp_error(BP_ERR_ARG, "bp_net_load: NULL argument");
+    return bp_model_read(path, out, NULL, NULL);
+}
+
+bp_status bp_net_load_any(bp_net **out, const char *path)
+{
+    if (!out || !path)
+        return bp_error(BP_ERR_ARG, "bp_net_load_any: NULL argument");
+    *out = NULL;
+    unsigned char head[sizeof model_magic];
+    size_t got = 0;
+    FILE *fp = fopen(path, "rb");
+    if (fp) {
+        got = fread(head, 1, sizeof head, fp);
+        fclose(fp);
+    }
+    if (got == sizeof head && memcmp(head, model_magic, sizeof head) == 0)
+        return bp_model_read(path, out, NULL, NULL);
+    /* Not a binary model (or unreadable: the text reader says why). */
+    return bp_net_read_text(out, NULL, path);
+}
+
+/* ------------------------------------------------------------------ */
+/* Checkpoints                                                         */
+/* ------------------------------------------------------------------ */
+
+bp_status bp_checkpoint_save(const bp_trainer *tr, const char *path)
+{
+    if (!tr || !path)
+        return bp_error(BP_ERR_ARG, "bp_checkpoint_save: NULL argument");
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    bp_status st = bp_trainer_state_export(tr, &blob, &len);
+    if (st != BP_OK)
+        return with_path(st, path);
+    if (!blob) {
+        /* The section's presence marks a checkpoint, so even an empty state is stored. */
+        static const unsigned char none[1];
+        st = bp_model_write(path, bp_trainer_net(tr), none, 0);
+    } else {
+        st = bp_model_write(path, bp_trainer_net(tr), blob, len);
+    }
+    free(blob);
+    return st;
+}
+
+bp_status bp_checkpoint_load(const char *path, bp_net **net, bp_trainer **tr)
+{
+    if (!path || !net || !tr)
+        return bp_error(BP_ERR_ARG, "bp_checkpoint_load: NULL argument");
+    *net = NULL;
+    *tr = NULL;
+    bp_net *n = NULL;
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    bp_status st = bp_model_read(path, &n, &blob, &len);
+    if (st != BP_OK)
+        return st;
+    if (!blob) {
+        bp_net_free(n);
+        return bp_error(BP_ERR_FORMAT,
+                        "%s: not a checkpoint: a model file without trainer state (load it "
+                        "with bp_net_load)",
+                        path);
+    }
+    st = bp_trainer_state_import(tr, n, blob, len);
+    free(blob);
+    if (st != BP_OK) {
+        *tr = NULL;
+        bp_net_free(n);
+        return with_path(st, path);
+    }
+    *net = n;
+    return BP_OK;
+}
