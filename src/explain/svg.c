@@ -393,6 +393,17 @@ static int collect_obstacles(drawing *d)
     return 1;
 }
 
+/* Whether the segment (x1,y1)-(x2,y2), x1 < x2, passes through r. */
+static int segment_hits(double x1, double y1, double x2, double y2, rect r)
+{
+    double a = fmax(x1, r.x0), b = fmin(x2, r.x1);
+    if (a > b)
+        return 0;
+    double ya = y1 + (a - x1) / (x2 - x1) * (y2 - y1);
+    double yb = y1 + (b - x1) / (x2 - x1) * (y2 - y1);
+    return fmax(ya, yb) >= r.y0 && fmin(ya, yb) <= r.y1;
+}
+
 static bp_status place_edge_labels(drawing *d)
 {
     size_t total = 0;
@@ -430,6 +441,13 @@ static bp_status place_edge_labels(drawing *d)
                     double cost = fabs(t - 0.3) * 60.0;
                     for (size_t o = 0; o < d->obstacles.n; o++)
                         cost += overlap(r, d->obstacles.r[o]) * 10.0;
+                    /* A label on a crossing is ambiguous: other edges through
+                     * the box cost too, but less than covering a label. */
+                    for (int k2 = 0; k2 < fan_in; k2++)
+                        for (int j2 = 0; j2 < b->units; j2++)
+                            if ((k2 != k || j2 != j) &&
+                                segment_hits(x1, slot_y(d, l, k2), x2, slot_y(d, l + 1, j2), r))
+                                cost += 40.0;
                     if (cost < best) {
                         best = cost;
                         e->cx = cx;
