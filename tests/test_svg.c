@@ -285,6 +285,15 @@ static void test_plot_with_validation(void **state)
     assert_contains(svg, "epoch");
     assert_true(count(svg, "<polyline") >= 4);
     free(svg);
+    unlink(log);
+
+    /* The log's name appears in the title, escaped for XML. */
+    write_temp_file(log, sizeof log, "_a&b<c>.csv", text, off);
+    assert_ok(bp_plot_svg(log, out));
+    svg = slurp(out, NULL);
+    check_svg(svg);
+    assert_contains(svg, "_a&amp;b&lt;c&gt;.csv");
+    free(svg);
     unlink(out);
     unlink(log);
 }

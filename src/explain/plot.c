@@ -214,16 +214,39 @@ static axis nice_axis(double lo, double hi, int want, int integer)
     return a;
 }
 
-static void put_escaped(FILE *fp, const char *s)
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
+static int utf8_len(const unsigned char *s)
 {
-    for (; *s; s++) {
+    int n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
+          : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 2 && s[0] < 0xC2)
+        return 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* Text content for XML: markup characters escaped; control characters and
+ * bytes that are not UTF-8 (a file name may hold anything) become '?'. */
+static void put_escaped(FILE *fp, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        int n = utf8_len(s);
+        if (n == 0 || (n == 1 && *s < 0x20 && *s != '\t')) {
+            fputc('?', fp);
+            s++;
+            continue;
+        }
         switch (*s) {
         case '&': fputs("&amp;", fp); break;
         case '<': fputs("&lt;", fp); break;
         case '>': fputs("&gt;", fp); break;
         case '"': fputs("&quot;", fp); break;
-        default: fputc(*s, fp);
+        default: fwrite(s, 1, (size_t)n, fp);
         }
+        s += n;
     }
 }
 

@@ -32,6 +32,7 @@
 #define LABEL_H 15.0
 #define LABEL_PAD 4.0
 #define ARROW "\xe2\x86\x92" /* → in UTF-8 */
+#define TEXT_CAP 128   /* a value text: "w123 = -1234.5678 → …" */
 
 #define COLOR_POS "#2166ac"
 #define COLOR_NEG "#c0392b"
@@ -56,7 +57,7 @@ typedef struct column {
 typedef struct edge_label {
     double cx, cy, w;
     int positive;
-    char text[96];
+    char text[TEXT_CAP];
 } edge_label;
 
 /* ---- small helpers ------------------------------------------------- */
@@ -226,8 +227,8 @@ static const float *col_a(const drawing *d, int c)
 }
 
 /* Texts drawn under (s, a) and above (bias) a neuron, in the order drawn. */
-static int node_texts(const drawing *d, int c, int j, char above[][96], int *n_above,
-                      char below[][96], int *n_below, size_t *bias_index)
+static int node_texts(const drawing *d, int c, int j, char above[][TEXT_CAP], int *n_above,
+                      char below[][TEXT_CAP], int *n_below, size_t *bias_index)
 {
     *n_above = *n_below = 0;
     int width = 0;
@@ -238,27 +239,27 @@ static int node_texts(const drawing *d, int c, int j, char above[][96], int *n_a
             snprintf(name, sizeof name, "b%zu", *bias_index + (size_t)j + 1);
             const float *b = bp_net_biases_const(d->net, c - 1);
             const float *bn = d->upd ? bp_net_biases_const(d->upd, c - 1) + j : NULL;
-            int n = fmt_value(above[(*n_above)++], 96, name, b[j], bn);
+            int n = fmt_value(above[(*n_above)++], TEXT_CAP, name, b[j], bn);
             if (n > width)
                 width = n;
         }
     }
     if (d->ws) {
         if (c == 0) {
-            int n = fmt_value(below[(*n_below)++], 96, "x", d->x_in[j], NULL);
+            int n = fmt_value(below[(*n_below)++], TEXT_CAP, "x", d->x_in[j], NULL);
             if (n > width)
                 width = n;
             const float *shift, *scale;
             if (bp_net_scaling(d->net, &shift, &scale)) {
-                n = fmt_value(below[(*n_below)++], 96, "raw", d->raw_in[j], NULL);
+                n = fmt_value(below[(*n_below)++], TEXT_CAP, "raw", d->raw_in[j], NULL);
                 if (n > width)
                     width = n;
             }
         } else {
-            int n = fmt_value(below[(*n_below)++], 96, "s", bp_workspace_s(d->ws, c - 1)[j], NULL);
+            int n = fmt_value(below[(*n_below)++], TEXT_CAP, "s", bp_workspace_s(d->ws, c - 1)[j], NULL);
             if (n > width)
                 width = n;
-            n = fmt_value(below[(*n_below)++], 96, "a", col_a(d, c)[j], NULL);
+            n = fmt_value(below[(*n_below)++], TEXT_CAP, "a", col_a(d, c)[j], NULL);
             if (n > width)
                 width = n;
         }
@@ -311,7 +312,7 @@ static void layout(drawing *d)
      * for roughly twice the area the labels need. */
     double label_w = 0;
     if (d->edge_labels) {
-        char buf[96];
+        char buf[TEXT_CAP];
         size_t wn = 1;
         for (int l = 0; l < L; l++) {
             const float *W = bp_net_weights_const(net, l);
@@ -376,7 +377,7 @@ static int collect_obstacles(drawing *d)
             int j = slot_neuron(col, s);
             if (j < 0)
                 continue;
-            char above[2][96], below[3][96];
+            char above[2][TEXT_CAP], below[3][TEXT_CAP];
             int na, nb;
             int w = node_texts(d, c, j, above, &na, below, &nb, &bias_index);
             double hw = (w * MONO_CHAR_W + 2 * LABEL_PAD) / 2;
@@ -621,7 +622,7 @@ static void write_nodes(FILE *fp, const drawing *d)
                     cx, cy, NODE_R, fill, cx, cy + fs * 0.36, fs);
             put_escaped(fp, name);
             fputs("</text></g>\n", fp);
-            char above[2][96], below[3][96];
+            char above[2][TEXT_CAP], below[3][TEXT_CAP];
             int na, nb;
             int w = node_texts(d, c, j, above, &na, below, &nb, &bias_index);
             if (!na && !nb)
