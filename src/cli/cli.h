@@ -9,6 +9,11 @@ int cmd_step(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_draw(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* Prints "backprop CMD: message" from the library's last error; returns 1. */
 int cli_fail(const char *command);

@@ -211,3 +211,93 @@ int cmd_gradcheck(int argc, char **argv)
     printf("gradcheck: %s\n", failures ? "FAILED" : "all combinations agree");
     return failures ? 1 : 0;
 }
+
+int cmd_draw(int argc, char **argv)
+{
+    cli_option opts[] = {
+        {"output", 'o', 1, "FILE.svg", "where to write (required)", 0},
+        {"input", 0, 1, "x1,x2,...", "show s and a for these inputs (default: NET's input line)", 0},
+        {"target", 0, 1, "t1,...", "with an input: also show the weights after one step", 0},
+        {"lr", 0, 1, "ETA", "learning rate of that step (default: NET's lr line, else 0.1)", 0},
+        {"no-step", 0, 0, "", "do not show updated weights even when NET has a target", 0},
+    };
+    cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
+    int rc = cli_begin(&args, "draw", "NET -o FILE.svg",
+                       "Draw NET as an SVG picture: neurons with their s and a values, edges\n"
+                       "with their weights, and the updated weights after one step when a\n"
+                       "target is known.", argc, argv, 1, 1);
+    if (rc >= 0)
+        return rc;
+    const char *out = cli_get(&args, "output");
+    if (!out) {
+        fprintf(stderr, "backprop draw: -o FILE.svg is required\n");
+        return 2;
+    }
+    bp_net *net = NULL, *updated = NULL;
+    bp_sample sample = {0};
+    float *input = NULL, *target = NULL;
+    int n;
+    rc = 1;
+    if (bp_net_read_text(&net, &sample, args.positional[0]) != BP_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", bp_errmsg());
+        if (bp_net_load(&net, args.positional[0]) != BP_OK) {
+            fprintf(stderr, "backprop draw: %s\n", msg);
+            return 1;
+        }
+    }
+    const char *v;
+    float lr = sample.has_lr ? sample.lr : 0.1f;
+    if ((v = cli_get(&args, "lr")) && (rc = cli_float("draw", "lr", v, &lr)))
+        goto done;
+    rc = 1;
+    if ((v = cli_get(&args, "input"))) {
+        if ((rc = cli_float_list("draw", "input", v, &input, &n)))
+            goto done;
+        if (n != bp_net_inputs(net)) {
+            fprintf(stderr, "backprop draw: --input has %d values, the net has %d inputs\n", n,
+                    bp_net_inputs(net));
+            rc = 2;
+            goto done;
+        }
+    } else if (sample.has_input) {
+        input = sample.input, sample.input = NULL;
+    }
+    if ((v = cli_get(&args, "target"))) {
+        if ((rc = cli_float_list("draw", "target", v, &target, &n)))
+            goto done;
+        if (n != bp_net_outputs(net)) {
+            fprintf(stderr, "backprop draw: --target has %d values, the net has %d outputs\n", n,
+                    bp_net_outputs(net));
+            rc = 2;
+            goto done;
+        }
+    } else if (sample.has_target) {
+        target = sample.target, sample.target = NULL;
+    }
+    rc = 1;
+    if (input && target && !cli_get(&args, "no-step")) {
+        /* One step on a copy, traced to nowhere, gives the updated weights. */
+        FILE *sink = fopen("/dev/null", "w");
+        if (!sink || bp_net_clone(net, &updated) != BP_OK ||
+            bp_explain_step(updated, input, target, lr, BP_TRACE_TEXT, sink) != BP_OK) {
+            if (sink)
+                fclose(sink);
+            cli_fail("draw");
+            goto done;
+        }
+        fclose(sink);
+    }
+    if (bp_draw_svg(net, input, updated, out) != BP_OK) {
+        cli_fail("draw");
+        goto done;
+    }
+    rc = 0;
+done:
+    free(input);
+    free(target);
+    bp_sample_clear(&sample);
+    bp_net_free(net);
+    bp_net_free(updated);
+    return rc;
+}

@@ -13,6 +13,11 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"step", cmd_step, "one forward and backward pass printed like the article"},
+    {"draw", cmd_draw, "draw a network as SVG, with its values"},
+    {"train", cmd_train, "train a network on data and save the model"},
+    {"eval", cmd_eval, "evaluate a model on data"},
+    {"predict", cmd_predict, "run a model on data and print its outputs"},
+    {"plot", cmd_plot, "draw learning curves of a training log as SVG"},
     {"gradcheck", cmd_gradcheck, "check backpropagation against finite differences"},
     {"info", cmd_info, "show a model's architecture, parameters and metadata"},
     {"export", cmd_export, "write a model as a text .net file"},
