@@ -560,6 +560,7 @@ static void test_hostile_files(void **state)
     wr32(b.d + b.n - p.parm.n - 4, 0xffffffffu);
     end_file(&b);
     expect_reject(&b, BP_ERR_FORMAT, "claims 18446744073709551615 bytes");
+    free_parts(&p);
 
     /* Too many layers, too many units, bad codes. */
     struct {
@@ -941,6 +942,8 @@ static void test_failed_saves_leave_target_untouched(void **state)
         fail_msg("save under a 10000-byte limit gave %s: %s", bp_status_string(st), msg);
     if (strncmp(msg, path, strlen(path)) != 0)
         fail_msg("message \"%s\" lacks the path", msg);
+    if (!strstr(msg, "write failed: File too large (previous file left unchanged)"))
+        fail_msg("unexpected message \"%s\"", msg);
     assert_file_is(path, old, sizeof old - 1);
     assert_int_equal(count_with_prefix("/tmp", tmp_prefix), 0);
 

@@ -14,6 +14,7 @@
  * bounded by the bytes that remain, with overflow-safe arithmetic, before
  * anything is allocated.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -86,6 +87,7 @@ typedef struct {
     uint64_t written;
     size_t n;
     int failed;
+    int err; /* errno of the first failed write */
     unsigned char buf[1 << 16];
 } writer;
 
@@ -94,8 +96,10 @@ static void w_flush(writer *w)
     if (w->n == 0)
         return;
     w->crc = crc_update(w->crc, w->buf, w->n);
-    if (!w->failed && fwrite(w->buf, 1, w->n, w->fp) != w->n)
+    if (!w->failed && fwrite(w->buf, 1, w->n, w->fp) != w->n) {
         w->failed = 1;
+        w->err = errno;
+    }
     w->written += w->n;
     w->n = 0;
 }
@@ -216,6 +220,7 @@ bp_status bp_model_write(const char *path, const bp_net *net, const unsigned cha
     w->written = 0;
     w->n = 0;
     w->failed = 0;
+    w->err = 0;
 
     w_bytes(w, model_magic, sizeof model_magic);
     w_u32(w, MODEL_VERSION);
@@ -264,14 +269,17 @@ bp_status bp_model_write(const char *path, const bp_net *net, const unsigned cha
     uint32_t crc = w->crc;
     unsigned char tail[4] = {(unsigned char)crc, (unsigned char)(crc >> 8),
                              (unsigned char)(crc >> 16), (unsigned char)(crc >> 24)};
-    if (!w->failed && fwrite(tail, 1, 4, af.fp) != 4)
+    if (!w->failed && fwrite(tail, 1, 4, af.fp) != 4) {
         w->failed = 1;
+        w->err = errno;
+    }
     uint64_t written = w->written + 4;
-    int failed = w->failed;
+    int failed = w->failed, err = w->err ? w->err : EIO;
     free(w);
     if (failed) {
         bp_atomic_abort(&af);
-        return bp_error(BP_ERR_IO, "%s: write failed (previous file left unchanged)", path);
+        return bp_error(BP_ERR_IO, "%s: write failed: %s (previous file left unchanged)", path,
+                        strerror(err));
     }
     if (written != total) {
         bp_atomic_abort(&af);
