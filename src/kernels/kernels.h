@@ -65,6 +65,12 @@ void bpk_sgemv(int M, int K, const float *W, int ldw, const float *x, const floa
 void bpk_sgemv_t(int M, int K, const float *W, int ldw, const float *d, float *y);
 /* W[M][K] += alpha · d[M] ⊗ x[K]. */
 void bpk_sger(int M, int K, float alpha, const float *d, const float *x, float *W, int ldw);
+/* Online SGD's two sweeps over one weight matrix fused into one: for each row
+ * i, W[i] += alpha · d[i] · x, then y[i] = W[i] · x_next (+ bias[i]).  Same
+ * bits as bpk_sger followed by bpk_sgemv with x_next, at half the memory
+ * traffic: the update of sample t and the forward pass of sample t+1. */
+void bpk_sger_sgemv(int M, int K, float alpha, const float *d, const float *x, float *W, int ldw,
+                    const float *x_next, const float *bias, float *y);
 
 /* ---- optimizer updates -------------------------------------------------- */
 
@@ -84,5 +90,11 @@ void bpk_rmsprop_update(float *w, float *v, const float *g, size_t n, float lr, 
 /* Which CPU path is in use ("avx512", "avx2", "portable"); set by cpuid at
  * first use, forced with BACKPROP_ISA=avx512|avx2|portable. */
 const char *bpk_isa(void);
+/* Force a path (tests, benchmarks): "avx512", "avx2" or "portable"; NULL
+ * means automatic again.  Falls back to the best the CPU supports below the
+ * one asked for; returns the name now in use.  Not while kernels run. */
+const char *bpk_set_isa(const char *name);
+/* Non-zero when this CPU can run the named path. */
+int bpk_isa_supported(const char *name);
 
 #endif /* BP_KERNELS_H */

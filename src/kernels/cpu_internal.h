@@ -1,0 +1,83 @@
+/*
+ * cpu_internal.h — what the CPU backend's ISA files provide to its driver.
+ *
+ * One bpk_impl table per instruction set (portable C, AVX2+FMA, AVX-512);
+ * the driver (sgemm.c, ops.c) picks one at first use (isa.c) and calls only
+ * through it.  Intrinsics live in the *_avx2.c / *_avx512.c files only.
+ *
+ * GEMM follows the Goto/BLIS scheme: op(A) is packed into row panels of MR
+ * rows (for every k, MR consecutive floats), op(B) into column panels of NR
+ * columns (for every k, NR consecutive floats), both zero-padded to a whole
+ * panel; a register-blocked micro-kernel multiplies one A panel by one B
+ * panel over kc steps.  Every element of C is the k-ascending chain of
+ * fused (or, in the portable path, unfused) multiply-adds starting from 0,
+ * whichever tile or thread computes it, so results never depend on the
+ * thread count.
+ */
+#ifndef BP_KERNELS_CPU_INTERNAL_H
+#define BP_KERNELS_CPU_INTERNAL_H
+
+#include <stddef.h>
+
+#include "kernels.h"
+
+/* acc = Σ_k a[k][0..MR) ⊗ b[k][0..NR) over kc steps; then for r < mr, c < nr:
+ *   C[r][c] = alpha·acc                 (beta == 0: C not read)
+ *   C[r][c] = alpha·acc + beta·C[r][c]  (otherwise; fused where the ISA has FMA) */
+typedef void (*bpk_microkernel_fn)(int kc, const float *a, const float *b, float *C, size_t ldc,
+                                   int mr, int nr, float alpha, float beta);
+
+/* Packs `rows` rows (the last panel zero-padded up to w) of a kc-deep slice
+ * into panels of width w: dst[panel][k][0..w).  Element (r, k) of the
+ * slice is src[r·ld + k] when kcontig, src[k·ld + r] otherwise.  dst needs
+ * ceil(rows/w)·w·kc floats plus BPK_PACK_SLACK. */
+typedef void (*bpk_pack_fn)(int w, int kcontig, const float *src, size_t ld, int rows, int kc,
+                            float *dst);
+#define BPK_PACK_SLACK 32
+
+typedef struct bpk_impl {
+    const char *name;
+    int mr, nr;         /* micro-tile */
+    int kc, mc, nc;     /* cache blocking (upper bounds; fixed per ISA) */
+    bpk_microkernel_fn kernel;
+    bpk_pack_fn pack;
+
+    /* One row of bias + activation (not softmax: see softmax_row). */
+    void (*bias_act_row)(float *s, float *a, int cols, const float *bias, bp_activation act,
+                         float slope);
+    void (*softmax_row)(float *s, float *a, int cols, const float *bias);
+    void (*act_backward)(float *delta, const float *s, const float *a, size_t n,
+                         bp_activation act, float slope);
+    /* out[j] (+)= Σ_i X[i][j] for j in [0, cols); ld = row stride; init: start from 0. */
+    void (*col_sum)(const float *X, size_t ld, int rows, int cols, float scale, float *out);
+
+    void (*sgemv)(int M, int K, const float *W, size_t ldw, const float *x, const float *bias,
+                  float *y);
+    void (*sgemv_t)(int M, int K, const float *W, size_t ldw, const float *d, float *y);
+    void (*sger)(int M, int K, float alpha, const float *d, const float *x, float *W, size_t ldw);
+    void (*sger_sgemv)(int M, int K, float alpha, const float *d, const float *x, float *W,
+                       size_t ldw, const float *x_next, const float *bias, float *y);
+
+    void (*sgd)(float *w, const float *g, size_t n, float lr);
+    void (*momentum)(float *w, float *v, const float *g, size_t n, float lr, float mu,
+                     int nesterov);
+    void (*adam)(float *w, float *m, float *v, const float *g, size_t n, float lr, float beta1,
+                 float beta2, float eps, float c1, float c2, float decoupled_wd);
+    void (*rmsprop)(float *w, float *v, const float *g, size_t n, float lr, float rho, float eps);
+} bpk_impl;
+
+extern const bpk_impl bpk_impl_portable;
+extern const bpk_impl bpk_impl_avx2;
+/* Turns a copy of the AVX2 table into the AVX-512 one (GEMM fields). */
+void bpk_avx512_gemm(bpk_impl *impl);
+/* AVX2 packing; w ≤ 8 or a multiple of 8. */
+void bpk_pack_avx2(int w, int kcontig, const float *src, size_t ld, int rows, int kc, float *dst);
+
+/* The table in use (chosen on first call; see isa.c). */
+const bpk_impl *bpk_impl_get(void);
+
+/* Scalar helpers shared by the ISA files for tails and odd cases. */
+float bpk_act_scalar(bp_activation act, float s, float slope);
+float bpk_act_deriv_scalar(bp_activation act, float s, float a, float slope);
+
+#endif /* BP_KERNELS_CPU_INTERNAL_H */

@@ -1,0 +1,99 @@
+/*
+ * Choice of the CPU path: the best the CPU supports (cpuid, at first use),
+ * or the one named by BACKPROP_ISA=avx512|avx2|portable, falling back to
+ * what the CPU supports (never to an instruction set it lacks).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+
+static _Atomic(const bpk_impl *) current;
+
+#if defined(__x86_64__)
+static bpk_impl impl_avx512;
+static pthread_once_t avx512_once = PTHREAD_ONCE_INIT;
+static void make_avx512(void)
+{
+    impl_avx512 = bpk_impl_avx2;
+    bpk_avx512_gemm(&impl_avx512);
+}
+#endif
+
+static int cpu_has_avx512(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static int cpu_has_avx2(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+/* The best path not above `want` that this CPU runs: 2 avx512, 1 avx2, 0 portable. */
+static const bpk_impl *choose(int want)
+{
+#if defined(__x86_64__)
+    if (want >= 2 && cpu_has_avx512()) {
+        pthread_once(&avx512_once, make_avx512);
+        return &impl_avx512;
+    }
+    if (want >= 1 && cpu_has_avx2())
+        return &bpk_impl_avx2;
+#else
+    (void)want;
+#endif
+    return &bpk_impl_portable;
+}
+
+static int level_of(const char *name)
+{
+    if (!name || !*name)
+        return 2;
+    if (!strcmp(name, "avx512"))
+        return 2;
+    if (!strcmp(name, "avx2"))
+        return 1;
+    if (!strcmp(name, "portable") || !strcmp(name, "generic") || !strcmp(name, "c"))
+        return 0;
+    return 2; /* unknown: automatic */
+}
+
+const bpk_impl *bpk_impl_get(void)
+{
+    const bpk_impl *impl = atomic_load_explicit(&current, memory_order_acquire);
+    if (!impl) {
+        impl = choose(level_of(getenv("BACKPROP_ISA")));
+        atomic_store_explicit(&current, impl, memory_order_release);
+    }
+    return impl;
+}
+
+const char *bpk_set_isa(const char *name)
+{
+    const bpk_impl *impl = choose(level_of(name ? name : getenv("BACKPROP_ISA")));
+    atomic_store_explicit(&current, impl, memory_order_release);
+    return impl->name;
+}
+
+int bpk_isa_supported(const char *name)
+{
+    int lvl = level_of(name);
+    return lvl == 2 ? cpu_has_avx512() : lvl == 1 ? cpu_has_avx2() : 1;
+}
+
+const char *bpk_isa(void) { return bpk_impl_get()->name; }

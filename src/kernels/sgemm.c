@@ -1,0 +1,230 @@
+/*
+ * sgemm driver: Goto/BLIS-style blocking over the ISA table's packing
+ * routines and micro-kernel, threaded over blocks of C.
+ *
+ * Loop nest of one task (a block of rows × columns of C):
+ *   for jc (NC columns)            B block kc×nc packed, lives in L2/L3
+ *     for pc (kc-deep slices of K) fixed slicing: depends on K and the ISA only
+ *       pack op(B)[pc.., jc..]
+ *       for ic (MC rows)           A block mc×kc packed, lives in L2
+ *         pack op(A)[ic.., pc..]
+ *         for jr (NR), ir (MR)     micro-kernel; B micro-panel stays in L1
+ *
+ * Determinism: each element of C is produced by the same chain of operations
+ * (k ascending inside a slice, slices in order, C = α·acc + β·C on the first
+ * slice and C = α·acc + C on later ones) whichever task computes it; tasks
+ * split C only, so the thread count never changes a bit.
+ *
+ * Packing buffers are per thread (thread-local, 64-byte aligned), grown when
+ * a larger block is first seen and kept: no allocation in steady state.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+
+#ifdef BP_USE_OPENBLAS
+#include <cblas.h>
+#endif
+
+typedef struct packbuf {
+    float *a, *b;
+    size_t acap, bcap; /* floats */
+} packbuf;
+
+static _Thread_local packbuf tl_buf;
+
+void bpk_thread_cleanup(void);
+void bpk_thread_cleanup(void)
+{
+    free(tl_buf.a);
+    free(tl_buf.b);
+    memset(&tl_buf, 0, sizeof tl_buf);
+}
+
+/* A buffer of at least `need` floats, or NULL when memory runs out. */
+static float *grow(float **p, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return *p;
+    size_t bytes = (need * sizeof(float) + 63) & ~(size_t)63;
+    float *q = aligned_alloc(64, bytes);
+    if (!q)
+        return NULL;
+    free(*p);
+    *p = q;
+    *cap = bytes / sizeof(float);
+    return q;
+}
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+static inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+typedef struct gemm_job {
+    const bpk_impl *im;
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    size_t lda, ldb, ldc;
+    int kc;      /* K slice (the last may be shorter) */
+    int tm, tn;  /* task tile */
+    int ntn;     /* tasks along N */
+} gemm_job;
+
+/* Last resort when a packing buffer cannot be allocated: correct, slow. */
+static void gemm_block_naive(const gemm_job *g, int i0, int i1, int j0, int j1)
+{
+    for (int i = i0; i < i1; i++)
+        for (int j = j0; j < j1; j++) {
+            float acc = 0.0f;
+            for (int k = 0; k < g->K; k++) {
+                float x = g->ta ? g->A[(size_t)k * g->lda + i] : g->A[(size_t)i * g->lda + k];
+                float y = g->tb ? g->B[(size_t)j * g->ldb + k] : g->B[(size_t)k * g->ldb + j];
+                acc += x * y;
+            }
+            float *c = &g->C[(size_t)i * g->ldc + j];
+            *c = g->beta == 0.0f ? g->alpha * acc : g->alpha * acc + g->beta * *c;
+        }
+}
+
+static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
+{
+    const bpk_impl *im = g->im;
+    const int MR = im->mr, NR = im->nr, K = g->K, kc = g->kc;
+    const int MC = im->mc, NC = im->nc;
+    int mcap = imin(MC, round_up(i1 - i0, MR)), ncap = imin(NC, round_up(j1 - j0, NR));
+    float *abuf = grow(&tl_buf.a, &tl_buf.acap, (size_t)mcap * kc + BPK_PACK_SLACK);
+    float *bbuf = grow(&tl_buf.b, &tl_buf.bcap, (size_t)ncap * kc + BPK_PACK_SLACK);
+    if (!abuf || !bbuf) {
+        gemm_block_naive(g, i0, i1, j0, j1);
+        return;
+    }
+    for (int jc = j0; jc < j1; jc += NC) {
+        int nc = imin(NC, j1 - jc);
+        for (int pc = 0; pc < K; pc += kc) {
+            int kb = imin(kc, K - pc);
+            const float *bsrc = g->tb ? g->B + (size_t)jc * g->ldb + pc
+                                      : g->B + (size_t)pc * g->ldb + jc;
+            im->pack(NR, g->tb, bsrc, g->ldb, nc, kb, bbuf);
+            float beta = pc == 0 ? g->beta : 1.0f;
+            for (int ic = i0; ic < i1; ic += MC) {
+                int mc = imin(MC, i1 - ic);
+                const float *asrc = g->ta ? g->A + (size_t)pc * g->lda + ic
+                                          : g->A + (size_t)ic * g->lda + pc;
+                im->pack(MR, !g->ta, asrc, g->lda, mc, kb, abuf);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    const float *bp = bbuf + (size_t)jr * kb;
+                    int nr = imin(NR, nc - jr);
+                    float *cc = g->C + (size_t)ic * g->ldc + jc + jr;
+                    for (int ir = 0; ir < mc; ir += MR)
+                        im->kernel(kb, abuf + (size_t)ir * kb, bp, cc + (size_t)ir * g->ldc,
+                                   g->ldc, imin(MR, mc - ir), nr, g->alpha, beta);
+                }
+            }
+        }
+    }
+}
+
+static void gemm_task(void *ctx, int t)
+{
+    const gemm_job *g = ctx;
+    int ti = t / g->ntn, tj = t % g->ntn;
+    int i0 = ti * g->tm, j0 = tj * g->tn;
+    gemm_block(g, i0, imin(g->M, i0 + g->tm), j0, imin(g->N, j0 + g->tn));
+}
+
+/* C = beta·C (beta == 0: C = 0 without reading it). */
+static void scale_c(int M, int N, float beta, float *C, size_t ldc)
+{
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        if (beta == 0.0f)
+            memset(c, 0, sizeof(float) * (size_t)N);
+        else if (beta != 1.0f)
+            for (int j = 0; j < N; j++)
+                c[j] *= beta;
+    }
+}
+
+/* One row of C from a batch-1 product y (alpha, beta applied). */
+static void finish_row(int N, float alpha, const float *y, float beta, float *c)
+{
+    for (int j = 0; j < N; j++)
+        c[j] = beta == 0.0f ? alpha * y[j] : alpha * y[j] + beta * c[j];
+}
+
+void bpk_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K, float alpha,
+               const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, (size_t)ldc);
+        return;
+    }
+#ifdef BP_USE_OPENBLAS
+    (void)pool;
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                ldc);
+    return;
+#else
+    const bpk_impl *im = bpk_impl_get();
+
+    /* Batch 1 (one row of C): the vectorised gemv paths, serial. */
+    if (M == 1 && (K >= 8 || N >= 8)) {
+        int direct = alpha == 1.0f && beta == 0.0f;
+        float *y = direct ? C : grow(&tl_buf.a, &tl_buf.acap, (size_t)N);
+        if (y) {
+            /* op(A) is a row of K floats: contiguous unless A is transposed with lda > 1. */
+            const float *x = A;
+            float *xbuf = NULL;
+            if (trans_a && lda != 1 && K > 1) {
+                xbuf = grow(&tl_buf.b, &tl_buf.bcap, (size_t)K);
+                if (!xbuf)
+                    goto general;
+                for (int k = 0; k < K; k++)
+                    xbuf[k] = A[(size_t)k * lda];
+                x = xbuf;
+            }
+            if (trans_b)
+                im->sgemv(N, K, B, (size_t)ldb, x, NULL, y);
+            else
+                im->sgemv_t(K, N, B, (size_t)ldb, x, y);
+            if (!direct)
+                finish_row(N, alpha, y, beta, C);
+            return;
+        }
+    }
+general:;
+    gemm_job g = {
+        .im = im, .ta = trans_a, .tb = trans_b, .M = M, .N = N, .K = K,
+        .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C,
+        .lda = (size_t)lda, .ldb = (size_t)ldb, .ldc = (size_t)ldc,
+    };
+    /* K slices of equal depth ≤ im->kc: depends on K and the ISA only. */
+    int nk = (K + im->kc - 1) / im->kc;
+    g.kc = (K + nk - 1) / nk;
+
+    /* Split C among the threads: along N when A is the smaller operand (each
+     * task then packs all of A), along M otherwise.  Any split gives the same
+     * bits; this one only decides speed. */
+    int T = bpk_pool_threads(pool);
+    double flops = 2.0 * M * N * K;
+    g.tm = M;
+    g.tn = N;
+    if (T > 1 && flops >= 2.0e5) {
+        int nblk = (N + im->nr - 1) / im->nr, mblk = (M + im->mr - 1) / im->mr;
+        int split_n = (M <= N && nblk >= T) || mblk < T;
+        if (split_n && nblk >= 2)
+            g.tn = (nblk + T - 1) / T * im->nr;
+        else if (mblk >= 2)
+            g.tm = (mblk + T - 1) / T * im->mr;
+    }
+    int ntm = (M + g.tm - 1) / g.tm;
+    g.ntn = (N + g.tn - 1) / g.tn;
+    bpk_pool_run(pool, ntm * g.ntn, gemm_task, &g);
+#endif
+}
