@@ -36,6 +36,56 @@ static int data_options(cli_args *a, const char *cmd, cli_data_options *d)
     return 0;
 }
 
+/* ---- class names kept in the model ----------------------------------------- */
+
+/* The model remembers its classes' names (meta "classes", comma-separated)
+ * so predict can name them for data that has no labels. */
+static void store_class_names(bp_net *net, const bp_dataset *ds)
+{
+    char buf[256];
+    size_t len = 0;
+    int k = bp_dataset_classes(ds);
+    for (int c = 0; c < k; c++) {
+        const char *name = bp_dataset_class_name(ds, c);
+        if (!name || strchr(name, ','))
+            return;
+        size_t n = strlen(name);
+        if (len + n + 2 > sizeof buf)
+            return;
+        if (c)
+            buf[len++] = ',';
+        memcpy(buf + len, name, n);
+        len += n;
+    }
+    if (k > 0) {
+        buf[len] = '\0';
+        bp_net_set_meta(net, "classes", buf);
+    }
+}
+
+/* Name of class k: from the model's meta, else the data set's, else NULL. */
+static const char *class_name(const bp_net *net, const bp_dataset *ds, int k, char *buf,
+                              size_t cap)
+{
+    const char *list = bp_net_get_meta(net, "classes");
+    if (list) {
+        for (int c = 0; c < k && list; c++) {
+            list = strchr(list, ',');
+            if (list)
+                list++;
+        }
+        if (list) {
+            size_t n = strcspn(list, ",");
+            if (n < cap) {
+                memcpy(buf, list, n);
+                buf[n] = '\0';
+                return buf;
+            }
+        }
+    }
+    return bp_dataset_class_name(ds, k);
+}
+
 /* ---- train ---------------------------------------------------------------- */
 
 typedef struct {
@@ -400,6 +450,7 @@ int cmd_train(int argc, char **argv)
         bp_net_set_meta(net, "val_fraction", buf);
         const char *base = strrchr(data, '/');
         bp_net_set_meta(net, "data", base ? base + 1 : data);
+        store_class_names(net, train);
         if (bp_trainer_create(&tr, net, &topt) != BP_OK)
             goto fail;
     }
@@ -502,7 +553,8 @@ int cmd_eval(int argc, char **argv)
         int k = m.classes;
         printf("\n%-16s %9s %9s %9s\n", "class", "precision", "recall", "f1");
         for (int c = 0; c < k; c++) {
-            const char *name = bp_dataset_class_name(used, c);
+            char nb[256];
+            const char *name = class_name(net, used, c, nb, sizeof nb);
             char fallback[16];
             snprintf(fallback, sizeof fallback, "%d", c);
             printf("%-16s %9.4f %9.4f %9.4f\n", name ? name : fallback, m.precision[c],
@@ -584,7 +636,8 @@ int cmd_predict(int argc, char **argv)
     if (classifier) {
         fputs("class", fp);
         for (int k = 0; k < n_out; k++) {
-            const char *name = bp_dataset_class_name(used, k);
+            char nb[256];
+            const char *name = class_name(net, used, k, nb, sizeof nb);
             if (name)
                 fprintf(fp, ",p_%s", name);
             else
@@ -605,7 +658,8 @@ int cmd_predict(int argc, char **argv)
             for (int k = 1; k < n_out; k++)
                 if (o[k] > o[best])
                     best = k;
-            const char *name = bp_dataset_class_name(used, best);
+            char nb[256];
+            const char *name = class_name(net, used, best, nb, sizeof nb);
             if (name)
                 fputs(name, fp);
             else
