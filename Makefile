@@ -81,7 +81,7 @@ tests: $(TEST_BIN)
 examples: $(EXAMPLE_BIN)
 
 check: all $(TEST_BIN) $(EXAMPLE_BIN)
-	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
+	@BUILD=$(BUILD) SAN_FLAGS="$(filter -fsanitize%,$(LDFLAGS))" sh tests/run.sh $(TEST_BIN)
 
 run: all
 	sh examples/run.sh $(BUILD)

@@ -1,0 +1,26 @@
+#!/bin/sh
+# make install puts a usable library, header, pkg-config file, CLI and man
+# page under PREFIX; an out-of-tree program builds with pkg-config.
+if [ -n "${SAN_FLAGS:-}" ]; then
+    echo "cli_install: 0 passed, 0 failed, 1 skipped (sanitizer build)"
+    exit 0
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+make -s install PREFIX="$T/usr" >"$T/log" 2>&1 || { echo "cli_install: make install failed"; cat "$T/log"; exit 1; }
+for f in include/backprop.h lib/libbackprop.a lib/libbackprop.so lib/pkgconfig/backprop.pc \
+    bin/backprop share/man/man1/backprop.1; do
+    [ -e "$T/usr/$f" ] || { echo "cli_install: $f not installed"; exit 1; }
+done
+cp examples/xor.c "$T/prog.c"
+export PKG_CONFIG_PATH="$T/usr/lib/pkgconfig"
+# Static link so the test does not depend on the loader finding $T/usr/lib.
+cc -std=c11 "$T/prog.c" $(pkg-config --cflags backprop) "$T/usr/lib/libbackprop.a" \
+    $(pkg-config --libs --static backprop | sed 's/-lbackprop//') -o "$T/prog" ||
+    { echo "cli_install: out-of-tree build with pkg-config failed"; exit 1; }
+"$T/prog" >/dev/null || { echo "cli_install: program built against the install failed"; exit 1; }
+cc -std=c11 "$T/prog.c" $(pkg-config --cflags --libs backprop) -Wl,-rpath,"$T/usr/lib" -o "$T/prog2" ||
+    { echo "cli_install: shared build failed"; exit 1; }
+"$T/prog2" >/dev/null || { echo "cli_install: shared program failed"; exit 1; }
+"$T/usr/bin/backprop" --version >/dev/null || { echo "cli_install: installed CLI failed"; exit 1; }
+echo "cli_install: 1 passed, 0 failed"
