@@ -235,10 +235,11 @@ static void test_split(void **state)
     row_ids(b3, ib3);
     assert_true(memcmp(ib, ib3, sizeof ib) != 0);
 
-    /* The generator is fixed (splitmix64 + Fisher-Yates): seed 42 gives these
-     * validation rows on every machine (computed independently in Python). */
-    const size_t pinned[20] = {54, 69, 16, 89, 80, 32, 25, 30, 88, 17,
-                               19, 57, 38, 81, 22, 98, 6, 84, 82, 13};
+    /* The generator is fixed (xoshiro256** seeded by splitmix64, stream 2,
+     * Fisher-Yates): seed 42 gives these validation rows on every machine
+     * (computed independently in Python). */
+    const size_t pinned[20] = {43, 80, 50, 38, 31, 44, 99, 5, 59, 84,
+                               16, 56, 78, 2, 61, 60, 54, 66, 86, 11};
     assert_memory_equal(pinned, ib, sizeof ib);
 
     bp_dataset_free(a);

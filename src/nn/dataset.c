@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "backprop.h"
+#include "rng.h"
 
 struct bp_dataset {
     size_t rows;
@@ -283,27 +284,6 @@ bp_status bp_dataset_subset(const bp_dataset *ds, const size_t *idx, size_t n, b
     return BP_OK;
 }
 
-/* splitmix64 (Steele, Lea, Flood 2014): a small generator whose output depends
- * only on the seed, so a split is the same on every machine. */
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n), n >= 1, without modulo bias (rejection sampling). */
-static uint64_t uniform_below(uint64_t *state, uint64_t n)
-{
-    uint64_t threshold = (0 - n) % n; /* 2^64 mod n */
-    for (;;) {
-        uint64_t r = splitmix64(state);
-        if (r >= threshold)
-            return r % n;
-    }
-}
-
 bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
                            bp_dataset **first, bp_dataset **second)
 {
@@ -333,14 +313,9 @@ bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
         return bp_error(BP_ERR_NOMEM, "out of memory shuffling %zu rows", rows);
     for (size_t i = 0; i < rows; i++)
         perm[i] = i;
-    uint64_t state = seed;
-    /* Fisher–Yates from the end. */
-    for (size_t i = rows - 1; i > 0; i--) {
-        size_t j = (size_t)uniform_below(&state, (uint64_t)i + 1);
-        size_t t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
+    bp_rng rng;
+    bp_rng_seed(&rng, seed, BP_STREAM_SPLIT);
+    bp_rng_shuffle(&rng, perm, rows);
     size_t n1 = rows - n2;
     bp_status st = bp_dataset_subset(ds, perm, n1, first);
     if (st == BP_OK)

@@ -161,7 +161,7 @@ bp_status bp_net_init(bp_net *net, bp_init init, uint64_t seed)
     if ((unsigned)init >= BP_INIT_COUNT_)
         return bp_error(BP_ERR_ARG, "unknown initialiser %d", (int)init);
     bp_rng rng;
-    bp_rng_seed(&rng, seed, 1);
+    bp_rng_seed(&rng, seed, BP_STREAM_INIT);
     for (int l = 0; l < net->n_layers; l++) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
         float *W = net->params + net->w_offset[l];

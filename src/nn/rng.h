@@ -8,6 +8,7 @@
 #define BP_RNG_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct bp_rng {
@@ -59,6 +60,25 @@ static inline uint64_t bp_rng_below(bp_rng *rng, uint64_t n)
         uint64_t r = bp_rng_next(rng);
         if (r >= threshold)
             return r % n;
+    }
+}
+
+/* Streams of one seed, so the uses never share draws. */
+enum {
+    BP_STREAM_INIT = 1,            /* initial weights */
+    BP_STREAM_SPLIT = 2,           /* train/validation split */
+    BP_STREAM_SHUFFLE = 0x5348,    /* per epoch: (BP_STREAM_SHUFFLE << 32) + epoch */
+    BP_STREAM_DROPOUT = 0x4450     /* per batch: (BP_STREAM_DROPOUT << 48) + (epoch << 24) + batch */
+};
+
+/* Fisher–Yates from the end: a uniformly random permutation of perm[0..n). */
+static inline void bp_rng_shuffle(bp_rng *rng, size_t *perm, size_t n)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)bp_rng_below(rng, (uint64_t)i);
+        size_t t = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = t;
     }
 }
 

@@ -16,8 +16,6 @@
 #include "nn_internal.h"
 #include "rng.h"
 
-enum { STREAM_SHUFFLE = 0x5348, STREAM_DROPOUT = 0x4450 };
-
 struct bp_trainer {
     bp_net *net;
     bp_train_options opts;
@@ -567,13 +565,8 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             tr->order[i] = i;
         if (o->shuffle) {
             bp_rng rng;
-            bp_rng_seed(&rng, o->seed, ((uint64_t)STREAM_SHUFFLE << 32) + (uint64_t)epoch);
-            for (size_t i = rows - 1; i > 0; i--) {
-                size_t j = (size_t)bp_rng_below(&rng, i + 1);
-                size_t t = tr->order[i];
-                tr->order[i] = tr->order[j];
-                tr->order[j] = t;
-            }
+            bp_rng_seed(&rng, o->seed, ((uint64_t)BP_STREAM_SHUFFLE << 32) + (uint64_t)epoch);
+            bp_rng_shuffle(&rng, tr->order, rows);
         }
         if (full_batch)
             memset(tr->full_grad, 0, net->n_params * sizeof(float));
@@ -590,7 +583,7 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
                 if (o->dropout > 0) {
                     bp_rng rng;
                     bp_rng_seed(&rng, o->seed,
-                                ((uint64_t)STREAM_DROPOUT << 48) + ((uint64_t)epoch << 24) + b);
+                                ((uint64_t)BP_STREAM_DROPOUT << 48) + ((uint64_t)epoch << 24) + b);
                     st = bp_forward_dropout(net, tr->ws, tr->batch_x, n, o->dropout, &rng);
                 } else {
                     st = bp_forward(net, tr->ws, tr->batch_x, n);
