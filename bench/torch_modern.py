@@ -1,0 +1,84 @@
+"""Workloads B and C in PyTorch (peer of bench_backprop B/C): 784-512-256-10, ReLU, softmax +
+cross-entropy, Adam lr 1e-3, minibatch 128 reshuffled every epoch, `epochs` epochs, each timed
+(training only), test accuracy after each; then inference of the trained net: batch 1 (one
+forward per test sample), batches of 128 and the whole test set.
+Threads are pinned before torch is imported: torch intra-op threads = argv[1], OpenBLAS pool =
+$BLAS_THREADS (default the same).  Debian's torch 1.13 runs fp32 GEMM through OpenBLAS, whose
+pool ignores torch.set_num_threads, so "torch 1 thread + BLAS_THREADS=2" is its best 2-core setting.
+Usage: [BLAS_THREADS=n] /usr/bin/python3 bench/torch_modern.py [threads] [epochs] [run]
+Prints: torch-B threads=… blas_threads=… run=… epoch=… train_s=… samples_per_s=… test_acc=…
+        torch-C threads=… blas_threads=… infer_us_per_sample batch1=… batch128=… batch10000=…"""
+import os
+import sys
+
+threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+blas = os.environ.get("BLAS_THREADS", str(threads))
+os.environ["OMP_NUM_THREADS"] = str(threads)
+os.environ["OPENBLAS_NUM_THREADS"] = blas
+
+import time  # noqa: E402
+
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fmnist  # noqa: E402
+
+epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+run = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+torch.set_num_threads(threads)
+torch.manual_seed(42)
+
+xtr, ytr = fmnist.load("train")
+xte, yte = fmnist.load("test")
+xtr, ytr, xte, yte = (torch.from_numpy(a) for a in (xtr, ytr, xte, yte))
+net = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(),
+                          torch.nn.Linear(512, 256), torch.nn.ReLU(),
+                          torch.nn.Linear(256, 10))
+for m in net:
+    if isinstance(m, torch.nn.Linear):
+        torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")  # He normal, as bp_net_init
+        torch.nn.init.zeros_(m.bias)
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+xent = torch.nn.CrossEntropyLoss()
+n, B = xtr.shape[0], 128
+
+
+def accuracy():
+    net.eval()
+    with torch.no_grad():
+        a = (net(xte).argmax(1) == yte).float().mean().item()
+    net.train()
+    return a
+
+
+acc = 0.0
+for ep in range(1, epochs + 1):
+    t0 = time.perf_counter()
+    perm = torch.randperm(n)
+    for s in range(0, n, B):
+        idx = perm[s:s + B]
+        opt.zero_grad()
+        xent(net(xtr[idx]), ytr[idx]).backward()
+        opt.step()
+    t = time.perf_counter() - t0
+    acc = accuracy()
+    print(f"torch-B threads={threads} blas_threads={blas} run={run} epoch={ep} train_s={t:.4f} "
+          f"samples_per_s={n / t:.0f} test_acc={acc:.4f}", flush=True)
+
+net.eval()
+nt = xte.shape[0]
+best = [1e30, 1e30, 1e30]
+with torch.no_grad():
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for i in range(nt):
+            net(xte[i:i + 1])
+        t1 = time.perf_counter()
+        for s in range(0, nt, 128):
+            net(xte[s:s + 128])
+        t2 = time.perf_counter()
+        net(xte)
+        t3 = time.perf_counter()
+        best = [min(best[0], t1 - t0), min(best[1], t2 - t1), min(best[2], t3 - t2)]
+print(f"torch-C threads={threads} blas_threads={blas} infer_us_per_sample batch1={best[0] / nt * 1e6:.3f} "
+      f"batch128={best[1] / nt * 1e6:.3f} batch{nt}={best[2] / nt * 1e6:.3f} test_acc={acc:.4f}", flush=True)
