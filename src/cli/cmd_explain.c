@@ -1,10 +1,85 @@
-/* Commands that show the maths: step, gradcheck. */
+/* Commands that show the maths: step, draw, gradcheck. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+
+/* What step and draw work on: a net, and a sample and learning rate taken
+ * from the command line or, failing that, from the .net file. */
+typedef struct {
+    bp_net *net;
+    float *input, *target; /* NULL when neither the file nor the options give one */
+    float lr;
+} sample_setup;
+
+static void sample_setup_free(sample_setup *s)
+{
+    free(s->input);
+    free(s->target);
+    bp_net_free(s->net);
+    memset(s, 0, sizeof *s);
+}
+
+/* Reads a list option of exactly `want` values, or takes the file's. */
+static int vector_option(const char *cmd, const cli_args *args, const char *name, int want,
+                         float **file_value, float **out)
+{
+    const char *v = cli_get(args, name);
+    if (!v) {
+        *out = *file_value;
+        *file_value = NULL;
+        return 0;
+    }
+    int n, rc = cli_float_list(cmd, name, v, out, &n);
+    if (rc)
+        return rc;
+    if (n != want) {
+        fprintf(stderr, "backprop %s: --%s has %d values, the net has %d %s\n", cmd, name, n,
+                want, !strcmp(name, "input") ? "inputs" : "outputs");
+        free(*out);
+        *out = NULL;
+        return 2;
+    }
+    return 0;
+}
+
+/* Returns an exit status, or -1 when loaded. */
+static int sample_setup_load(const char *cmd, const cli_args *args, const char *path,
+                             sample_setup *s)
+{
+    memset(s, 0, sizeof *s);
+    bp_sample sample = {0};
+    if (bp_net_read_text(&s->net, &sample, path) != BP_OK) {
+        /* Not a text file (or a bad one): try a binary model, but keep the
+         * text parser's message when that also fails, since it names a line. */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", bp_errmsg());
+        if (bp_net_load(&s->net, path) != BP_OK) {
+            fprintf(stderr, "backprop %s: %s\n", cmd, msg);
+            return 1;
+        }
+    }
+    s->lr = sample.has_lr ? sample.lr : 0.1f;
+    const char *v;
+    int rc = 0;
+    if ((v = cli_get(args, "lr")) && (rc = cli_float(cmd, "lr", v, &s->lr)) == 0 && !(s->lr > 0)) {
+        fprintf(stderr, "backprop %s: --lr must be positive\n", cmd);
+        rc = 2;
+    }
+    if (!rc)
+        rc = vector_option(cmd, args, "input", bp_net_inputs(s->net), &sample.input, &s->input);
+    if (!rc)
+        rc = vector_option(cmd, args, "target", bp_net_outputs(s->net), &sample.target,
+                           &s->target);
+    bp_sample_clear(&sample);
+    if (rc) {
+        sample_setup_free(s);
+        return rc;
+    }
+    return -1;
+}
 
 int cmd_step(int argc, char **argv)
 {
@@ -31,78 +106,25 @@ int cmd_step(int argc, char **argv)
         fprintf(stderr, "backprop step: --format: expected text or markdown, got '%s'\n", f);
         return 2;
     }
-    bp_net *net = NULL;
-    bp_sample sample = {0};
-    float *input = NULL, *target = NULL;
-    int n = 0;
-    rc = 0;
-    if (bp_net_read_text(&net, &sample, path) != BP_OK) {
-        /* Not a text file (or a bad one): try a binary model, but keep the
-         * text parser's message when that also fails, since it names a line. */
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", bp_errmsg());
-        if (bp_net_load(&net, path) != BP_OK) {
-            fprintf(stderr, "backprop step: %s\n", msg);
-            return 1;
-        }
-    }
-    float lr = sample.has_lr ? sample.lr : 0.1f;
-    const char *v;
-    if ((v = cli_get(&args, "lr")) && (rc = cli_float("step", "lr", v, &lr)))
-        goto done;
-    if (!(lr > 0)) {
-        fprintf(stderr, "backprop step: --lr must be positive\n");
-        rc = 2;
-        goto done;
-    }
-    if ((v = cli_get(&args, "input"))) {
-        if ((rc = cli_float_list("step", "input", v, &input, &n)))
-            goto done;
-        if (n != bp_net_inputs(net)) {
-            fprintf(stderr, "backprop step: --input has %d values, the net has %d inputs\n", n,
-                    bp_net_inputs(net));
-            rc = 2;
-            goto done;
-        }
-    } else if (sample.has_input) {
-        input = sample.input, sample.input = NULL;
-    } else {
+    sample_setup s;
+    if ((rc = sample_setup_load("step", &args, path, &s)) >= 0)
+        return rc;
+    rc = 2;
+    if (!s.input)
         fprintf(stderr, "backprop step: %s has no 'input' line; give --input\n", path);
-        rc = 2;
-        goto done;
-    }
-    if ((v = cli_get(&args, "target"))) {
-        if ((rc = cli_float_list("step", "target", v, &target, &n)))
-            goto done;
-        if (n != bp_net_outputs(net)) {
-            fprintf(stderr, "backprop step: --target has %d values, the net has %d outputs\n", n,
-                    bp_net_outputs(net));
-            rc = 2;
-            goto done;
-        }
-    } else if (sample.has_target) {
-        target = sample.target, sample.target = NULL;
-    } else {
+    else if (!s.target)
         fprintf(stderr, "backprop step: %s has no 'target' line; give --target\n", path);
-        rc = 2;
-        goto done;
-    }
-    if (bp_explain_step(net, input, target, lr, fmt, stdout) != BP_OK) {
+    else if (bp_explain_step(s.net, s.input, s.target, s.lr, fmt, stdout) != BP_OK)
         rc = cli_fail("step");
-        goto done;
-    }
-    if ((v = cli_get(&args, "out"))) {
-        bp_sample keep = {1, 1, 1, input, target, lr};
-        if (bp_net_write_text(net, &keep, v) != BP_OK) {
+    else
+        rc = 0;
+    const char *out = cli_get(&args, "out");
+    if (rc == 0 && out) {
+        bp_sample keep = {1, 1, 1, s.input, s.target, s.lr};
+        if (bp_net_write_text(s.net, &keep, out) != BP_OK)
             rc = cli_fail("step");
-            goto done;
-        }
     }
-done:
-    free(input);
-    free(target);
-    bp_sample_clear(&sample);
-    bp_net_free(net);
+    sample_setup_free(&s);
     return rc;
 }
 
@@ -233,71 +255,23 @@ int cmd_draw(int argc, char **argv)
         fprintf(stderr, "backprop draw: -o FILE.svg is required\n");
         return 2;
     }
-    bp_net *net = NULL, *updated = NULL;
-    bp_sample sample = {0};
-    float *input = NULL, *target = NULL;
-    int n;
-    rc = 1;
-    if (bp_net_read_text(&net, &sample, args.positional[0]) != BP_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", bp_errmsg());
-        if (bp_net_load(&net, args.positional[0]) != BP_OK) {
-            fprintf(stderr, "backprop draw: %s\n", msg);
-            return 1;
-        }
-    }
-    const char *v;
-    float lr = sample.has_lr ? sample.lr : 0.1f;
-    if ((v = cli_get(&args, "lr")) && (rc = cli_float("draw", "lr", v, &lr)))
-        goto done;
-    rc = 1;
-    if ((v = cli_get(&args, "input"))) {
-        if ((rc = cli_float_list("draw", "input", v, &input, &n)))
-            goto done;
-        if (n != bp_net_inputs(net)) {
-            fprintf(stderr, "backprop draw: --input has %d values, the net has %d inputs\n", n,
-                    bp_net_inputs(net));
-            rc = 2;
-            goto done;
-        }
-    } else if (sample.has_input) {
-        input = sample.input, sample.input = NULL;
-    }
-    if ((v = cli_get(&args, "target"))) {
-        if ((rc = cli_float_list("draw", "target", v, &target, &n)))
-            goto done;
-        if (n != bp_net_outputs(net)) {
-            fprintf(stderr, "backprop draw: --target has %d values, the net has %d outputs\n", n,
-                    bp_net_outputs(net));
-            rc = 2;
-            goto done;
-        }
-    } else if (sample.has_target) {
-        target = sample.target, sample.target = NULL;
-    }
-    rc = 1;
-    if (input && target && !cli_get(&args, "no-step")) {
+    sample_setup s;
+    if ((rc = sample_setup_load("draw", &args, args.positional[0], &s)) >= 0)
+        return rc;
+    bp_net *updated = NULL;
+    rc = 0;
+    if (s.input && s.target && !cli_get(&args, "no-step")) {
         /* One step on a copy, traced to nowhere, gives the updated weights. */
         FILE *sink = fopen("/dev/null", "w");
-        if (!sink || bp_net_clone(net, &updated) != BP_OK ||
-            bp_explain_step(updated, input, target, lr, BP_TRACE_TEXT, sink) != BP_OK) {
-            if (sink)
-                fclose(sink);
-            cli_fail("draw");
-            goto done;
-        }
-        fclose(sink);
+        if (!sink || bp_net_clone(s.net, &updated) != BP_OK ||
+            bp_explain_step(updated, s.input, s.target, s.lr, BP_TRACE_TEXT, sink) != BP_OK)
+            rc = cli_fail("draw");
+        if (sink)
+            fclose(sink);
     }
-    if (bp_draw_svg(net, input, updated, out) != BP_OK) {
-        cli_fail("draw");
-        goto done;
-    }
-    rc = 0;
-done:
-    free(input);
-    free(target);
-    bp_sample_clear(&sample);
-    bp_net_free(net);
+    if (rc == 0 && bp_draw_svg(s.net, s.input, updated, out) != BP_OK)
+        rc = cli_fail("draw");
     bp_net_free(updated);
+    sample_setup_free(&s);
     return rc;
 }

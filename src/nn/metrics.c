@@ -19,15 +19,6 @@ void bp_metrics_clear(bp_metrics *m)
     memset(m, 0, sizeof *m);
 }
 
-static int argmax(const float *v, int n)
-{
-    int best = 0;
-    for (int k = 1; k < n; k++)
-        if (v[k] > v[best])
-            best = k;
-    return best;
-}
-
 bp_status bp_metrics_compute(const float *outputs, const float *targets, const int32_t *labels,
                              size_t rows, int n_out, int classes, bp_metrics *m)
 {
@@ -51,7 +42,7 @@ bp_status bp_metrics_compute(const float *outputs, const float *targets, const i
         size_t correct = 0;
         for (size_t r = 0; r < rows; r++) {
             const float *o = outputs + r * (size_t)n_out;
-            int pred = n_out == 1 ? o[0] > 0.5f : argmax(o, n_out);
+            int pred = bp_predicted_class(o, n_out);
             int truth = labels[r];
             if (truth < 0 || truth >= classes || pred >= classes) {
                 bp_metrics_clear(m);

@@ -67,6 +67,19 @@ double bp_sample_loss(bp_loss loss, bp_activation out_act, const float *s, const
 
 
 
+/* The class an output row predicts: the largest output, or for a single
+ * (sigmoid) output, class 1 when it exceeds ½. */
+static inline int bp_predicted_class(const float *out, int n_out)
+{
+    if (n_out == 1)
+        return out[0] > 0.5f;
+    int best = 0;
+    for (int k = 1; k < n_out; k++)
+        if (out[k] > out[best])
+            best = k;
+    return best;
+}
+
 /* Trainer state as bytes for checkpoints (little-endian, versioned inside).
  * io/ stores the blob without looking into it. */
 bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, size_t *len);

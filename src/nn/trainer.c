@@ -298,22 +298,13 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int argmax(const float *v, int n)
-{
-    int best = 0;
-    for (int k = 1; k < n; k++)
-        if (v[k] > v[best])
-            best = k;
-    return best;
-}
-
 /* Correct predictions among `rows` output rows (1-output nets: a > 0.5). */
 static size_t count_correct(const float *out, int n_out, const int32_t *labels, int rows)
 {
     size_t correct = 0;
     for (int r = 0; r < rows; r++) {
         const float *o = out + (size_t)r * n_out;
-        int pred = n_out == 1 ? o[0] > 0.5f : argmax(o, n_out);
+        int pred = bp_predicted_class(o, n_out);
         correct += pred == labels[r];
     }
     return correct;

@@ -155,7 +155,10 @@ static bp_status check_batch(const bp_workspace *ws, int batch)
     return BP_OK;
 }
 
-bp_status bp_forward(const bp_net *net, bp_workspace *ws, const float *x, int batch)
+/* The forward pass, with inverted dropout on the hidden layers when rng is
+ * given (p > 0): the next layer then reads a ⊙ mask. */
+static bp_status forward(const bp_net *net, bp_workspace *ws, const float *x, int batch, float p,
+                         struct bp_rng *rng)
 {
     bp_status st = bp_workspace_check(net, ws);
     if (st == BP_OK)
@@ -164,7 +167,10 @@ bp_status bp_forward(const bp_net *net, bp_workspace *ws, const float *x, int ba
         return st;
     if (!x)
         return bp_error(BP_ERR_ARG, "bp_forward: inputs are NULL");
-    ws->dropout_active = 0;
+    if (rng && !ws->drop_arena)
+        return bp_error(BP_ERR_ARG, "dropout buffers not allocated");
+    float keep = 1.0f - p, inv_keep = 1.0f / keep;
+    ws->dropout_active = rng != NULL;
     for (int l = 0; l < net->n_layers; l++) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
         /* s = a_prev · Wᵀ: W is [units][fan_in], so each row of s is W · a_prev_row. */
@@ -172,9 +178,24 @@ bp_status bp_forward(const bp_net *net, bp_workspace *ws, const float *x, int ba
                   net->params + net->w_offset[l], fan_in, 0.0f, ws->s[l], units);
         bpk_bias_act_forward(ws->pool, ws->s[l], ws->a[l], batch, units,
                              bp_net_biases_const(net, l), net->layer[l].act, net->layer[l].slope);
+        if (!rng || l + 1 == net->n_layers)
+            continue;
+        /* Masks are drawn serially in row order, so they do not depend on
+         * how many threads run the GEMMs. */
+        size_t n = (size_t)batch * (size_t)units;
+        for (size_t i = 0; i < n; i++) {
+            float m = bp_rng_uniform(rng) < keep ? inv_keep : 0.0f;
+            ws->mask[l][i] = m;
+            ws->drop_a[l][i] = ws->a[l][i] * m;
+        }
     }
     ws->batch = batch;
     return BP_OK;
+}
+
+bp_status bp_forward(const bp_net *net, bp_workspace *ws, const float *x, int batch)
+{
+    return forward(net, ws, x, batch, 0.0f, NULL);
 }
 
 bp_status bp_workspace_enable_dropout(bp_workspace *ws)
@@ -199,34 +220,9 @@ bp_status bp_workspace_enable_dropout(bp_workspace *ws)
 bp_status bp_forward_dropout(const bp_net *net, bp_workspace *ws, const float *x, int batch,
                              float p, struct bp_rng *rng)
 {
-    bp_status st = bp_workspace_check(net, ws);
-    if (st == BP_OK)
-        st = check_batch(ws, batch);
-    if (st == BP_OK && !ws->drop_arena)
-        st = bp_error(BP_ERR_ARG, "dropout buffers not allocated");
-    if (st != BP_OK)
-        return st;
-    float keep = 1.0f - p, inv_keep = 1.0f / keep;
-    ws->dropout_active = 1;
-    for (int l = 0; l < net->n_layers; l++) {
-        int units = net->layer[l].units, fan_in = net->fan_in[l];
-        bpk_sgemm(ws->pool, 0, 1, batch, units, fan_in, 1.0f, layer_input(ws, l, x), fan_in,
-                  net->params + net->w_offset[l], fan_in, 0.0f, ws->s[l], units);
-        bpk_bias_act_forward(ws->pool, ws->s[l], ws->a[l], batch, units,
-                             bp_net_biases_const(net, l), net->layer[l].act, net->layer[l].slope);
-        if (l + 1 == net->n_layers)
-            break;
-        /* Masks are drawn serially in row order, so they do not depend on
-         * how many threads run the GEMMs. */
-        size_t n = (size_t)batch * (size_t)units;
-        for (size_t i = 0; i < n; i++) {
-            float m = bp_rng_uniform(rng) < keep ? inv_keep : 0.0f;
-            ws->mask[l][i] = m;
-            ws->drop_a[l][i] = ws->a[l][i] * m;
-        }
-    }
-    ws->batch = batch;
-    return BP_OK;
+    if (!rng || !(p > 0.0f && p < 1.0f))
+        return bp_error(BP_ERR_ARG, "dropout needs 0 < p < 1 and a generator");
+    return forward(net, ws, x, batch, p, rng);
 }
 
 double bp_sample_loss(bp_loss loss, bp_activation out_act, const float *s, const float *a,
