@@ -34,8 +34,13 @@ static const char *minus(const tracer *t) { return t->md ? "-" : "−"; }
 
 /* A number for an expression: 4 decimals, negative values in parentheses
  * when they follow an operator. */
+/* Rounds values that print as ±0.0000 to +0, so a product with a zero factor
+ * never shows as "-0.0000". */
+static double z(double v) { return fabs(v) < 5e-5 ? 0.0 : v; }
+
 static const char *num(char *buf, size_t cap, double v, int paren)
 {
+    v = z(v);
     if (paren && v < 0)
         snprintf(buf, cap, "(%.4f)", v);
     else
@@ -47,7 +52,9 @@ static void sym_a(const tracer *t, int layer, int j, char *buf, size_t cap)
 {
     char n[32];
     nm(t, layer, j, n, sizeof n);
-    if (layer < 0)
+    if (layer < 0 && t->md)
+        snprintf(buf, cap, "i_{%d}", j + 1);
+    else if (layer < 0)
         snprintf(buf, cap, "%s", n);
     else
         snprintf(buf, cap, t->md ? "a_{%s}" : "a_%s", n);
@@ -84,6 +91,11 @@ static void heading(const tracer *t, const char *text)
 static void para(const tracer *t, const char *text)
 {
     fprintf(t->fp, t->md ? "%s\n\n" : "  %s\n", text);
+}
+
+static void subheading(const tracer *t, const char *text)
+{
+    fprintf(t->fp, t->md ? "#### %s\n\n" : "  %s\n", text);
 }
 
 /* f(s) written out: "sigmoid(s) = 1/(1 + e^(−s))" style for the article's case. */
@@ -235,7 +247,7 @@ bp_status bp_explain_step(bp_net *net, const float *input, const float *target, 
     fprintf(fp, t.md ? ". Expected outputs: " : "\n  expected:");
     for (int k = 0; k < bp_net_outputs(old); k++) {
         if (t.md)
-            fprintf(fp, "%s$expected_{%d} = %.4f$", k ? ", " : "", k + 1, target[k]);
+            fprintf(fp, "%s$\\text{expected}_{%d} = %.4f$", k ? ", " : "", k + 1, target[k]);
         else
             fprintf(fp, " expected%d = %.4f", k + 1, target[k]);
     }
@@ -261,7 +273,7 @@ bp_status bp_explain_step(bp_net *net, const float *input, const float *target, 
         char title[96];
         snprintf(title, sizeof title, "%s layer%s", l == L - 1 ? "Output" : "Hidden",
                  L > 2 && l < L - 1 ? (snprintf(n1, sizeof n1, " %d", l + 1), n1) : "");
-        para(&t, title);
+        subheading(&t, title);
         for (int j = 0; j < ls.units; j++) {
             nm(&t, l, j, n1, sizeof n1);
             size_t e = 0, m = 0;
@@ -309,7 +321,7 @@ bp_status bp_explain_step(bp_net *net, const float *input, const float *target, 
     const float *a_out = bp_workspace_a(ws, L - 1);
     heading(&t, "Error");
     if (lossfn == BP_LOSS_MSE) {
-        para(&t, t.md ? "Squared error of the sample, $E = \\frac{1}{2}\\sum_k (expected_k - a_k)^2$:"
+        para(&t, t.md ? "Squared error of the sample, $E = \\frac{1}{2}\\sum_k (\\text{expected}_k - a_k)^2$:"
                       : "squared error, E = ½ Σ_k (expected_k − a_k)²:");
         line_begin(&t);
         fputs("E = ", fp);
@@ -321,7 +333,7 @@ bp_status bp_explain_step(bp_net *net, const float *input, const float *target, 
         fprintf(fp, " = %.4f", loss);
         line_end(&t);
     } else if (lossfn == BP_LOSS_XENT) {
-        para(&t, t.md ? "Cross-entropy, $E = -\\sum_k expected_k \\ln a_k$:"
+        para(&t, t.md ? "Cross-entropy, $E = -\\sum_k \\text{expected}_k \\ln a_k$:"
                       : "cross-entropy, E = −Σ_k expected_k·ln a_k:");
         line_begin(&t);
         fprintf(fp, "E = %.4f", loss);
@@ -356,21 +368,21 @@ bp_status bp_explain_step(bp_net *net, const float *input, const float *target, 
             line_begin(&t);
             if (l == L - 1) {
                 if (lossfn != BP_LOSS_MSE) {
-                    fprintf(fp, t.md ? "%s = %s - expected_{%d} = %.4f - %.4f = %.4f"
+                    fprintf(fp, t.md ? "%s = %s - \\text{expected}_{%d} = %.4f - %.4f = %.4f"
                                      : "%s = %s − expected%d = %.4f − %.4f = %.4f",
-                            a1, a2, j + 1, a[j], target[j], delta[j]);
+                            a1, a2, j + 1, a[j], target[j], z(delta[j]));
                 } else if (ls.act == BP_ACT_SOFTMAX) {
                     fprintf(fp, t.md ? "%s = %s\\,(g_{%d} - \\sum_k g_k a_k),\\; g = a - expected; = %.4f"
                                      : "%s = %s·(g%d − Σ_k g_k·a_k), g = a − expected: %.4f",
-                            a1, a2, j + 1, delta[j]);
+                            a1, a2, j + 1, z(delta[j]));
                 } else {
                     char fs[128], fv[128];
                     double dv;
                     derivative_factor(&t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
                     derivative_numbers(&t, ls.act, s[j], a[j], fv, sizeof fv);
-                    fprintf(fp, t.md ? "%s = (%s - expected_{%d})%s%s = (%.4f - %.4f)%s%s = %.4f"
+                    fprintf(fp, t.md ? "%s = (%s - \\text{expected}_{%d})%s%s = (%.4f - %.4f)%s%s = %.4f"
                                      : "%s = (%s − expected%d)%s%s = (%.4f − %.4f)%s%s = %.4f",
-                            a1, a2, j + 1, mul(&t), fs, a[j], target[j], mul(&t), fv, delta[j]);
+                            a1, a2, j + 1, mul(&t), fs, a[j], target[j], mul(&t), fv, z(delta[j]));
                 }
             } else {
                 /* δ_h = (Σ_next δ·w) · f'(s_h) */
@@ -401,10 +413,10 @@ bp_status bp_explain_step(bp_net *net, const float *input, const float *target, 
                 derivative_numbers(&t, ls.act, s[j], a[j], fv, sizeof fv);
                 if (nterms)
                     fprintf(fp, "%s = (%s)%s%s = (%s)%s%s = %.4f", a1, expr, mul(&t), fs, nums,
-                            mul(&t), fv, delta[j]);
+                            mul(&t), fv, z(delta[j]));
                 else
                     fprintf(fp, "%s = (%s)%s%s = %.4f%s%s = %.4f", a1, expr, mul(&t), fs, sum,
-                            mul(&t), fv, delta[j]);
+                            mul(&t), fv, z(delta[j]));
             }
             line_end(&t);
         }
@@ -426,15 +438,15 @@ bp_status bp_explain_step(bp_net *net, const float *input, const float *target, 
                     fprintf(fp, "\\frac{\\partial E}{\\partial %s} = %s \\cdot %s = %s \\cdot %s = %.4f"
                                 ",\\quad %s' = %s - \\eta \\cdot \\frac{\\partial E}{\\partial %s} = "
                                 "%.4f - %g \\cdot %s = %.4f",
-                            a1, a2, b1, num(c1, sizeof c1, delta[j], 0),
-                            num(c2, sizeof c2, a_prev[k], 1), gw[off], a1, a1, a1, W[off], lr,
-                            num(c3, sizeof c3, gw[off], 1), Wn[off]);
+                            a1, a2, b1, num(c1, sizeof c1, z(delta[j]), 0),
+                            num(c2, sizeof c2, a_prev[k], 1), z(gw[off]), a1, a1, a1, W[off], lr,
+                            num(c3, sizeof c3, z(gw[off]), 1), z(Wn[off]));
                 else
                     fprintf(fp, "∂E/∂%s = %s·%s = %s·%s = %.4f    %s' = %s − η·∂E/∂%s = %.4f − "
                                 "%g·%s = %.4f",
-                            a1, a2, b1, num(c1, sizeof c1, delta[j], 0),
-                            num(c2, sizeof c2, a_prev[k], 1), gw[off], a1, a1, a1, W[off], lr,
-                            num(c3, sizeof c3, gw[off], 1), Wn[off]);
+                            a1, a2, b1, num(c1, sizeof c1, z(delta[j]), 0),
+                            num(c2, sizeof c2, a_prev[k], 1), z(gw[off]), a1, a1, a1, W[off], lr,
+                            num(c3, sizeof c3, z(gw[off]), 1), z(Wn[off]));
                 line_end(&t);
             }
             if (ls.bias) {
@@ -444,7 +456,7 @@ bp_status bp_explain_step(bp_net *net, const float *input, const float *target, 
                 line_begin(&t);
                 fprintf(fp, t.md ? "\\frac{\\partial E}{\\partial %s} = %s = %.4f,\\quad %s' = %.4f - %g \\cdot %s = %.4f"
                                  : "∂E/∂%s = %s = %.4f    %s' = %.4f − %g·%s = %.4f",
-                        a1, a2, gb[j], a1, B[j], lr, num(c1, sizeof c1, gb[j], 1), Bn[j]);
+                        a1, a2, z(gb[j]), a1, B[j], lr, num(c1, sizeof c1, z(gb[j]), 1), z(Bn[j]));
                 line_end(&t);
             }
         }
