@@ -529,7 +529,16 @@ static void sger_avx2(int M, int K, float alpha, const float *d, const float *x,
 static void sger_sgemv_avx2(int M, int K, float alpha, const float *d, const float *x, float *W,
                             size_t ldw, const float *x_next, const float *bias, float *y)
 {
-    for (int i = 0; i < M; i++) {
+    int i = 0;
+    for (; i + 4 <= M; i += 4) {
+        float *w = W + (size_t)i * ldw, t[4];
+        for (int r = 0; r < 4; r++)
+            axpy_row(w + (size_t)r * ldw, alpha * d[i + r], x, K);
+        dot_rows4(w, ldw, x_next, K, t);
+        for (int r = 0; r < 4; r++)
+            y[i + r] = bias ? t[r] + bias[i + r] : t[r];
+    }
+    for (; i < M; i++) {
         float *w = W + (size_t)i * ldw;
         axpy_row(w, alpha * d[i], x, K);
         float t = dot_row(w, x_next, K);

@@ -17,20 +17,30 @@
 static void kernel_avx512(int kc, const float *a, const float *b, float *C, size_t ldc, int mr,
                           int nr, float alpha, float beta)
 {
-    __m512 c0[MR], c1[MR];
-    for (int r = 0; r < MR; r++)
-        c0[r] = c1[r] = _mm512_setzero_ps();
+    /* Sixteen named accumulators (an array indexed in a loop may stay in memory). */
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    __m512 c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (int r = 0; r < mr; r++)
         _mm_prefetch((const char *)(C + (size_t)r * ldc), _MM_HINT_T0);
 
+#define ROWFMA(K_, R_, X0, X1)                                                              \
+    do {                                                                                    \
+        __m512 av = _mm512_set1_ps(a[(K_) * MR + (R_)]);                                    \
+        X0 = _mm512_fmadd_ps(av, b0, X0);                                                   \
+        X1 = _mm512_fmadd_ps(av, b1, X1);                                                   \
+    } while (0)
 #define STEP(K_)                                                                            \
     do {                                                                                    \
         __m512 b0 = _mm512_load_ps(b + (K_) * NR), b1 = _mm512_load_ps(b + (K_) * NR + 16); \
-        for (int r = 0; r < MR; r++) {                                                      \
-            __m512 av = _mm512_set1_ps(a[(K_) * MR + r]);                                   \
-            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);                                         \
-            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                         \
-        }                                                                                   \
+        ROWFMA(K_, 0, c00, c01);                                                            \
+        ROWFMA(K_, 1, c10, c11);                                                            \
+        ROWFMA(K_, 2, c20, c21);                                                            \
+        ROWFMA(K_, 3, c30, c31);                                                            \
+        ROWFMA(K_, 4, c40, c41);                                                            \
+        ROWFMA(K_, 5, c50, c51);                                                            \
+        ROWFMA(K_, 6, c60, c61);                                                            \
+        ROWFMA(K_, 7, c70, c71);                                                            \
     } while (0)
 
     int k = 0;
@@ -49,25 +59,40 @@ static void kernel_avx512(int kc, const float *a, const float *b, float *C, size
         b += NR;
     }
 #undef STEP
+#undef ROWFMA
 
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1u);
-    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF
-                 : nr <= 16 ? (__mmask16)0
-                            : (__mmask16)((1u << (nr - 16)) - 1u);
-    for (int r = 0; r < mr; r++) {
-        float *cr = C + (size_t)r * ldc;
-        __m512 x0, x1;
-        if (beta == 0.0f) {
-            x0 = _mm512_mul_ps(va, c0[r]);
-            x1 = _mm512_mul_ps(va, c1[r]);
-        } else {
-            x0 = _mm512_fmadd_ps(va, c0[r], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr)));
-            x1 = _mm512_fmadd_ps(va, c1[r], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16)));
-        }
-        _mm512_mask_storeu_ps(cr, m0, x0);
-        _mm512_mask_storeu_ps(cr + 16, m1, x1);
-    }
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    const __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1u);
+    const __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF
+                       : nr <= 16 ? (__mmask16)0
+                                  : (__mmask16)((1u << (nr - 16)) - 1u);
+    /* C = alpha·acc (beta == 0: C not read), else alpha·acc + beta·C, fused. */
+#define ROWOUT(R_, X0, X1)                                                                  \
+    do {                                                                                    \
+        if ((R_) < mr) {                                                                    \
+            float *cr = C + (size_t)(R_) * ldc;                                             \
+            __m512 x0, x1;                                                                  \
+            if (beta == 0.0f) {                                                             \
+                x0 = _mm512_mul_ps(va, X0);                                                 \
+                x1 = _mm512_mul_ps(va, X1);                                                 \
+            } else {                                                                        \
+                x0 = _mm512_fmadd_ps(va, X0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr))); \
+                x1 = _mm512_fmadd_ps(va, X1,                                                \
+                                     _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16)));\
+            }                                                                               \
+            _mm512_mask_storeu_ps(cr, m0, x0);                                              \
+            _mm512_mask_storeu_ps(cr + 16, m1, x1);                                         \
+        }                                                                                   \
+    } while (0)
+    ROWOUT(0, c00, c01);
+    ROWOUT(1, c10, c11);
+    ROWOUT(2, c20, c21);
+    ROWOUT(3, c30, c31);
+    ROWOUT(4, c40, c41);
+    ROWOUT(5, c50, c51);
+    ROWOUT(6, c60, c61);
+    ROWOUT(7, c70, c71);
+#undef ROWOUT
 }
 
 void bpk_avx512_gemm(bpk_impl *impl)
@@ -75,8 +100,9 @@ void bpk_avx512_gemm(bpk_impl *impl)
     impl->name = "avx512";
     impl->mr = MR;
     impl->nr = NR;
-    impl->kc = 384;
+    /* B micro-panel kc·32 floats (24 KiB) stays in L1 while A panels stream from L2. */
+    impl->kc = 192;
     impl->mc = 192;
-    impl->nc = 3072;
+    impl->nc = 2048;
     impl->kernel = kernel_avx512;
 }

@@ -170,7 +170,7 @@ void bpk_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K, fl
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
                 ldc);
     return;
-#else
+#endif
     const bpk_impl *im = bpk_impl_get();
 
     /* Batch 1 (one row of C): the vectorised gemv paths, serial. */
@@ -226,5 +226,4 @@ general:;
     int ntm = (M + g.tm - 1) / g.tm;
     g.ntn = (N + g.tn - 1) / g.tn;
     bpk_pool_run(pool, ntm * g.ntn, gemm_task, &g);
-#endif
 }
