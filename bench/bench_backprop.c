@@ -22,6 +22,9 @@
  *   backprop-C threads=1 infer_us_per_sample batch1=… batch128=… batch10000=…
  *   backprop-rss workload=B peak_rss_mb=… min_mb=… ratio=… (data …, model …, optimizer …)
  *
+ * BENCH_TRAIN_ROWS=n trains on the first n training rows only (for slow
+ * profilers such as callgrind); the figures are then not comparable.
+ *
  * Build (after `make`):
  *   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude bench/bench_backprop.c \
  *      build/libbackprop.a -lz -lm -lpthread -o build/bench_backprop
@@ -266,6 +269,22 @@ int main(int argc, char **argv)
     bp_dataset *train = NULL, *test = NULL;
     double t0 = now_s();
     CHECK("loading fashion-mnist", bp_dataset_load_named("fashion-mnist", NULL, &train, &test));
+    const char *rows_env = getenv("BENCH_TRAIN_ROWS");
+    size_t keep = rows_env ? (size_t)strtoull(rows_env, NULL, 10) : 0;
+    if (keep > 0 && keep < bp_dataset_rows(train)) {
+        size_t *idx = malloc(keep * sizeof *idx);
+        bp_dataset *sub = NULL;
+        if (!idx) {
+            fprintf(stderr, "bench_backprop: out of memory\n");
+            return 1;
+        }
+        for (size_t i = 0; i < keep; i++)
+            idx[i] = i;
+        CHECK("bp_dataset_subset", bp_dataset_subset(train, idx, keep, &sub));
+        free(idx);
+        bp_dataset_free(train);
+        train = sub;
+    }
     fprintf(stderr, "bench_backprop: loaded %zu + %zu rows in %.2f s\n", bp_dataset_rows(train),
             bp_dataset_rows(test), now_s() - t0);
 
