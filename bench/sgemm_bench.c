@@ -11,6 +11,7 @@
  * Run:
  *   build/sgemm_bench            [BACKPROP_ISA=avx2|avx512|portable to force a path]
  *   build/sgemm_bench M N K ta tb   one shape
+ *   build/sgemm_bench batch1        the batch-1 step only
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -158,6 +159,10 @@ static void bench_batch1(void)
 int main(int argc, char **argv)
 {
     printf("backprop kernels: %s path\n", bpk_isa());
+    if (argc == 2 && !strcmp(argv[1], "batch1")) {
+        bench_batch1();
+        return 0;
+    }
     if (argc >= 4) {
         shape s = {atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 0,
                    argc > 5 ? atoi(argv[5]) : 0};

@@ -526,15 +526,73 @@ static void sger_avx2(int M, int K, float alpha, const float *d, const float *x,
         axpy_row(W + (size_t)i * ldw, alpha * d[i], x, K);
 }
 
+/* Four rows in one sweep: w += ad·x (axpy_row's arithmetic), then the dot
+ * with x_next accumulated as dot_row does — the same bits as the two passes,
+ * with W loaded once and x, x_next shared by the rows. */
+static inline void axpy_dot_rows4(float *w, size_t ldw, const float *ad, const float *x,
+                                  const float *xn, int K, float *out)
+{
+    float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw;
+    const __m256 d0 = _mm256_set1_ps(ad[0]), d1 = _mm256_set1_ps(ad[1]);
+    const __m256 d2 = _mm256_set1_ps(ad[2]), d3 = _mm256_set1_ps(ad[3]);
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00;
+    __m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+#define UPD(WP, D, ACC, OFF, X, N)                                                          \
+    do {                                                                                    \
+        __m256 v_ = _mm256_fmadd_ps(D, X, _mm256_loadu_ps(WP + k + (OFF)));                \
+        _mm256_storeu_ps(WP + k + (OFF), v_);                                               \
+        ACC = _mm256_fmadd_ps(v_, N, ACC);                                                  \
+    } while (0)
+    int k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+        __m256 n0 = _mm256_loadu_ps(xn + k), n1 = _mm256_loadu_ps(xn + k + 8);
+        UPD(w0, d0, a00, 0, x0, n0);
+        UPD(w0, d0, a01, 8, x1, n1);
+        UPD(w1, d1, a10, 0, x0, n0);
+        UPD(w1, d1, a11, 8, x1, n1);
+        UPD(w2, d2, a20, 0, x0, n0);
+        UPD(w2, d2, a21, 8, x1, n1);
+        UPD(w3, d3, a30, 0, x0, n0);
+        UPD(w3, d3, a31, 8, x1, n1);
+    }
+    if (k + 8 <= K) {
+        __m256 x0 = _mm256_loadu_ps(x + k), n0 = _mm256_loadu_ps(xn + k);
+        UPD(w0, d0, a00, 0, x0, n0);
+        UPD(w1, d1, a10, 0, x0, n0);
+        UPD(w2, d2, a20, 0, x0, n0);
+        UPD(w3, d3, a30, 0, x0, n0);
+        k += 8;
+    }
+#undef UPD
+    if (k < K) {
+        __m256i m = lane_mask(K - k);
+        __m256 x0 = _mm256_maskload_ps(x + k, m), n0 = _mm256_maskload_ps(xn + k, m);
+#define UPDM(WP, D, ACC)                                                                    \
+    do {                                                                                    \
+        __m256 v_ = _mm256_fmadd_ps(D, x0, _mm256_maskload_ps(WP + k, m));                 \
+        _mm256_maskstore_ps(WP + k, m, v_);                                                 \
+        ACC = _mm256_fmadd_ps(v_, n0, ACC);                                                 \
+    } while (0)
+        UPDM(w0, d0, a01);
+        UPDM(w1, d1, a11);
+        UPDM(w2, d2, a21);
+        UPDM(w3, d3, a31);
+#undef UPDM
+    }
+    out[0] = hsum(_mm256_add_ps(a00, a01));
+    out[1] = hsum(_mm256_add_ps(a10, a11));
+    out[2] = hsum(_mm256_add_ps(a20, a21));
+    out[3] = hsum(_mm256_add_ps(a30, a31));
+}
+
 static void sger_sgemv_avx2(int M, int K, float alpha, const float *d, const float *x, float *W,
                             size_t ldw, const float *x_next, const float *bias, float *y)
 {
     int i = 0;
     for (; i + 4 <= M; i += 4) {
-        float *w = W + (size_t)i * ldw, t[4];
-        for (int r = 0; r < 4; r++)
-            axpy_row(w + (size_t)r * ldw, alpha * d[i + r], x, K);
-        dot_rows4(w, ldw, x_next, K, t);
+        float ad[4] = {alpha * d[i], alpha * d[i + 1], alpha * d[i + 2], alpha * d[i + 3]}, t[4];
+        axpy_dot_rows4(W + (size_t)i * ldw, ldw, ad, x, x_next, K, t);
         for (int r = 0; r < 4; r++)
             y[i + r] = bias ? t[r] + bias[i + r] : t[r];
     }

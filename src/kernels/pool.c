@@ -16,7 +16,7 @@
 
 /* Spin iterations before sleeping (≈ tens of µs: covers the gap between
  * the kernels of one training step). */
-#define SPIN_ITERS 20000
+#define SPIN_ITERS 4000
 
 struct bpk_pool {
     int threads;

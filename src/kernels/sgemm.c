@@ -209,8 +209,10 @@ general:;
     g.kc = (K + nk - 1) / nk;
 
     /* Split C among the threads: along N when A is the smaller operand (each
-     * task then packs all of A), along M otherwise.  Any split gives the same
-     * bits; this one only decides speed. */
+     * task then packs all of A), along M otherwise; up to two tasks per thread
+     * (handed out dynamically, so a descheduled thread delays less), each wide
+     * enough that the repacked operand stays a few percent of the work.  Any
+     * split gives the same bits; this one only decides speed. */
     int T = bpk_pool_threads(pool);
     double flops = 2.0 * M * N * K;
     g.tm = M;
@@ -218,10 +220,15 @@ general:;
     if (T > 1 && flops >= 2.0e5) {
         int nblk = (N + im->nr - 1) / im->nr, mblk = (M + im->mr - 1) / im->mr;
         int split_n = (M <= N && nblk >= T) || mblk < T;
-        if (split_n && nblk >= 2)
-            g.tn = (nblk + T - 1) / T * im->nr;
-        else if (mblk >= 2)
-            g.tm = (mblk + T - 1) / T * im->mr;
+        if (split_n && nblk >= 2) {
+            int nt = N / 128 < 2 * T ? N / 128 : 2 * T;
+            nt = nt < T ? T : nt / T * T;
+            g.tn = (nblk + nt - 1) / nt * im->nr;
+        } else if (mblk >= 2) {
+            int nt = M / 96 < 2 * T ? M / 96 : 2 * T;
+            nt = nt < T ? T : nt / T * T;
+            g.tm = (mblk + nt - 1) / nt * im->mr;
+        }
     }
     int ntm = (M + g.tm - 1) / g.tm;
     g.ntn = (N + g.tn - 1) / g.tn;
