@@ -324,6 +324,26 @@ static void test_bias_act_forward(void **state)
                 }
             }
     }
+    /* Same bits with and without the pool (rows are split among threads). */
+    {
+        enum { BR = 256, BC = 300 };
+        float *x = rand_buf(BR * BC), *s1 = malloc(sizeof(float) * BR * BC);
+        float *s2 = malloc(sizeof(float) * BR * BC), *a1 = malloc(sizeof(float) * BR * BC);
+        float *a2 = malloc(sizeof(float) * BR * BC), *bb = rand_buf(BC);
+        for (int is = 0; is < NISA; is++) {
+            if (!use_isa(isas[is]))
+                continue;
+            for (int act = 0; act < BP_ACT_COUNT_; act++) {
+                memcpy(s1, x, sizeof(float) * BR * BC);
+                memcpy(s2, x, sizeof(float) * BR * BC);
+                bpk_bias_act_forward(NULL, s1, a1, BR, BC, bb, (bp_activation)act, 0.01f);
+                bpk_bias_act_forward(pool, s2, a2, BR, BC, bb, (bp_activation)act, 0.01f);
+                assert_memory_equal(s1, s2, sizeof(float) * BR * BC);
+                assert_memory_equal(a1, a2, sizeof(float) * BR * BC);
+            }
+        }
+        free(x), free(s1), free(s2), free(a1), free(a2), free(bb);
+    }
     free(s0), free(bias), free(s), free(a);
     bpk_pool_free(pool);
     bpk_set_isa(NULL);
