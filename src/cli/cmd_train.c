@@ -93,6 +93,7 @@ typedef struct {
     int tty, quiet;
     const char *checkpoint;
     int checkpoint_every;
+    int saved_epoch; /* epoch of the last checkpoint written by this run (0: none) */
     int failed;
 } progress_state;
 
@@ -151,6 +152,7 @@ static int on_progress(const bp_epoch_report *r, void *user)
             p->failed = 1;
             return 1;
         }
+        p->saved_epoch = r->epoch;
     }
     return 0;
 }
@@ -478,8 +480,15 @@ int cmd_train(int argc, char **argv)
     bp_status st = bp_trainer_run(tr, train, val);
     if (st != BP_OK) {
         fprintf(stderr, "backprop train: %s\n", bp_errmsg());
-        if (st == BP_ERR_NUMERIC && prog.checkpoint)
-            fprintf(stderr, "backprop train: the last good checkpoint is %s\n", prog.checkpoint);
+        if (st == BP_ERR_NUMERIC && prog.saved_epoch > 0)
+            fprintf(stderr, "backprop train: the last good checkpoint is %s (epoch %d); inspect "
+                            "it with 'backprop info %s', continue with --resume %s\n",
+                    prog.checkpoint, prog.saved_epoch, prog.checkpoint, prog.checkpoint);
+        else if (st == BP_ERR_NUMERIC && resume)
+            fprintf(stderr, "backprop train: no new checkpoint was written; %s is unchanged\n",
+                    resume);
+        else if (st == BP_ERR_NUMERIC && prog.checkpoint)
+            fprintf(stderr, "backprop train: no checkpoint was written (no epoch finished)\n");
         goto done;
     }
     if (bp_net_save(net, output) != BP_OK)

@@ -338,7 +338,7 @@ static void locate_nonfinite(const bp_net *net, const bp_workspace *ws, char *bu
     snprintf(buf, cap, "the loss of layer %d's outputs", net->n_layers);
 }
 
-static bp_status diverged(bp_trainer *tr, int epoch, size_t batch, const char *where)
+static bp_status diverged(bp_trainer *tr, int epoch, size_t batch, const char *where, float lr)
 {
     const bp_train_options *o = &tr->opts;
     /* Put back the weights of the last good epoch so the caller keeps a usable model. */
@@ -348,10 +348,15 @@ static bp_status diverged(bp_trainer *tr, int epoch, size_t batch, const char *w
             ? "the data may hold extreme values; scale the inputs (--scale standard)"
             : "the learning rate may be too high for this loss and optimizer (try a 10x smaller "
               "--lr), or the inputs are unscaled (try --scale standard)";
+    char restored[64];
+    if (epoch > 0)
+        snprintf(restored, sizeof restored, "the end of epoch %d", epoch);
+    else
+        snprintf(restored, sizeof restored, "their values before training");
     return bp_error(BP_ERR_NUMERIC,
                     "training diverged: NaN or Inf at epoch %d, batch %zu, first in %s; likely "
-                    "cause: %s (learning rate %g). Weights restored to the end of epoch %d",
-                    epoch + 1, batch + 1, where, hint, o->learning_rate, epoch);
+                    "cause: %s (learning rate %g in this epoch). Weights restored to %s",
+                    epoch + 1, batch + 1, where, hint, (double)lr, restored);
 }
 
 /* Applies weight decay (L2 form), gradient clipping and the optimizer step. */
@@ -587,7 +592,7 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             if (!isfinite(loss)) {
                 char where[160];
                 locate_nonfinite(net, tr->ws, where, sizeof where);
-                return diverged(tr, epoch, b, where);
+                return diverged(tr, epoch, b, where, lr);
             }
             if (labels)
                 correct += count_correct(tr->ws->a[L], n_out, tr->batch_labels, n);
@@ -618,7 +623,7 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             if (!isfinite(net->params[i])) {
                 char where[160];
                 locate_nonfinite(net, tr->ws, where, sizeof where);
-                return diverged(tr, epoch, batches - 1, where);
+                return diverged(tr, epoch, batches - 1, where, lr);
             }
         bp_epoch_report r = {tr, epoch + 1, o->epochs, 0, batches, batches, secs,
                              secs > 0 ? rows / secs : 0, lr, loss_sum / (double)rows,
