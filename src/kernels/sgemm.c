@@ -221,11 +221,11 @@ general:;
         int nblk = (N + im->nr - 1) / im->nr, mblk = (M + im->mr - 1) / im->mr;
         int split_n = (M <= N && nblk >= T) || mblk < T;
         if (split_n && nblk >= 2) {
-            int nt = N / 128 < 2 * T ? N / 128 : 2 * T;
+            int nt = N / 256 < 2 * T ? N / 256 : 2 * T;
             nt = nt < T ? T : nt / T * T;
             g.tn = (nblk + nt - 1) / nt * im->nr;
         } else if (mblk >= 2) {
-            int nt = M / 96 < 2 * T ? M / 96 : 2 * T;
+            int nt = M / 192 < 2 * T ? M / 192 : 2 * T;
             nt = nt < T ? T : nt / T * T;
             g.tm = (mblk + nt - 1) / nt * im->mr;
         }
