@@ -1,8 +1,10 @@
 /* Commands that train and run models: train, eval, predict, plot. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -307,6 +309,37 @@ static void print_eval(const char *what, const bp_metrics *m)
                m->mae, m->r2, m->rows);
 }
 
+/* Fails early (exit 1) when `path` cannot be created or replaced, so a long
+ * run does not end in an unwritable output.  The real write is atomic. */
+static int check_writable(const char *cmd, const char *what, const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (!*path || n >= sizeof dir) {
+        fprintf(stderr, "backprop %s: %s '%s': cannot write there\n", cmd, what, path);
+        return 1;
+    }
+    if (slash && n == 0)
+        n = 1; /* "/file" */
+    memcpy(dir, slash ? path : ".", slash ? n : 2);
+    dir[slash ? n : 1] = '\0';
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "backprop %s: %s %s: cannot write: it is a directory\n", cmd, what, path);
+        return 1;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "backprop %s: %s %s: cannot write: %s: %s\n", cmd, what, path, dir,
+                strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* Exit status for a failed library call: invalid options are usage errors. */
+static int fail_rc(bp_status st) { return st == BP_ERR_ARG ? 2 : 1; }
+
 int cmd_train(int argc, char **argv)
 {
     cli_option opts[] = {
@@ -395,13 +428,22 @@ int cmd_train(int argc, char **argv)
         (rc = cli_int("train", "checkpoint-every", v, 1, 1000000, &prog.checkpoint_every)))
         return rc;
 
+    if (check_writable("train", "output", output) ||
+        (prog.checkpoint && check_writable("train", "checkpoint", prog.checkpoint)) ||
+        ((v = cli_get(&args, "log")) && check_writable("train", "log", v)))
+        return 1;
+
     bp_dataset *all = NULL, *test = NULL, *train = NULL, *val = NULL;
     bp_net *net = NULL;
     bp_trainer *tr = NULL;
+    bp_status lst;
     rc = 1;
-    if (cli_load_data(data, &dopt, &all, &test) != BP_OK ||
-        bp_dataset_check_finite(all, data) != BP_OK)
-        goto fail;
+    if ((lst = cli_load_data(data, &dopt, &all, &test)) != BP_OK ||
+        (lst = bp_dataset_check_finite(all, data)) != BP_OK) {
+        fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+        rc = fail_rc(lst);
+        goto done;
+    }
     const char *test_path = cli_get(&args, "test");
     if (test_path) {
         bp_dataset_free(test);
@@ -453,8 +495,11 @@ int cmd_train(int argc, char **argv)
         const char *base = strrchr(data, '/');
         bp_net_set_meta(net, "data", base ? base + 1 : data);
         store_class_names(net, train);
-        if (bp_trainer_create(&tr, net, &topt) != BP_OK)
-            goto fail;
+        if ((lst = bp_trainer_create(&tr, net, &topt)) != BP_OK) {
+            fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+            rc = fail_rc(lst);
+            goto done;
+        }
     }
     if ((v = cli_get(&args, "log"))) {
         int fresh = !resume || access(v, F_OK) != 0;
@@ -479,6 +524,8 @@ int cmd_train(int argc, char **argv)
     }
     bp_status st = bp_trainer_run(tr, train, val);
     if (st != BP_OK) {
+        if (prog.failed) /* the checkpoint could not be written; already said why */
+            goto done;
         fprintf(stderr, "backprop train: %s\n", bp_errmsg());
         if (st == BP_ERR_NUMERIC && prog.saved_epoch > 0)
             fprintf(stderr, "backprop train: the last good checkpoint is %s (epoch %d); inspect "
@@ -613,6 +660,7 @@ int cmd_predict(int argc, char **argv)
     bp_dataset *ds = NULL, *test = NULL;
     bp_workspace *ws = NULL;
     float *out = NULL;
+    char *tmp = NULL;
     FILE *fp = stdout;
     rc = 1;
     if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
@@ -634,11 +682,34 @@ int cmd_predict(int argc, char **argv)
         cli_fail("predict");
         goto done;
     }
+    /* -o FILE is written to a temporary beside it and renamed at the end, so
+     * a failed write leaves no partial file and keeps any previous one. */
     const char *path = cli_get(&args, "output");
-    if (path && !(fp = fopen(path, "w"))) {
-        fprintf(stderr, "backprop predict: %s: cannot write\n", path);
-        fp = stdout;
-        goto done;
+    if (path) {
+        size_t n = strlen(path);
+        tmp = malloc(n + 16);
+        int fd = -1;
+        if (tmp) {
+            snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+            fd = mkstemp(tmp);
+        }
+        if (fd >= 0) { /* mkstemp makes 0600; give what fopen would */
+            mode_t mask = umask(0);
+            umask(mask);
+            fchmod(fd, 0666 & ~mask);
+        }
+        if (fd < 0 || !(fp = fdopen(fd, "w"))) {
+            fprintf(stderr, "backprop predict: %s: cannot write: %s\n", path,
+                    strerror(tmp ? errno : ENOMEM));
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp);
+            }
+            free(tmp);
+            tmp = NULL;
+            fp = stdout;
+            goto done;
+        }
     }
     bp_layer_spec last = bp_net_layer(net, bp_net_layers(net) - 1);
     int classifier = last.act == BP_ACT_SOFTMAX || bp_net_loss(net) == BP_LOSS_BCE;
@@ -681,10 +752,25 @@ int cmd_predict(int argc, char **argv)
         }
         fputc('\n', fp);
     }
-    rc = ferror(fp) ? 1 : 0;
+    rc = fflush(fp) != 0 || ferror(fp) ? 1 : 0;
+    if (rc)
+        fprintf(stderr, "backprop predict: %s: write failed: %s%s\n", path ? path : "standard output",
+                strerror(errno ? errno : EIO), path ? " (previous file left unchanged)" : "");
 done:
-    if (fp != stdout && fclose(fp) != 0)
-        rc = 1;
+    if (fp != stdout) {
+        if (fclose(fp) != 0 && rc == 0) {
+            fprintf(stderr, "backprop predict: %s: write failed: %s (previous file left "
+                            "unchanged)\n", path, strerror(errno));
+            rc = 1;
+        }
+        if (rc == 0 && rename(tmp, path) != 0) {
+            fprintf(stderr, "backprop predict: %s: cannot write: %s\n", path, strerror(errno));
+            rc = 1;
+        }
+        if (rc != 0)
+            unlink(tmp);
+    }
+    free(tmp);
     free(out);
     bp_workspace_free(ws);
     bp_net_free(net);

@@ -718,7 +718,11 @@ bp_status bp_net_load_any(bp_net **out, const char *path)
         got = fread(head, 1, sizeof head, fp);
         fclose(fp);
     }
-    if (got == sizeof head && memcmp(head, model_magic, sizeof head) == 0)
+    /* A damaged magic still reads as a model when enough of it is left (the
+     * high first byte or "BPM"), so the message says "bad magic" rather than
+     * blaming the text parser. */
+    if (got == sizeof head && (memcmp(head, model_magic, sizeof head) == 0 ||
+                               head[0] == model_magic[0] || memcmp(head + 1, "BPM", 3) == 0))
         return bp_model_read(path, out, NULL, NULL);
     /* Not a binary model (or unreadable: the text reader says why). */
     return bp_net_read_text(out, NULL, path);
