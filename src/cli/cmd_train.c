@@ -477,6 +477,14 @@ int cmd_train(int argc, char **argv)
         if (netfile) {
             if (bp_net_load_any(&net, netfile) != BP_OK)
                 goto fail;
+            if (bp_net_inputs(net) != bp_dataset_inputs(train) ||
+                bp_net_outputs(net) != bp_dataset_outputs(train)) {
+                fprintf(stderr, "backprop train: %s has %d inputs and %d outputs per row but %s "
+                                "takes %d and gives %d\n", data, bp_dataset_inputs(train),
+                        bp_dataset_outputs(train), netfile, bp_net_inputs(net),
+                        bp_net_outputs(net));
+                goto done;
+            }
         } else if ((rc = build_net(&args, train, topt.seed, &net)) != 0) {
             goto done;
         }
@@ -598,8 +606,16 @@ int cmd_eval(int argc, char **argv)
     bp_metrics m = {0};
     rc = 1;
     if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
-        cli_load_data(args.positional[1], &dopt, &ds, &test) != BP_OK ||
-        bp_evaluate(net, test ? test : ds, threads, &m) != BP_OK) {
+        cli_load_data(args.positional[1], &dopt, &ds, &test) != BP_OK) {
+        cli_fail("eval");
+        goto done;
+    }
+    if (bp_dataset_inputs(test ? test : ds) != bp_net_inputs(net)) {
+        fprintf(stderr, "backprop eval: %s has %d inputs per row but the model takes %d\n",
+                args.positional[1], bp_dataset_inputs(test ? test : ds), bp_net_inputs(net));
+        goto done;
+    }
+    if (bp_evaluate(net, test ? test : ds, threads, &m) != BP_OK) {
         cli_fail("eval");
         goto done;
     }
