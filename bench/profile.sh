@@ -43,13 +43,13 @@ abl="$OUT/ablation.log"
 for r in 1 2 3; do
     for isa in default portable; do
         e=""; [ $isa = portable ] && e="BACKPROP_ISA=portable"
-        env $e $BP A 1 | sed "s/^/isa=$isa /" >>"$abl"
-        env $e $BP B 2 1 1 | sed "s/^/isa=$isa /" >>"$abl"
+        env $e $BP A 1 2>/dev/null | sed "s/^/isa=$isa /" >>"$abl"
+        env $e $BP B 2 1 1 2>/dev/null | sed "s/^/isa=$isa /" >>"$abl"
     done
-    $BP B 1 1 1 | sed "s/^/isa=default /" >>"$abl"
+    $BP B 1 1 1 2>/dev/null | sed "s/^/isa=default /" >>"$abl"
     if [ -n "$OB" ]; then
-        OPENBLAS_NUM_THREADS=1 $OB B 1 1 1 | sed "s/^/gemm=openblas /" >>"$abl"
-        OPENBLAS_NUM_THREADS=2 $OB B 2 1 1 | sed "s/^/gemm=openblas /" >>"$abl"
+        OPENBLAS_NUM_THREADS=1 $OB B 1 1 1 2>/dev/null | sed "s/^/gemm=openblas /" >>"$abl"
+        OPENBLAS_NUM_THREADS=2 $OB B 2 1 1 2>/dev/null | sed "s/^/gemm=openblas /" >>"$abl"
     fi
 done
 grep -v rss "$abl" | sort
