@@ -37,7 +37,10 @@ void bpk_pool_run(bpk_pool *pool, int ntasks, bpk_task_fn fn, void *ctx);
 
 /* C[M][N] = alpha · op(A)[M][K] · op(B)[K][N] + beta · C.
  * op(A) = A (A is M×K, lda ≥ K) or Aᵀ (A is K×M, lda ≥ M); likewise B.
- * beta == 0 means C is not read (may hold NaN). */
+ * beta == 0 means C is not read (may hold NaN).
+ * Bits never depend on the pool's thread count; they may differ between CPU
+ * paths, and a one-row product (M == 1, the batch-1 path) may round
+ * differently from the same row inside a larger M. */
 void bpk_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K,
                float alpha, const float *A, int lda, const float *B, int ldb,
                float beta, float *C, int ldc);
@@ -91,7 +94,7 @@ void bpk_rmsprop_update(float *w, float *v, const float *g, size_t n, float lr, 
  * first use, forced with BACKPROP_ISA=avx512|avx2|portable. */
 const char *bpk_isa(void);
 /* Force a path (tests, benchmarks): "avx512", "avx2" or "portable"; NULL
- * means automatic again.  Falls back to the best the CPU supports below the
+ * goes back to the default (cpuid, or BACKPROP_ISA).  Falls back to the best the CPU supports below the
  * one asked for; returns the name now in use.  Not while kernels run. */
 const char *bpk_set_isa(const char *name);
 /* Non-zero when this CPU can run the named path. */
