@@ -47,7 +47,18 @@ struct bp_workspace {
     float *drop_a[BP_MAX_LAYERS];
     float *mask[BP_MAX_LAYERS];
     float *drop_arena;
+    /* Online SGD with the first layer's update deferred (see bp_train_sample_deferred):
+     * δ[0] and the input (in `input`) of the step whose update is pending. */
+    int online_pending;
+    float online_lr;
 };
+
+/* bp_train_sample, but the first layer's weight update is left pending and
+ * fused into the next call's forward pass; bp_online_flush applies it.  The
+ * net is only complete after a flush. */
+bp_status bp_train_sample_deferred(bp_net *net, bp_workspace *ws, const float *x,
+                                   const float *target, float learning_rate, float *loss);
+bp_status bp_online_flush(bp_net *net, bp_workspace *ws);
 
 struct bp_rng;
 /* Allocates the dropout buffers of the hidden layers (once). */

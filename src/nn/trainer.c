@@ -574,7 +574,7 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             gather(tr, train, tr->order, first, n);
             float loss = 0;
             if (online) {
-                st = bp_train_sample(net, tr->ws, tr->batch_x, tr->batch_y, lr, &loss);
+                st = bp_train_sample_deferred(net, tr->ws, tr->batch_x, tr->batch_y, lr, &loss);
             } else {
                 if (o->dropout > 0) {
                     bp_rng rng;
@@ -592,6 +592,7 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             if (!isfinite(loss)) {
                 char where[160];
                 locate_nonfinite(net, tr->ws, where, sizeof where);
+                bp_online_flush(net, tr->ws);
                 return diverged(tr, epoch, b, where, lr);
             }
             if (labels)
@@ -608,6 +609,9 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             }
             if (o->progress && o->report_every && (b + 1) % o->report_every == 0 &&
                 b + 1 < batches) {
+                /* The callback may look at the net: apply any pending online
+                 * update (same bits as applying it later). */
+                bp_online_flush(net, tr->ws);
                 double secs = now_seconds() - t0;
                 bp_epoch_report r = {tr, epoch + 1, o->epochs, 1, b + 1, batches, secs,
                                      secs > 0 ? seen / secs : 0, lr, loss_sum / seen,
@@ -618,6 +622,7 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
         }
         if (full_batch)
             optimizer_step(tr, tr->full_grad, lr);
+        bp_online_flush(net, tr->ws);
         double secs = now_seconds() - t0;
         for (size_t i = 0; i < net->n_params; i++)
             if (!isfinite(net->params[i])) {

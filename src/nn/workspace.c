@@ -169,6 +169,8 @@ static bp_status forward(const bp_net *net, bp_workspace *ws, const float *x, in
         return bp_error(BP_ERR_ARG, "bp_forward: inputs are NULL");
     if (rng && !ws->drop_arena)
         return bp_error(BP_ERR_ARG, "dropout buffers not allocated");
+    if (ws->online_pending)
+        return bp_error(BP_ERR_ARG, "an online update is pending; call bp_online_flush first");
     float keep = 1.0f - p, inv_keep = 1.0f / keep;
     ws->dropout_active = rng != NULL;
     for (int l = 0; l < net->n_layers; l++) {
@@ -368,8 +370,12 @@ bp_status bp_sgd_step(bp_net *net, const bp_workspace *ws, float learning_rate)
     return BP_OK;
 }
 
-bp_status bp_train_sample(bp_net *net, bp_workspace *ws, const float *x, const float *target,
-                          float learning_rate, float *loss)
+/* One online-SGD step.  With `defer`, the first layer's rank-1 update is
+ * not applied now but fused into the next step's first matrix-vector product
+ * (bpk_sger_sgemv: the same bits, one sweep over the largest matrix instead of
+ * two); bp_online_flush applies a pending update. */
+static bp_status train_sample(bp_net *net, bp_workspace *ws, const float *x, const float *target,
+                              float learning_rate, float *loss, int defer)
 {
     bp_status st = bp_workspace_check(net, ws);
     if (st != BP_OK)
@@ -377,14 +383,17 @@ bp_status bp_train_sample(bp_net *net, bp_workspace *ws, const float *x, const f
     if (!x || !target)
         return bp_error(BP_ERR_ARG, "bp_train_sample: inputs or targets are NULL");
     ws->dropout_active = 0;
-    /* Batch-1 path: matrix-vector products instead of GEMM, and each layer's
-     * weights updated in place by a rank-1 step right after its δ_prev is
-     * formed from the old weights, so W is read twice, not three times. */
     const float *a_prev = x;
     for (int l = 0; l < net->n_layers; l++) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
-        bpk_sgemv(units, fan_in, net->params + net->w_offset[l], fan_in, a_prev,
-                  bp_net_biases_const(net, l), ws->s[l]);
+        float *W = net->params + net->w_offset[l];
+        if (l == 0 && ws->online_pending) {
+            bpk_sger_sgemv(units, fan_in, -ws->online_lr, ws->delta[0], ws->input, W, fan_in, x,
+                           bp_net_biases_const(net, 0), ws->s[0]);
+            ws->online_pending = 0;
+        } else {
+            bpk_sgemv(units, fan_in, W, fan_in, a_prev, bp_net_biases_const(net, l), ws->s[l]);
+        }
         bpk_bias_act_forward(NULL, ws->s[l], ws->a[l], 1, units, NULL, net->layer[l].act,
                              net->layer[l].slope);
         a_prev = ws->a[l];
@@ -396,6 +405,8 @@ bp_status bp_train_sample(bp_net *net, bp_workspace *ws, const float *x, const f
                                       net->layer[L].units);
     }
     output_delta(net, ws, target, 1);
+    /* Each layer's δ_prev is formed from its old weights before the rank-1
+     * step w' = w − η·δ ⊗ a_prev changes them, as in the article. */
     for (int l = net->n_layers - 1; l >= 0; l--) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
         float *W = net->params + net->w_offset[l];
@@ -405,11 +416,42 @@ bp_status bp_train_sample(bp_net *net, bp_workspace *ws, const float *x, const f
             bpk_act_backward(ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1], (size_t)fan_in,
                              net->layer[l - 1].act, net->layer[l - 1].slope);
         }
-        bpk_sger(units, fan_in, -learning_rate, ws->delta[l], a_prev_l, W, fan_in);
+        if (l == 0 && defer) {
+            /* δ[0] stays in the workspace until the next forward pass. */
+            memcpy(ws->input, x, (size_t)fan_in * sizeof(float));
+            ws->online_pending = 1;
+            ws->online_lr = learning_rate;
+        } else {
+            bpk_sger(units, fan_in, -learning_rate, ws->delta[l], a_prev_l, W, fan_in);
+        }
         if (net->layer[l].bias)
             bpk_sgd_update(net->params + net->b_offset[l], ws->delta[l], (size_t)units,
                            learning_rate);
     }
+    return BP_OK;
+}
+
+bp_status bp_train_sample(bp_net *net, bp_workspace *ws, const float *x, const float *target,
+                          float learning_rate, float *loss)
+{
+    bp_status st = bp_online_flush(net, ws);
+    return st == BP_OK ? train_sample(net, ws, x, target, learning_rate, loss, 0) : st;
+}
+
+bp_status bp_train_sample_deferred(bp_net *net, bp_workspace *ws, const float *x,
+                                   const float *target, float learning_rate, float *loss)
+{
+    return train_sample(net, ws, x, target, learning_rate, loss, 1);
+}
+
+bp_status bp_online_flush(bp_net *net, bp_workspace *ws)
+{
+    bp_status st = bp_workspace_check(net, ws);
+    if (st != BP_OK || !ws->online_pending)
+        return st;
+    bpk_sger(net->layer[0].units, net->fan_in[0], -ws->online_lr, ws->delta[0], ws->input,
+             net->params + net->w_offset[0], net->fan_in[0]);
+    ws->online_pending = 0;
     return BP_OK;
 }
 
