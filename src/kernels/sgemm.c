@@ -18,6 +18,7 @@
  * Packing buffers are per thread (thread-local, 64-byte aligned), grown when
  * a larger block is first seen and kept: no allocation in steady state.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +44,31 @@ void bpk_thread_cleanup(void)
     memset(&tl_buf, 0, sizeof tl_buf);
 }
 
+/* Any thread may call the kernels (a user's thread running bp_predict, not
+ * only the pool's workers), so each thread's buffers are freed when it exits
+ * through a pthread key whose destructor runs at thread exit. */
+static pthread_key_t tl_key;
+static pthread_once_t tl_key_once = PTHREAD_ONCE_INIT;
+
+static void free_packbuf(void *p)
+{
+    packbuf *b = p;
+    free(b->a);
+    free(b->b);
+    memset(b, 0, sizeof *b);
+}
+
+static void make_key(void) { pthread_key_create(&tl_key, free_packbuf); }
+
 /* A buffer of at least `need` floats, or NULL when memory runs out. */
 static float *grow(float **p, size_t *cap, size_t need)
 {
     if (*cap >= need)
         return *p;
+    if (!tl_buf.a && !tl_buf.b) {
+        pthread_once(&tl_key_once, make_key);
+        pthread_setspecific(tl_key, &tl_buf);
+    }
     size_t bytes = (need * sizeof(float) + 63) & ~(size_t)63;
     float *q = aligned_alloc(64, bytes);
     if (!q)
