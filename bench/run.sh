@@ -219,7 +219,7 @@ cat <<EOF
 
 | tool | epoch s | peer / backprop | target | test acc |
 |---|---|---|---|---|
-| backprop (1 thread, fused batch-1 path) | $(fmt "$bpA_t" 3) | — | ≤ 0.40 s: $(le "$(med "$bpA_t")" 0.40) | $(fmt "$bpA_acc" 4) |
+| backprop (1 thread, batch-1 path bp_train_sample) | $(fmt "$bpA_t" 3) | — | ≤ 0.40 s: $(le "$(med "$bpA_t")" 0.40) | $(fmt "$bpA_acc" 4) |
 | FANN incremental (float) | $(fmt "$fannA_t" 3) | $rA_fann | ≥ 10×: $(ge "$rA_fann" 10) | $(fmt "$fannA_acc" 4) |
 | PyTorch, 1 thread | $(fmt "$torchA_t" 2) | $rA_torch | ≥ 25×: $(ge "$rA_torch" 25) | $(fmt "$torchA_acc" 4) |
 
@@ -257,7 +257,8 @@ cat <<EOF
 | PyTorch, 1 thread + OpenBLAS $THREADS | $(fmt "$torchC1" 2) | $(fmt "$torchC128" 3) | $(fmt "$torchCall" 3) | |
 | PyTorch / backprop | $rC1_torch | $(ratio "$(med "$torchC128")" "$(med "$bpC128")") | $rC_torch | |
 
-Each figure is the best of 3 passes over the 10000 test images within a run; the table gives the median over runs.
+Each figure is the best of 3 passes over the 10000 test images within a run (PyTorch batch 1: one pass);
+the table gives the median over runs.
 
 ## Memory: peak RSS of a Fashion-MNIST run vs the minimum
 
