@@ -359,6 +359,50 @@ static bp_status diverged(bp_trainer *tr, int epoch, size_t batch, const char *w
                     epoch + 1, batch + 1, where, hint, (double)lr, restored);
 }
 
+/* The element-wise optimizer updates run in fixed slices spread over the
+ * pool: every element's arithmetic is the same whatever the thread count,
+ * because the slices (not the threads) decide where vector bodies and tails
+ * fall. */
+#define UPDATE_CHUNK ((size_t)1 << 14)
+
+typedef struct {
+    bp_trainer *tr;
+    float *g;
+    float lr, c1, c2;
+} update_job;
+
+static void update_slice(void *ctx, int task)
+{
+    const update_job *j = ctx;
+    bp_trainer *tr = j->tr;
+    const bp_train_options *o = &tr->opts;
+    size_t n = tr->net->n_params, first = (size_t)task * UPDATE_CHUNK;
+    size_t len = n - first < UPDATE_CHUNK ? n - first : UPDATE_CHUNK;
+    float *w = tr->net->params + first;
+    const float *g = j->g + first;
+    switch (o->optimizer) {
+    case BP_OPT_SGD:
+        bpk_sgd_update(w, g, len, j->lr);
+        break;
+    case BP_OPT_MOMENTUM:
+    case BP_OPT_NESTEROV:
+        bpk_momentum_update(w, tr->v + first, g, len, j->lr, o->momentum,
+                            o->optimizer == BP_OPT_NESTEROV);
+        break;
+    case BP_OPT_ADAM:
+    case BP_OPT_ADAMW:
+        bpk_adam_update(w, tr->m + first, tr->v + first, g, len, j->lr, o->beta1, o->beta2,
+                        o->eps, j->c1, j->c2,
+                        o->optimizer == BP_OPT_ADAMW ? o->weight_decay : 0.0f);
+        break;
+    case BP_OPT_RMSPROP:
+        bpk_rmsprop_update(w, tr->v + first, g, len, j->lr, o->rho, o->eps);
+        break;
+    default:
+        break;
+    }
+}
+
 /* Applies weight decay (L2 form), gradient clipping and the optimizer step. */
 static void optimizer_step(bp_trainer *tr, float *g, float lr)
 {
@@ -381,26 +425,7 @@ static void optimizer_step(bp_trainer *tr, float *g, float lr)
         }
     }
     tr->steps++;
-    switch (o->optimizer) {
-    case BP_OPT_SGD:
-        bpk_sgd_update(w, g, n, lr);
-        break;
-    case BP_OPT_MOMENTUM:
-    case BP_OPT_NESTEROV:
-        bpk_momentum_update(w, tr->v, g, n, lr, o->momentum, o->optimizer == BP_OPT_NESTEROV);
-        break;
-    case BP_OPT_ADAM:
-    case BP_OPT_ADAMW: {
-        float c1 = (float)(1 - pow(o->beta1, (double)tr->steps));
-        float c2 = (float)(1 - pow(o->beta2, (double)tr->steps));
-        bpk_adam_update(w, tr->m, tr->v, g, n, lr, o->beta1, o->beta2, o->eps, c1, c2,
-                        o->optimizer == BP_OPT_ADAMW ? o->weight_decay : 0.0f);
-        break;
-    }
-    case BP_OPT_RMSPROP:
-        bpk_rmsprop_update(w, tr->v, g, n, lr, o->rho, o->eps);
-        break;
-    case BP_OPT_RPROP:
+    if (o->optimizer == BP_OPT_RPROP) {
         /* iRPROP− (Igel & Hüsken): grow the step while the gradient keeps its
          * sign, shrink it and skip the update when the sign flips. */
         for (size_t i = 0; i < n; i++) {
@@ -419,10 +444,15 @@ static void optimizer_step(bp_trainer *tr, float *g, float lr)
                 w[i] += step;
             tr->rprop_prev[i] = g[i];
         }
-        break;
-    default:
-        break;
+        return;
     }
+    update_job job = {tr, g, lr, 0, 0};
+    if (o->optimizer == BP_OPT_ADAM || o->optimizer == BP_OPT_ADAMW) {
+        job.c1 = (float)(1 - pow(o->beta1, (double)tr->steps));
+        job.c2 = (float)(1 - pow(o->beta2, (double)tr->steps));
+    }
+    int tasks = (int)((n + UPDATE_CHUNK - 1) / UPDATE_CHUNK);
+    bpk_pool_run(tr->ws->pool, tasks, update_slice, &job);
 }
 
 /* Copies rows order[first..first+n) into the batch buffers, scaling inputs. */
