@@ -8,7 +8,7 @@
  *                                            784-512-256-10 ReLU, softmax + cross-entropy,
  *                                            Adam 1e-3, batch 128, shuffled, `epochs` epochs
  *   bench_backprop C [threads]               inference of a B-shaped net after 1 epoch:
- *                                            batch 1 (1-row workspace) and batched
+ *                                            batch 1 (1-row workspace, `threads` threads) and batched
  *   bench_backprop L                         only load the data set (is it there?)
  *
  * The data set is loaded once with bp_dataset_load_named("fashion-mnist", …)
@@ -211,7 +211,7 @@ static void workload_c(const bp_dataset *train, const bp_dataset *test, int thre
 
     /* batch 1: best of 3 passes over the test set, one bp_predict per sample */
     bp_workspace *ws1 = NULL;
-    CHECK("bp_workspace_create", bp_workspace_create(&ws1, net, 1, 1));
+    CHECK("bp_workspace_create", bp_workspace_create(&ws1, net, 1, threads));
     double best1 = 1e30;
     for (int p = 0; p < 3; p++) {
         double t0 = now_s();

@@ -169,6 +169,30 @@ static void scale_c(int M, int N, float beta, float *C, size_t ldc)
     }
 }
 
+typedef struct gemv_job {
+    const bpk_impl *im;
+    int trans_b, N, K;
+    const float *B;
+    size_t ldb;
+    const float *x;
+    float *y;
+} gemv_job;
+
+#define GEMV_SLICE 64
+#define GEMV_MIN_SPLIT (1L << 16)
+
+/* Columns [task·GEMV_SLICE, …) of y = x·op(B); task −1 does them all. */
+static void gemv_task(void *ctx, int task)
+{
+    const gemv_job *g = ctx;
+    int j0 = task < 0 ? 0 : task * GEMV_SLICE;
+    int n = task < 0 ? g->N : (g->N - j0 < GEMV_SLICE ? g->N - j0 : GEMV_SLICE);
+    if (g->trans_b)
+        g->im->sgemv(n, g->K, g->B + (size_t)j0 * g->ldb, g->ldb, g->x, NULL, g->y + j0);
+    else
+        g->im->sgemv_t(g->K, n, g->B + j0, g->ldb, g->x, g->y + j0);
+}
+
 /* One row of C from a batch-1 product y (alpha, beta applied). */
 static void finish_row(int N, float alpha, const float *y, float beta, float *c)
 {
@@ -210,10 +234,15 @@ void bpk_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K, fl
                     xbuf[k] = A[(size_t)k * lda];
                 x = xbuf;
             }
-            if (trans_b)
-                im->sgemv(N, K, B, (size_t)ldb, x, NULL, y);
+            gemv_job job = {im, trans_b, N, K, B, (size_t)ldb, x, y};
+            /* Fixed slices of C's row: the same arithmetic for any thread count
+             * (GEMV_SLICE is a multiple of every kernel's row grouping), and a
+             * large matrix streams from two cores' caches at once. */
+            int tasks = (long)N * K >= GEMV_MIN_SPLIT ? (N + GEMV_SLICE - 1) / GEMV_SLICE : 1;
+            if (tasks > 1 && bpk_pool_threads(pool) > 1)
+                bpk_pool_run(pool, tasks, gemv_task, &job);
             else
-                im->sgemv_t(K, N, B, (size_t)ldb, x, y);
+                gemv_task(&job, -1);
             if (!direct)
                 finish_row(N, alpha, y, beta, C);
             return;
