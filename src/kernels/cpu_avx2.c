@@ -629,11 +629,8 @@ static void momentum_avx2(float *w, float *v, const float *g, size_t n, float lr
         __m256 step = nesterov ? _mm256_add_ps(gi, _mm256_mul_ps(vm, vi)) : vi;
         _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), _mm256_mul_ps(vl, step)));
     }
-    for (; i < n; i++) {
-        float vi = mu * v[i] + g[i];
-        v[i] = vi;
-        w[i] -= lr * (nesterov ? g[i] + mu * vi : vi);
-    }
+    /* The last n mod 8 elements: the portable definition. */
+    bpk_impl_portable.momentum(w + i, v + i, g + i, n - i, lr, mu, nesterov);
 }
 
 static void adam_avx2(float *w, float *m, float *v, const float *g, size_t n, float lr,
@@ -658,16 +655,7 @@ static void adam_avx2(float *w, float *m, float *v, const float *g, size_t n, fl
         __m256 step = _mm256_div_ps(_mm256_mul_ps(vl, _mm256_div_ps(mi, vc1)), den);
         _mm256_storeu_ps(w + i, _mm256_sub_ps(wi, step));
     }
-    for (; i < n; i++) {
-        float wi = w[i], gi = g[i];
-        if (wd != 0.0f)
-            wi -= lrwd * wi;
-        float mi = beta1 * m[i] + b1c * gi;
-        float vi = beta2 * v[i] + b2c * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] = wi - lr * (mi / c1) / (sqrtf(vi / c2) + eps);
-    }
+    bpk_impl_portable.adam(w + i, m + i, v + i, g + i, n - i, lr, beta1, beta2, eps, c1, c2, wd);
 }
 
 static void rmsprop_avx2(float *w, float *v, const float *g, size_t n, float lr, float rho,
@@ -685,11 +673,7 @@ static void rmsprop_avx2(float *w, float *v, const float *g, size_t n, float lr,
         __m256 step = _mm256_div_ps(_mm256_mul_ps(vl, gi), _mm256_add_ps(_mm256_sqrt_ps(vi), ve));
         _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), step));
     }
-    for (; i < n; i++) {
-        float vi = rho * v[i] + rc * g[i] * g[i];
-        v[i] = vi;
-        w[i] -= lr * g[i] / (sqrtf(vi) + eps);
-    }
+    bpk_impl_portable.rmsprop(w + i, v + i, g + i, n - i, lr, rho, eps);
 }
 
 const bpk_impl bpk_impl_avx2 = {
