@@ -92,19 +92,14 @@ bp_status bp_evaluate(const bp_net *net, const bp_dataset *ds, int threads, bp_m
     if (!net || !ds || !out)
         return bp_error(BP_ERR_ARG, "bp_evaluate: NULL argument");
     memset(out, 0, sizeof *out);
-    if (bp_dataset_inputs(ds) != net->n_inputs)
-        return bp_error(BP_ERR_SHAPE, "data has %d inputs per row but the model takes %d",
-                        bp_dataset_inputs(ds), net->n_inputs);
+    bp_status st = bp_check_data_fits(net, ds, NULL, "model");
+    if (st != BP_OK)
+        return st;
     int n_out = bp_net_outputs(net);
-    if (bp_dataset_outputs(ds) != n_out)
-        return bp_error(BP_ERR_SHAPE, "data has %d target values per row but the model has %d "
-                                      "outputs", bp_dataset_outputs(ds), n_out);
     size_t rows = bp_dataset_rows(ds);
-    if (rows == 0)
-        return bp_error(BP_ERR_SHAPE, "data has no rows");
     const int chunk = 256;
     bp_workspace *ws;
-    bp_status st = bp_workspace_create(&ws, net, chunk, threads < 1 ? 1 : threads);
+    st = bp_workspace_create(&ws, net, chunk, threads < 1 ? 1 : threads);
     if (st != BP_OK)
         return st;
     float *outputs = malloc(rows * (size_t)n_out * sizeof(float));

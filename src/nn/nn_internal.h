@@ -78,6 +78,12 @@ double bp_sample_loss(bp_loss loss, bp_activation out_act, const float *s, const
 
 
 
+/* BP_OK if ds has rows and the net's input and output widths; else a
+ * message such as "training data has 3 inputs per row but the net takes 4"
+ * (`which` may be NULL; `noun` names the net for the reader: "net", "model"). */
+bp_status bp_check_data_fits(const bp_net *net, const bp_dataset *ds, const char *which,
+                             const char *noun);
+
 /* The class an output row predicts: the largest output, or for a single
  * (sigmoid) output, class 1 when it exceeds ½. */
 static inline int bp_predicted_class(const float *out, int n_out)

@@ -503,18 +503,21 @@ static bp_status evaluate_into(bp_trainer *tr, const bp_dataset *ds, double *los
     return BP_OK;
 }
 
-static bp_status check_data(const bp_net *net, const bp_dataset *ds, const char *which)
+bp_status bp_check_data_fits(const bp_net *net, const bp_dataset *ds, const char *which,
+                             const char *noun)
 {
+    const char *sp = which ? " " : "";
+    which = which ? which : "";
     if (bp_dataset_inputs(ds) != net->n_inputs)
-        return bp_error(BP_ERR_SHAPE, "%s data has %d inputs per row but the net takes %d", which,
-                        bp_dataset_inputs(ds), net->n_inputs);
+        return bp_error(BP_ERR_SHAPE, "%s%sdata has %d inputs per row but the %s takes %d", which,
+                        sp, bp_dataset_inputs(ds), noun, net->n_inputs);
     if (bp_dataset_outputs(ds) != bp_net_outputs(net))
         return bp_error(BP_ERR_SHAPE,
-                        "%s data has %d target values per row but the net has %d outputs%s",
-                        which, bp_dataset_outputs(ds), bp_net_outputs(net),
+                        "%s%sdata has %d target values per row but the %s has %d outputs%s",
+                        which, sp, bp_dataset_outputs(ds), noun, bp_net_outputs(net),
                         bp_dataset_classes(ds) ? " (one per class)" : "");
     if (bp_dataset_rows(ds) == 0)
-        return bp_error(BP_ERR_SHAPE, "%s data has no rows", which);
+        return bp_error(BP_ERR_SHAPE, "%s%sdata has no rows", which, sp);
     return BP_OK;
 }
 
@@ -558,9 +561,9 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
         return bp_error(BP_ERR_ARG, "bp_trainer_run: NULL argument");
     bp_net *net = tr->net;
     const bp_train_options *o = &tr->opts;
-    bp_status st = check_data(net, train, "training");
+    bp_status st = bp_check_data_fits(net, train, "training", "net");
     if (st == BP_OK && val)
-        st = check_data(net, val, "validation");
+        st = bp_check_data_fits(net, val, "validation", "net");
     if (st != BP_OK)
         return st;
     size_t rows = bp_dataset_rows(train);
