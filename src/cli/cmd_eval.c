@@ -1,0 +1,230 @@
+/* Commands that run models on data: eval, predict. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "data.h"
+#include "common.h"
+
+/* ---- eval ------------------------------------------------------------------ */
+
+int cmd_eval(int argc, char **argv)
+{
+    cli_option opts[] = {
+        DATA_OPTIONS,
+        {"threads", 0, 1, "N", "worker threads (default 1)", 0},
+    };
+    cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
+    int rc = cli_begin(&args, "eval", "MODEL DATA",
+                       "Evaluate MODEL on DATA: loss and accuracy, per-class precision, recall\n"
+                       "and F1 and the confusion matrix; or MSE, MAE and R² for regression.\n"
+                       "For mnist/fashion-mnist the test split is used.", argc, argv, 2, 2);
+    if (rc >= 0)
+        return rc;
+    cli_data_options dopt;
+    if ((rc = data_options(&args, "eval", &dopt)))
+        return rc;
+    int threads = 1;
+    const char *v;
+    if ((v = cli_get(&args, "threads")) && (rc = cli_int("eval", "threads", v, 1, 256, &threads)))
+        return rc;
+    bp_net *net = NULL;
+    bp_dataset *ds = NULL, *test = NULL;
+    bp_metrics m = {0};
+    rc = 1;
+    if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
+        cli_load_data(args.positional[1], &dopt, &ds, &test) != BP_OK) {
+        cli_fail("eval");
+        goto done;
+    }
+    if (bp_dataset_inputs(test ? test : ds) != bp_net_inputs(net)) {
+        fprintf(stderr, "backprop eval: %s has %d inputs per row but the model takes %d\n",
+                args.positional[1], bp_dataset_inputs(test ? test : ds), bp_net_inputs(net));
+        goto done;
+    }
+    if (bp_evaluate(net, test ? test : ds, threads, &m) != BP_OK) {
+        cli_fail("eval");
+        goto done;
+    }
+    const bp_dataset *used = test ? test : ds;
+    print_eval("eval", &m);
+    if (m.classes) {
+        int k = m.classes;
+        printf("\n%-16s %9s %9s %9s\n", "class", "precision", "recall", "f1");
+        for (int c = 0; c < k; c++) {
+            char nb[256];
+            const char *name = class_name(net, used, c, nb, sizeof nb);
+            char fallback[16];
+            snprintf(fallback, sizeof fallback, "%d", c);
+            printf("%-16s %9.4f %9.4f %9.4f\n", name ? name : fallback, m.precision[c],
+                   m.recall[c], m.f1[c]);
+        }
+        printf("\nconfusion matrix (rows: true class, columns: predicted)\n");
+        for (int r = 0; r < k; r++) {
+            for (int c = 0; c < k; c++)
+                printf("%6zu", m.confusion[(size_t)r * (size_t)k + (size_t)c]);
+            putchar('\n');
+        }
+    }
+    rc = 0;
+done:
+    bp_metrics_clear(&m);
+    bp_net_free(net);
+    bp_dataset_free(ds);
+    bp_dataset_free(test);
+    return rc;
+}
+
+/* ---- predict ------------------------------------------------------------- */
+
+int cmd_predict(int argc, char **argv)
+{
+    cli_option opts[] = {
+        DATA_OPTIONS,
+        {"output", 'o', 1, "FILE.csv", "write here instead of standard output", 0},
+        {"threads", 0, 1, "N", "worker threads (default 1)", 0},
+    };
+    cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
+    int rc = cli_begin(&args, "predict", "MODEL DATA",
+                       "Run MODEL on every row of DATA and print a CSV: for classifiers the\n"
+                       "predicted class and each class's probability, else the outputs.",
+                       argc, argv, 2, 2);
+    if (rc >= 0)
+        return rc;
+    cli_data_options dopt;
+    if ((rc = data_options(&args, "predict", &dopt)))
+        return rc;
+    int threads = 1;
+    const char *v;
+    if ((v = cli_get(&args, "threads")) &&
+        (rc = cli_int("predict", "threads", v, 1, 256, &threads)))
+        return rc;
+    bp_net *net = NULL;
+    bp_dataset *ds = NULL, *test = NULL;
+    bp_workspace *ws = NULL;
+    float *out = NULL;
+    char *tmp = NULL;
+    FILE *fp = stdout;
+    rc = 1;
+    if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
+        cli_load_data(args.positional[1], &dopt, &ds, &test) != BP_OK) {
+        cli_fail("predict");
+        goto done;
+    }
+    const bp_dataset *used = test ? test : ds;
+    if (bp_dataset_inputs(used) != bp_net_inputs(net)) {
+        fprintf(stderr, "backprop predict: %s has %d inputs per row but the model takes %d\n",
+                args.positional[1], bp_dataset_inputs(used), bp_net_inputs(net));
+        goto done;
+    }
+    size_t rows = bp_dataset_rows(used);
+    int n_out = bp_net_outputs(net);
+    out = malloc((rows ? rows : 1) * (size_t)n_out * sizeof(float));
+    if (!out || bp_workspace_create(&ws, net, 256, threads) != BP_OK ||
+        bp_predict(net, ws, bp_dataset_x_const(used), rows, out) != BP_OK) {
+        cli_fail("predict");
+        goto done;
+    }
+    /* -o FILE is written to a temporary beside it and renamed at the end, so
+     * a failed write leaves no partial file and keeps any previous one. */
+    const char *path = cli_get(&args, "output");
+    if (path) {
+        size_t n = strlen(path);
+        tmp = malloc(n + 16);
+        int fd = -1;
+        if (tmp) {
+            snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+            fd = mkstemp(tmp);
+        }
+        if (fd >= 0) { /* mkstemp makes 0600; give what fopen would */
+            mode_t mask = umask(0);
+            umask(mask);
+            fchmod(fd, 0666 & ~mask);
+        }
+        if (fd < 0 || !(fp = fdopen(fd, "w"))) {
+            fprintf(stderr, "backprop predict: %s: cannot write: %s\n", path,
+                    strerror(tmp ? errno : ENOMEM));
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp);
+            }
+            free(tmp);
+            tmp = NULL;
+            fp = stdout;
+            goto done;
+        }
+    }
+    bp_layer_spec last = bp_net_layer(net, bp_net_layers(net) - 1);
+    int classifier = last.act == BP_ACT_SOFTMAX || bp_net_loss(net) == BP_LOSS_BCE;
+    if (classifier) {
+        fputs("class", fp);
+        for (int k = 0; k < n_out; k++) {
+            char nb[256];
+            const char *name = class_name(net, used, k, nb, sizeof nb);
+            if (name)
+                fprintf(fp, ",p_%s", name);
+            else
+                fprintf(fp, ",p%d", k);
+        }
+        fputc('\n', fp);
+    } else {
+        for (int k = 0; k < n_out; k++)
+            fprintf(fp, k ? ",y%d" : "y%d", k + 1);
+        fputc('\n', fp);
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const float *o = out + r * (size_t)n_out;
+        if (classifier) {
+            int best = 0;
+            if (n_out == 1)
+                best = o[0] > 0.5f;
+            for (int k = 1; k < n_out; k++)
+                if (o[k] > o[best])
+                    best = k;
+            char nb[256];
+            const char *name = class_name(net, used, best, nb, sizeof nb);
+            if (name)
+                fputs(name, fp);
+            else
+                fprintf(fp, "%d", best);
+            for (int k = 0; k < n_out; k++)
+                fprintf(fp, ",%.6g", o[k]);
+        } else {
+            for (int k = 0; k < n_out; k++)
+                fprintf(fp, k ? ",%.9g" : "%.9g", o[k]);
+        }
+        fputc('\n', fp);
+    }
+    rc = fflush(fp) != 0 || ferror(fp) ? 1 : 0;
+    if (rc)
+        fprintf(stderr, "backprop predict: %s: write failed: %s%s\n", path ? path : "standard output",
+                strerror(errno ? errno : EIO), path ? " (previous file left unchanged)" : "");
+done:
+    if (fp != stdout) {
+        if (fclose(fp) != 0 && rc == 0) {
+            fprintf(stderr, "backprop predict: %s: write failed: %s (previous file left "
+                            "unchanged)\n", path, strerror(errno));
+            rc = 1;
+        }
+        if (rc == 0 && rename(tmp, path) != 0) {
+            fprintf(stderr, "backprop predict: %s: cannot write: %s\n", path, strerror(errno));
+            rc = 1;
+        }
+        if (rc != 0)
+            unlink(tmp);
+    }
+    free(tmp);
+    free(out);
+    bp_workspace_free(ws);
+    bp_net_free(net);
+    bp_dataset_free(ds);
+    bp_dataset_free(test);
+    return rc;
+}
+
+/* ---- plot ------------------------------------------------------------------ */
