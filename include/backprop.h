@@ -137,12 +137,39 @@ float bp_activation_derivative(bp_activation act, float s, float slope);
 
 typedef struct bp_net bp_net;
 
+/* Extensible structs (ABI).  bp_layer_spec, bp_csv_options, bp_train_options
+ * and bp_metrics are allocated by the caller, so each starts with `size`: the
+ * sizeof(...) of the header the caller was compiled with.  Set it only through
+ * bp_layer_spec_default() or BP_LAYER(), bp_csv_options_default(),
+ * bp_train_options_default() and bp_metrics_init(): inline wrappers that pass
+ * sizeof to the library, so a program built against an older header never
+ * has more bytes written into its struct than it allocated.  Every function
+ * taking one of these structs checks `size`: 0 or less than this layout
+ * (the first versioned one) → BP_ERR_ARG with a message naming the *_default
+ * or *_init call to use; more (a newer header than this library) → accepted,
+ * reading only the fields this library knows.  Fields are only ever added at
+ * the end, and a zero in a new field means the old behaviour. */
 typedef struct bp_layer_spec {
+    size_t size;           /* sizeof(bp_layer_spec): set by bp_layer_spec_default / BP_LAYER */
     int units;             /* neurons in this layer, ≥ 1 */
     bp_activation act;     /* activation of this layer */
     int bias;              /* non-zero: the layer has a bias per neuron */
     float slope;           /* leaky-ReLU slope; 0 means the default 0.01 */
 } bp_layer_spec;
+
+/* Fills *spec with defaults (1 unit, linear, bias, default slope) for a
+ * struct of `size` bytes; use the inline bp_layer_spec_default(). */
+void bp_layer_spec_init(bp_layer_spec *spec, size_t size);
+static inline void bp_layer_spec_default(bp_layer_spec *spec)
+{
+    bp_layer_spec_init(spec, sizeof *spec);
+}
+/* A bp_layer_spec initialiser for arrays (C99 designated initialisers; fields
+ * added later are zero, their default):
+ *   bp_layer_spec L[2] = {BP_LAYER(3, BP_ACT_TANH, 1, 0), BP_LAYER(2, BP_ACT_SOFTMAX, 1, 0)}; */
+#define BP_LAYER(units_, act_, bias_, slope_)                                                \
+    {.size = sizeof(bp_layer_spec), .units = (units_), .act = (act_), .bias = (bias_),       \
+     .slope = (slope_)}
 
 /* Limits checked on creation and on load, so sizes never overflow. */
 #define BP_MAX_LAYERS 64
@@ -150,7 +177,10 @@ typedef struct bp_layer_spec {
 #define BP_MAX_PARAMS ((size_t)1 << 31)
 
 /* A network of n_layers dense layers (hidden layers and the output layer;
- * the input is not a layer) after n_inputs inputs.  Parameters start at zero:
+ * the input is not a layer) after n_inputs inputs.  `layers` is read with
+ * layers[0].size as the stride between elements (every element must carry
+ * the same size), so an array built with an older or newer header is read
+ * correctly.  Parameters start at zero:
  * call bp_net_init() or set them.  Softmax is only allowed on the last layer,
  * and BP_LOSS_XENT needs it there (or a 1-unit sigmoid output, treated as BCE). */
 bp_status bp_net_create(bp_net **out, int n_inputs, int n_layers,
@@ -319,6 +349,7 @@ bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
 bp_status bp_dataset_check_finite(const bp_dataset *ds, const char *name);
 
 typedef struct bp_csv_options {
+    size_t size;       /* sizeof(bp_csv_options): set by bp_csv_options_default */
     int header;        /* -1 detect (default), 0 none, 1 first non-comment line is a header */
     char delimiter;    /* 0 detect among , ; tab (default) */
     const char *target;/* target column(s): name, 1-based index, or "last" (default NULL = last);
@@ -327,7 +358,12 @@ typedef struct bp_csv_options {
                           1 classification (numeric or string labels mapped to classes) */
     int n_classes;     /* classification with numeric labels: 0 = max label + 1 */
 } bp_csv_options;
-void bp_csv_options_default(bp_csv_options *opts);
+/* Defaults for a struct of `size` bytes; call the inline bp_csv_options_default(). */
+void bp_csv_options_init(bp_csv_options *opts, size_t size);
+static inline void bp_csv_options_default(bp_csv_options *opts)
+{
+    bp_csv_options_init(opts, sizeof *opts);
+}
 
 /* CSV: comments (# …) and blank lines skipped, CRLF and a UTF-8 BOM accepted,
  * quoted fields ("a,b") supported.  Errors name file, line and column. */
@@ -405,6 +441,7 @@ typedef struct bp_epoch_report {
 typedef int (*bp_progress_fn)(const bp_epoch_report *report, void *user);
 
 typedef struct bp_train_options {
+    size_t size;           /* sizeof(bp_train_options): set by bp_train_options_default */
     int epochs;            /* total epochs (default 10) */
     int batch_size;        /* default 32; 1 = online SGD; ignored by RPROP (full batch) */
     float learning_rate;   /* η (default 0.01; RPROP ignores it) */
@@ -433,7 +470,12 @@ typedef struct bp_train_options {
     size_t report_every;   /* batches between in-epoch reports (0 = only at epoch ends) */
 } bp_train_options;
 
-void bp_train_options_default(bp_train_options *opts);
+/* Defaults for a struct of `size` bytes; call the inline bp_train_options_default(). */
+void bp_train_options_init(bp_train_options *opts, size_t size);
+static inline void bp_train_options_default(bp_train_options *opts)
+{
+    bp_train_options_init(opts, sizeof *opts);
+}
 
 /* A trainer drives `net` (which it does not own; keep it alive) with its own
  * optimizer state and workspace. */
@@ -467,6 +509,7 @@ bp_status bp_net_fit_scaling(bp_net *net, const bp_dataset *train, bp_scaling ki
 /* ------------------------------------------------------------------ */
 
 typedef struct bp_metrics {
+    size_t size;             /* sizeof(bp_metrics): set by bp_metrics_init */
     size_t rows;
     double loss;             /* mean loss */
     int classes;             /* 0 for regression */
@@ -476,8 +519,19 @@ typedef struct bp_metrics {
     double mse, mae, r2;     /* regression (over all outputs) */
 } bp_metrics;
 
-/* Evaluate net on ds (applying the net's input scaling). */
+/* An empty bp_metrics of `size` bytes; call the inline bp_metrics_init()
+ * once before the first bp_evaluate / bp_metrics_compute into it. */
+void bp_metrics_init_size(bp_metrics *m, size_t size);
+static inline void bp_metrics_init(bp_metrics *m)
+{
+    bp_metrics_init_size(m, sizeof *m);
+}
+/* Evaluate net on ds (applying the net's input scaling).  `out` must have
+ * been set up by bp_metrics_init; results it already holds are freed first,
+ * so one bp_metrics may be reused for many evaluations. */
 bp_status bp_evaluate(const bp_net *net, const bp_dataset *ds, int threads, bp_metrics *out);
+/* Free the arrays and empty the results; `size` is kept, so the struct stays
+ * ready for the next bp_evaluate. */
 void bp_metrics_clear(bp_metrics *m);
 /* The same metrics from outputs and targets already computed. */
 bp_status bp_metrics_compute(const float *outputs, const float *targets, const int32_t *labels,
