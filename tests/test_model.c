@@ -450,7 +450,8 @@ static void test_layout_matches_documentation(void **state)
     buf expect = {0};
     build(&expect, &p);
 
-    bp_layer_spec spec[2] = {{2, BP_ACT_SIGMOID, 1, 0}, {1, BP_ACT_SIGMOID, 0, 0}};
+    bp_layer_spec spec[2] = {{2, BP_ACT_SIGMOID, 1, BP_SLOPE_DEFAULT},
+                             {1, BP_ACT_SIGMOID, 0, BP_SLOPE_DEFAULT}};
     bp_net *net;
     assert_ok(bp_net_create(&net, 2, 2, spec, BP_LOSS_MSE));
     const float params[] = {0.15f, 0.2f, 0.25f, 0.3f, 0.35f, 0.35f, 0.4f, 0.45f};
