@@ -26,7 +26,7 @@ static const char *tmp_path(const char *suffix)
 {
     static unsigned counter;
     if (n_tmp_paths == 256)
-        fail_msg("too many temporary paths");
+        fail_msg("%s", "too many temporary paths");
     char *p = tmp_paths[n_tmp_paths++];
     snprintf(p, 256, "/tmp/bp_model_test_%ld_%u%s", (long)getpid(), counter++, suffix);
     unlink(p);
