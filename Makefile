@@ -13,6 +13,9 @@ DESTDIR ?=
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Wpedantic
+# Only the functions declared BP_API in backprop.h are exported from the
+# shared library (tests/cli_symbols.sh checks it); internal helpers stay hidden.
+VISIBILITY := -fvisibility=hidden
 CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
 LDLIBS  := -lz -lm -lpthread
 
@@ -64,13 +67,13 @@ all: $(STATIC) $(SHARED) $(CLI)
 # the right path is chosen by cpuid at run time.
 $(BUILD)/obj/%_avx2.o: %_avx2.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -mavx2 -mfma -c $< -o $@
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -mavx2 -mfma -c $< -o $@
 $(BUILD)/obj/%_avx512.o: %_avx512.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma -c $< -o $@
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma -c $< -o $@
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -72,12 +72,19 @@ static void test_stratified_split(void **state)
 static void test_leaky_slope_zero_is_kept(void **state)
 {
     (void)state;
-    bp_layer_spec L[2] = {{2, BP_ACT_LEAKY_RELU, 0, 0.0f}, {1, BP_ACT_LINEAR, 0, 0}};
+    bp_layer_spec L[2] = {BP_LAYER(2, BP_ACT_LEAKY_RELU, 0, 0.0f), BP_LAYER(1, BP_ACT_LINEAR, 0, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 1, 2, L, BP_LOSS_MSE));
     assert_true(bp_net_layer(net, 0).slope == 0.0f);
     bp_net_free(net);
     L[0].slope = BP_SLOPE_DEFAULT;
+    assert_ok(bp_net_create(&net, 1, 2, L, BP_LOSS_MSE));
+    assert_close(bp_net_layer(net, 0).slope, 0.01, 1e-9);
+    bp_net_free(net);
+    /* bp_layer_spec_default gives no slope, so a leaky layer gets 0.01. */
+    bp_layer_spec_default(&L[0]);
+    L[0].units = 2;
+    L[0].act = BP_ACT_LEAKY_RELU;
     assert_ok(bp_net_create(&net, 1, 2, L, BP_LOSS_MSE));
     assert_close(bp_net_layer(net, 0).slope, 0.01, 1e-9);
     bp_net_free(net);
@@ -115,7 +122,7 @@ static void test_leaky_slope_zero_is_kept(void **state)
 static void test_xent_targets_must_be_a_distribution(void **state)
 {
     (void)state;
-    bp_layer_spec L[1] = {{2, BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec L[1] = {BP_LAYER(2, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *net;
     bp_workspace *ws;
     assert_ok(bp_net_create(&net, 2, 1, L, BP_LOSS_XENT));
@@ -143,7 +150,7 @@ static void test_xent_targets_must_be_a_distribution(void **state)
     bp_workspace_free(ws);
     bp_net_free(net);
     /* bce: targets in [0, 1]. */
-    bp_layer_spec S[1] = {{2, BP_ACT_SIGMOID, 1, 0}};
+    bp_layer_spec S[1] = {BP_LAYER(2, BP_ACT_SIGMOID, 1, 0)};
     assert_ok(bp_net_create(&net, 2, 1, S, BP_LOSS_BCE));
     assert_ok(bp_workspace_create(&ws, net, 1, 1));
     float t[2] = {1, 2};
@@ -170,7 +177,7 @@ static int parity_correct(float flat_spot, uint64_t seed)
         }
         bp_dataset_y(ds)[i] = (float)(ones & 1);
     }
-    bp_layer_spec L[2] = {{3, BP_ACT_SIGMOID, 1, 0}, {1, BP_ACT_SIGMOID, 1, 0}};
+    bp_layer_spec L[2] = {BP_LAYER(3, BP_ACT_SIGMOID, 1, 0), BP_LAYER(1, BP_ACT_SIGMOID, 1, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 3, 2, L, BP_LOSS_MSE));
     assert_ok(bp_net_init(net, BP_INIT_XAVIER, seed));
@@ -212,7 +219,7 @@ static void test_flat_spot_unsticks_parity(void **state)
     bp_train_options o;
     bp_train_options_default(&o);
     o.flat_spot = -0.1f;
-    bp_layer_spec L[1] = {{1, BP_ACT_SIGMOID, 1, 0}};
+    bp_layer_spec L[1] = {BP_LAYER(1, BP_ACT_SIGMOID, 1, 0)};
     bp_net *net;
     bp_trainer *tr;
     assert_ok(bp_net_create(&net, 1, 1, L, BP_LOSS_MSE));
@@ -239,7 +246,7 @@ static void test_early_stopping_without_validation(void **state)
     assert_ok(bp_dataset_create(&ds, 16, 1, 1));
     for (int i = 0; i < 16; i++)
         bp_dataset_x(ds)[i] = bp_dataset_y(ds)[i] = (float)i / 16;
-    bp_layer_spec L[1] = {{1, BP_ACT_LINEAR, 1, 0}};
+    bp_layer_spec L[1] = {BP_LAYER(1, BP_ACT_LINEAR, 1, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 1, 1, L, BP_LOSS_MSE));
     bp_train_options o;

@@ -35,7 +35,8 @@ int cmd_eval(int argc, char **argv)
         return rc;
     bp_net *net = NULL;
     bp_dataset *ds = NULL, *test = NULL;
-    bp_metrics m = {0};
+    bp_metrics m;
+    bp_metrics_init(&m);
     rc = 1;
     if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
         cli_load_data(args.positional[1], &dopt, &ds, &test) != BP_OK) {

@@ -168,6 +168,7 @@ static int build_net(cli_args *a, const bp_dataset *train, uint64_t seed, bp_net
     bp_layer_spec spec[BP_MAX_LAYERS];
     int bias = !cli_get(a, "no-bias");
     for (int l = 1; l < n; l++) {
+        bp_layer_spec_default(&spec[l - 1]);
         spec[l - 1].units = sizes[l];
         spec[l - 1].act = l == n - 1 ? out_act : act;
         spec[l - 1].bias = bias;
@@ -559,7 +560,8 @@ int cmd_train(int argc, char **argv)
         goto fail;
     if (!prog.quiet)
         printf("saved %s\n", output);
-    bp_metrics m = {0};
+    bp_metrics m;
+    bp_metrics_init(&m);
     if (test) {
         if (bp_evaluate(net, test, topt.threads, &m) != BP_OK)
             goto fail;

@@ -250,6 +250,7 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
                 break;
             }
             layer_in *L = &layers[n_layers];
+            bp_layer_spec_default(&L->spec);
             L->spec.bias = 1;
             L->spec.slope = BP_SLOPE_DEFAULT; /* unless slope= is given */
             if ((st = parse_int(&p, p.tok[1], 1, BP_MAX_UNITS, &L->spec.units, "units")))

@@ -100,8 +100,9 @@ bp_status bp_scaling_parse(const char *name, bp_scaling *out)
     return st;
 }
 
-void bp_train_options_default(bp_train_options *o)
+void bp_train_options_init(bp_train_options *opts, size_t size)
 {
+    bp_train_options d, *o = &d;
     memset(o, 0, sizeof *o);
     o->epochs = 10;
     o->batch_size = 32;
@@ -123,6 +124,20 @@ void bp_train_options_default(bp_train_options *o)
     o->rprop_delta_min = 0.0f;
     o->rprop_delta_max = 50.0f;
     o->rprop_delta_zero = 0.1f;
+    bp_abi_fill(opts, size, &d, sizeof d);
+}
+
+/* The caller's options (checked size) in this library's layout. */
+static bp_status copy_options(bp_train_options *dst, const bp_train_options *src, const char *fn)
+{
+    bp_train_options_default(dst);
+    if (!src)
+        return BP_OK;
+    bp_status st = bp_abi_check(src, BP_TRAIN_OPTIONS_V1, fn, "bp_train_options",
+                                "bp_train_options_default");
+    if (st == BP_OK)
+        bp_abi_copy(dst, sizeof *dst, src);
+    return st;
 }
 
 static bp_status check_options(const bp_train_options *o)
@@ -197,11 +212,9 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
         return bp_error(BP_ERR_ARG, "bp_trainer_create: NULL argument");
     *out = NULL;
     bp_train_options o;
-    if (opts)
-        o = *opts;
-    else
-        bp_train_options_default(&o);
-    bp_status st = check_options(&o);
+    bp_status st = copy_options(&o, opts, "bp_trainer_create");
+    if (st == BP_OK)
+        st = check_options(&o);
     if (st != BP_OK)
         return st;
     bp_trainer *tr = calloc(1, sizeof *tr);
@@ -275,8 +288,15 @@ void bp_trainer_set_progress(bp_trainer *tr, bp_progress_fn fn, void *user, size
 void bp_trainer_set_epochs(bp_trainer *tr, int epochs) { tr->opts.epochs = epochs; }
 
 /* η for a 0-based epoch. */
-float bp_schedule_lr(const bp_train_options *o, int epoch)
+float bp_schedule_lr(const bp_train_options *opts, int epoch)
 {
+    bp_train_options copy, *o = &copy;
+    if (!opts) {
+        bp_error(BP_ERR_ARG, "bp_schedule_lr: options are NULL");
+        return NAN;
+    }
+    if (copy_options(o, opts, "bp_schedule_lr") != BP_OK)
+        return NAN; /* the message says why */
     double lr = o->learning_rate;
     switch (o->schedule) {
     case BP_SCHED_STEP:
@@ -291,7 +311,7 @@ float bp_schedule_lr(const bp_train_options *o, int epoch)
         break;
     }
     if (epoch < o->warmup_epochs)
-        lr *= (double)(epoch + 1) / (o->warmup_epochs + 1);
+        lr *= ((double)epoch + 1) / ((double)o->warmup_epochs + 1);
     return (float)lr;
 }
 
