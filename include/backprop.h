@@ -184,8 +184,8 @@ typedef struct bp_layer_spec {
 /* "No slope given" in bp_layer_spec.slope: leaky-ReLU layers get 0.01. */
 #define BP_SLOPE_DEFAULT (-1.0f)
 
-/* Fills *spec with defaults (1 unit, linear, bias, slope BP_SLOPE_DEFAULT)
- * for a struct of `size` bytes; use the inline bp_layer_spec_default(). */
+/* Fills *spec with defaults (1 unit, linear, bias, default slope) for a
+ * struct of `size` bytes; use the inline bp_layer_spec_default(). */
 BP_API void bp_layer_spec_init(bp_layer_spec *spec, size_t size);
 static inline void bp_layer_spec_default(bp_layer_spec *spec)
 {
@@ -379,7 +379,7 @@ BP_API bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_
  * bp_dataset_split.  Same seed ⇒ same split.  Added so a small validation
  * split cannot miss a class (train's default). */
 BP_API bp_status bp_dataset_split_stratified(const bp_dataset *ds, double fraction, uint64_t seed,
-                                             bp_dataset **first, bp_dataset **second);
+                                      bp_dataset **first, bp_dataset **second);
 /* Reject NaN/Inf anywhere, naming the row and column ("name" for the message). */
 BP_API bp_status bp_dataset_check_finite(const bp_dataset *ds, const char *name);
 

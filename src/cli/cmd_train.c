@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "data.h"
 #include "common.h"
+#include "json.h"
 
 
 /* ---- train ---------------------------------------------------------------- */
@@ -23,7 +25,84 @@ typedef struct {
     int best_epoch;  /* last epoch whose early-stopping loss improved (0: none) */
     double best_loss;
     int failed;
+    /* What the log needs beyond the trainer's report. */
+    const bp_dataset *val, *test; /* test: evaluated at each epoch's end (--log with --test) */
+    int threads;
+    int regression;  /* log RMSE columns */
+    int mse_outputs; /* loss is ½Σ over this many outputs: RMSE = √(2·loss/n); 0 otherwise */
+    int old_log;     /* appending to a log in the first (8-column) format */
 } progress_state;
+
+/* The training log's columns.  The first eight are the original format, so
+ * old logs still plot and --resume appends to an old log in its own format;
+ * test_* are filled with --test, *_rmse for regression. */
+#define LOG_HEADER_V1                                                                              \
+    "epoch,seconds,samples_per_s,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy"
+#define LOG_HEADER LOG_HEADER_V1 ",test_loss,test_accuracy,train_rmse,val_rmse,test_rmse"
+
+/* 1 when the log at `path` starts with the first format's header line. */
+static int is_old_log(const char *path)
+{
+    char line[512];
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    int old = fgets(line, sizeof line, fp) && strcspn(line, "\r\n") == strlen(LOG_HEADER_V1) &&
+              strncmp(line, LOG_HEADER_V1, strlen(LOG_HEADER_V1)) == 0;
+    fclose(fp);
+    return old;
+}
+
+/* ",value" or "," for a missing (NaN) value. */
+static void log_field(FILE *fp, const char *fmt, double v)
+{
+    fputc(',', fp);
+    if (!isnan(v))
+        fprintf(fp, fmt, v);
+}
+
+/* One row of the log; evaluates the test set (and, for regression with a
+ * loss other than MSE, the validation set) with the epoch's weights. */
+static int write_log_row(progress_state *p, const bp_epoch_report *r)
+{
+    FILE *fp = p->log;
+    fprintf(fp, "%d,%.6f,%.1f,%.9g,%.9g", r->epoch, r->seconds, r->samples_per_s,
+            r->learning_rate, r->train_loss);
+    log_field(fp, "%.6f", r->train_accuracy);
+    log_field(fp, "%.9g", r->val_loss);
+    log_field(fp, "%.6f", r->val_accuracy);
+    if (!p->old_log) {
+        double test_loss = NAN, test_acc = NAN, train_rmse = NAN, val_rmse = NAN, test_rmse = NAN;
+        const bp_net *net = bp_trainer_net(r->trainer);
+        bp_metrics m;
+        bp_metrics_init(&m);
+        if (p->test) {
+            if (bp_evaluate(net, p->test, p->threads, &m) != BP_OK)
+                return 1;
+            test_loss = m.loss;
+            test_acc = m.classes ? m.accuracy : NAN;
+            test_rmse = m.classes ? NAN : sqrt(m.mse);
+            bp_metrics_clear(&m);
+        }
+        if (p->regression && p->mse_outputs) {
+            train_rmse = sqrt(2 * r->train_loss / p->mse_outputs);
+            val_rmse = sqrt(2 * r->val_loss / p->mse_outputs);
+        } else if (p->regression && p->val) {
+            if (bp_evaluate(net, p->val, p->threads, &m) != BP_OK)
+                return 1;
+            val_rmse = sqrt(m.mse);
+            bp_metrics_clear(&m);
+        }
+        log_field(fp, "%.9g", test_loss);
+        log_field(fp, "%.6f", test_acc);
+        log_field(fp, "%.9g", train_rmse);
+        log_field(fp, "%.9g", val_rmse);
+        log_field(fp, "%.9g", test_rmse);
+    }
+    fputc('\n', fp);
+    fflush(fp);
+    return 0;
+}
 
 static void fmt_metric(char *buf, size_t cap, const char *name, double v)
 {
@@ -64,19 +143,10 @@ static int on_progress(const bp_epoch_report *r, void *user)
                r->learning_rate, r->improved ? "  *" : "");
         fflush(stdout);
     }
-    if (p->log) {
-        fprintf(p->log, "%d,%.6f,%.1f,%.9g,%.9g,", r->epoch, r->seconds, r->samples_per_s,
-                r->learning_rate, r->train_loss);
-        if (!isnan(r->train_accuracy))
-            fprintf(p->log, "%.6f", r->train_accuracy);
-        fputc(',', p->log);
-        if (!isnan(r->val_loss))
-            fprintf(p->log, "%.9g", r->val_loss);
-        fputc(',', p->log);
-        if (!isnan(r->val_accuracy))
-            fprintf(p->log, "%.6f", r->val_accuracy);
-        fputc('\n', p->log);
-        fflush(p->log);
+    if (p->log && write_log_row(p, r)) {
+        fprintf(stderr, "backprop train: log: %s\n", bp_errmsg());
+        p->failed = 1;
+        return 1;
     }
     if (p->checkpoint && p->checkpoint_every > 0 && r->epoch % p->checkpoint_every == 0) {
         if (bp_checkpoint_save(r->trainer, p->checkpoint) != BP_OK) {
@@ -86,6 +156,39 @@ static int on_progress(const bp_epoch_report *r, void *user)
         }
         p->saved_epoch = r->epoch;
     }
+    return 0;
+}
+
+/* train --json: the final metrics on each data set (null where there is
+ * none), epochs run and training seconds, as one document on `fp`. */
+static int write_train_json(FILE *fp, const char *model, bp_net *net, const bp_trainer *tr,
+                            const bp_dataset *const sets[3], int threads, double seconds)
+{
+    static const char *const keys[3] = {"train", "validation", "test"};
+    json_writer w;
+    json_init(&w, fp);
+    json_object_begin(&w, NULL);
+    json_string(&w, "command", "train");
+    json_string(&w, "model", model);
+    json_integer(&w, "epochs", bp_trainer_epoch(tr));
+    json_integer(&w, "epochs_planned", bp_trainer_options(tr)->epochs);
+    json_number(&w, "seconds", seconds);
+    for (int i = 0; i < 3; i++) {
+        bp_metrics m;
+        bp_metrics_init(&m);
+        if (!sets[i]) {
+            json_null(&w, keys[i]);
+            continue;
+        }
+        if (bp_evaluate(net, sets[i], threads, &m) != BP_OK) {
+            json_object_end(&w);
+            return 1;
+        }
+        json_names names = {net, sets[i]};
+        json_metrics(&w, keys[i], &m, json_model_class_name, &names);
+        bp_metrics_clear(&m);
+    }
+    json_object_end(&w);
     return 0;
 }
 
@@ -379,6 +482,7 @@ int cmd_train(int argc, char **argv)
         {"checkpoint-every", 0, 1, "N", "epochs between checkpoints (default 1 with --checkpoint)", 0},
         {"resume", 0, 1, "CHECKPOINT", "continue a run from a checkpoint", 0},
         {"quiet", 'q', 0, "", "print only the final result", 0},
+        {"json", 0, 0, "", "print the final metrics as JSON on standard output (the text goes to standard error)", 0},
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     int rc = cli_begin(&args, "train", "[DATA] [OPTION]...",
@@ -438,6 +542,10 @@ int cmd_train(int argc, char **argv)
     bp_net *net = NULL;
     bp_trainer *tr = NULL;
     bp_status lst;
+    FILE *jfp = NULL;
+    if (cli_get(&args, "json") && !(jfp = json_stdout_begin("train")))
+        return 1;
+    struct timespec t0, t1;
     rc = 1;
     if ((lst = cli_load_data(data, &dopt, &all, &test)) != BP_OK ||
         (lst = bp_dataset_check_finite(all, data)) != BP_OK) {
@@ -520,14 +628,20 @@ int cmd_train(int argc, char **argv)
     }
     if ((v = cli_get(&args, "log"))) {
         int fresh = !resume || access(v, F_OK) != 0;
+        if (!fresh)
+            prog.old_log = is_old_log(v);
         prog.log = fopen(v, fresh ? "w" : "a");
         if (!prog.log) {
             fprintf(stderr, "backprop train: %s: cannot write the log\n", v);
             goto done;
         }
         if (fresh)
-            fputs("epoch,seconds,samples_per_s,learning_rate,train_loss,train_accuracy,val_loss,"
-                  "val_accuracy\n", prog.log);
+            fputs(LOG_HEADER "\n", prog.log);
+        prog.val = val;
+        prog.test = test;
+        prog.threads = topt.threads;
+        prog.regression = bp_dataset_classes(train) == 0;
+        prog.mse_outputs = bp_net_loss(net) == BP_LOSS_MSE ? bp_net_outputs(net) : 0;
     }
     bp_trainer_set_progress(tr, on_progress, &prog, prog.tty && !prog.quiet ? 20 : 0);
     if (!prog.quiet) {
@@ -539,7 +653,9 @@ int cmd_train(int argc, char **argv)
                bp_optimizer_name(bp_trainer_options(tr)->optimizer),
                bp_trainer_options(tr)->threads);
     }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     bp_status st = bp_trainer_run(tr, train, val);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (st != BP_OK) {
         if (prog.failed) /* the checkpoint could not be written; already said why */
             goto done;
@@ -573,12 +689,19 @@ int cmd_train(int argc, char **argv)
         print_eval("validation", &m);
         bp_metrics_clear(&m);
     }
+    const bp_dataset *const sets[3] = {train, val, test};
+    if (jfp && write_train_json(jfp, output, net, tr, sets, topt.threads,
+                                (double)(t1.tv_sec - t0.tv_sec) +
+                                    (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9))
+        goto fail;
     rc = 0;
     goto done;
 fail:
     fprintf(stderr, "backprop train: %s\n", bp_errmsg());
     rc = 1;
 done:
+    if (jfp && json_stdout_end("train", jfp))
+        rc = 1;
     if (prog.log)
         fclose(prog.log);
     bp_trainer_free(tr);
