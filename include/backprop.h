@@ -117,7 +117,13 @@ typedef enum bp_activation {
  *   BP_LOSS_XENT  E = −Σ_k expected_k · ln a_k   with a softmax output layer;
  *                 softmax and cross-entropy are fused: δ = a − expected.
  *   BP_LOSS_BCE   E = −Σ_k [t_k ln a_k + (1 − t_k) ln(1 − a_k)]; with sigmoid
- *                 outputs fused to δ = a − expected. */
+ *                 outputs fused to δ = a − expected.
+ * The fused δ = a − t is ∂E/∂s only for targets that fit: xent needs a
+ * softmax output and each target row a distribution (every t_k in [0, 1],
+ * Σ_k t_k = 1: one-hot or probabilities); bce needs sigmoid outputs and every
+ * t_k in [0, 1].  bp_backward, bp_train_sample and the trainer refuse other
+ * targets with BP_ERR_ARG naming the row (e.g. "training data row 3: ... sum
+ * to 2"), instead of training on a gradient of some other function. */
 typedef enum bp_loss {
     BP_LOSS_MSE = 0,
     BP_LOSS_XENT,
@@ -186,7 +192,8 @@ static inline void bp_layer_spec_default(bp_layer_spec *spec)
     bp_layer_spec_init(spec, sizeof *spec);
 }
 /* A bp_layer_spec initialiser for arrays (C99 designated initialisers; fields
- * added later are zero, their default):
+ * added later are zero, their default).  The slope is used as given (0 is
+ * plain ReLU for a leaky-ReLU layer; BP_SLOPE_DEFAULT asks for 0.01):
  *   bp_layer_spec L[2] = {BP_LAYER(3, BP_ACT_TANH, 1, 0), BP_LAYER(2, BP_ACT_SOFTMAX, 1, 0)}; */
 #define BP_LAYER(units_, act_, bias_, slope_)                                                \
     {.size = sizeof(bp_layer_spec), .units = (units_), .act = (act_), .bias = (bias_),       \
@@ -486,8 +493,10 @@ typedef struct bp_train_options {
     float min_lr;          /* cosine floor (default 0) */
     int warmup_epochs;     /* linear warm-up from η/warmup to η over these epochs (default 0) */
     float clip_norm;       /* clip the gradient's global L2 norm to this (0 = off) */
-    int patience;          /* early stopping on validation loss after this many epochs
-                              without improvement, restoring the best weights (0 = off) */
+    int patience;          /* early stopping after this many epochs without improvement
+                              (see min_delta): of the validation loss, restoring the best
+                              weights; without a validation set, of the training loss,
+                              keeping the last weights (0 = off) */
     uint64_t seed;         /* shuffles and dropout; same seed + data ⇒ same bits */
     int threads;           /* worker threads (default 1); never changes the result */
     int shuffle;           /* shuffle every epoch (default 1) */
