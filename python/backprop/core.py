@@ -1,6 +1,7 @@
 """The low-level objects: Net, Dataset, Trainer (thin owners of the C objects)."""
 import ctypes
 import os
+import signal
 import tempfile
 import threading
 
@@ -521,6 +522,7 @@ class Trainer:
         self.history = []
         self.stopped = False
         self._exc = None
+        self._stop_requested = False
         self._cb = PROGRESS_FN(self._progress)  # kept alive as long as the trainer
         every = self.report_every or self.POLL_BATCHES
         lib.bp_trainer_set_progress(self._ptr, ctypes.cast(self._cb, ctypes.c_void_p), None,
@@ -563,17 +565,42 @@ class Trainer:
         start = len(self.history)
         self.stopped = False
         self._exc = None
-        st = lib.bp_trainer_run(self._ptr, train._ptr, val._ptr if val is not None else None)
+        self._sigint = False
+        self._stop_requested = False
+        # Ctrl-C: Python runs its SIGINT handler only when the main thread
+        # executes bytecode, i.e. inside our progress callback.  Raising there
+        # could escape ctypes (which would print and drop it), so during the
+        # run a handler only asks the trainer to stop; run() raises
+        # KeyboardInterrupt once the library has returned with a valid net.
+        old = None
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            old = signal.signal(signal.SIGINT, self._on_sigint)
+        try:
+            st = lib.bp_trainer_run(self._ptr, train._ptr,
+                                    val._ptr if val is not None else None)
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGINT, old)
         exc, self._exc = self._exc, None
         if exc is not None:
             raise exc
-        if st == _lib.ERR_INTERRUPTED and self.stopped:
+        if self._sigint:
+            raise KeyboardInterrupt
+        if st == _lib.ERR_INTERRUPTED and (self.stopped or self._stop_requested):
+            self.stopped = True  # asked for: not an error
             return self.history[start:]
         check(st)
         return self.history[start:]
 
+    def _on_sigint(self, signum, frame):
+        self._sigint = True
+        lib.bp_trainer_request_stop(self._ptr)
+
     def request_stop(self):
-        """Stop a run in progress (from another thread) after its current batch."""
+        """Stop a run in progress (from another thread) after its current batch;
+        that run() returns normally with .stopped = True."""
+        self._stop_requested = True
         lib.bp_trainer_request_stop(self._ptr)
 
     @property
