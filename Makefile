@@ -46,7 +46,7 @@ STATIC := $(BUILD)/libbackprop.a
 SHARED := $(BUILD)/libbackprop.so
 CLI    := $(BUILD)/backprop
 
-.PHONY: all check run bench install uninstall clean fuzz fuzz-build valgrind tests examples deps
+.PHONY: all check run bench install install-python uninstall uninstall-python clean fuzz fuzz-build valgrind tests examples deps
 
 # `make check` and `make run` first make sure the compiler, zlib and (for
 # check) cmocka are there, installing what is missing with apt-get when root
@@ -117,12 +117,31 @@ install: all
 	install -m 644 man/backprop.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*BP_VERSION_STRING "\(.*\)"/\1/p' include/backprop.h)|' \
 	    backprop.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/backprop.pc
+	@$(MAKE) --no-print-directory install-python
+
+# The Python package (python/backprop, pure Python over libbackprop.so via
+# ctypes) for $(PYTHON): into Debian's /usr/lib/python3/dist-packages for
+# PREFIX=/usr, else $(PREFIX)/lib/python3.X/dist-packages (on sys.path for
+# /usr/local); PYTHON_SITE overrides.  _installed.py records where the
+# library went, so the package finds it without ldconfig or LD_LIBRARY_PATH.
+PYTHON ?= /usr/bin/python3
+PYTHON_SITE ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)/dist-packages)
+install-python:
+	@if [ ! -x "$(PYTHON)" ]; then echo "install-python: $(PYTHON) not found, Python package not installed"; exit 0; fi; \
+	set -e; d="$(DESTDIR)$(PYTHON_SITE)/backprop"; \
+	install -d "$$d"; \
+	install -m 644 python/backprop/*.py "$$d/"; \
+	echo 'LIBRARY = "$(PREFIX)/lib/libbackprop.so.0"' > "$$d/_installed.py"; \
+	echo "installed the Python package in $$d"
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYTHON_SITE)/backprop
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/backprop.h $(DESTDIR)$(PREFIX)/lib/libbackprop.a \
 	    $(DESTDIR)$(PREFIX)/lib/libbackprop.so $(DESTDIR)$(PREFIX)/lib/libbackprop.so.0 \
 	    $(DESTDIR)$(PREFIX)/bin/backprop $(DESTDIR)$(PREFIX)/share/man/man1/backprop.1 \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/backprop.pc
+	rm -rf $(DESTDIR)$(PYTHON_SITE)/backprop
 
 clean:
 	rm -rf build

@@ -1,5 +1,6 @@
 """The low-level objects: Net, Dataset, Trainer (thin owners of the C objects)."""
 import ctypes
+import functools
 import os
 import signal
 import tempfile
@@ -105,6 +106,7 @@ class Net:
             ptr = ptr.value
         self._ptr = ptr
         self._ws = None
+        self._row = None
         self._ws_lock = threading.Lock()
         self._in = lib.bp_net_inputs(ptr)
         self._out = lib.bp_net_outputs(ptr)
@@ -118,6 +120,7 @@ class Net:
     def __del__(self):
         ptr = getattr(self, "_ptr", None)
         if ptr:
+            self._row = None
             if self._ws:
                 lib.bp_workspace_free(self._ws)
                 self._ws = None
@@ -268,10 +271,35 @@ class Net:
             self._ws = ws.value
         return self._ws
 
+    def _row_buffers(self):
+        # One-row predictions go through fixed buffers whose addresses are
+        # computed once: numpy's X.ctypes.data alone costs more than the C call.
+        xin = np.empty(self._in, dtype=_f32)
+        yout = np.empty(self._out, dtype=_f32)
+        call = functools.partial(lib.bp_predict, ctypes.c_void_p(self._ptr),
+                                 ctypes.c_void_p(self._workspace()),
+                                 ctypes.c_void_p(xin.ctypes.data), ctypes.c_size_t(1),
+                                 ctypes.c_void_p(yout.ctypes.data))
+        self._row = (xin, yout, call)
+        return self._row
+
     def predict(self, X, out=None):
         """Outputs for the rows of X ([rows][inputs] or one row), the net's
         scaling applied.  C-contiguous float32 input is read in place."""
         X = np.asarray(X)
+        nd = X.ndim
+        if out is None and (nd == 1 or (nd == 2 and X.shape[0] == 1)):
+            if X.shape[-1] != self._in:
+                raise ValueError("X has %d features per row but the net takes %d"
+                                 % (X.shape[-1], self._in))
+            with self._ws_lock:
+                xin, yout, call = self._row or self._row_buffers()
+                xin[...] = X[0] if nd == 2 else X  # converts to float32 as it copies
+                st = call()
+                res = yout.copy()
+            if st:
+                raise _lib.error(st)
+            return res if nd == 1 else res.reshape(1, -1)
         if X.dtype != _f32 or not X.flags.c_contiguous:
             X = _as_f32(X)
         one = X.ndim == 1
