@@ -328,14 +328,6 @@ int cmd_train(int argc, char **argv)
         rc = fail_rc(lst);
         goto done;
     }
-    const char *test_path = cli_get(&args, "test");
-    if (test_path) {
-        bp_dataset_free(test);
-        test = NULL;
-        if (cli_load_data(test_path, &dopt, &test, NULL) != BP_OK ||
-            bp_dataset_check_finite(test, test_path) != BP_OK)
-            goto fail;
-    }
 
     const char *resume = cli_get(&args, "resume");
     if (resume) {
@@ -386,10 +378,27 @@ int cmd_train(int argc, char **argv)
         bp_net_set_meta(net, "val_fraction", buf);
         const char *base = strrchr(data, '/');
         bp_net_set_meta(net, "data", base ? base + 1 : data);
-        store_class_names(net, train);
+        /* The model keeps the data's schema, so new data maps the same way. */
+        if (bp_net_set_schema(net, train) != BP_OK)
+            goto fail;
         if ((lst = bp_trainer_create(&tr, net, &topt)) != BP_OK) {
             fprintf(stderr, "backprop train: %s\n", bp_errmsg());
             rc = fail_rc(lst);
+            goto done;
+        }
+    }
+    /* The test file is read through the model's schema (columns by name,
+     * labels in the model's class order). */
+    const char *test_path = cli_get(&args, "test");
+    if (test_path) {
+        bp_dataset_free(test);
+        test = NULL;
+        if (cli_load_data_for(test_path, &dopt, net, &test) != BP_OK ||
+            bp_dataset_check_finite(test, test_path) != BP_OK)
+            goto fail;
+        if (bp_dataset_outputs(test) == 0) {
+            fprintf(stderr, "backprop train: %s has no target column to test against\n",
+                    test_path);
             goto done;
         }
     }
