@@ -41,7 +41,8 @@ int cmd_eval(int argc, char **argv)
         return rc;
     bp_net *net = NULL;
     bp_dataset *ds = NULL, *test = NULL;
-    bp_metrics m = {0};
+    bp_metrics m;
+    bp_metrics_init(&m);
     FILE *jfp = NULL;
     if (cli_get(&args, "json") && !(jfp = json_stdout_begin("eval")))
         return 1;
