@@ -47,9 +47,11 @@ int cmd_eval(int argc, char **argv)
     if (cli_get(&args, "json") && !(jfp = json_stdout_begin("eval")))
         return 1;
     rc = 1;
+    bp_status lst = BP_OK;
     if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
-        cli_load_data(args.positional[1], &dopt, &ds, &test) != BP_OK) {
+        (lst = cli_load_data(args.positional[1], &dopt, &ds, &test)) != BP_OK) {
         cli_fail("eval");
+        rc = net ? fail_rc(lst) : 1; /* an unknown --target is a usage error */
         goto done;
     }
     if (bp_dataset_inputs(test ? test : ds) != bp_net_inputs(net)) {
@@ -111,6 +113,7 @@ int cmd_predict(int argc, char **argv)
         DATA_OPTIONS,
         {"output", 'o', 1, "FILE.csv", "write here instead of standard output", 0},
         {"threads", 0, 1, "N", "worker threads (default 1)", 0},
+        FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     int rc = cli_begin(&args, "predict", "MODEL DATA",
@@ -131,12 +134,25 @@ int cmd_predict(int argc, char **argv)
     bp_dataset *ds = NULL, *test = NULL;
     bp_workspace *ws = NULL;
     float *out = NULL;
-    char *tmp = NULL;
+    bp_output *outfile = NULL;
     FILE *fp = stdout;
+    const char *path = cli_get(&args, "output");
+    if (path) {
+        cli_file files[] = {{"MODEL", args.positional[0], 0},
+                            {"DATA", args.positional[1], 0},
+                            {"--labels", cli_get(&args, "labels"), 0},
+                            {"-o", path, 1}};
+        if ((rc = check_distinct("predict", files, 4)))
+            return rc;
+        if (check_writable("predict", "output", path, cli_get(&args, "force") != NULL))
+            return 1;
+    }
     rc = 1;
+    bp_status lst = BP_OK;
     if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
-        cli_load_data(args.positional[1], &dopt, &ds, &test) != BP_OK) {
+        (lst = cli_load_data(args.positional[1], &dopt, &ds, &test)) != BP_OK) {
         cli_fail("predict");
+        rc = net ? fail_rc(lst) : 1; /* an unknown --target is a usage error */
         goto done;
     }
     const bp_dataset *used = test ? test : ds;
@@ -153,34 +169,15 @@ int cmd_predict(int argc, char **argv)
         cli_fail("predict");
         goto done;
     }
-    /* -o FILE is written to a temporary beside it and renamed at the end, so
-     * a failed write leaves no partial file and keeps any previous one. */
-    const char *path = cli_get(&args, "output");
+    /* -o FILE goes through the library's writer: a temporary renamed at the
+     * end (a failed write keeps any previous file), or straight into a
+     * device or FIFO. */
     if (path) {
-        size_t n = strlen(path);
-        tmp = malloc(n + 16);
-        int fd = -1;
-        if (tmp) {
-            snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-            fd = mkstemp(tmp);
-        }
-        if (fd >= 0) { /* mkstemp makes 0600; give what fopen would */
-            mode_t mask = umask(0);
-            umask(mask);
-            fchmod(fd, 0666 & ~mask);
-        }
-        if (fd < 0 || !(fp = fdopen(fd, "w"))) {
-            fprintf(stderr, "backprop predict: %s: cannot write: %s\n", path,
-                    strerror(tmp ? errno : ENOMEM));
-            if (fd >= 0) {
-                close(fd);
-                unlink(tmp);
-            }
-            free(tmp);
-            tmp = NULL;
-            fp = stdout;
+        if (bp_output_open(&outfile, path) != BP_OK) {
+            cli_fail("predict");
             goto done;
         }
+        fp = bp_output_file(outfile);
     }
     bp_layer_spec last = bp_net_layer(net, bp_net_layers(net) - 1);
     int classifier = last.act == BP_ACT_SOFTMAX || bp_net_loss(net) == BP_LOSS_BCE;
@@ -223,25 +220,19 @@ int cmd_predict(int argc, char **argv)
         }
         fputc('\n', fp);
     }
-    rc = fflush(fp) != 0 || ferror(fp) ? 1 : 0;
-    if (rc)
-        fprintf(stderr, "backprop predict: %s: write failed: %s%s\n", path ? path : "standard output",
-                strerror(errno ? errno : EIO), path ? " (previous file left unchanged)" : "");
-done:
-    if (fp != stdout) {
-        if (fclose(fp) != 0 && rc == 0) {
-            fprintf(stderr, "backprop predict: %s: write failed: %s (previous file left "
-                            "unchanged)\n", path, strerror(errno));
-            rc = 1;
-        }
-        if (rc == 0 && rename(tmp, path) != 0) {
-            fprintf(stderr, "backprop predict: %s: cannot write: %s\n", path, strerror(errno));
-            rc = 1;
-        }
-        if (rc != 0)
-            unlink(tmp);
+    if (outfile) {
+        bp_status cst = bp_output_commit(outfile);
+        outfile = NULL;
+        rc = cst == BP_OK ? 0 : cli_fail("predict");
+    } else {
+        errno = 0;
+        rc = fflush(fp) != 0 || ferror(fp) ? 1 : 0;
+        if (rc)
+            fprintf(stderr, "backprop predict: standard output: write failed: %s\n",
+                    strerror(errno ? errno : EIO));
     }
-    free(tmp);
+done:
+    bp_output_abort(outfile);
     free(out);
     bp_workspace_free(ws);
     bp_net_free(net);

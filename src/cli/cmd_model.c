@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "common.h"
 
 /* A per-layer table like Keras' model.summary(): each layer's units,
  * activation and parameters (weights + biases), and the total. */
@@ -60,8 +61,9 @@ int cmd_info(int argc, char **argv)
 
 int cmd_export(int argc, char **argv)
 {
-    cli_option opts[] = {{"output", 'o', 1, "FILE.net", "where to write (required)", 0}};
-    cli_args args = {opts, 1, {0}, 0};
+    cli_option opts[] = {{"output", 'o', 1, "FILE.net", "where to write (required)", 0},
+                         FORCE_OPTION};
+    cli_args args = {opts, 2, {0}, 0};
     int rc = cli_begin(&args, "export", "MODEL -o FILE.net",
                        "Write MODEL in the human-readable text format, every weight exact\n"
                        "(%.9g reads back to the same bits).", argc, argv, 1, 1);
@@ -72,6 +74,8 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "backprop export: -o FILE.net is required\n");
         return 2;
     }
+    if ((rc = check_output("export", &args, "MODEL", args.positional[0], out)))
+        return rc;
     bp_net *net;
     if (bp_net_load_any(&net, args.positional[0]) != BP_OK)
         return cli_fail("export");

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "common.h"
 
 int cmd_plot(int argc, char **argv)
 {
@@ -9,6 +10,7 @@ int cmd_plot(int argc, char **argv)
         {"output", 'o', 1, "FILE.svg", "where to write (required)", 0},
         {"log-scale", 0, 0, "", "logarithmic loss axis (default: when the loss spans > 2 decades)", 0},
         {"linear-scale", 0, 0, "", "linear loss axis, even when the loss spans decades", 0},
+        FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     int rc = cli_begin(&args, "plot", "LOG.csv -o FILE.svg",
@@ -31,6 +33,8 @@ int cmd_plot(int argc, char **argv)
         fprintf(stderr, "backprop plot: give --log-scale or --linear-scale, not both\n");
         return 2;
     }
+    if ((rc = check_output("plot", &args, "LOG", args.positional[0], out)))
+        return rc;
     if (bp_plot_svg_flags(args.positional[0], out, flags) != BP_OK)
         return cli_fail("plot");
     return 0;

@@ -18,6 +18,7 @@
 
 typedef struct {
     FILE *log;
+    const char *log_path;
     int tty, quiet;
     const char *checkpoint;
     int checkpoint_every;
@@ -100,7 +101,10 @@ static int write_log_row(progress_state *p, const bp_epoch_report *r)
         log_field(fp, "%.9g", test_rmse);
     }
     fputc('\n', fp);
-    fflush(fp);
+    errno = 0;
+    if (fflush(fp) != 0 || ferror(fp))
+        return bp_error(BP_ERR_IO, "%s: write failed: %s", p->log_path,
+                        strerror(errno ? errno : EIO)) != BP_OK;
     return 0;
 }
 
@@ -144,7 +148,7 @@ static int on_progress(const bp_epoch_report *r, void *user)
         fflush(stdout);
     }
     if (p->log && write_log_row(p, r)) {
-        fprintf(stderr, "backprop train: log: %s\n", bp_errmsg());
+        fprintf(stderr, "backprop train: log %s\n", bp_errmsg());
         p->failed = 1;
         return 1;
     }
@@ -441,6 +445,64 @@ static void report_stop(const progress_state *p, const bp_train_options *o, int 
         putchar('\n');
 }
 
+/* After the first SIGINT/SIGTERM/SIGHUP the trainer stopped after a batch:
+ * save the model (a valid one: the weights after that batch) and make sure
+ * the checkpoint, if any, can resume.  Returns the exit status. */
+static int save_interrupted(const progress_state *p, bp_trainer *tr, const bp_net *net,
+                            const char *output)
+{
+    char where[256];
+    snprintf(where, sizeof where, "%s", bp_errmsg());
+    if (bp_net_save(net, output) != BP_OK) {
+        fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+        return 1;
+    }
+    fprintf(stderr, "backprop train: %s; model saved to %s\n", where, output);
+    if (p->checkpoint) {
+        int done = bp_trainer_epoch(tr);
+        if (p->saved_epoch == done && done > 0) {
+            fprintf(stderr, "backprop train: checkpoint %s holds epoch %d; --resume %s continues "
+                            "from there\n", p->checkpoint, done, p->checkpoint);
+        } else if (bp_checkpoint_save(tr, p->checkpoint) != BP_OK) {
+            fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+            return 1;
+        } else {
+            fprintf(stderr, "backprop train: checkpoint %s saved with %d epochs done and these "
+                            "weights; --resume %s runs epoch %d again from them\n",
+                    p->checkpoint, done, p->checkpoint, done + 1);
+        }
+    }
+    return 128 + cli_interrupted;
+}
+
+/* -o, --checkpoint and --log: writable, and no two of them nor any input the
+ * same file.  Checked before any data is loaded. */
+static int check_train_files(cli_args *a, const char *data, const char *output)
+{
+    const char *ckpt = cli_get(a, "checkpoint"), *log = cli_get(a, "log");
+    const char *resume = cli_get(a, "resume");
+    int force = cli_get(a, "force") != NULL;
+    /* Resuming from the checkpoint it keeps writing is the usual way. */
+    if (resume && ckpt && !strcmp(resume, ckpt))
+        resume = NULL;
+    cli_file files[] = {{"DATA", data, 0},
+                        {"--test", cli_get(a, "test"), 0},
+                        {"--net", cli_get(a, "net"), 0},
+                        {"--resume", resume, 0},
+                        {"--labels", cli_get(a, "labels"), 0},
+                        {"-o", output, 1},
+                        {"--checkpoint", ckpt, 1},
+                        {"--log", log, 1}};
+    int rc = check_distinct("train", files, (int)(sizeof files / sizeof files[0]));
+    if (rc)
+        return rc;
+    if (check_writable("train", "output", output, force) ||
+        (ckpt && check_writable("train", "checkpoint", ckpt, force)) ||
+        (log && check_writable("train", "log", log, force)))
+        return 1;
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_option opts[] = {
@@ -483,6 +545,7 @@ int cmd_train(int argc, char **argv)
         {"resume", 0, 1, "CHECKPOINT", "continue a run from a checkpoint", 0},
         {"quiet", 'q', 0, "", "print only the final result", 0},
         {"json", 0, 0, "", "print the final metrics as JSON on standard output (the text goes to standard error)", 0},
+        FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     int rc = cli_begin(&args, "train", "[DATA] [OPTION]...",
@@ -533,10 +596,8 @@ int cmd_train(int argc, char **argv)
         (rc = cli_int("train", "checkpoint-every", v, 1, 1000000, &prog.checkpoint_every)))
         return rc;
 
-    if (check_writable("train", "output", output) ||
-        (prog.checkpoint && check_writable("train", "checkpoint", prog.checkpoint)) ||
-        ((v = cli_get(&args, "log")) && check_writable("train", "log", v)))
-        return 1;
+    if ((rc = check_train_files(&args, data, output)))
+        return rc;
 
     bp_dataset *all = NULL, *test = NULL, *train = NULL, *val = NULL;
     bp_net *net = NULL;
@@ -560,6 +621,15 @@ int cmd_train(int argc, char **argv)
         if (cli_load_data(test_path, &dopt, &test, NULL) != BP_OK ||
             bp_dataset_check_finite(test, test_path) != BP_OK)
             goto fail;
+    }
+    /* A test set that cannot be evaluated is found now, not after training. */
+    if (test && (bp_dataset_inputs(test) != bp_dataset_inputs(all) ||
+                 bp_dataset_outputs(test) != bp_dataset_outputs(all))) {
+        fprintf(stderr, "backprop train: test data %s has %d inputs and %d outputs per row but "
+                        "the training data %s has %d and %d\n",
+                test_path ? test_path : data, bp_dataset_inputs(test), bp_dataset_outputs(test),
+                data, bp_dataset_inputs(all), bp_dataset_outputs(all));
+        goto done;
     }
 
     const char *resume = cli_get(&args, "resume");
@@ -636,12 +706,20 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
         if (fresh)
+        if (fresh)
             fputs(LOG_HEADER "\n", prog.log);
         prog.val = val;
         prog.test = test;
         prog.threads = topt.threads;
         prog.regression = bp_dataset_classes(train) == 0;
         prog.mse_outputs = bp_net_loss(net) == BP_LOSS_MSE ? bp_net_outputs(net) : 0;
+        prog.log_path = v;
+        errno = 0;
+        if (fflush(prog.log) != 0 || ferror(prog.log)) { /* e.g. /dev/full, before training */
+            fprintf(stderr, "backprop train: log %s: write failed: %s\n", v,
+                    strerror(errno ? errno : EIO));
+            goto done;
+        }
     }
     bp_trainer_set_progress(tr, on_progress, &prog, prog.tty && !prog.quiet ? 20 : 0);
     if (!prog.quiet) {
@@ -653,9 +731,14 @@ int cmd_train(int argc, char **argv)
                bp_optimizer_name(bp_trainer_options(tr)->optimizer),
                bp_trainer_options(tr)->threads);
     }
+    cli_defer_signals(tr);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bp_status st = bp_trainer_run(tr, train, val);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (st == BP_ERR_INTERRUPTED && cli_interrupted && !prog.failed) {
+        rc = save_interrupted(&prog, tr, net, output);
+        goto done;
+    }
     if (st != BP_OK) {
         if (prog.failed) /* the checkpoint could not be written; already said why */
             goto done;
@@ -672,23 +755,27 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     report_stop(&prog, bp_trainer_options(tr), bp_trainer_epoch(tr), val != NULL);
-    if (bp_net_save(net, output) != BP_OK)
-        goto fail;
-    if (!prog.quiet)
-        printf("saved %s\n", output);
+    /* Evaluate first: a run that exits 1 writes no model. */
     bp_metrics m;
     bp_metrics_init(&m);
-    if (test) {
-        if (bp_evaluate(net, test, topt.threads, &m) != BP_OK)
-            goto fail;
-        print_eval("test", &m);
+    const bp_dataset *eval_set = cli_interrupted ? NULL : test ? test : val;
+    if (eval_set && bp_evaluate(net, eval_set, topt.threads, &m) != BP_OK)
+        goto fail;
+    if (bp_net_save(net, output) != BP_OK) {
         bp_metrics_clear(&m);
-    } else if (val) {
-        if (bp_evaluate(net, val, topt.threads, &m) != BP_OK)
-            goto fail;
-        print_eval("validation", &m);
-        bp_metrics_clear(&m);
+        goto fail;
     }
+    if (cli_interrupted) {
+        fprintf(stderr, "backprop train: interrupted after training; model saved to %s\n",
+                output);
+        rc = 128 + cli_interrupted;
+        goto done;
+    }
+    if (!prog.quiet)
+        printf("saved %s\n", output);
+    if (eval_set)
+        print_eval(test ? "test" : "validation", &m);
+    bp_metrics_clear(&m);
     const bp_dataset *const sets[3] = {train, val, test};
     if (jfp && write_train_json(jfp, output, net, tr, sets, topt.threads,
                                 (double)(t1.tv_sec - t0.tv_sec) +
@@ -702,6 +789,7 @@ fail:
 done:
     if (jfp && json_stdout_end("train", jfp))
         rc = 1;
+    cli_undefer_signals();
     if (prog.log)
         fclose(prog.log);
     bp_trainer_free(tr);
