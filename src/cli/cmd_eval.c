@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "data.h"
 #include "common.h"
+#include "json.h"
 
 /* ---- eval ------------------------------------------------------------------ */
 
@@ -18,12 +19,17 @@ int cmd_eval(int argc, char **argv)
     cli_option opts[] = {
         DATA_OPTIONS,
         {"threads", 0, 1, "N", "worker threads (default 1)", 0},
+        {"json", 0, 0, "", "print the metrics as JSON on standard output (the text goes to standard error)", 0},
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     int rc = cli_begin(&args, "eval", "MODEL DATA",
                        "Evaluate MODEL on DATA: loss and accuracy, per-class precision, recall\n"
                        "and F1 and the confusion matrix; or MSE, MAE and R² for regression.\n"
-                       "For mnist/fashion-mnist the test split is used.", argc, argv, 2, 2);
+                       "For mnist/fashion-mnist the test split is used.  With --json standard\n"
+                       "output holds one JSON document: rows, loss; accuracy, per-class\n"
+                       "precision/recall/f1/support, macro and weighted averages and the\n"
+                       "confusion matrix with its labels; or mse, rmse, mae and r2.",
+                       argc, argv, 2, 2);
     if (rc >= 0)
         return rc;
     cli_data_options dopt;
@@ -35,7 +41,11 @@ int cmd_eval(int argc, char **argv)
         return rc;
     bp_net *net = NULL;
     bp_dataset *ds = NULL, *test = NULL;
-    bp_metrics m = {0};
+    bp_metrics m;
+    bp_metrics_init(&m);
+    FILE *jfp = NULL;
+    if (cli_get(&args, "json") && !(jfp = json_stdout_begin("eval")))
+        return 1;
     rc = 1;
     bp_status lst = BP_OK;
     if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
@@ -74,7 +84,20 @@ int cmd_eval(int argc, char **argv)
         }
     }
     rc = 0;
+    if (jfp) {
+        json_writer w;
+        json_names names = {net, used};
+        json_init(&w, jfp);
+        json_object_begin(&w, NULL);
+        json_string(&w, "command", "eval");
+        json_string(&w, "model", args.positional[0]);
+        json_string(&w, "data", args.positional[1]);
+        json_metrics(&w, "metrics", &m, json_model_class_name, &names);
+        json_object_end(&w);
+    }
 done:
+    if (jfp && json_stdout_end("eval", jfp))
+        rc = 1;
     bp_metrics_clear(&m);
     bp_net_free(net);
     bp_dataset_free(ds);

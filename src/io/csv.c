@@ -31,19 +31,21 @@
 #include <string.h>
 
 #include "backprop.h"
+#include "nn/nn_internal.h"
 
 #define BP_CSV_MAX_COLUMNS 1000000
 #define BP_CSV_MAX_CLASSES 65536
 
-void bp_csv_options_default(bp_csv_options *opts)
+void bp_csv_options_init(bp_csv_options *opts, size_t size)
 {
-    if (!opts)
-        return;
-    opts->header = -1;
-    opts->delimiter = 0;
-    opts->target = NULL;
-    opts->task = -1;
-    opts->n_classes = 0;
+    bp_csv_options d;
+    memset(&d, 0, sizeof d);
+    d.header = -1;
+    d.delimiter = 0;
+    d.target = NULL;
+    d.task = -1;
+    d.n_classes = 0;
+    bp_abi_fill(opts, size, &d, sizeof d);
 }
 
 /* ---- reading the file ---------------------------------------------------- */
@@ -666,8 +668,13 @@ bp_status bp_dataset_read_csv(bp_dataset **out, const char *path, const bp_csv_o
         return bp_error(BP_ERR_ARG, "bp_dataset_read_csv: path is NULL");
     bp_csv_options o;
     bp_csv_options_default(&o);
-    if (opts)
-        o = *opts;
+    if (opts) {
+        bp_status cst = bp_abi_check(opts, BP_CSV_OPTIONS_V1, "bp_dataset_read_csv",
+                                     "bp_csv_options", "bp_csv_options_default");
+        if (cst != BP_OK)
+            return cst;
+        bp_abi_copy(&o, sizeof o, opts);
+    }
     if (o.header < -1 || o.header > 1 || o.task < -1 || o.task > 1 || o.n_classes < 0 ||
         o.n_classes > BP_CSV_MAX_CLASSES)
         return bp_error(BP_ERR_ARG, "bp_dataset_read_csv: bad options (header %d, task %d, "

@@ -525,6 +525,7 @@ static bp_status parse_model(const unsigned char *data, size_t size, const char 
         if (n_params > BP_MAX_PARAMS)
             return bp_error(BP_ERR_FORMAT, "%s: the net would have more than %zu parameters",
                             path, BP_MAX_PARAMS);
+        bp_layer_spec_default(&spec[l]);
         spec[l].units = (int)units;
         spec[l].act = act_codes[act];
         spec[l].bias = (int)bias;

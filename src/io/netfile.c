@@ -250,7 +250,9 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
                 break;
             }
             layer_in *L = &layers[n_layers];
+            bp_layer_spec_default(&L->spec);
             L->spec.bias = 1;
+            L->spec.slope = BP_SLOPE_DEFAULT; /* unless slope= is given */
             if ((st = parse_int(&p, p.tok[1], 1, BP_MAX_UNITS, &L->spec.units, "units")))
                 break;
             if (bp_activation_parse(p.tok[2], &L->spec.act) != BP_OK) {
@@ -263,8 +265,13 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
                     L->spec.bias = 1;
                 else if (!strcmp(p.tok[t], "nobias"))
                     L->spec.bias = 0;
-                else if (!strncmp(p.tok[t], "slope=", 6))
+                else if (!strncmp(p.tok[t], "slope=", 6)) {
                     st = parse_float(&p, p.tok[t] + 6, &L->spec.slope, "slope");
+                    /* Checked here so no written value can pass for "not given". */
+                    if (st == BP_OK && !(L->spec.slope >= 0.0f && L->spec.slope < 1.0f))
+                        st = perr(&p, "layer slope=%s: leaky-ReLU slope must be in [0, 1)%s",
+                                  p.tok[t] + 6, NULL);
+                }
                 else
                     st = perr(&p, "unknown layer option \"%s\" (expected bias, nobias or slope=S)",
                               p.tok[t], NULL);

@@ -13,6 +13,30 @@
 #include "nn_internal.h"
 #include "rng.h"
 
+/* Copies the caller's spec array (stride layers[0].size, see backprop.h) into
+ * spec[] in this library's layout, defaults in fields the caller's header
+ * did not have. */
+static bp_status read_specs(int n_layers, const bp_layer_spec *layers,
+                            bp_layer_spec spec[BP_MAX_LAYERS])
+{
+    bp_status st = bp_abi_check(layers, BP_LAYER_SPEC_V1, "bp_net_create", "bp_layer_spec",
+                                "bp_layer_spec_default() or BP_LAYER");
+    if (st != BP_OK)
+        return st;
+    size_t stride = layers[0].size;
+    for (int l = 0; l < n_layers; l++) {
+        const bp_layer_spec *in = (const bp_layer_spec *)((const char *)layers + (size_t)l * stride);
+        if (in->size != stride)
+            return bp_error(BP_ERR_ARG,
+                            "bp_net_create: layer %d: bp_layer_spec.size is %zu but layer 1's is "
+                            "%zu: initialise every element with bp_layer_spec_default() or "
+                            "BP_LAYER", l + 1, in->size, stride);
+        bp_layer_spec_default(&spec[l]);
+        bp_abi_copy(&spec[l], sizeof spec[l], in);
+    }
+    return BP_OK;
+}
+
 static bp_status validate_spec(int n_inputs, int n_layers, const bp_layer_spec *layers,
                                bp_loss loss, size_t *n_params)
 {
@@ -38,8 +62,10 @@ static bp_status validate_spec(int n_inputs, int n_layers, const bp_layer_spec *
         if (L->act == BP_ACT_SOFTMAX && l != n_layers - 1)
             return bp_error(BP_ERR_ARG, "layer %d: softmax is only allowed on the output layer",
                             l + 1);
-        if (!(L->slope >= 0.0f && L->slope < 1.0f) || !isfinite(L->slope))
-            return bp_error(BP_ERR_ARG, "layer %d: leaky-ReLU slope must be in [0, 1)", l + 1);
+        if (L->slope != BP_SLOPE_DEFAULT &&
+            (!(L->slope >= 0.0f && L->slope < 1.0f) || !isfinite(L->slope)))
+            return bp_error(BP_ERR_ARG, "layer %d: leaky-ReLU slope must be in [0, 1) (got %g)",
+                            l + 1, (double)L->slope);
         /* Units and fan-in are each ≤ 2^20, so their product fits size_t. */
         total += (size_t)L->units * (size_t)fan_in + (L->bias ? (size_t)L->units : 0);
         if (total > BP_MAX_PARAMS)
@@ -65,7 +91,17 @@ bp_status bp_net_create(bp_net **out, int n_inputs, int n_layers, const bp_layer
         return bp_error(BP_ERR_ARG, "bp_net_create: out is NULL");
     *out = NULL;
     size_t n_params = 0;
-    bp_status st = validate_spec(n_inputs, n_layers, layers, loss, &n_params);
+    if (n_layers < 1 || n_layers > BP_MAX_LAYERS)
+        return bp_error(BP_ERR_ARG, "a net needs between 1 and %d layers (got %d)",
+                        BP_MAX_LAYERS, n_layers);
+    if (!layers)
+        return bp_error(BP_ERR_ARG, "layer list is NULL");
+    bp_layer_spec spec[BP_MAX_LAYERS];
+    bp_status st = read_specs(n_layers, layers, spec);
+    if (st != BP_OK)
+        return st;
+    layers = spec;
+    st = validate_spec(n_inputs, n_layers, layers, loss, &n_params);
     if (st != BP_OK)
         return st;
     bp_net *net = calloc(1, sizeof *net);
@@ -86,7 +122,8 @@ bp_status bp_net_create(bp_net **out, int n_inputs, int n_layers, const bp_layer
     for (int l = 0; l < n_layers; l++) {
         net->layer[l] = layers[l];
         net->layer[l].bias = layers[l].bias ? 1 : 0;
-        if (net->layer[l].slope == 0.0f)
+        /* Only an absent slope gets the default; 0 stays 0 (plain ReLU). */
+        if (net->layer[l].slope == BP_SLOPE_DEFAULT)
             net->layer[l].slope = 0.01f;
         net->fan_in[l] = fan_in;
         net->w_offset[l] = offset;

@@ -102,8 +102,9 @@ bp_status bp_scaling_parse(const char *name, bp_scaling *out)
     return st;
 }
 
-void bp_train_options_default(bp_train_options *o)
+void bp_train_options_init(bp_train_options *opts, size_t size)
 {
+    bp_train_options d, *o = &d;
     memset(o, 0, sizeof *o);
     o->epochs = 10;
     o->batch_size = 32;
@@ -125,6 +126,20 @@ void bp_train_options_default(bp_train_options *o)
     o->rprop_delta_min = 0.0f;
     o->rprop_delta_max = 50.0f;
     o->rprop_delta_zero = 0.1f;
+    bp_abi_fill(opts, size, &d, sizeof d);
+}
+
+/* The caller's options (checked size) in this library's layout. */
+static bp_status copy_options(bp_train_options *dst, const bp_train_options *src, const char *fn)
+{
+    bp_train_options_default(dst);
+    if (!src)
+        return BP_OK;
+    bp_status st = bp_abi_check(src, BP_TRAIN_OPTIONS_V1, fn, "bp_train_options",
+                                "bp_train_options_default");
+    if (st == BP_OK)
+        bp_abi_copy(dst, sizeof *dst, src);
+    return st;
 }
 
 static bp_status check_options(const bp_train_options *o)
@@ -155,6 +170,8 @@ static bp_status check_options(const bp_train_options *o)
     REQUIRE(o->warmup_epochs >= 0, "warm-up epochs must be >= 0");
     REQUIRE(o->clip_norm >= 0 && isfinite(o->clip_norm), "clip norm must be >= 0");
     REQUIRE(o->patience >= 0, "patience must be >= 0");
+    REQUIRE(o->min_delta >= 0 && isfinite(o->min_delta), "min_delta must be >= 0");
+    REQUIRE(o->flat_spot >= 0 && o->flat_spot <= 1, "flat_spot must be in [0, 1]");
     REQUIRE(o->threads >= 1 && o->threads <= 256, "threads must be in 1..256 (got %d)",
             o->threads);
     REQUIRE(o->rprop_increase > 1 && o->rprop_decrease > 0 && o->rprop_decrease < 1 &&
@@ -197,11 +214,9 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
         return bp_error(BP_ERR_ARG, "bp_trainer_create: NULL argument");
     *out = NULL;
     bp_train_options o;
-    if (opts)
-        o = *opts;
-    else
-        bp_train_options_default(&o);
-    bp_status st = check_options(&o);
+    bp_status st = copy_options(&o, opts, "bp_trainer_create");
+    if (st == BP_OK)
+        st = check_options(&o);
     if (st != BP_OK)
         return st;
     bp_trainer *tr = calloc(1, sizeof *tr);
@@ -241,6 +256,8 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
         bp_trainer_free(tr);
         return st;
     }
+    if (ok)
+        tr->ws->flat_spot = o.flat_spot;
     if (ok && o.dropout > 0 && (st = bp_workspace_enable_dropout(tr->ws)) != BP_OK) {
         bp_trainer_free(tr);
         return st;
@@ -280,8 +297,15 @@ void bp_trainer_request_stop(bp_trainer *tr)
 }
 
 /* η for a 0-based epoch. */
-float bp_schedule_lr(const bp_train_options *o, int epoch)
+float bp_schedule_lr(const bp_train_options *opts, int epoch)
 {
+    bp_train_options copy, *o = &copy;
+    if (!opts) {
+        bp_error(BP_ERR_ARG, "bp_schedule_lr: options are NULL");
+        return NAN;
+    }
+    if (copy_options(o, opts, "bp_schedule_lr") != BP_OK)
+        return NAN; /* the message says why */
     double lr = o->learning_rate;
     switch (o->schedule) {
     case BP_SCHED_STEP:
@@ -296,7 +320,7 @@ float bp_schedule_lr(const bp_train_options *o, int epoch)
         break;
     }
     if (epoch < o->warmup_epochs)
-        lr *= (double)(epoch + 1) / (o->warmup_epochs + 1);
+        lr *= ((double)epoch + 1) / ((double)o->warmup_epochs + 1);
     return (float)lr;
 }
 
@@ -592,6 +616,12 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
     bp_status st = bp_check_data_fits(net, train, "training", "net");
     if (st == BP_OK && val)
         st = bp_check_data_fits(net, val, "validation", "net");
+    if (st == BP_OK)
+        st = bp_check_targets(net, bp_dataset_y_const(train), bp_dataset_rows(train),
+                              "training data row");
+    if (st == BP_OK && val)
+        st = bp_check_targets(net, bp_dataset_y_const(val), bp_dataset_rows(val),
+                              "validation data row");
     if (st != BP_OK)
         return st;
     size_t rows = bp_dataset_rows(train);
@@ -700,12 +730,15 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             return st;
         tr->epochs_done++;
         int stop = 0;
-        if (o->patience > 0 && val) {
-            if (r.val_loss < tr->best_val) {
-                tr->best_val = r.val_loss;
+        if (o->patience > 0) {
+            /* Validation loss when there is a validation set, else training loss. */
+            double watched = val ? r.val_loss : r.train_loss;
+            if (watched < tr->best_val - o->min_delta) {
+                tr->best_val = watched;
                 tr->bad_epochs = 0;
                 r.improved = 1;
-                memcpy(tr->best, net->params, net->n_params * sizeof(float));
+                if (val)
+                    memcpy(tr->best, net->params, net->n_params * sizeof(float));
             } else if (++tr->bad_epochs >= o->patience) {
                 stop = 1;
             }
@@ -809,7 +842,7 @@ done:
  * counters, then each optimizer array present.  Pointers in the options
  * (callback) are not stored; the loader sets them. */
 
-#define STATE_VERSION 1u
+#define STATE_VERSION 2u /* 2 adds min_delta and flat_spot; 1 is still read */
 
 typedef struct {
     unsigned char *p;
@@ -969,6 +1002,8 @@ bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, si
     put_f32(&b, o->rprop_delta_min);
     put_f32(&b, o->rprop_delta_max);
     put_f32(&b, o->rprop_delta_zero);
+    put_f32(&b, o->min_delta);
+    put_f32(&b, o->flat_spot);
     put_u32(&b, (uint32_t)tr->epochs_done);
     put_u64(&b, tr->steps);
     put_f64(&b, tr->best_val);
@@ -998,7 +1033,7 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
         return bp_error(BP_ERR_FORMAT, "trainer state: bad magic");
     b.pos = 4;
     uint32_t version = get_u32(&b);
-    if (version != STATE_VERSION)
+    if (version != STATE_VERSION && version != 1)
         return bp_error(BP_ERR_FORMAT, "trainer state version %u is not supported (this build "
                                        "reads %u)", version, STATE_VERSION);
     bp_train_options o;
@@ -1029,6 +1064,10 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
     o.rprop_delta_min = get_f32(&b);
     o.rprop_delta_max = get_f32(&b);
     o.rprop_delta_zero = get_f32(&b);
+    if (version >= 2) {
+        o.min_delta = get_f32(&b);
+        o.flat_spot = get_f32(&b);
+    }
     int epochs_done = (int)get_u32(&b);
     uint64_t steps = get_u64(&b);
     double best_val = get_f64(&b);
