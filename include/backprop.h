@@ -66,6 +66,23 @@ extern "C" {
 
 BP_API const char *bp_version(void);
 
+/* CPU paths and BACKPROP_ISA.  The kernels run on one of three paths:
+ * "avx512", "avx2" (with FMA) or "portable" C.  By default the best path the
+ * CPU has is chosen at the first call that needs a kernel.  The environment
+ * variable BACKPROP_ISA=avx512|avx2|portable asks for a path; a path the CPU
+ * lacks falls back to the best one below it.  The choice is process-global:
+ * read once, at that first call, and shared by every thread, net and
+ * workspace, so set the variable before the program starts using the library.
+ * On one path results are deterministic (the same bits for any thread count),
+ * but the paths sum in different orders and fuse multiply-adds differently,
+ * so outputs, gradients and trained weights differ in their low bits between
+ * paths: compare bit for bit only on the same path.  An unknown value is the
+ * one case where the library prints: a single warning line on stderr (the
+ * variable is the user's, and the program has no other way to learn it was
+ * misspelt), then the automatic choice.  bp_isa() names the path in use and
+ * makes the choice if none was made yet. */
+BP_API const char *bp_isa(void);
+
 /* ------------------------------------------------------------------ */
 /* Status and errors                                                   */
 /* ------------------------------------------------------------------ */

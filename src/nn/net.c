@@ -62,6 +62,12 @@ static bp_status validate_spec(int n_inputs, int n_layers, const bp_layer_spec *
         if (L->act == BP_ACT_SOFTMAX && l != n_layers - 1)
             return bp_error(BP_ERR_ARG, "layer %d: softmax is only allowed on the output layer",
                             l + 1);
+        /* Softmax over one unit is the constant 1: its gradient is always zero. */
+        if (L->act == BP_ACT_SOFTMAX && L->units == 1)
+            return bp_error(BP_ERR_ARG,
+                            "layer %d: softmax on a single unit always outputs 1 and learns "
+                            "nothing; for one output use sigmoid (loss bce), or give softmax 2 "
+                            "units", l + 1);
         if (!(L->slope >= 0.0f && L->slope < 1.0f) || !isfinite(L->slope))
             return bp_error(BP_ERR_ARG, "layer %d: leaky-ReLU slope must be in [0, 1)", l + 1);
         /* Units and fan-in are each ≤ 2^20, so their product fits size_t. */
