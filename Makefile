@@ -46,7 +46,21 @@ STATIC := $(BUILD)/libbackprop.a
 SHARED := $(BUILD)/libbackprop.so
 CLI    := $(BUILD)/backprop
 
-.PHONY: all check run bench install uninstall clean fuzz fuzz-build valgrind tests examples
+.PHONY: all check run bench install uninstall clean fuzz fuzz-build valgrind tests examples deps
+
+# `make check` and `make run` first make sure the compiler, zlib and (for
+# check) cmocka are there, installing what is missing with apt-get when root
+# or with passwordless sudo, else saying the exact command (tools/deps.sh).
+# It runs while the Makefile is read, so even `make -j` builds nothing before.
+ifneq ($(filter check run,$(MAKECMDGOALS)),)
+DEPS_FOR := $(if $(filter check,$(MAKECMDGOALS)),check,run)
+DEPS_RC := $(shell CC="$(CC)" sh tools/deps.sh $(DEPS_FOR) >&2; echo $$?)
+ifneq ($(DEPS_RC),0)
+$(error the build dependencies are missing (see above))
+endif
+endif
+deps:
+	CC="$(CC)" sh tools/deps.sh check
 all: $(STATIC) $(SHARED) $(CLI)
 
 # Per-ISA kernel files get their instruction set; the rest stays portable and

@@ -121,7 +121,8 @@ typedef enum bp_activation {
     BP_ACT_SIGMOID,
     BP_ACT_TANH,
     BP_ACT_RELU,
-    BP_ACT_LEAKY_RELU, /* f(s) = s for s > 0, slope·s otherwise (slope per layer, default 0.01) */
+    BP_ACT_LEAKY_RELU, /* f(s) = s for s > 0, slope·s otherwise (slope per layer, default 0.01;
+                          slope 0 is plain ReLU) */
     BP_ACT_SOFTMAX,    /* over the units of the layer; output layer only */
     BP_ACT_COUNT_
 } bp_activation;
@@ -184,8 +185,15 @@ typedef struct bp_layer_spec {
     int units;             /* neurons in this layer, ≥ 1 */
     bp_activation act;     /* activation of this layer */
     int bias;              /* non-zero: the layer has a bias per neuron */
-    float slope;           /* leaky-ReLU slope; 0 means the default 0.01 */
+    float slope;           /* leaky-ReLU slope in [0, 1), used as given: 0 is plain
+                              ReLU.  BP_SLOPE_DEFAULT asks for the default 0.01
+                              (ignored by other activations).  Until 0.1 a 0
+                              here meant 0.01; the value a user wrote is now
+                              never changed. */
 } bp_layer_spec;
+
+/* "No slope given" in bp_layer_spec.slope: leaky-ReLU layers get 0.01. */
+#define BP_SLOPE_DEFAULT (-1.0f)
 
 /* Fills *spec with defaults (1 unit, linear, bias, default slope) for a
  * struct of `size` bytes; use the inline bp_layer_spec_default(). */
@@ -375,6 +383,13 @@ BP_API bp_status bp_dataset_subset(const bp_dataset *ds, const size_t *idx, size
 /* Shuffle rows with `seed` and cut off the last `fraction` (0 < f < 1) as validation. */
 BP_API bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
                            bp_dataset **first, bp_dataset **second);
+/* Like bp_dataset_split, but for a classification set (one with labels) each
+ * class keeps its share in both parts: round(n_c·fraction) of its rows, at
+ * least one when it has two or more, go to `second`.  Without labels it is
+ * bp_dataset_split.  Same seed ⇒ same split.  Added so a small validation
+ * split cannot miss a class (train's default). */
+BP_API bp_status bp_dataset_split_stratified(const bp_dataset *ds, double fraction, uint64_t seed,
+                                      bp_dataset **first, bp_dataset **second);
 /* Reject NaN/Inf anywhere, naming the row and column ("name" for the message). */
 BP_API bp_status bp_dataset_check_finite(const bp_dataset *ds, const char *name);
 
@@ -464,7 +479,7 @@ typedef struct bp_epoch_report {
     double train_accuracy;      /* classification only, else NaN */
     double val_loss;            /* NaN without validation data */
     double val_accuracy;        /* NaN without validation data or for regression */
-    int improved;               /* val loss improved (early stopping bookkeeping) */
+    int improved;               /* the early-stopping loss improved (by more than min_delta) */
 } bp_epoch_report;
 
 /* Return non-zero to stop training (bp_trainer_run then returns BP_ERR_INTERRUPTED). */
@@ -498,6 +513,20 @@ typedef struct bp_train_options {
     bp_progress_fn progress; /* may be NULL */
     void *progress_user;
     size_t report_every;   /* batches between in-epoch reports (0 = only at epoch ends) */
+    /* Added after 0.1 (kept at the end so older field offsets stay):
+     * min_delta: early stopping counts an epoch as an improvement only when its
+     *   loss is below the best so far minus min_delta (default 0; the CLI uses
+     *   1e-4, scikit-learn's tol).  With patience > 0 and a validation set the
+     *   validation loss decides and the best weights are restored at the end;
+     *   without one the training loss decides and the last weights are kept
+     *   (scikit-learn's MLP does the same).
+     * flat_spot: Fahlman's flat-spot fix, as FANN offers it: sigmoid layers
+     *   backpropagate with f'(s) = a(1 − a) + flat_spot instead of a(1 − a),
+     *   so a saturated sigmoid (a near 0 or 1) still passes on a gradient.
+     *   0 (default) keeps the exact derivative; 0.1 is the usual value.  It
+     *   changes only training (not bp_backward's result outside a trainer). */
+    float min_delta;
+    float flat_spot;
 } bp_train_options;
 
 /* Defaults for a struct of `size` bytes; call the inline bp_train_options_default(). */

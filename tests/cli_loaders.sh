@@ -51,7 +51,7 @@ long=$(printf '%0300d' 0)
 printf 'backprop-net 1\ninputs 2\nlayer 1 sigmoid\ninit xavier\n# c\nmeta key %s\n' "$long" >"$T/meta.net"
 case_ ".net meta length has a line" 1 "meta.net:6: meta key:" $BP info "$T/meta.net"
 printf 'backprop-net 1\ninputs 2\nlayer 2 leaky-relu slope=1.5\ninit xavier\n' >"$T/slope.net"
-case_ ".net slope has a line" 1 "slope.net:3: leaky-ReLU slope must be in [0, 1)" $BP info "$T/slope.net"
+case_ ".net slope has a line" 1 "slope.net:3: layer slope=1.5: leaky-ReLU slope must be in [0, 1)" $BP info "$T/slope.net"
 printf 'backprop-net 1\ninputs 2\nlayer 1 sigmoid nobias\nweights\n1 2\nweights\n3 4\n' >"$T/dup.net"
 case_ ".net duplicated weights names the layer" 1 "dup.net:6: layer 1 already has weights (from line 4)" \
     $BP info "$T/dup.net"

@@ -168,9 +168,9 @@ static void test_gradcheck_all_combinations(void **state)
             continue;
         for (int out = 0; out < BP_ACT_COUNT_; out++) {
             for (int loss = 0; loss < BP_LOSS_COUNT_; loss++) {
-                bp_layer_spec L[3] = {BP_LAYER(5, (bp_activation)hidden, 1, 0),
+                bp_layer_spec L[3] = {BP_LAYER(5, (bp_activation)hidden, 1, BP_SLOPE_DEFAULT),
                                       BP_LAYER(4, (bp_activation)hidden, 0, 0.2f),
-                                      BP_LAYER(3, (bp_activation)out, 1, 0)};
+                                      BP_LAYER(3, (bp_activation)out, 1, BP_SLOPE_DEFAULT)};
                 bp_net *net;
                 bp_status st = bp_net_create(&net, 3, 3, L, (bp_loss)loss);
                 if ((loss == BP_LOSS_XENT && out != BP_ACT_SOFTMAX) ||

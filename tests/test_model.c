@@ -215,7 +215,7 @@ static void test_roundtrip_every_activation(void **state)
     for (size_t h = 0; h < sizeof hidden / sizeof hidden[0]; h++)
         for (int bias = 0; bias < 2; bias++) {
             bp_layer_spec spec[3] = {BP_LAYER(4, hidden[h], bias, hidden[h] == BP_ACT_LEAKY_RELU ? 0.2f : 0),
-                                     BP_LAYER(3, BP_ACT_LEAKY_RELU, !bias, 0),
+                                     BP_LAYER(3, BP_ACT_LEAKY_RELU, !bias, BP_SLOPE_DEFAULT),
                                      BP_LAYER(2, hidden[h], 1, 0.05f)};
             bp_net *net = make_net(3, 3, spec, BP_LOSS_MSE, 100 + h * 2 + (size_t)bias);
             roundtrip(net);
@@ -450,7 +450,7 @@ static void test_layout_matches_documentation(void **state)
     buf expect = {0};
     build(&expect, &p);
 
-    bp_layer_spec spec[2] = {BP_LAYER(2, BP_ACT_SIGMOID, 1, 0), BP_LAYER(1, BP_ACT_SIGMOID, 0, 0)};
+    bp_layer_spec spec[2] = {BP_LAYER(2, BP_ACT_SIGMOID, 1, BP_SLOPE_DEFAULT), BP_LAYER(1, BP_ACT_SIGMOID, 0, BP_SLOPE_DEFAULT)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 2, 2, spec, BP_LOSS_MSE));
     const float params[] = {0.15f, 0.2f, 0.25f, 0.3f, 0.35f, 0.35f, 0.4f, 0.45f};

@@ -212,9 +212,9 @@ int cmd_gradcheck(int argc, char **argv)
                     continue;
                 if (loss == BP_LOSS_BCE && outact != BP_ACT_SIGMOID)
                     continue;
-                bp_layer_spec L[3] = {BP_LAYER(4, (bp_activation)hidden, 1, 0),
-                                      BP_LAYER(3, (bp_activation)hidden, 0, 0),
-                                      BP_LAYER(3, (bp_activation)outact, 1, 0)};
+                bp_layer_spec L[3] = {BP_LAYER(4, (bp_activation)hidden, 1, BP_SLOPE_DEFAULT),
+                                      BP_LAYER(3, (bp_activation)hidden, 0, BP_SLOPE_DEFAULT),
+                                      BP_LAYER(3, (bp_activation)outact, 1, BP_SLOPE_DEFAULT)};
                 bp_net *net;
                 if (bp_net_create(&net, 3, 3, L, (bp_loss)loss) != BP_OK ||
                     bp_net_init(net, BP_INIT_XAVIER, (uint64_t)seed) != BP_OK)

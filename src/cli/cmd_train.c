@@ -20,6 +20,8 @@ typedef struct {
     const char *checkpoint;
     int checkpoint_every;
     int saved_epoch; /* epoch of the last checkpoint written by this run (0: none) */
+    int best_epoch;  /* last epoch whose early-stopping loss improved (0: none) */
+    double best_loss;
     int failed;
 } progress_state;
 
@@ -45,6 +47,10 @@ static int on_progress(const bp_epoch_report *r, void *user)
             fflush(stderr);
         }
         return 0;
+    }
+    if (r->improved) {
+        p->best_epoch = r->epoch;
+        p->best_loss = isnan(r->val_loss) ? r->train_loss : r->val_loss;
     }
     if (p->tty && !p->quiet)
         fputs("\r\033[K", stderr);
@@ -166,7 +172,7 @@ static int build_net(cli_args *a, const bp_dataset *train, uint64_t seed, bp_net
         spec[l - 1].units = sizes[l];
         spec[l - 1].act = l == n - 1 ? out_act : act;
         spec[l - 1].bias = bias;
-        spec[l - 1].slope = 0;
+        spec[l - 1].slope = BP_SLOPE_DEFAULT;
     }
     if (bp_net_create(out, sizes[0], n - 1, spec, loss) != BP_OK ||
         bp_net_init(*out, init, seed) != BP_OK) {
@@ -180,6 +186,10 @@ bad:
     return 2;
 }
 
+#define DEFAULT_MAX_EPOCHS 200
+#define DEFAULT_PATIENCE 10
+#define MIN_VAL_ROWS 10
+
 static int train_options(cli_args *a, bp_train_options *o)
 {
     const char *v;
@@ -190,7 +200,7 @@ static int train_options(cli_args *a, bp_train_options *o)
 #define OPT_FLOAT(name, field)                                                                     \
     if (!rc && (v = cli_get(a, name)))                                                             \
         rc = cli_float("train", name, v, &o->field);
-    OPT_INT("epochs", epochs, 0, 1000000)
+    OPT_INT("epochs", epochs, 1, 1000000)
     OPT_INT("batch", batch_size, 1, 1 << 20)
     OPT_INT("threads", threads, 1, 256)
     OPT_INT("patience", patience, 0, 1000000)
@@ -203,6 +213,8 @@ static int train_options(cli_args *a, bp_train_options *o)
     OPT_FLOAT("gamma", step_gamma)
     OPT_FLOAT("min-lr", min_lr)
     OPT_FLOAT("clip", clip_norm)
+    OPT_FLOAT("min-delta", min_delta)
+    OPT_FLOAT("flat-spot", flat_spot)
 #undef OPT_INT
 #undef OPT_FLOAT
     if (rc)
@@ -219,6 +231,24 @@ static int train_options(cli_args *a, bp_train_options *o)
     }
     if (cli_get(a, "no-shuffle"))
         o->shuffle = 0;
+    if (o->min_delta < 0) {
+        fprintf(stderr, "backprop train: --min-delta must be >= 0\n");
+        return 2;
+    }
+    if (o->flat_spot < 0 || o->flat_spot > 1) {
+        fprintf(stderr, "backprop train: --flat-spot must be in [0, 1] (0.1 is usual)\n");
+        return 2;
+    }
+    /* Without --epochs the length fits the data: up to 200 epochs, stopping
+     * after 10 without an improvement of more than 1e-4 (scikit-learn's MLP
+     * defaults).  An explicit --epochs N means exactly N epochs. */
+    if (!cli_get(a, "epochs")) {
+        o->epochs = DEFAULT_MAX_EPOCHS;
+        if (!cli_get(a, "patience"))
+            o->patience = DEFAULT_PATIENCE;
+        if (!cli_get(a, "min-delta"))
+            o->min_delta = 1e-4f;
+    }
     return 0;
 bad:
     fprintf(stderr, "backprop train: %s\n", bp_errmsg());
@@ -236,8 +266,8 @@ static int resume_conflicts(cli_args *a)
         "net",      "layers",   "hidden",     "act",       "out-act",     "loss",
         "init",     "no-bias",  "optimizer",  "lr",        "batch",       "momentum",
         "weight-decay", "dropout", "schedule", "step-every", "gamma",      "min-lr",
-        "warmup",   "clip",     "patience",   "scale",     "seed",        "no-shuffle",
-        "val"};
+        "warmup",   "clip",     "patience",   "min-delta", "flat-spot",   "scale",
+        "seed",     "no-shuffle", "val"};
     char list[512] = "";
     size_t n = 0;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
@@ -251,13 +281,96 @@ static int resume_conflicts(cli_args *a)
     return 2;
 }
 
+/* 1 if the validation part is too small to measure anything: under
+ * MIN_VAL_ROWS rows, or missing a class the data has; says why in `why`. */
+static int val_too_small(const bp_dataset *all, const bp_dataset *val, char *why, size_t cap)
+{
+    size_t n = bp_dataset_rows(val);
+    if (n < MIN_VAL_ROWS) {
+        snprintf(why, cap, "leaves %zu validation row%s of %zu (at least %d are needed)", n,
+                 n == 1 ? "" : "s", bp_dataset_rows(all), MIN_VAL_ROWS);
+        return 1;
+    }
+    int K = bp_dataset_classes(all);
+    const int32_t *la = bp_dataset_labels(all), *lv = bp_dataset_labels(val);
+    if (K <= 0 || !la || !lv)
+        return 0;
+    for (int c = 0; c < K; c++) {
+        int in_all = 0, in_val = 0;
+        for (size_t i = 0; i < bp_dataset_rows(all) && !in_all; i++)
+            in_all = la[i] == c;
+        for (size_t i = 0; i < n && !in_val; i++)
+            in_val = lv[i] == c;
+        if (in_all && !in_val) {
+            const char *name = bp_dataset_class_name(all, c);
+            char num[16];
+            snprintf(num, sizeof num, "%d", c);
+            snprintf(why, cap, "leaves no validation row of class %s (it has too few rows)",
+                     name ? name : num);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Splits off the validation part (stratified by class; the plain split for a
+ * resumed run that began with it).  A split too small to measure anything is
+ * a usage error when --val was given; with the default it is skipped, said
+ * so, and *fraction becomes 0.  Returns 0, or the exit code. */
+static int split_validation(bp_dataset **all, float *fraction,
+                            int given, int stratified, uint64_t seed, bp_dataset **train,
+                            bp_dataset **val)
+{
+    bp_status st = stratified ? bp_dataset_split_stratified(*all, *fraction, seed, train, val)
+                              : bp_dataset_split(*all, *fraction, seed, train, val);
+    char why[160];
+    if (st != BP_OK) {
+        snprintf(why, sizeof why, "cannot be made: %s", bp_errmsg());
+    } else if (!val_too_small(*all, *val, why, sizeof why)) {
+        return 0;
+    }
+    bp_dataset_free(*train);
+    bp_dataset_free(*val);
+    *train = *val = NULL;
+    if (given) {
+        fprintf(stderr, "backprop train: --val %g %s; give a larger --val, more rows, or --val 0 "
+                        "to train without validation\n", *fraction, why);
+        return 2;
+    }
+    fprintf(stderr, "backprop train: note: no validation split: the default --val %g %s; "
+                    "training on all %zu rows\n", *fraction, why, bp_dataset_rows(*all));
+    *fraction = 0;
+    *train = *all;
+    *all = NULL;
+    return 0;
+}
+
+/* Says why training stopped when early stopping was on. */
+static void report_stop(const progress_state *p, const bp_train_options *o, int epochs_done,
+                        int has_val)
+{
+    if (p->quiet || o->patience <= 0)
+        return;
+    const char *what = has_val ? "validation loss" : "training loss";
+    if (epochs_done < o->epochs)
+        printf("stopped early after epoch %d: the %s did not improve by more than %g for %d "
+               "epochs", epochs_done, what, (double)o->min_delta, o->patience);
+    else
+        printf("trained all %d epochs (the %s was still improving; --epochs N trains longer)",
+               o->epochs, what);
+    if (has_val && p->best_epoch > 0)
+        printf("; kept the weights of epoch %d (val_loss %.4f)\n", p->best_epoch, p->best_loss);
+    else
+        putchar('\n');
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_option opts[] = {
         {"data", 0, 1, "DATA", "training data: a CSV, FANN .data or IDX file, mnist or fashion-mnist", 0},
         {"test", 0, 1, "FILE", "test data evaluated after training (named sets bring their own)", 0},
         DATA_OPTIONS,
-        {"val", 0, 1, "FRACTION", "hold out this fraction for validation (default 0.1; 0 = none)", 0},
+        {"val", 0, 1, "FRACTION", "hold out this fraction for validation, stratified by class (default 0.1 when it gives 10 rows; 0 = none)", 0},
         {"net", 0, 1, "FILE.net", "start from this network (text or binary model)", 0},
         {"layers", 0, 1, "N,H...,M", "layer sizes from inputs to outputs, e.g. 784,256,128,10", 0},
         {"hidden", 0, 1, "H1,H2...", "hidden layer sizes (inputs and outputs from the data; default 32)", 0},
@@ -268,7 +381,7 @@ int cmd_train(int argc, char **argv)
         {"no-bias", 0, 0, "", "layers without biases", 0},
         {"optimizer", 0, 1, "OPT", "sgd, momentum, nesterov, adam (default), adamw, rmsprop, rprop", 0},
         {"lr", 0, 1, "ETA", "learning rate (default 0.001 for adam/adamw/rmsprop, else 0.01)", 0},
-        {"epochs", 0, 1, "N", "epochs (default 10)", 0},
+        {"epochs", 0, 1, "N", "train exactly N epochs (default: up to 200, stopping early as --patience says)", 0},
         {"batch", 0, 1, "B", "minibatch size (default 32; 1 = online)", 0},
         {"momentum", 0, 1, "MU", "momentum (default 0.9)", 0},
         {"weight-decay", 0, 1, "L", "weight decay (default 0)", 0},
@@ -279,8 +392,10 @@ int cmd_train(int argc, char **argv)
         {"min-lr", 0, 1, "ETA", "cosine schedule floor (default 0)", 0},
         {"warmup", 0, 1, "N", "linear warm-up epochs (default 0)", 0},
         {"clip", 0, 1, "NORM", "clip the gradient norm (default off)", 0},
-        {"patience", 0, 1, "N", "early stopping after N epochs without validation gain", 0},
-        {"scale", 0, 1, "S", "input scaling none (default), minmax or standard, fitted on training data", 0},
+        {"patience", 0, 1, "N", "stop after N epochs without a gain in validation loss (training loss without --val); default 10 without --epochs, else off", 0},
+        {"min-delta", 0, 1, "D", "a gain must exceed D to count (default 1e-4 without --epochs, else 0)", 0},
+        {"flat-spot", 0, 1, "X", "sigmoid layers backpropagate a(1-a)+X, e.g. 0.1 (default 0: exact)", 0},
+        {"scale", 0, 1, "S", "input scaling standard (default), minmax or none, fitted on training data", 0},
         {"seed", 0, 1, "N", "seed for initialisation, split, shuffles, dropout (default 42)", 0},
         {"threads", 0, 1, "N", "worker threads (default: all cores); results do not change", 0},
         {"no-shuffle", 0, 0, "", "keep the file order every epoch", 0},
@@ -322,6 +437,7 @@ int cmd_train(int argc, char **argv)
     if (cli_get(&args, "resume") && (rc = resume_conflicts(&args)))
         return rc;
     float val_fraction = 0.1f;
+    int val_given = cli_get(&args, "val") != NULL, stratified = 1;
     const char *v;
     if ((v = cli_get(&args, "val")) && (rc = cli_float("train", "val", v, &val_fraction)))
         return rc;
@@ -375,6 +491,8 @@ int cmd_train(int argc, char **argv)
         const char *vf = bp_net_get_meta(net, "val_fraction");
         if (vf)
             val_fraction = strtof(vf, NULL);
+        const char *vs = bp_net_get_meta(net, "val_split");
+        stratified = vs && !strcmp(vs, "stratified"); /* older runs: the plain split */
         if (cli_get(&args, "epochs")) {
             if (!prog.quiet && topt.epochs != bp_trainer_options(tr)->epochs)
                 fprintf(stderr, "resuming at epoch %d: --epochs %d replaces the checkpoint's %d\n",
@@ -389,8 +507,10 @@ int cmd_train(int argc, char **argv)
         topt = *bp_trainer_options(tr);
     }
     if (val_fraction > 0) {
-        if (bp_dataset_split(all, val_fraction, topt.seed, &train, &val) != BP_OK)
-            goto fail;
+        if ((rc = split_validation(&all, &val_fraction, val_given || resume, stratified,
+                                   topt.seed, &train, &val)) != 0)
+            goto done;
+        rc = 1;
     } else {
         train = all;
         all = NULL;
@@ -412,17 +532,21 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
         rc = 1;
-        bp_scaling scaling = BP_SCALE_NONE;
+        /* A new net standardises its inputs by default; one from --net keeps
+         * its own scaling unless --scale says otherwise. */
+        bp_scaling scaling = netfile ? BP_SCALE_NONE : BP_SCALE_STANDARD;
         if ((v = cli_get(&args, "scale")) && bp_scaling_parse(v, &scaling) != BP_OK) {
             fprintf(stderr, "backprop train: %s\n", bp_errmsg());
             rc = 2;
             goto done;
         }
-        if (scaling != BP_SCALE_NONE && bp_net_fit_scaling(net, train, scaling) != BP_OK)
+        if ((scaling != BP_SCALE_NONE || v) && bp_net_fit_scaling(net, train, scaling) != BP_OK)
             goto fail;
         char buf[32];
         snprintf(buf, sizeof buf, "%g", val_fraction);
         bp_net_set_meta(net, "val_fraction", buf);
+        if (val_fraction > 0)
+            bp_net_set_meta(net, "val_split", "stratified");
         const char *base = strrchr(data, '/');
         bp_net_set_meta(net, "data", base ? base + 1 : data);
         store_class_names(net, train);
@@ -469,6 +593,7 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "backprop train: no checkpoint was written (no epoch finished)\n");
         goto done;
     }
+    report_stop(&prog, bp_trainer_options(tr), bp_trainer_epoch(tr), val != NULL);
     if (bp_net_save(net, output) != BP_OK)
         goto fail;
     if (!prog.quiet)

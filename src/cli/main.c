@@ -30,7 +30,8 @@ static void usage(FILE *fp)
                 "Build, train, explain and run feed-forward neural networks.\n\nCommands:\n");
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(fp, "\n'backprop COMMAND --help' describes a command's options.\n"
+    fprintf(fp, "\n'backprop help COMMAND' or 'backprop COMMAND --help' describes a command's "
+                "options.\n"
                 "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
@@ -67,6 +68,15 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") && argc > 2) {
+        /* "backprop help CMD" is "backprop CMD --help". */
+        char *help[] = {"--help", NULL};
+        for (int i = 0; i < N_COMMANDS; i++)
+            if (!strcmp(argv[2], commands[i].name))
+                return commands[i].run(1, help);
+        fprintf(stderr, "backprop help: unknown command '%s'\nTry 'backprop --help'.\n", argv[2]);
+        return 2;
+    }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;

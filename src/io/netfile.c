@@ -253,6 +253,7 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
             layer_in *L = &layers[n_layers];
             bp_layer_spec_default(&L->spec);
             L->spec.bias = 1;
+            L->spec.slope = BP_SLOPE_DEFAULT; /* unless slope= is given */
             if ((st = parse_int(&p, p.tok[1], 1, BP_MAX_UNITS, &L->spec.units, "units")))
                 break;
             if (bp_activation_parse(p.tok[2], &L->spec.act) != BP_OK) {
@@ -265,15 +266,18 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
                     L->spec.bias = 1;
                 else if (!strcmp(p.tok[t], "nobias"))
                     L->spec.bias = 0;
-                else if (!strncmp(p.tok[t], "slope=", 6))
+                else if (!strncmp(p.tok[t], "slope=", 6)) {
                     st = parse_float(&p, p.tok[t] + 6, &L->spec.slope, "slope");
+                    /* Checked here so no written value can pass for "not given". */
+                    if (st == BP_OK && !(L->spec.slope >= 0.0f && L->spec.slope < 1.0f))
+                        st = perr(&p, "layer slope=%s: leaky-ReLU slope must be in [0, 1)%s",
+                                  p.tok[t] + 6, NULL);
+                }
                 else
                     st = perr(&p, "unknown layer option \"%s\" (expected bias, nobias or slope=S)",
                               p.tok[t], NULL);
             }
             /* Checked here, not only by bp_net_create, so the message has the line. */
-            if (st == BP_OK && !(L->spec.slope >= 0.0f && L->spec.slope < 1.0f))
-                st = perr(&p, "leaky-ReLU slope must be in [0, 1)%s%s", NULL, NULL);
             if (st == BP_OK && L->spec.act == BP_ACT_SOFTMAX && L->spec.units == 1)
                 st = perr(&p, "softmax on a single unit always outputs 1 and learns nothing; for "
                               "one output use sigmoid (loss bce), or give softmax 2 units%s%s",

@@ -48,6 +48,6 @@ void bp_layer_spec_init(bp_layer_spec *spec, size_t size)
     d.units = 1;
     d.act = BP_ACT_LINEAR;
     d.bias = 1;
-    d.slope = 0;
+    d.slope = BP_SLOPE_DEFAULT;
     bp_abi_fill(spec, size, &d, sizeof d);
 }

@@ -68,8 +68,10 @@ static bp_status validate_spec(int n_inputs, int n_layers, const bp_layer_spec *
                             "layer %d: softmax on a single unit always outputs 1 and learns "
                             "nothing; for one output use sigmoid (loss bce), or give softmax 2 "
                             "units", l + 1);
-        if (!(L->slope >= 0.0f && L->slope < 1.0f) || !isfinite(L->slope))
-            return bp_error(BP_ERR_ARG, "layer %d: leaky-ReLU slope must be in [0, 1)", l + 1);
+        if (L->slope != BP_SLOPE_DEFAULT &&
+            (!(L->slope >= 0.0f && L->slope < 1.0f) || !isfinite(L->slope)))
+            return bp_error(BP_ERR_ARG, "layer %d: leaky-ReLU slope must be in [0, 1) (got %g)",
+                            l + 1, (double)L->slope);
         /* Units and fan-in are each ≤ 2^20, so their product fits size_t. */
         total += (size_t)L->units * (size_t)fan_in + (L->bias ? (size_t)L->units : 0);
         if (total > BP_MAX_PARAMS)
@@ -126,7 +128,8 @@ bp_status bp_net_create(bp_net **out, int n_inputs, int n_layers, const bp_layer
     for (int l = 0; l < n_layers; l++) {
         net->layer[l] = layers[l];
         net->layer[l].bias = layers[l].bias ? 1 : 0;
-        if (net->layer[l].slope == 0.0f)
+        /* Only an absent slope gets the default; 0 stays 0 (plain ReLU). */
+        if (net->layer[l].slope == BP_SLOPE_DEFAULT)
             net->layer[l].slope = 0.01f;
         net->fan_in[l] = fan_in;
         net->w_offset[l] = offset;

@@ -72,6 +72,9 @@ struct bp_workspace {
      * δ[0] and the input (in `input`) of the step whose update is pending. */
     int online_pending;
     float online_lr;
+    /* Training only (set by the trainer): sigmoid layers backpropagate with
+     * a(1 − a) + flat_spot (bp_train_options.flat_spot). */
+    float flat_spot;
 };
 
 /* bp_train_sample, but the first layer's weight update is left pending and
@@ -98,6 +101,11 @@ double bp_sample_loss(bp_loss loss, bp_activation out_act, const float *s, const
                       const float *target, int units);
 
 
+
+/* BP_OK unless the targets do not suit the fused loss, whose δ = a − t is
+ * the gradient only for them: xent needs each row in [0, 1] summing to 1,
+ * bce needs [0, 1].  The message names "<what> <row>" (1-based). */
+bp_status bp_check_targets(const bp_net *net, const float *target, size_t rows, const char *what);
 
 /* BP_OK if ds has rows and the net's input and output widths; else a
  * message such as "training data has 3 inputs per row but the net takes 4"

@@ -174,6 +174,8 @@ static bp_status check_options(const bp_train_options *o)
     REQUIRE(o->clip_norm >= 0 && isfinite(o->clip_norm), "clip norm must be >= 0");
     REQUIRE(o->patience >= 0 && o->patience <= 1000000, "patience must be in 0..1000000 (got %d)",
             o->patience);
+    REQUIRE(o->min_delta >= 0 && isfinite(o->min_delta), "min_delta must be >= 0");
+    REQUIRE(o->flat_spot >= 0 && o->flat_spot <= 1, "flat_spot must be in [0, 1]");
     REQUIRE(o->threads >= 1 && o->threads <= 256, "threads must be in 1..256 (got %d)",
             o->threads);
     REQUIRE(o->rprop_increase > 1 && o->rprop_decrease > 0 && o->rprop_decrease < 1 &&
@@ -259,6 +261,8 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
         bp_trainer_free(tr);
         return st;
     }
+    if (ok)
+        tr->ws->flat_spot = o.flat_spot;
     if (ok && o.dropout > 0 && (st = bp_workspace_enable_dropout(tr->ws)) != BP_OK) {
         bp_trainer_free(tr);
         return st;
@@ -591,6 +595,12 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
     bp_status st = bp_check_data_fits(net, train, "training", "net");
     if (st == BP_OK && val)
         st = bp_check_data_fits(net, val, "validation", "net");
+    if (st == BP_OK)
+        st = bp_check_targets(net, bp_dataset_y_const(train), bp_dataset_rows(train),
+                              "training data row");
+    if (st == BP_OK && val)
+        st = bp_check_targets(net, bp_dataset_y_const(val), bp_dataset_rows(val),
+                              "validation data row");
     if (st != BP_OK)
         return st;
     size_t rows = bp_dataset_rows(train);
@@ -697,12 +707,15 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             return st;
         tr->epochs_done++;
         int stop = 0;
-        if (o->patience > 0 && val) {
-            if (r.val_loss < tr->best_val) {
-                tr->best_val = r.val_loss;
+        if (o->patience > 0) {
+            /* Validation loss when there is a validation set, else training loss. */
+            double watched = val ? r.val_loss : r.train_loss;
+            if (watched < tr->best_val - o->min_delta) {
+                tr->best_val = watched;
                 tr->bad_epochs = 0;
                 r.improved = 1;
-                memcpy(tr->best, net->params, net->n_params * sizeof(float));
+                if (val)
+                    memcpy(tr->best, net->params, net->n_params * sizeof(float));
             } else if (++tr->bad_epochs >= o->patience) {
                 stop = 1;
             }
@@ -804,7 +817,7 @@ done:
  * counters, then each optimizer array present.  Pointers in the options
  * (callback) are not stored; the loader sets them. */
 
-#define STATE_VERSION 1u
+#define STATE_VERSION 2u /* 2 adds min_delta and flat_spot; 1 is still read */
 
 typedef struct {
     unsigned char *p;
@@ -964,6 +977,8 @@ bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, si
     put_f32(&b, o->rprop_delta_min);
     put_f32(&b, o->rprop_delta_max);
     put_f32(&b, o->rprop_delta_zero);
+    put_f32(&b, o->min_delta);
+    put_f32(&b, o->flat_spot);
     put_u32(&b, (uint32_t)tr->epochs_done);
     put_u64(&b, tr->steps);
     put_f64(&b, tr->best_val);
@@ -1026,7 +1041,7 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
         return bp_error(BP_ERR_FORMAT, "trainer state: bad magic");
     b.pos = 4;
     uint32_t version = get_u32(&b);
-    if (version != STATE_VERSION)
+    if (version != STATE_VERSION && version != 1)
         return bp_error(BP_ERR_FORMAT, "trainer state version %u is not supported (this build "
                                        "reads %u)", version, STATE_VERSION);
     bp_train_options o;
@@ -1057,6 +1072,10 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
     o.rprop_delta_min = get_f32(&b);
     o.rprop_delta_max = get_f32(&b);
     o.rprop_delta_zero = get_f32(&b);
+    if (version >= 2) {
+        o.min_delta = get_f32(&b);
+        o.flat_spot = get_f32(&b);
+    }
     int epochs_done = (int)get_u32(&b);
     uint64_t steps = get_u64(&b);
     double best_val = get_f64(&b);

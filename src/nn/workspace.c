@@ -288,6 +288,51 @@ bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *
     return BP_OK;
 }
 
+bp_status bp_check_targets(const bp_net *net, const float *target, size_t rows, const char *what)
+{
+    if (net->loss == BP_LOSS_MSE)
+        return BP_OK;
+    int units = bp_net_outputs(net);
+    for (size_t r = 0; r < rows; r++) {
+        const float *t = target + r * (size_t)units;
+        double sum = 0;
+        for (int k = 0; k < units; k++) {
+            if (!(t[k] >= 0.0f && t[k] <= 1.0f))
+                return bp_error(BP_ERR_ARG,
+                                "%s %zu: target %d is %g, but %s targets must be in [0, 1] (%s)",
+                                what, r + 1, k + 1, (double)t[k],
+                                net->loss == BP_LOSS_XENT ? "cross-entropy (xent)" : "bce",
+                                net->loss == BP_LOSS_XENT
+                                    ? "xent pairs a softmax output with one-hot or probability "
+                                      "targets"
+                                    : "bce pairs sigmoid outputs with 0/1 or probability targets");
+            sum += t[k];
+        }
+        /* δ = a − t is ∂E/∂s of E = −Σ t·ln a only when Σ t = 1. */
+        if (net->loss == BP_LOSS_XENT && fabs(sum - 1.0) > 1e-3)
+            return bp_error(BP_ERR_ARG,
+                            "%s %zu: cross-entropy (xent) targets must sum to 1 (one-hot or a "
+                            "probability distribution), these sum to %g; for several labels per "
+                            "row use sigmoid outputs with bce, else mse",
+                            what, r + 1, sum);
+    }
+    return BP_OK;
+}
+
+/* δ ⊙ f'(s), with the trainer's flat-spot fix for sigmoid layers:
+ * f'(s) = a(1 − a) + flat_spot (bp_train_options.flat_spot). */
+static void act_backward(const bp_workspace *ws, float *delta, const float *s, const float *a,
+                         size_t n, bp_activation act, float slope)
+{
+    if (act == BP_ACT_SIGMOID && ws->flat_spot > 0) {
+        float fs = ws->flat_spot;
+        for (size_t i = 0; i < n; i++)
+            delta[i] *= a[i] * (1.0f - a[i]) + fs;
+        return;
+    }
+    bpk_act_backward(delta, s, a, n, act, slope);
+}
+
 /* δ of the output layer for each row: ∂E/∂s. */
 static void output_delta(const bp_net *net, bp_workspace *ws, const float *target, int batch)
 {
@@ -312,7 +357,7 @@ static void output_delta(const bp_net *net, bp_workspace *ws, const float *targe
                 d[k] = ar[k] * (d[k] - dot);
         }
     } else {
-        bpk_act_backward(delta, ws->s[L], a, n, act, net->layer[L].slope);
+        act_backward(ws, delta, ws->s[L], a, n, act, net->layer[L].slope);
     }
 }
 
@@ -327,6 +372,8 @@ bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x, const
     if (batch != ws->batch)
         return bp_error(BP_ERR_ARG, "backward asked for %d rows, last forward pass had %d",
                         batch, ws->batch);
+    if ((st = bp_check_targets(net, target, (size_t)batch, "row")) != BP_OK)
+        return st;
     if (loss && (st = bp_loss_value(net, ws, target, batch, loss)) != BP_OK)
         return st;
     output_delta(net, ws, target, batch);
@@ -351,9 +398,9 @@ bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x, const
                 for (size_t i = 0; i < n; i++)
                     ws->delta[l - 1][i] *= ws->mask[l - 1][i];
             }
-            bpk_act_backward(ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1],
-                             (size_t)batch * (size_t)fan_in, net->layer[l - 1].act,
-                             net->layer[l - 1].slope);
+            act_backward(ws, ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1],
+                         (size_t)batch * (size_t)fan_in, net->layer[l - 1].act,
+                         net->layer[l - 1].slope);
         }
     }
     return BP_OK;
@@ -382,6 +429,8 @@ static bp_status train_sample(bp_net *net, bp_workspace *ws, const float *x, con
         return st;
     if (!x || !target)
         return bp_error(BP_ERR_ARG, "bp_train_sample: inputs or targets are NULL");
+    if ((st = bp_check_targets(net, target, 1, "row")) != BP_OK)
+        return st;
     ws->dropout_active = 0;
     const float *a_prev = x;
     for (int l = 0; l < net->n_layers; l++) {
@@ -413,8 +462,8 @@ static bp_status train_sample(bp_net *net, bp_workspace *ws, const float *x, con
         const float *a_prev_l = l > 0 ? ws->a[l - 1] : x;
         if (l > 0) {
             bpk_sgemv_t(units, fan_in, W, fan_in, ws->delta[l], ws->delta[l - 1]);
-            bpk_act_backward(ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1], (size_t)fan_in,
-                             net->layer[l - 1].act, net->layer[l - 1].slope);
+            act_backward(ws, ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1], (size_t)fan_in,
+                         net->layer[l - 1].act, net->layer[l - 1].slope);
         }
         if (l == 0 && defer) {
             /* δ[0] stays in the workspace until the next forward pass. */
