@@ -104,7 +104,7 @@ fi
 # ---- 16: softmax on one unit ----------------------------------------------
 printf 'x,y\n1,0.5\n2,0.7\n3,0.1\n' >"$T/reg.csv"
 case_ "CLI softmax on 1 output" 2 "softmax on a single unit always outputs 1" \
-    $BP $TR "$T/reg.csv" --out-act softmax -o "$T/m.bpm"
+    $BP $TR "$T/reg.csv" --val 0 --out-act softmax -o "$T/m.bpm"
 printf 'backprop-net 1\ninputs 2\nlayer 1 softmax\ninit xavier\n' >"$T/soft1.net"
 case_ ".net softmax on 1 unit" 1 "soft1.net:3: softmax on a single unit" $BP info "$T/soft1.net"
 

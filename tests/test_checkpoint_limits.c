@@ -14,16 +14,21 @@ enum {
     OFF_STEP_EVERY = 56,
     OFF_WARMUP = 68,
     OFF_PATIENCE = 76,
-    OFF_EPOCHS_DONE = 116,
-    OFF_BEST_VAL = 128,
-    OFF_BAD_EPOCHS = 136,
-    OFF_ARRAYS = 148 /* presence flag of m, then its values */
+    OFF_EPOCHS_DONE = 124,
+    OFF_BEST_VAL = 136,
+    OFF_BAD_EPOCHS = 144,
+    OFF_ARRAYS = 156 /* presence flag of m, then its values */
 };
 
 static void put_u32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
         p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static void put_f32(unsigned char *p, float f)
@@ -59,10 +64,18 @@ static void make_fixture(fixture *f, bp_optimizer opt)
     o.epochs = 1;
     o.batch_size = 4;
     o.patience = 3;
+    o.warmup_epochs = 2;
     assert_ok(bp_trainer_create(&f->tr, f->net, &o));
     assert_ok(bp_trainer_run(f->tr, ds, ds));
     bp_dataset_free(ds);
     assert_ok(bp_trainer_state_export(f->tr, &f->blob, &f->len));
+    /* The offsets above still match the format (else fix them, not the checks). */
+    assert_int_equal(get_u32(f->blob + OFF_STEP_EVERY), 10);
+    assert_int_equal(get_u32(f->blob + OFF_WARMUP), 2);
+    assert_int_equal(get_u32(f->blob + OFF_PATIENCE), 3);
+    assert_int_equal(get_u32(f->blob + OFF_EPOCHS_DONE), 1);
+    assert_int_equal(get_u32(f->blob + OFF_BAD_EPOCHS), 0);
+    assert_int_equal(get_u32(f->blob + OFF_ARRAYS), opt == BP_OPT_ADAM); /* m present? */
     snprintf(f->path, sizeof f->path, "/tmp/bp_ckpt_limits_%ld.bpc", (long)getpid());
 }
 
