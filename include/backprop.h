@@ -28,7 +28,17 @@
  * Errors: every fallible call returns a bp_status.  On failure a message
  * (naming file, line and field where that applies) is kept in a thread-local
  * buffer read by bp_errmsg().  The library never prints, exits or aborts on
- * bad input.
+ * bad input (one exception: an unknown BACKPROP_ISA value, see bp_isa()).
+ *
+ * Bad handles and indices, one rule for every function: a NULL handle or
+ * pointer argument, or a layer, neuron, class, input or metadata index out of
+ * range, never crashes.  Functions returning bp_status return BP_ERR_ARG with
+ * a message; getters return NULL, 0 or a zeroed struct (bp_net_layer: size
+ * and units 0; bp_net_loss: BP_LOSS_MSE); name functions return "?" for a
+ * value outside their enum; bp_schedule_lr returns NaN; void functions do
+ * nothing.  On failure every output pointer (the bp_x **out of the create,
+ * clone, load, read and split calls) that is not itself NULL is set to NULL.
+ * tests/test_api_contract.c calls every function this way.
  *
  * Thread safety: calls on distinct objects are safe from distinct threads.
  * Calls that take a const bp_net * may run concurrently on the same net.

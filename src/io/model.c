@@ -779,9 +779,10 @@ static bp_status read_model_file(const char *path, unsigned char **data, size_t 
 
 bp_status bp_model_read(const char *path, bp_net **net, unsigned char **blob, size_t *blob_len)
 {
+    if (net)
+        *net = NULL;
     if (!net || !path || (blob && !blob_len))
         return bp_error(BP_ERR_ARG, "bp_net_load: NULL argument");
-    *net = NULL;
     if (blob) {
         *blob = NULL;
         *blob_len = 0;
@@ -798,6 +799,8 @@ bp_status bp_model_read(const char *path, bp_net **net, unsigned char **blob, si
 
 bp_status bp_net_load(bp_net **out, const char *path)
 {
+    if (out)
+        *out = NULL;
     if (!out || !path)
         return bp_error(BP_ERR_ARG, "bp_net_load: NULL argument");
     return bp_model_read(path, out, NULL, NULL);
@@ -805,9 +808,10 @@ bp_status bp_net_load(bp_net **out, const char *path)
 
 bp_status bp_net_load_any(bp_net **out, const char *path)
 {
+    if (out)
+        *out = NULL;
     if (!out || !path)
         return bp_error(BP_ERR_ARG, "bp_net_load_any: NULL argument");
-    *out = NULL;
     unsigned char head[sizeof model_magic];
     size_t got = 0;
     FILE *fp = fopen(path, "rb");
@@ -860,10 +864,12 @@ bp_status bp_checkpoint_save(const bp_trainer *tr, const char *path)
 
 bp_status bp_checkpoint_load(const char *path, bp_net **net, bp_trainer **tr)
 {
+    if (net)
+        *net = NULL;
+    if (tr)
+        *tr = NULL;
     if (!path || !net || !tr)
         return bp_error(BP_ERR_ARG, "bp_checkpoint_load: NULL argument");
-    *net = NULL;
-    *tr = NULL;
     bp_net *n = NULL;
     unsigned char *blob = NULL;
     size_t len = 0;

@@ -131,9 +131,12 @@ void bp_sample_clear(bp_sample *sample)
 bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, size_t len,
                             const char *name_for_errors)
 {
+    if (out)
+        *out = NULL;
     if (!out || !text)
         return bp_error(BP_ERR_ARG, "bp_net_parse_text: NULL argument");
-    *out = NULL;
+    if (!name_for_errors)
+        name_for_errors = "(text)";
     if (sample)
         memset(sample, 0, sizeof *sample);
     parser p = {.name = name_for_errors ? name_for_errors : "<text>"};
@@ -478,6 +481,8 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
 
 bp_status bp_net_read_text(bp_net **out, bp_sample *sample, const char *path)
 {
+    if (out)
+        *out = NULL;
     if (!out || !path)
         return bp_error(BP_ERR_ARG, "bp_net_read_text: NULL argument");
     char *text;

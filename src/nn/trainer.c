@@ -76,6 +76,8 @@ static bp_status parse_name(const char *name, const char *const *names, int n, i
 bp_status bp_optimizer_parse(const char *name, bp_optimizer *out)
 {
     int v;
+    if (!out)
+        return bp_error(BP_ERR_ARG, "bp_optimizer_parse: out is NULL");
     if (name && !strcmp(name, "irprop-"))
         return *out = BP_OPT_RPROP, BP_OK;
     bp_status st = parse_name(name, optimizer_names, BP_OPT_COUNT_, &v, "optimizer");
@@ -86,6 +88,8 @@ bp_status bp_optimizer_parse(const char *name, bp_optimizer *out)
 bp_status bp_schedule_parse(const char *name, bp_schedule *out)
 {
     int v;
+    if (!out)
+        return bp_error(BP_ERR_ARG, "bp_schedule_parse: out is NULL");
     bp_status st = parse_name(name, schedule_names, BP_SCHED_COUNT_, &v, "schedule");
     if (st == BP_OK)
         *out = (bp_schedule)v;
@@ -94,6 +98,8 @@ bp_status bp_schedule_parse(const char *name, bp_schedule *out)
 bp_status bp_scaling_parse(const char *name, bp_scaling *out)
 {
     int v;
+    if (!out)
+        return bp_error(BP_ERR_ARG, "bp_scaling_parse: out is NULL");
     bp_status st = parse_name(name, scaling_names, BP_SCALE_COUNT_, &v, "scaling");
     if (st == BP_OK)
         *out = (bp_scaling)v;
@@ -215,9 +221,10 @@ static float *alloc_params(size_t n, int zero)
 
 bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_options *opts)
 {
+    if (out)
+        *out = NULL;
     if (!out || !net)
         return bp_error(BP_ERR_ARG, "bp_trainer_create: NULL argument");
-    *out = NULL;
     bp_train_options o;
     bp_status st = copy_options(&o, opts, "bp_trainer_create");
     if (st == BP_OK)
@@ -281,18 +288,25 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
     return BP_OK;
 }
 
-int bp_trainer_epoch(const bp_trainer *tr) { return tr->epochs_done; }
-bp_net *bp_trainer_net(const bp_trainer *tr) { return tr->net; }
-const bp_train_options *bp_trainer_options(const bp_trainer *tr) { return &tr->opts; }
+/* NULL trainer: 0 / NULL / nothing (the getters' rule in backprop.h). */
+int bp_trainer_epoch(const bp_trainer *tr) { return tr ? tr->epochs_done : 0; }
+bp_net *bp_trainer_net(const bp_trainer *tr) { return tr ? tr->net : NULL; }
+const bp_train_options *bp_trainer_options(const bp_trainer *tr) { return tr ? &tr->opts : NULL; }
 
 void bp_trainer_set_progress(bp_trainer *tr, bp_progress_fn fn, void *user, size_t report_every)
 {
+    if (!tr)
+        return;
     tr->opts.progress = fn;
     tr->opts.progress_user = user;
     tr->opts.report_every = report_every;
 }
 
-void bp_trainer_set_epochs(bp_trainer *tr, int epochs) { tr->opts.epochs = epochs; }
+void bp_trainer_set_epochs(bp_trainer *tr, int epochs)
+{
+    if (tr)
+        tr->opts.epochs = epochs;
+}
 
 /* η for a 0-based epoch. */
 float bp_schedule_lr(const bp_train_options *opts, int epoch)
