@@ -28,7 +28,17 @@
  * Errors: every fallible call returns a bp_status.  On failure a message
  * (naming file, line and field where that applies) is kept in a thread-local
  * buffer read by bp_errmsg().  The library never prints, exits or aborts on
- * bad input.
+ * bad input (one exception: an unknown BACKPROP_ISA value, see bp_isa()).
+ *
+ * Bad handles and indices, one rule for every function: a NULL handle or
+ * pointer argument, or a layer, neuron, class, input or metadata index out of
+ * range, never crashes.  Functions returning bp_status return BP_ERR_ARG with
+ * a message; getters return NULL, 0 or a zeroed struct (bp_net_layer: size
+ * and units 0; bp_net_loss: BP_LOSS_MSE); name functions return "?" for a
+ * value outside their enum; bp_schedule_lr returns NaN; void functions do
+ * nothing.  On failure every output pointer (the bp_x **out of the create,
+ * clone, load, read and split calls) that is not itself NULL is set to NULL.
+ * tests/test_api_contract.c calls every function this way.
  *
  * Thread safety: calls on distinct objects are safe from distinct threads.
  * Calls that take a const bp_net * may run concurrently on the same net.
@@ -65,6 +75,23 @@ extern "C" {
 #define BP_VERSION_STRING "0.1.0"
 
 BP_API const char *bp_version(void);
+
+/* CPU paths and BACKPROP_ISA.  The kernels run on one of three paths:
+ * "avx512", "avx2" (with FMA) or "portable" C.  By default the best path the
+ * CPU has is chosen at the first call that needs a kernel.  The environment
+ * variable BACKPROP_ISA=avx512|avx2|portable asks for a path; a path the CPU
+ * lacks falls back to the best one below it.  The choice is process-global:
+ * read once, at that first call, and shared by every thread, net and
+ * workspace, so set the variable before the program starts using the library.
+ * On one path results are deterministic (the same bits for any thread count),
+ * but the paths sum in different orders and fuse multiply-adds differently,
+ * so outputs, gradients and trained weights differ in their low bits between
+ * paths: compare bit for bit only on the same path.  An unknown value is the
+ * one case where the library prints: a single warning line on stderr (the
+ * variable is the user's, and the program has no other way to learn it was
+ * misspelt), then the automatic choice.  bp_isa() names the path in use and
+ * makes the choice if none was made yet. */
+BP_API const char *bp_isa(void);
 
 /* ------------------------------------------------------------------ */
 /* Status and errors                                                   */
