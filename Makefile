@@ -13,6 +13,9 @@ DESTDIR ?=
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Wpedantic
+# Only the functions declared BP_API in backprop.h are exported from the
+# shared library (tests/cli_symbols.sh checks it); internal helpers stay hidden.
+VISIBILITY := -fvisibility=hidden
 CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
 LDLIBS  := -lz -lm -lpthread
 
@@ -43,20 +46,34 @@ STATIC := $(BUILD)/libbackprop.a
 SHARED := $(BUILD)/libbackprop.so
 CLI    := $(BUILD)/backprop
 
-.PHONY: all check run bench install uninstall clean fuzz fuzz-build valgrind tests examples
+.PHONY: all check run bench install uninstall clean fuzz fuzz-build valgrind tests examples deps
+
+# `make check` and `make run` first make sure the compiler, zlib and (for
+# check) cmocka are there, installing what is missing with apt-get when root
+# or with passwordless sudo, else saying the exact command (tools/deps.sh).
+# It runs while the Makefile is read, so even `make -j` builds nothing before.
+ifneq ($(filter check run,$(MAKECMDGOALS)),)
+DEPS_FOR := $(if $(filter check,$(MAKECMDGOALS)),check,run)
+DEPS_RC := $(shell CC="$(CC)" sh tools/deps.sh $(DEPS_FOR) >&2; echo $$?)
+ifneq ($(DEPS_RC),0)
+$(error the build dependencies are missing (see above))
+endif
+endif
 all: $(STATIC) $(SHARED) $(CLI)
+deps:
+	CC="$(CC)" sh tools/deps.sh check
 
 # Per-ISA kernel files get their instruction set; the rest stays portable and
 # the right path is chosen by cpuid at run time.
 $(BUILD)/obj/%_avx2.o: %_avx2.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -mavx2 -mfma -c $< -o $@
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -mavx2 -mfma -c $< -o $@
 $(BUILD)/obj/%_avx512.o: %_avx512.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma -c $< -o $@
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma -c $< -o $@
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -94,7 +94,7 @@ static void report_rss(const char *workload, const bp_dataset *train, const bp_d
 static double accuracy(const bp_net *net, const bp_dataset *test, int threads)
 {
     bp_metrics m;
-    memset(&m, 0, sizeof m);
+    bp_metrics_init(&m);
     CHECK("bp_evaluate", bp_evaluate(net, test, threads, &m));
     double acc = m.accuracy;
     bp_metrics_clear(&m);
@@ -103,7 +103,7 @@ static double accuracy(const bp_net *net, const bp_dataset *test, int threads)
 
 static bp_net *make_seed_net(void)
 {
-    bp_layer_spec layers[2] = {{128, BP_ACT_SIGMOID, 1, 0}, {10, BP_ACT_SIGMOID, 1, 0}};
+    bp_layer_spec layers[2] = {BP_LAYER(128, BP_ACT_SIGMOID, 1, 0), BP_LAYER(10, BP_ACT_SIGMOID, 1, 0)};
     bp_net *net = NULL;
     CHECK("bp_net_create", bp_net_create(&net, 784, 2, layers, BP_LOSS_MSE));
     CHECK("bp_net_init", bp_net_init(net, BP_INIT_XAVIER, 42));
@@ -113,7 +113,7 @@ static bp_net *make_seed_net(void)
 static bp_net *make_modern_net(void)
 {
     bp_layer_spec layers[3] = {
-        {512, BP_ACT_RELU, 1, 0}, {256, BP_ACT_RELU, 1, 0}, {10, BP_ACT_SOFTMAX, 1, 0}};
+        BP_LAYER(512, BP_ACT_RELU, 1, 0), BP_LAYER(256, BP_ACT_RELU, 1, 0), BP_LAYER(10, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *net = NULL;
     CHECK("bp_net_create", bp_net_create(&net, 784, 3, layers, BP_LOSS_XENT));
     CHECK("bp_net_init", bp_net_init(net, BP_INIT_HE, 42));

@@ -22,14 +22,15 @@ int main(int argc, char **argv)
     const char *path = argc > 1 ? argv[1] : "data/iris.csv";
     bp_dataset *all = NULL, *train = NULL, *val = NULL;
     bp_net *net = NULL;
-    bp_metrics m = {0};
+    bp_metrics m;
+    bp_metrics_init(&m);
     int rc = 1;
     if (bp_dataset_read_csv(&all, path, NULL) != BP_OK ||
         bp_dataset_split(all, 0.3, 7, &train, &val) != BP_OK)
         goto fail;
     bp_layer_spec layers[2] = {
-        {.units = 16, .act = BP_ACT_RELU, .bias = 1},
-        {.units = bp_dataset_outputs(train), .act = BP_ACT_SOFTMAX, .bias = 1},
+        BP_LAYER(16, BP_ACT_RELU, 1, 0),
+        BP_LAYER(bp_dataset_outputs(train), BP_ACT_SOFTMAX, 1, 0),
     };
     if (bp_net_create(&net, bp_dataset_inputs(train), 2, layers, BP_LOSS_XENT) != BP_OK ||
         bp_net_init(net, BP_INIT_HE, 7) != BP_OK ||

@@ -13,8 +13,8 @@ int main(void)
     const float x[4][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}};
     const float t[4][1] = {{0}, {1}, {1}, {0}};
     bp_layer_spec layers[2] = {
-        {.units = 4, .act = BP_ACT_SIGMOID, .bias = 1},
-        {.units = 1, .act = BP_ACT_SIGMOID, .bias = 1},
+        BP_LAYER(4, BP_ACT_SIGMOID, 1, 0),
+        BP_LAYER(1, BP_ACT_SIGMOID, 1, 0),
     };
     bp_net *net = NULL;
     bp_workspace *ws = NULL;

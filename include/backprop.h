@@ -28,7 +28,17 @@
  * Errors: every fallible call returns a bp_status.  On failure a message
  * (naming file, line and field where that applies) is kept in a thread-local
  * buffer read by bp_errmsg().  The library never prints, exits or aborts on
- * bad input.
+ * bad input (one exception: an unknown BACKPROP_ISA value, see bp_isa()).
+ *
+ * Bad handles and indices, one rule for every function: a NULL handle or
+ * pointer argument, or a layer, neuron, class, input or metadata index out of
+ * range, never crashes.  Functions returning bp_status return BP_ERR_ARG with
+ * a message; getters return NULL, 0 or a zeroed struct (bp_net_layer: size
+ * and units 0; bp_net_loss: BP_LOSS_MSE); name functions return "?" for a
+ * value outside their enum; bp_schedule_lr returns NaN; void functions do
+ * nothing.  On failure every output pointer (the bp_x **out of the create,
+ * clone, load, read and split calls) that is not itself NULL is set to NULL.
+ * tests/test_api_contract.c calls every function this way.
  *
  * Thread safety: calls on distinct objects are safe from distinct threads.
  * Calls that take a const bp_net * may run concurrently on the same net.
@@ -46,12 +56,42 @@
 extern "C" {
 #endif
 
+/* Every function of the API is declared BP_API: the shared library is built
+ * with -fvisibility=hidden, so these and nothing else are exported (the
+ * library's internal helpers stay private and cannot clash with a program's
+ * own symbols).  tests/cli_symbols.sh checks the exported list against this
+ * header. */
+#if defined(_WIN32)
+#define BP_API
+#elif defined(__GNUC__) || defined(__clang__)
+#define BP_API __attribute__((visibility("default")))
+#else
+#define BP_API
+#endif
+
 #define BP_VERSION_MAJOR 0
 #define BP_VERSION_MINOR 1
 #define BP_VERSION_PATCH 0
 #define BP_VERSION_STRING "0.1.0"
 
-const char *bp_version(void);
+BP_API const char *bp_version(void);
+
+/* CPU paths and BACKPROP_ISA.  The kernels run on one of three paths:
+ * "avx512", "avx2" (with FMA) or "portable" C.  By default the best path the
+ * CPU has is chosen at the first call that needs a kernel.  The environment
+ * variable BACKPROP_ISA=avx512|avx2|portable asks for a path; a path the CPU
+ * lacks falls back to the best one below it.  The choice is process-global:
+ * read once, at that first call, and shared by every thread, net and
+ * workspace, so set the variable before the program starts using the library.
+ * On one path results are deterministic (the same bits for any thread count),
+ * but the paths sum in different orders and fuse multiply-adds differently,
+ * so outputs, gradients and trained weights differ in their low bits between
+ * paths: compare bit for bit only on the same path.  An unknown value is the
+ * one case where the library prints: a single warning line on stderr (the
+ * variable is the user's, and the program has no other way to learn it was
+ * misspelt), then the automatic choice.  bp_isa() names the path in use and
+ * makes the choice if none was made yet. */
+BP_API const char *bp_isa(void);
 
 /* ------------------------------------------------------------------ */
 /* Status and errors                                                   */
@@ -71,12 +111,12 @@ typedef enum bp_status {
 } bp_status;
 
 /* The message of the last failure in this thread ("" if none). */
-const char *bp_errmsg(void);
+BP_API const char *bp_errmsg(void);
 /* A short constant name for a status, e.g. "parse error". */
-const char *bp_status_string(bp_status status);
+BP_API const char *bp_status_string(bp_status status);
 /* Set this thread's message (printf-style) and return status: lets callers of
  * the API (the CLI, plug-ins) report errors the same way the library does. */
-bp_status bp_error(bp_status status, const char *fmt, ...)
+BP_API bp_status bp_error(bp_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
@@ -91,7 +131,8 @@ typedef enum bp_activation {
     BP_ACT_SIGMOID,
     BP_ACT_TANH,
     BP_ACT_RELU,
-    BP_ACT_LEAKY_RELU, /* f(s) = s for s > 0, slope·s otherwise (slope per layer, default 0.01) */
+    BP_ACT_LEAKY_RELU, /* f(s) = s for s > 0, slope·s otherwise (slope per layer, default 0.01;
+                          slope 0 is plain ReLU) */
     BP_ACT_SOFTMAX,    /* over the units of the layer; output layer only */
     BP_ACT_COUNT_
 } bp_activation;
@@ -103,7 +144,13 @@ typedef enum bp_activation {
  *   BP_LOSS_XENT  E = −Σ_k expected_k · ln a_k   with a softmax output layer;
  *                 softmax and cross-entropy are fused: δ = a − expected.
  *   BP_LOSS_BCE   E = −Σ_k [t_k ln a_k + (1 − t_k) ln(1 − a_k)]; with sigmoid
- *                 outputs fused to δ = a − expected. */
+ *                 outputs fused to δ = a − expected.
+ * The fused δ = a − t is ∂E/∂s only for targets that fit: xent needs a
+ * softmax output and each target row a distribution (every t_k in [0, 1],
+ * Σ_k t_k = 1: one-hot or probabilities); bce needs sigmoid outputs and every
+ * t_k in [0, 1].  bp_backward, bp_train_sample and the trainer refuse other
+ * targets with BP_ERR_ARG naming the row (e.g. "training data row 3: ... sum
+ * to 2"), instead of training on a gradient of some other function. */
 typedef enum bp_loss {
     BP_LOSS_MSE = 0,
     BP_LOSS_XENT,
@@ -118,18 +165,18 @@ typedef enum bp_init {
 } bp_init;
 
 /* Names as used by the CLI and the .net format ("sigmoid", "mse", "xavier", …). */
-const char *bp_activation_name(bp_activation act);
-const char *bp_loss_name(bp_loss loss);
-const char *bp_init_name(bp_init init);
+BP_API const char *bp_activation_name(bp_activation act);
+BP_API const char *bp_loss_name(bp_loss loss);
+BP_API const char *bp_init_name(bp_init init);
 /* Parse a name; returns BP_ERR_ARG (with a message listing the choices) if unknown. */
-bp_status bp_activation_parse(const char *name, bp_activation *out);
-bp_status bp_loss_parse(const char *name, bp_loss *out);
-bp_status bp_init_parse(const char *name, bp_init *out);
+BP_API bp_status bp_activation_parse(const char *name, bp_activation *out);
+BP_API bp_status bp_loss_parse(const char *name, bp_loss *out);
+BP_API bp_status bp_init_parse(const char *name, bp_init *out);
 
 /* f(s) and f'(s) for element-wise activations (not softmax); `slope` is the
  * leaky-ReLU slope and ignored otherwise. */
-float bp_activation_apply(bp_activation act, float s, float slope);
-float bp_activation_derivative(bp_activation act, float s, float slope);
+BP_API float bp_activation_apply(bp_activation act, float s, float slope);
+BP_API float bp_activation_derivative(bp_activation act, float s, float slope);
 
 /* ------------------------------------------------------------------ */
 /* Networks                                                            */
@@ -137,12 +184,47 @@ float bp_activation_derivative(bp_activation act, float s, float slope);
 
 typedef struct bp_net bp_net;
 
+/* Extensible structs (ABI).  bp_layer_spec, bp_csv_options, bp_train_options
+ * and bp_metrics are allocated by the caller, so each starts with `size`: the
+ * sizeof(...) of the header the caller was compiled with.  Set it only through
+ * bp_layer_spec_default() or BP_LAYER(), bp_csv_options_default(),
+ * bp_train_options_default() and bp_metrics_init(): inline wrappers that pass
+ * sizeof to the library, so a program built against an older header never
+ * has more bytes written into its struct than it allocated.  Every function
+ * taking one of these structs checks `size`: 0 or less than this layout
+ * (the first versioned one) → BP_ERR_ARG with a message naming the *_default
+ * or *_init call to use; more (a newer header than this library) → accepted,
+ * reading only the fields this library knows.  Fields are only ever added at
+ * the end, and a zero in a new field means the old behaviour. */
 typedef struct bp_layer_spec {
+    size_t size;           /* sizeof(bp_layer_spec): set by bp_layer_spec_default / BP_LAYER */
     int units;             /* neurons in this layer, ≥ 1 */
     bp_activation act;     /* activation of this layer */
     int bias;              /* non-zero: the layer has a bias per neuron */
-    float slope;           /* leaky-ReLU slope; 0 means the default 0.01 */
+    float slope;           /* leaky-ReLU slope in [0, 1), used as given: 0 is plain
+                              ReLU.  BP_SLOPE_DEFAULT asks for the default 0.01
+                              (ignored by other activations).  Until 0.1 a 0
+                              here meant 0.01; the value a user wrote is now
+                              never changed. */
 } bp_layer_spec;
+
+/* "No slope given" in bp_layer_spec.slope: leaky-ReLU layers get 0.01. */
+#define BP_SLOPE_DEFAULT (-1.0f)
+
+/* Fills *spec with defaults (1 unit, linear, bias, default slope) for a
+ * struct of `size` bytes; use the inline bp_layer_spec_default(). */
+BP_API void bp_layer_spec_init(bp_layer_spec *spec, size_t size);
+static inline void bp_layer_spec_default(bp_layer_spec *spec)
+{
+    bp_layer_spec_init(spec, sizeof *spec);
+}
+/* A bp_layer_spec initialiser for arrays (C99 designated initialisers; fields
+ * added later are zero, their default).  The slope is used as given (0 is
+ * plain ReLU for a leaky-ReLU layer; BP_SLOPE_DEFAULT asks for 0.01):
+ *   bp_layer_spec L[2] = {BP_LAYER(3, BP_ACT_TANH, 1, 0), BP_LAYER(2, BP_ACT_SOFTMAX, 1, 0)}; */
+#define BP_LAYER(units_, act_, bias_, slope_)                                                \
+    {.size = sizeof(bp_layer_spec), .units = (units_), .act = (act_), .bias = (bias_),       \
+     .slope = (slope_)}
 
 /* Limits checked on creation and on load, so sizes never overflow. */
 #define BP_MAX_LAYERS 64
@@ -150,60 +232,63 @@ typedef struct bp_layer_spec {
 #define BP_MAX_PARAMS ((size_t)1 << 31)
 
 /* A network of n_layers dense layers (hidden layers and the output layer;
- * the input is not a layer) after n_inputs inputs.  Parameters start at zero:
+ * the input is not a layer) after n_inputs inputs.  `layers` is read with
+ * layers[0].size as the stride between elements (every element must carry
+ * the same size), so an array built with an older or newer header is read
+ * correctly.  Parameters start at zero:
  * call bp_net_init() or set them.  Softmax is only allowed on the last layer,
  * and BP_LOSS_XENT needs it there (or a 1-unit sigmoid output, treated as BCE). */
-bp_status bp_net_create(bp_net **out, int n_inputs, int n_layers,
+BP_API bp_status bp_net_create(bp_net **out, int n_inputs, int n_layers,
                         const bp_layer_spec *layers, bp_loss loss);
-void bp_net_free(bp_net *net);
-bp_status bp_net_clone(const bp_net *net, bp_net **out);
+BP_API void bp_net_free(bp_net *net);
+BP_API bp_status bp_net_clone(const bp_net *net, bp_net **out);
 /* Copy parameters (and scaling) of src into dst; architectures must match. */
-bp_status bp_net_copy_params(bp_net *dst, const bp_net *src);
+BP_API bp_status bp_net_copy_params(bp_net *dst, const bp_net *src);
 
 /* Fill weights from the initialiser with a generator seeded by `seed`; biases 0. */
-bp_status bp_net_init(bp_net *net, bp_init init, uint64_t seed);
+BP_API bp_status bp_net_init(bp_net *net, bp_init init, uint64_t seed);
 
-int bp_net_inputs(const bp_net *net);
-int bp_net_outputs(const bp_net *net);
-int bp_net_layers(const bp_net *net);
-bp_layer_spec bp_net_layer(const bp_net *net, int layer);
-int bp_net_fan_in(const bp_net *net, int layer);
-bp_loss bp_net_loss(const bp_net *net);
-size_t bp_net_param_count(const bp_net *net);
+BP_API int bp_net_inputs(const bp_net *net);
+BP_API int bp_net_outputs(const bp_net *net);
+BP_API int bp_net_layers(const bp_net *net);
+BP_API bp_layer_spec bp_net_layer(const bp_net *net, int layer);
+BP_API int bp_net_fan_in(const bp_net *net, int layer);
+BP_API bp_loss bp_net_loss(const bp_net *net);
+BP_API size_t bp_net_param_count(const bp_net *net);
 /* Largest layer width (inputs included): the size a caller needs for a row buffer. */
-int bp_net_max_width(const bp_net *net);
+BP_API int bp_net_max_width(const bp_net *net);
 
 /* The article's name of neuron j (0-based) of a layer: layer −1 is the input
  * (i1, i2, …), the output layer is o1, o2, …, a single hidden layer h1, h2, …,
  * and with several hidden layers hidden layer k's neurons are hk_1, hk_2, ….
  * Writes into buf (≥ 16 bytes suffice) and returns it. */
-const char *bp_neuron_name(const bp_net *net, int layer, int j, char *buf, size_t cap);
+BP_API const char *bp_neuron_name(const bp_net *net, int layer, int j, char *buf, size_t cap);
 
 /* Parameters of one layer: W is [units][fan_in] row-major, b is [units]
  * (NULL when the layer has no bias).  The pointers stay valid for the net's life. */
-float *bp_net_weights(bp_net *net, int layer);
-float *bp_net_biases(bp_net *net, int layer);
-const float *bp_net_weights_const(const bp_net *net, int layer);
-const float *bp_net_biases_const(const bp_net *net, int layer);
+BP_API float *bp_net_weights(bp_net *net, int layer);
+BP_API float *bp_net_biases(bp_net *net, int layer);
+BP_API const float *bp_net_weights_const(const bp_net *net, int layer);
+BP_API const float *bp_net_biases_const(const bp_net *net, int layer);
 /* All parameters as one contiguous array, layer by layer, W then b. */
-float *bp_net_params(bp_net *net);
-const float *bp_net_params_const(const bp_net *net);
+BP_API float *bp_net_params(bp_net *net);
+BP_API const float *bp_net_params_const(const bp_net *net);
 
 /* Input scaling stored with the model: x' = (x − shift) · scale per input.
  * Both NULL removes it.  bp_predict applies it; bp_forward does not (it works
  * on already-scaled inputs, as the trainer feeds it). */
-bp_status bp_net_set_scaling(bp_net *net, const float *shift, const float *scale);
+BP_API bp_status bp_net_set_scaling(bp_net *net, const float *shift, const float *scale);
 /* Returns 1 and the arrays (n_inputs each) if scaling is set, else 0. */
-int bp_net_scaling(const bp_net *net, const float **shift, const float **scale);
+BP_API int bp_net_scaling(const bp_net *net, const float **shift, const float **scale);
 /* out[i] = scaled x[i] for `rows` rows; out may equal x. */
-void bp_net_scale_inputs(const bp_net *net, const float *x, float *out, size_t rows);
+BP_API void bp_net_scale_inputs(const bp_net *net, const float *x, float *out, size_t rows);
 
 /* Free-form metadata kept in model files (key/value strings, ≤ 255 bytes each). */
-bp_status bp_net_set_meta(bp_net *net, const char *key, const char *value);
-const char *bp_net_get_meta(const bp_net *net, const char *key); /* NULL if absent */
-int bp_net_meta_count(const bp_net *net);
+BP_API bp_status bp_net_set_meta(bp_net *net, const char *key, const char *value);
+BP_API const char *bp_net_get_meta(const bp_net *net, const char *key); /* NULL if absent */
+BP_API int bp_net_meta_count(const bp_net *net);
 /* key/value of the i-th entry, 0 ≤ i < count. */
-void bp_net_meta_at(const bp_net *net, int i, const char **key, const char **value);
+BP_API void bp_net_meta_at(const bp_net *net, int i, const char **key, const char **value);
 
 /* The schema of the data a model was trained on, kept in the model file so
  * new data is mapped the same way: columns by name, class labels through the
@@ -216,22 +301,22 @@ typedef enum bp_task {
     BP_TASK_REGRESSION,
     BP_TASK_CLASSIFICATION
 } bp_task;
-bp_status bp_net_set_task(bp_net *net, bp_task task);
-bp_task bp_net_task(const bp_net *net);
+BP_API bp_status bp_net_set_task(bp_net *net, bp_task task);
+BP_API bp_task bp_net_task(const bp_net *net);
 /* Input feature names: n_inputs names, or NULL to remove them. */
-bp_status bp_net_set_input_names(bp_net *net, const char *const *names);
-const char *bp_net_input_name(const bp_net *net, int i);   /* NULL if none */
+BP_API bp_status bp_net_set_input_names(bp_net *net, const char *const *names);
+BP_API const char *bp_net_input_name(const bp_net *net, int i);   /* NULL if none */
 /* Target column name(s): one label column for a classifier trained on labels,
  * one per output for regression or one-hot targets; n = 0 removes them. */
-bp_status bp_net_set_target_names(bp_net *net, int n, const char *const *names);
-int bp_net_target_count(const bp_net *net);
-const char *bp_net_target_name(const bp_net *net, int j);  /* NULL if none */
+BP_API bp_status bp_net_set_target_names(bp_net *net, int n, const char *const *names);
+BP_API int bp_net_target_count(const bp_net *net);
+BP_API const char *bp_net_target_name(const bp_net *net, int j);  /* NULL if none */
 /* Classes in the model's output order (class k is output k; a 1-output
  * sigmoid net has 2 classes).  Sets the task to classification.  names may be
  * NULL (classes known by number only); classes = 0 removes them. */
-bp_status bp_net_set_classes(bp_net *net, int classes, const char *const *names);
-int bp_net_classes(const bp_net *net);                      /* 0 if not a classifier */
-const char *bp_net_class_name(const bp_net *net, int k);   /* NULL if unnamed */
+BP_API bp_status bp_net_set_classes(bp_net *net, int classes, const char *const *names);
+BP_API int bp_net_classes(const bp_net *net);                      /* 0 if not a classifier */
+BP_API const char *bp_net_class_name(const bp_net *net, int k);   /* NULL if unnamed */
 
 /* ------------------------------------------------------------------ */
 /* Workspaces, forward and backward passes                             */
@@ -242,50 +327,50 @@ typedef struct bp_workspace bp_workspace;
 /* Working memory for passes of `net` over up to max_batch rows, from one
  * allocation.  `threads` ≥ 1 workers split the kernels; results are bit-for-bit
  * the same for every thread count. */
-bp_status bp_workspace_create(bp_workspace **out, const bp_net *net, int max_batch, int threads);
-void bp_workspace_free(bp_workspace *ws);
-int bp_workspace_max_batch(const bp_workspace *ws);
-int bp_workspace_threads(const bp_workspace *ws);
+BP_API bp_status bp_workspace_create(bp_workspace **out, const bp_net *net, int max_batch, int threads);
+BP_API void bp_workspace_free(bp_workspace *ws);
+BP_API int bp_workspace_max_batch(const bp_workspace *ws);
+BP_API int bp_workspace_threads(const bp_workspace *ws);
 
 /* Forward pass of `batch` rows of x ([batch][inputs], already scaled).  Keeps
  * every s and a in the workspace.  The net must be the one (or of the same
  * architecture as the one) the workspace was created for. */
-bp_status bp_forward(const bp_net *net, bp_workspace *ws, const float *x, int batch);
+BP_API bp_status bp_forward(const bp_net *net, bp_workspace *ws, const float *x, int batch);
 
 /* After bp_forward: loss of the batch against `target` ([batch][outputs]),
  * the mean over rows, without touching gradients.  NaN targets are rejected. */
-bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *target,
+BP_API bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *target,
                         int batch, float *loss);
 
 /* After bp_forward on the same x: backpropagate `target`.  Computes every δ
  * (= ∂E/∂s, per row) and the gradients ∂E/∂W, ∂E/∂b averaged over the batch,
  * and stores the batch's mean loss in *loss (may be NULL). */
-bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x,
+BP_API bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x,
                       const float *target, int batch, float *loss);
 
 /* w ← w − η·∂E/∂w for every parameter, from the workspace's gradients. */
-bp_status bp_sgd_step(bp_net *net, const bp_workspace *ws, float learning_rate);
+BP_API bp_status bp_sgd_step(bp_net *net, const bp_workspace *ws, float learning_rate);
 
 /* One online-SGD step on one sample: forward, backward, update.  Uses the
  * fused batch-1 kernels. */
-bp_status bp_train_sample(bp_net *net, bp_workspace *ws, const float *x,
+BP_API bp_status bp_train_sample(bp_net *net, bp_workspace *ws, const float *x,
                           const float *target, float learning_rate, float *loss);
 
 /* Inputs → outputs for `rows` rows, applying the net's input scaling, in
  * chunks of the workspace's max_batch.  out is [rows][outputs]. */
-bp_status bp_predict(const bp_net *net, bp_workspace *ws, const float *x, size_t rows, float *out);
+BP_API bp_status bp_predict(const bp_net *net, bp_workspace *ws, const float *x, size_t rows, float *out);
 
 /* What the last pass left, for layer l (0 = first hidden layer), each
  * [batch][units] row-major (gradients [units][fan_in] and [units]). */
-const float *bp_workspace_s(const bp_workspace *ws, int layer);
-const float *bp_workspace_a(const bp_workspace *ws, int layer);
-const float *bp_workspace_delta(const bp_workspace *ws, int layer);
-const float *bp_workspace_grad_w(const bp_workspace *ws, int layer);
-const float *bp_workspace_grad_b(const bp_workspace *ws, int layer); /* NULL without bias */
+BP_API const float *bp_workspace_s(const bp_workspace *ws, int layer);
+BP_API const float *bp_workspace_a(const bp_workspace *ws, int layer);
+BP_API const float *bp_workspace_delta(const bp_workspace *ws, int layer);
+BP_API const float *bp_workspace_grad_w(const bp_workspace *ws, int layer);
+BP_API const float *bp_workspace_grad_b(const bp_workspace *ws, int layer); /* NULL without bias */
 /* All gradients as one array in bp_net_params order. */
-const float *bp_workspace_grads(const bp_workspace *ws);
+BP_API const float *bp_workspace_grads(const bp_workspace *ws);
 /* Rows of the last pass. */
-int bp_workspace_batch(const bp_workspace *ws);
+BP_API int bp_workspace_batch(const bp_workspace *ws);
 
 /* ------------------------------------------------------------------ */
 /* Text network format (.net)                                          */
@@ -298,16 +383,16 @@ typedef struct bp_sample {
     float *target;  /* [outputs] */
     float lr;
 } bp_sample;
-void bp_sample_clear(bp_sample *sample);
+BP_API void bp_sample_clear(bp_sample *sample);
 
 /* Read a .net file (format: docs/net-format.md).  `sample` may be NULL. */
-bp_status bp_net_read_text(bp_net **out, bp_sample *sample, const char *path);
-bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text,
+BP_API bp_status bp_net_read_text(bp_net **out, bp_sample *sample, const char *path);
+BP_API bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text,
                             size_t len, const char *name_for_errors);
 /* Write a .net file; every float is written with %.9g so reading it back
  * gives the same bits.  `sample` may be NULL.  Written atomically. */
-bp_status bp_net_write_text(const bp_net *net, const bp_sample *sample, const char *path);
-bp_status bp_net_fprint_text(const bp_net *net, const bp_sample *sample, FILE *fp);
+BP_API bp_status bp_net_write_text(const bp_net *net, const bp_sample *sample, const char *path);
+BP_API bp_status bp_net_fprint_text(const bp_net *net, const bp_sample *sample, FILE *fp);
 
 /* ------------------------------------------------------------------ */
 /* Datasets (in memory) and readers                                    */
@@ -317,46 +402,53 @@ bp_status bp_net_fprint_text(const bp_net *net, const bp_sample *sample, FILE *f
  * For classification, Y is one-hot and labels[] holds the class of each row. */
 typedef struct bp_dataset bp_dataset;
 
-bp_status bp_dataset_create(bp_dataset **out, size_t rows, int inputs, int outputs);
-void bp_dataset_free(bp_dataset *ds);
-size_t bp_dataset_rows(const bp_dataset *ds);
-int bp_dataset_inputs(const bp_dataset *ds);
-int bp_dataset_outputs(const bp_dataset *ds);
-float *bp_dataset_x(bp_dataset *ds);
-float *bp_dataset_y(bp_dataset *ds);
-const float *bp_dataset_x_const(const bp_dataset *ds);
-const float *bp_dataset_y_const(const bp_dataset *ds);
+BP_API bp_status bp_dataset_create(bp_dataset **out, size_t rows, int inputs, int outputs);
+BP_API void bp_dataset_free(bp_dataset *ds);
+BP_API size_t bp_dataset_rows(const bp_dataset *ds);
+BP_API int bp_dataset_inputs(const bp_dataset *ds);
+BP_API int bp_dataset_outputs(const bp_dataset *ds);
+BP_API float *bp_dataset_x(bp_dataset *ds);
+BP_API float *bp_dataset_y(bp_dataset *ds);
+BP_API const float *bp_dataset_x_const(const bp_dataset *ds);
+BP_API const float *bp_dataset_y_const(const bp_dataset *ds);
 /* Number of classes (0 for regression) and the class of each row (NULL for regression). */
-int bp_dataset_classes(const bp_dataset *ds);
-const int32_t *bp_dataset_labels(const bp_dataset *ds);
+BP_API int bp_dataset_classes(const bp_dataset *ds);
+BP_API const int32_t *bp_dataset_labels(const bp_dataset *ds);
 /* Make this a classification set: labels[rows] in [0, classes), Y set one-hot.
  * Needs outputs == classes (or outputs == 1 and classes == 2: Y = label). */
-bp_status bp_dataset_set_labels(bp_dataset *ds, const int32_t *labels, int classes);
+BP_API bp_status bp_dataset_set_labels(bp_dataset *ds, const int32_t *labels, int classes);
 /* Class names (e.g. from string labels in a CSV); NULL if none were given. */
-bp_status bp_dataset_set_class_names(bp_dataset *ds, int classes, const char *const *names);
-const char *bp_dataset_class_name(const bp_dataset *ds, int k);
+BP_API bp_status bp_dataset_set_class_names(bp_dataset *ds, int classes, const char *const *names);
+BP_API const char *bp_dataset_class_name(const bp_dataset *ds, int k);
 /* Feature names (from a CSV header), NULL if none. */
-bp_status bp_dataset_set_input_names(bp_dataset *ds, const char *const *names);
-const char *bp_dataset_input_name(const bp_dataset *ds, int i);
+BP_API bp_status bp_dataset_set_input_names(bp_dataset *ds, const char *const *names);
+BP_API const char *bp_dataset_input_name(const bp_dataset *ds, int i);
 /* A new data set holding rows idx[0..n) of ds, in that order. */
-bp_status bp_dataset_subset(const bp_dataset *ds, const size_t *idx, size_t n, bp_dataset **out);
+BP_API bp_status bp_dataset_subset(const bp_dataset *ds, const size_t *idx, size_t n, bp_dataset **out);
 /* Shuffle rows with `seed` and cut off the last `fraction` (0 < f < 1) as validation. */
-bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
+BP_API bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
                            bp_dataset **first, bp_dataset **second);
+/* Like bp_dataset_split, but for a classification set (one with labels) each
+ * class keeps its share in both parts: round(n_c·fraction) of its rows, at
+ * least one when it has two or more, go to `second`.  Without labels it is
+ * bp_dataset_split.  Same seed ⇒ same split.  Added so a small validation
+ * split cannot miss a class (train's default). */
+BP_API bp_status bp_dataset_split_stratified(const bp_dataset *ds, double fraction, uint64_t seed,
+                                      bp_dataset **first, bp_dataset **second);
 /* Reject NaN/Inf anywhere, naming the row and column ("name" for the message). */
-bp_status bp_dataset_check_finite(const bp_dataset *ds, const char *name);
+BP_API bp_status bp_dataset_check_finite(const bp_dataset *ds, const char *name);
 /* Name(s) of the target column(s) the data came from (from a CSV header). */
-bp_status bp_dataset_set_target_names(bp_dataset *ds, int n, const char *const *names);
-int bp_dataset_target_count(const bp_dataset *ds);
-const char *bp_dataset_target_name(const bp_dataset *ds, int j);
+BP_API bp_status bp_dataset_set_target_names(bp_dataset *ds, int n, const char *const *names);
+BP_API int bp_dataset_target_count(const bp_dataset *ds);
+BP_API const char *bp_dataset_target_name(const bp_dataset *ds, int j);
 /* An identifier per row (e.g. a CSV column named by bp_csv_options.id), NULL if none. */
-bp_status bp_dataset_set_row_ids(bp_dataset *ds, const char *const *ids);
-const char *bp_dataset_row_id(const bp_dataset *ds, size_t r);
+BP_API bp_status bp_dataset_set_row_ids(bp_dataset *ds, const char *const *ids);
+BP_API const char *bp_dataset_row_id(const bp_dataset *ds, size_t r);
 /* Notes a reader leaves about decisions it made (targets read as classes,
  * columns ignored, …), one per line, so a program can show them: the library
  * never prints.  NULL if none. */
-const char *bp_dataset_notes(const bp_dataset *ds);
-bp_status bp_dataset_add_note(bp_dataset *ds, const char *fmt, ...)
+BP_API const char *bp_dataset_notes(const bp_dataset *ds);
+BP_API bp_status bp_dataset_add_note(bp_dataset *ds, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
@@ -371,12 +463,13 @@ bp_status bp_dataset_add_note(bp_dataset *ds, const char *fmt, ...)
  * neither one-hot nor one label column), 0 leaves them as they are.  A
  * detected change leaves a note.  Y becomes one-hot 0/1.  `name` names the
  * data in messages. */
-bp_status bp_dataset_detect_task(bp_dataset *ds, int task, const char *name);
+BP_API bp_status bp_dataset_detect_task(bp_dataset *ds, int task, const char *name);
 /* Copy a data set's schema (input, target and class names, task) into a net
  * whose inputs and outputs fit it. */
-bp_status bp_net_set_schema(bp_net *net, const bp_dataset *ds);
+BP_API bp_status bp_net_set_schema(bp_net *net, const bp_dataset *ds);
 
 typedef struct bp_csv_options {
+    size_t size;       /* sizeof(bp_csv_options): set by bp_csv_options_default */
     int header;        /* -1 detect (default), 0 none, 1 first non-comment line is a header */
     char delimiter;    /* 0 detect among , ; tab (default) */
     const char *target;/* target column(s): name, 1-based index, or "last" (default NULL = last);
@@ -388,11 +481,16 @@ typedef struct bp_csv_options {
     const char *id;    /* a column (name or 1-based index) kept as each row's id and not
                           used as an input (default NULL) */
 } bp_csv_options;
-void bp_csv_options_default(bp_csv_options *opts);
+/* Defaults for a struct of `size` bytes; call the inline bp_csv_options_default(). */
+BP_API void bp_csv_options_init(bp_csv_options *opts, size_t size);
+static inline void bp_csv_options_default(bp_csv_options *opts)
+{
+    bp_csv_options_init(opts, sizeof *opts);
+}
 
 /* CSV: comments (# …) and blank lines skipped, CRLF and a UTF-8 BOM accepted,
  * quoted fields ("a,b") supported.  Errors name file, line and column. */
-bp_status bp_dataset_read_csv(bp_dataset **out, const char *path, const bp_csv_options *opts);
+BP_API bp_status bp_dataset_read_csv(bp_dataset **out, const char *path, const bp_csv_options *opts);
 /* Read a CSV the way `net` expects its data, through the net's schema:
  * with a header and the net's input names, columns are found by name (any
  * order; a missing one is an error naming it; extra columns are ignored, with
@@ -404,23 +502,23 @@ bp_status bp_dataset_read_csv(bp_dataset **out, const char *path, const bp_csv_o
  * the net's (opts->task and n_classes are not used).  A net without a schema
  * is read as a classifier when its output is softmax or bce (labels are class
  * numbers), else as regression. */
-bp_status bp_dataset_read_csv_schema(bp_dataset **out, const char *path,
+BP_API bp_status bp_dataset_read_csv_schema(bp_dataset **out, const char *path,
                                      const bp_csv_options *opts, const bp_net *net);
 /* IDX images (u8 → x/255 in [0,1], any other type as is) and labels, plain or
  * gzip (.gz detected by magic).  labels_path may be NULL (then outputs = 0). */
-bp_status bp_dataset_read_idx(bp_dataset **out, const char *images_path, const char *labels_path);
+BP_API bp_status bp_dataset_read_idx(bp_dataset **out, const char *images_path, const char *labels_path);
 /* FANN training files: "rows inputs outputs" then input and output lines. */
-bp_status bp_dataset_read_fann(bp_dataset **out, const char *path);
+BP_API bp_status bp_dataset_read_fann(bp_dataset **out, const char *path);
 /* 1 when the file starts with a FANN header line ("rows inputs outputs",
  * three whole numbers) followed by exactly rows·(inputs+outputs) numbers; 2
  * when the first line looks like such a header but the count does not match;
  * 0 otherwise (e.g. a CSV).  Recognises FANN files by content, not name. */
-int bp_fann_sniff(const char *path);
-bp_status bp_dataset_write_fann(const bp_dataset *ds, const char *path);
+BP_API int bp_fann_sniff(const char *path);
+BP_API bp_status bp_dataset_write_fann(const bp_dataset *ds, const char *path);
 /* "mnist" or "fashion-mnist": finds train/t10k IDX files (.gz or plain) in
  * dir, else $BACKPROP_DATA, else /usr/share/datasets/<name>.  The error
  * message says where it looked and how to get the files. */
-bp_status bp_dataset_load_named(const char *name, const char *dir,
+BP_API bp_status bp_dataset_load_named(const char *name, const char *dir,
                                 bp_dataset **train, bp_dataset **test);
 
 /* ------------------------------------------------------------------ */
@@ -452,12 +550,12 @@ typedef enum bp_scaling {
     BP_SCALE_COUNT_
 } bp_scaling;
 
-const char *bp_optimizer_name(bp_optimizer opt);
-bp_status bp_optimizer_parse(const char *name, bp_optimizer *out);
-const char *bp_schedule_name(bp_schedule sched);
-bp_status bp_schedule_parse(const char *name, bp_schedule *out);
-const char *bp_scaling_name(bp_scaling scaling);
-bp_status bp_scaling_parse(const char *name, bp_scaling *out);
+BP_API const char *bp_optimizer_name(bp_optimizer opt);
+BP_API bp_status bp_optimizer_parse(const char *name, bp_optimizer *out);
+BP_API const char *bp_schedule_name(bp_schedule sched);
+BP_API bp_status bp_schedule_parse(const char *name, bp_schedule *out);
+BP_API const char *bp_scaling_name(bp_scaling scaling);
+BP_API bp_status bp_scaling_parse(const char *name, bp_scaling *out);
 
 typedef struct bp_trainer bp_trainer;
 
@@ -477,13 +575,14 @@ typedef struct bp_epoch_report {
     double train_accuracy;      /* classification only, else NaN */
     double val_loss;            /* NaN without validation data */
     double val_accuracy;        /* NaN without validation data or for regression */
-    int improved;               /* val loss improved (early stopping bookkeeping) */
+    int improved;               /* the early-stopping loss improved (by more than min_delta) */
 } bp_epoch_report;
 
 /* Return non-zero to stop training (bp_trainer_run then returns BP_ERR_INTERRUPTED). */
 typedef int (*bp_progress_fn)(const bp_epoch_report *report, void *user);
 
 typedef struct bp_train_options {
+    size_t size;           /* sizeof(bp_train_options): set by bp_train_options_default */
     int epochs;            /* total epochs (default 10) */
     int batch_size;        /* default 32; 1 = online SGD; ignored by RPROP (full batch) */
     float learning_rate;   /* η (default 0.01; RPROP ignores it) */
@@ -500,8 +599,10 @@ typedef struct bp_train_options {
     float min_lr;          /* cosine floor (default 0) */
     int warmup_epochs;     /* linear warm-up from η/warmup to η over these epochs (default 0) */
     float clip_norm;       /* clip the gradient's global L2 norm to this (0 = off) */
-    int patience;          /* early stopping on validation loss after this many epochs
-                              without improvement, restoring the best weights (0 = off) */
+    int patience;          /* early stopping after this many epochs without improvement
+                              (see min_delta): of the validation loss, restoring the best
+                              weights; without a validation set, of the training loss,
+                              keeping the last weights (0 = off) */
     uint64_t seed;         /* shuffles and dropout; same seed + data ⇒ same bits */
     int threads;           /* worker threads (default 1); never changes the result */
     int shuffle;           /* shuffle every epoch (default 1) */
@@ -510,42 +611,72 @@ typedef struct bp_train_options {
     bp_progress_fn progress; /* may be NULL */
     void *progress_user;
     size_t report_every;   /* batches between in-epoch reports (0 = only at epoch ends) */
+    /* Added after 0.1 (kept at the end so older field offsets stay):
+     * min_delta: early stopping counts an epoch as an improvement only when its
+     *   loss is below the best so far minus min_delta (default 0; the CLI uses
+     *   1e-4, scikit-learn's tol).  With patience > 0 and a validation set the
+     *   validation loss decides and the best weights are restored at the end;
+     *   without one the training loss decides and the last weights are kept
+     *   (scikit-learn's MLP does the same).
+     * flat_spot: Fahlman's flat-spot fix, as FANN offers it: sigmoid layers
+     *   backpropagate with f'(s) = a(1 − a) + flat_spot instead of a(1 − a),
+     *   so a saturated sigmoid (a near 0 or 1) still passes on a gradient.
+     *   0 (default) keeps the exact derivative; 0.1 is the usual value.  It
+     *   changes only training (not bp_backward's result outside a trainer). */
+    float min_delta;
+    float flat_spot;
 } bp_train_options;
 
-void bp_train_options_default(bp_train_options *opts);
+/* Defaults for a struct of `size` bytes; call the inline bp_train_options_default(). */
+BP_API void bp_train_options_init(bp_train_options *opts, size_t size);
+static inline void bp_train_options_default(bp_train_options *opts)
+{
+    bp_train_options_init(opts, sizeof *opts);
+}
 
 /* A trainer drives `net` (which it does not own; keep it alive) with its own
  * optimizer state and workspace. */
-bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_options *opts);
-void bp_trainer_free(bp_trainer *tr);
+BP_API bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_options *opts);
+BP_API void bp_trainer_free(bp_trainer *tr);
 /* Train until opts.epochs epochs are done in total (a resumed trainer
  * continues where it stopped).  val may be NULL.  Divergence (NaN/Inf in
  * loss or weights) stops with BP_ERR_NUMERIC and a message naming the epoch,
  * batch, layer and neuron; the net is left at the last good epoch's weights. */
-bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val);
-int bp_trainer_epoch(const bp_trainer *tr);          /* epochs completed */
-bp_net *bp_trainer_net(const bp_trainer *tr);
-const bp_train_options *bp_trainer_options(const bp_trainer *tr);
+BP_API bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val);
+BP_API int bp_trainer_epoch(const bp_trainer *tr);          /* epochs completed */
+BP_API bp_net *bp_trainer_net(const bp_trainer *tr);
+BP_API const bp_train_options *bp_trainer_options(const bp_trainer *tr);
 /* Replace the callback (e.g. after loading a checkpoint). */
-void bp_trainer_set_progress(bp_trainer *tr, bp_progress_fn fn, void *user, size_t report_every);
+BP_API void bp_trainer_set_progress(bp_trainer *tr, bp_progress_fn fn, void *user, size_t report_every);
 /* Change the epoch target (e.g. to train a resumed run for longer). */
-void bp_trainer_set_epochs(bp_trainer *tr, int epochs);
+BP_API void bp_trainer_set_epochs(bp_trainer *tr, int epochs);
+/* Ask a bp_trainer_run in progress (in another thread, or from a signal
+ * handler: this only sets a flag, so it is async-signal-safe) to stop after
+ * the batch it is working on.  The run applies that batch and returns
+ * BP_ERR_INTERRUPTED with a message naming the epoch and batch; the net holds
+ * the weights after that batch (a valid model to save).  bp_trainer_epoch()
+ * counts completed epochs only, so a checkpoint saved then resumes from the
+ * start of the interrupted epoch, with these weights.  Full-batch RPROP stops
+ * at the next epoch end.  A run that is not interrupted is unchanged, bit for
+ * bit. */
+BP_API void bp_trainer_request_stop(bp_trainer *tr);
 
 /* η of a 0-based epoch under the options' schedule and warm-up. */
-float bp_schedule_lr(const bp_train_options *opts, int epoch);
+BP_API float bp_schedule_lr(const bp_train_options *opts, int epoch);
 
 /* One-call training: create a trainer, run, free it. */
-bp_status bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
+BP_API bp_status bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                    const bp_train_options *opts);
 
 /* Fit the net's input scaling on a training set (NONE removes scaling). */
-bp_status bp_net_fit_scaling(bp_net *net, const bp_dataset *train, bp_scaling kind);
+BP_API bp_status bp_net_fit_scaling(bp_net *net, const bp_dataset *train, bp_scaling kind);
 
 /* ------------------------------------------------------------------ */
 /* Evaluation                                                          */
 /* ------------------------------------------------------------------ */
 
 typedef struct bp_metrics {
+    size_t size;             /* sizeof(bp_metrics): set by bp_metrics_init */
     size_t rows;
     double loss;             /* mean loss */
     int classes;             /* 0 for regression */
@@ -555,11 +686,22 @@ typedef struct bp_metrics {
     double mse, mae, r2;     /* regression (over all outputs) */
 } bp_metrics;
 
-/* Evaluate net on ds (applying the net's input scaling). */
-bp_status bp_evaluate(const bp_net *net, const bp_dataset *ds, int threads, bp_metrics *out);
-void bp_metrics_clear(bp_metrics *m);
+/* An empty bp_metrics of `size` bytes; call the inline bp_metrics_init()
+ * once before the first bp_evaluate / bp_metrics_compute into it. */
+BP_API void bp_metrics_init_size(bp_metrics *m, size_t size);
+static inline void bp_metrics_init(bp_metrics *m)
+{
+    bp_metrics_init_size(m, sizeof *m);
+}
+/* Evaluate net on ds (applying the net's input scaling).  `out` must have
+ * been set up by bp_metrics_init; results it already holds are freed first,
+ * so one bp_metrics may be reused for many evaluations. */
+BP_API bp_status bp_evaluate(const bp_net *net, const bp_dataset *ds, int threads, bp_metrics *out);
+/* Free the arrays and empty the results; `size` is kept, so the struct stays
+ * ready for the next bp_evaluate. */
+BP_API void bp_metrics_clear(bp_metrics *m);
 /* The same metrics from outputs and targets already computed. */
-bp_status bp_metrics_compute(const float *outputs, const float *targets, const int32_t *labels,
+BP_API bp_status bp_metrics_compute(const float *outputs, const float *targets, const int32_t *labels,
                              size_t rows, int outputs_per_row, int classes, bp_metrics *out);
 
 /* ------------------------------------------------------------------ */
@@ -569,17 +711,51 @@ bp_status bp_metrics_compute(const float *outputs, const float *targets, const i
 /* Binary model: magic, format version, little-endian fields, architecture,
  * parameters, scaling, metadata, CRC-32 over everything (docs/model-format.md).
  * Written atomically: a failed save leaves any previous file untouched. */
-bp_status bp_net_save(const bp_net *net, const char *path);
+BP_API bp_status bp_net_save(const bp_net *net, const char *path);
 /* Rejects wrong magic, unknown version, bad checksum and truncation. */
-bp_status bp_net_load(bp_net **out, const char *path);
+BP_API bp_status bp_net_load(bp_net **out, const char *path);
 /* Loads either a binary model or a text .net file, by content. */
-bp_status bp_net_load_any(bp_net **out, const char *path);
+BP_API bp_status bp_net_load_any(bp_net **out, const char *path);
 
 /* A checkpoint: the model plus the trainer's full state (options, epoch,
  * optimizer moments, best weights), so a resumed run continues bit for bit. */
-bp_status bp_checkpoint_save(const bp_trainer *tr, const char *path);
+BP_API bp_status bp_checkpoint_save(const bp_trainer *tr, const char *path);
 /* Creates the net and a trainer driving it; free both (trainer first). */
-bp_status bp_checkpoint_load(const char *path, bp_net **net, bp_trainer **tr);
+BP_API bp_status bp_checkpoint_load(const char *path, bp_net **net, bp_trainer **tr);
+
+/* ------------------------------------------------------------------ */
+/* Output files                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Every file the library writes (models, checkpoints, .net files, SVGs) goes
+ * through this writer; it is public so programs can write their own outputs
+ * the same way (the CLI's `predict -o`).  A regular file is written to a
+ * temporary "PATH.tmp.XXXXXX" beside it (created 0666 less the umask, or with
+ * the replaced file's permissions), flushed, fsync'd and renamed over PATH
+ * on commit, so readers see the old file or the whole new one.  A character
+ * device or FIFO (/dev/null, a pipe) is written through, never replaced (a
+ * FIFO blocks in bp_output_open until it has a reader); a directory is
+ * refused; a symbolic link is followed and the file it names replaced.
+ *
+ * Signals: a write past `ulimit -f` raises SIGXFSZ, which by default kills
+ * the process and leaves the temporary behind.  Programs that save files
+ * should ignore it (signal(SIGXFSZ, SIG_IGN)) so the write fails with EFBIG
+ * and the save returns BP_ERR_IO with the temporary removed.  A handler for
+ * SIGINT/SIGTERM that ends the process may call bp_remove_temp_files(). */
+typedef struct bp_output bp_output;
+/* Opens PATH for writing as above; *out is NULL on failure. */
+BP_API bp_status bp_output_open(bp_output **out, const char *path);
+/* The stream to write to (owned by the writer). */
+BP_API FILE *bp_output_file(bp_output *out);
+/* Flushes, fsyncs and renames into place; on a write error the previous file
+ * is left unchanged and the temporary removed.  Frees `out` either way. */
+BP_API bp_status bp_output_commit(bp_output *out);
+/* Drops the temporary and frees `out` (NULL is fine). */
+BP_API void bp_output_abort(bp_output *out);
+/* Unlinks the temporaries of every save in progress in this process.
+ * Async-signal-safe (only unlink()): for a signal handler about to _exit().
+ * The saves themselves then fail; call it only when the process ends. */
+BP_API void bp_remove_temp_files(void);
 
 /* ------------------------------------------------------------------ */
 /* Pictures (SVG)                                                      */
@@ -593,7 +769,7 @@ bp_status bp_checkpoint_load(const char *path, bp_net **net, bp_trainer **tr);
  * "old → new".  Both may be NULL.  Big nets (> 16 neurons in a layer or
  * > 200 edges) are drawn reduced: first and last neurons with an ellipsis,
  * no per-edge labels.  Written atomically. */
-bp_status bp_draw_svg(const bp_net *net, const float *input, const bp_net *updated,
+BP_API bp_status bp_draw_svg(const bp_net *net, const float *input, const bp_net *updated,
                       const char *path);
 
 /* Plot a training log written by `backprop train --log` (header
@@ -601,7 +777,16 @@ bp_status bp_draw_svg(const bp_net *net, const float *input, const bp_net *updat
  * val_loss,val_accuracy; empty or "nan" fields are missing values) as an SVG
  * with a loss panel and an accuracy panel.  A malformed log fails with
  * BP_ERR_PARSE naming file and line.  Written atomically. */
-bp_status bp_plot_svg(const char *log_csv_path, const char *svg_path);
+BP_API bp_status bp_plot_svg(const char *log_csv_path, const char *svg_path);
+/* The same with choices for the loss axis (a long run's loss spans decades
+ * and a linear axis hides its tail).  flags 0 is bp_plot_svg: a logarithmic
+ * loss axis when the positive loss spans more than two decades, else linear.
+ * Logs may also hold test_loss, test_accuracy, train_rmse, val_rmse and
+ * test_rmse (train --log writes them): test curves are drawn, and a log
+ * without accuracy but with RMSE (regression) gets an RMSE panel. */
+#define BP_PLOT_LOG_LOSS 1u    /* always a logarithmic loss axis (values <= 0 left out) */
+#define BP_PLOT_LINEAR_LOSS 2u /* never a logarithmic one */
+BP_API bp_status bp_plot_svg_flags(const char *log_csv_path, const char *svg_path, unsigned flags);
 
 /* ------------------------------------------------------------------ */
 /* Explaining the maths                                                */
@@ -616,7 +801,7 @@ typedef enum bp_trace_format { BP_TRACE_TEXT = 0, BP_TRACE_MARKDOWN } bp_trace_f
  * `input` is raw: the net's input scaling is applied first (as bp_predict
  * and bp_draw_svg do), so the s values are the ones the model computes.
  * On success `net` holds the updated weights. */
-bp_status bp_explain_step(bp_net *net, const float *input, const float *target, float lr,
+BP_API bp_status bp_explain_step(bp_net *net, const float *input, const float *target, float lr,
                           bp_trace_format format, FILE *out);
 
 /* ------------------------------------------------------------------ */
@@ -632,7 +817,7 @@ typedef struct bp_gradcheck_result {
 
 /* Compare analytic gradients with central finite differences, in double
  * precision, on `batch` rows of x/target. */
-bp_status bp_gradcheck(const bp_net *net, const float *x, const float *target, int batch,
+BP_API bp_status bp_gradcheck(const bp_net *net, const float *x, const float *target, int batch,
                        bp_gradcheck_result *result);
 
 #ifdef __cplusplus

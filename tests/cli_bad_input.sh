@@ -150,8 +150,8 @@ case_ "missing option value" 2 "option '--lr' needs a value" $BP $TR data/iris.c
 case_ "bad --lr" 2 "--lr: expected a number, got 'fast'" $BP $TR data/iris.csv --lr fast -o "$M"
 case_ "NaN --lr" 2 "--lr: expected a number, got 'nan'" $BP $TR data/iris.csv --lr nan -o "$M"
 case_ "zero --lr" 2 "learning rate must be a positive number" $BP $TR data/iris.csv --lr 0 -o "$M"
-case_ "bad --epochs" 2 "--epochs: expected a whole number in 0..1000000, got '-3'" $BP train data/iris.csv --epochs -3 -o "$M"
-case_ "fractional --epochs" 2 "--epochs: expected a whole number in 0..1000000, got '2.5'" $BP train data/iris.csv --epochs 2.5 -o "$M"
+case_ "bad --epochs" 2 "--epochs: expected a whole number in 1..1000000, got '-3'" $BP train data/iris.csv --epochs -3 -o "$M"
+case_ "fractional --epochs" 2 "--epochs: expected a whole number in 1..1000000, got '2.5'" $BP train data/iris.csv --epochs 2.5 -o "$M"
 case_ "bad --momentum" 2 "momentum must be in [0, 1)" $BP $TR data/iris.csv --optimizer momentum --momentum 1.5 -o "$M"
 case_ "bad --val" 2 "--val must be in [0, 1)" $BP $TR data/iris.csv --val 1.5 -o "$M"
 case_ "bad --threads" 2 "--threads: expected a whole number in 1..256, got '0'" $BP $TR data/iris.csv --threads 0 -o "$M"
@@ -167,7 +167,7 @@ case_ "unknown command" 2 "unknown command 'fit'" $BP fit data/iris.csv
 # ---- divergence ---------------------------------------------------------------
 # Plain SGD, linear hidden units, unscaled digits and a learning rate warming
 # up towards 1: a few good epochs, then NaN/Inf.
-DIV="data/digits.csv --task classification --optimizer sgd --act linear --lr 1 --warmup 50 --epochs 8 --seed 1 --threads 1 -q"
+DIV="data/digits.csv --task classification --scale none --optimizer sgd --act linear --lr 1 --warmup 50 --epochs 8 --seed 1 --threads 1 -q"
 $BP train $DIV --checkpoint "$T/ck.bpc" -o "$M" >"$T/out" 2>"$T/err"
 rc=$?
 if [ "$rc" -eq 1 ] && grep -q "training diverged: NaN or Inf at epoch [2-9], batch [0-9]*, first in layer [0-9]" "$T/err" &&

@@ -19,8 +19,13 @@ cc -std=c11 "$T/prog.c" $(pkg-config --cflags backprop) "$T/usr/lib/libbackprop.
     $(pkg-config --libs --static backprop | sed 's/-lbackprop//') -o "$T/prog" ||
     { echo "cli_install: out-of-tree build with pkg-config failed"; exit 1; }
 "$T/prog" >/dev/null || { echo "cli_install: program built against the install failed"; exit 1; }
-cc -std=c11 "$T/prog.c" $(pkg-config --cflags --libs backprop) -Wl,-rpath,"$T/usr/lib" -o "$T/prog2" ||
-    { echo "cli_install: shared build failed"; exit 1; }
-"$T/prog2" >/dev/null || { echo "cli_install: shared program failed"; exit 1; }
+# The README's command exactly; the program runs without LD_LIBRARY_PATH
+# (backprop.pc's Libs carries an rpath to the installed libdir).
+cc "$T/prog.c" $(pkg-config --cflags --libs backprop) -o "$T/prog2" ||
+    { echo "cli_install: shared build with the README's command failed"; exit 1; }
+env -u LD_LIBRARY_PATH "$T/prog2" >/dev/null ||
+    { echo "cli_install: the README's program does not run without LD_LIBRARY_PATH"; exit 1; }
+ldd "$T/prog2" 2>/dev/null | grep -q "$T/usr/lib/libbackprop.so" ||
+    { echo "cli_install: the program does not load the installed libbackprop.so"; exit 1; }
 "$T/usr/bin/backprop" --version >/dev/null || { echo "cli_install: installed CLI failed"; exit 1; }
 echo "cli_install: 1 passed, 0 failed"

@@ -120,7 +120,7 @@ static unsigned char *read_bytes(const char *path, size_t *len)
 /* A small valid model, saved to path. */
 static void save_reference_model(const char *path)
 {
-    bp_layer_spec L[2] = {{3, BP_ACT_TANH, 1, 0}, {2, BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec L[2] = {BP_LAYER(3, BP_ACT_TANH, 1, 0), BP_LAYER(2, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 2, 2, L, BP_LOSS_XENT));
     assert_ok(bp_net_init(net, BP_INIT_XAVIER, 7));
@@ -311,7 +311,7 @@ static void test_save_failures_keep_the_old_file(void **state)
     unsigned char *before = read_bytes(path, &n0);
 
     /* A bigger net whose file cannot fit under a 4 KiB file-size limit. */
-    bp_layer_spec L[2] = {{64, BP_ACT_RELU, 1, 0}, {8, BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec L[2] = {BP_LAYER(64, BP_ACT_RELU, 1, 0), BP_LAYER(8, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *big;
     assert_ok(bp_net_create(&big, 32, 2, L, BP_LOSS_XENT));
     assert_ok(bp_net_init(big, BP_INIT_HE, 1));

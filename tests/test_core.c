@@ -81,7 +81,7 @@ static void test_article_online_step(void **state)
 static void test_second_network_by_hand(void **state)
 {
     (void)state;
-    bp_layer_spec L[2] = {{2, BP_ACT_TANH, 1, 0}, {1, BP_ACT_LINEAR, 1, 0}};
+    bp_layer_spec L[2] = {BP_LAYER(2, BP_ACT_TANH, 1, 0), BP_LAYER(1, BP_ACT_LINEAR, 1, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 2, 2, L, BP_LOSS_MSE));
     const float w1[4] = {0.1f, -0.2f, 0.3f, 0.4f}, b1[2] = {0.05f, -0.1f};
@@ -168,9 +168,9 @@ static void test_gradcheck_all_combinations(void **state)
             continue;
         for (int out = 0; out < BP_ACT_COUNT_; out++) {
             for (int loss = 0; loss < BP_LOSS_COUNT_; loss++) {
-                bp_layer_spec L[3] = {{5, (bp_activation)hidden, 1, 0},
-                                      {4, (bp_activation)hidden, 0, 0.2f},
-                                      {3, (bp_activation)out, 1, 0}};
+                bp_layer_spec L[3] = {BP_LAYER(5, (bp_activation)hidden, 1, BP_SLOPE_DEFAULT),
+                                      BP_LAYER(4, (bp_activation)hidden, 0, 0.2f),
+                                      BP_LAYER(3, (bp_activation)out, 1, BP_SLOPE_DEFAULT)};
                 bp_net *net;
                 bp_status st = bp_net_create(&net, 3, 3, L, (bp_loss)loss);
                 if ((loss == BP_LOSS_XENT && out != BP_ACT_SOFTMAX) ||
@@ -219,7 +219,7 @@ static void test_gradcheck_detects_mismatch(void **state)
     (void)state;
     /* ReLU exactly at the kink makes finite differences disagree with the
      * analytic (sub)gradient: the check must report a large error. */
-    bp_layer_spec L[2] = {{1, BP_ACT_RELU, 0, 0}, {1, BP_ACT_LINEAR, 0, 0}};
+    bp_layer_spec L[2] = {BP_LAYER(1, BP_ACT_RELU, 0, 0), BP_LAYER(1, BP_ACT_LINEAR, 0, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 1, 2, L, BP_LOSS_MSE));
     bp_net_weights(net, 0)[0] = 1.0f;
@@ -279,7 +279,7 @@ static void test_net_parser_errors(void **state)
         {"backprop-net 1\ninputs 1\nlayer 1 linear nobias\nweights\n1\nlr -1\n",
          ":6: the learning rate must be positive"},
         {"backprop-net 1\ninputs 1\nlayer 1 linear nobias\nweights\n1\nweights\n",
-         ":6: layer weights already has weights"},
+         ":6: layer 1 already has weights (from line 4)"},
         {"backprop-net 1\ninputs 1\nlayer 1 linear nobias\nweights\n1\nscaling-shift 0\n",
          "scaling needs both"},
         {"backprop-net 1\ninputs 1\nlayer 1 leaky-relu nobias slope=2\nweights\n1\n",
@@ -302,8 +302,8 @@ static void test_net_parser_errors(void **state)
 static void test_net_round_trip(void **state)
 {
     (void)state;
-    bp_layer_spec L[3] = {{7, BP_ACT_LEAKY_RELU, 1, 0.05f}, {5, BP_ACT_TANH, 0, 0},
-                          {3, BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec L[3] = {BP_LAYER(7, BP_ACT_LEAKY_RELU, 1, 0.05f), BP_LAYER(5, BP_ACT_TANH, 0, 0),
+                          BP_LAYER(3, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *net, *back;
     assert_ok(bp_net_create(&net, 4, 3, L, BP_LOSS_XENT));
     assert_ok(bp_net_init(net, BP_INIT_HE, 7));
@@ -362,7 +362,7 @@ static void *predict_job(void *arg)
 static void test_const_net_many_threads(void **state)
 {
     (void)state;
-    bp_layer_spec L[2] = {{32, BP_ACT_RELU, 1, 0}, {3, BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec L[2] = {BP_LAYER(32, BP_ACT_RELU, 1, 0), BP_LAYER(3, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 10, 2, L, BP_LOSS_XENT));
     assert_ok(bp_net_init(net, BP_INIT_HE, 3));
@@ -389,13 +389,13 @@ static void test_create_rejects_bad_shapes(void **state)
 {
     (void)state;
     bp_net *net;
-    bp_layer_spec L[1] = {{0, BP_ACT_SIGMOID, 1, 0}};
+    bp_layer_spec L[1] = {BP_LAYER(0, BP_ACT_SIGMOID, 1, 0)};
     assert_int_equal(bp_net_create(&net, 2, 1, L, BP_LOSS_MSE), BP_ERR_ARG);
     assert_errmsg_contains("units must be between 1");
     L[0].units = 2;
     assert_int_equal(bp_net_create(&net, 0, 1, L, BP_LOSS_MSE), BP_ERR_ARG);
     assert_int_equal(bp_net_create(&net, 2, 0, L, BP_LOSS_MSE), BP_ERR_ARG);
-    bp_layer_spec big[2] = {{1 << 20, BP_ACT_RELU, 1, 0}, {1 << 20, BP_ACT_RELU, 1, 0}};
+    bp_layer_spec big[2] = {BP_LAYER(1 << 20, BP_ACT_RELU, 1, 0), BP_LAYER(1 << 20, BP_ACT_RELU, 1, 0)};
     assert_int_equal(bp_net_create(&net, 1 << 20, 2, big, BP_LOSS_MSE), BP_ERR_NOMEM);
     assert_errmsg_contains("parameters");
     assert_ok(bp_net_create(&net, 2, 1, L, BP_LOSS_MSE));

@@ -116,7 +116,7 @@ static bp_net *make_net(int n_inputs, int n_layers, const bp_layer_spec *spec, b
 /* A small net with scaling and metadata, for the corruption loops. */
 static bp_net *small_net(void)
 {
-    bp_layer_spec spec[2] = {{3, BP_ACT_TANH, 1, 0}, {2, BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec spec[2] = {BP_LAYER(3, BP_ACT_TANH, 1, 0), BP_LAYER(2, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *net = make_net(2, 2, spec, BP_LOSS_XENT, 7);
     float shift[2] = {0.5f, -1.0f}, scale[2] = {2.0f, 0.25f};
     assert_ok(bp_net_set_scaling(net, shift, scale));
@@ -214,19 +214,19 @@ static void test_roundtrip_every_activation(void **state)
                                     BP_ACT_LEAKY_RELU};
     for (size_t h = 0; h < sizeof hidden / sizeof hidden[0]; h++)
         for (int bias = 0; bias < 2; bias++) {
-            bp_layer_spec spec[3] = {{4, hidden[h], bias, hidden[h] == BP_ACT_LEAKY_RELU ? 0.2f : 0},
-                                     {3, BP_ACT_LEAKY_RELU, !bias, 0},
-                                     {2, hidden[h], 1, 0.05f}};
+            bp_layer_spec spec[3] = {BP_LAYER(4, hidden[h], bias, hidden[h] == BP_ACT_LEAKY_RELU ? 0.2f : 0),
+                                     BP_LAYER(3, BP_ACT_LEAKY_RELU, !bias, BP_SLOPE_DEFAULT),
+                                     BP_LAYER(2, hidden[h], 1, 0.05f)};
             bp_net *net = make_net(3, 3, spec, BP_LOSS_MSE, 100 + h * 2 + (size_t)bias);
             roundtrip(net);
             bp_net_free(net);
         }
     /* Output activations with their losses. */
-    bp_layer_spec soft[2] = {{5, BP_ACT_RELU, 1, 0}, {3, BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec soft[2] = {BP_LAYER(5, BP_ACT_RELU, 1, 0), BP_LAYER(3, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *net = make_net(4, 2, soft, BP_LOSS_XENT, 1);
     roundtrip(net);
     bp_net_free(net);
-    bp_layer_spec sig[1] = {{1, BP_ACT_SIGMOID, 0, 0}};
+    bp_layer_spec sig[1] = {BP_LAYER(1, BP_ACT_SIGMOID, 0, 0)};
     net = make_net(6, 1, sig, BP_LOSS_BCE, 2);
     roundtrip(net);
     bp_net_free(net);
@@ -277,7 +277,7 @@ static void test_roundtrip_wide_net(void **state)
 {
     (void)state;
     /* Larger than the writer's 64 KiB staging buffer. */
-    bp_layer_spec spec[2] = {{300, BP_ACT_RELU, 1, 0}, {10, BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec spec[2] = {BP_LAYER(300, BP_ACT_RELU, 1, 0), BP_LAYER(10, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *net = make_net(200, 2, spec, BP_LOSS_XENT, 99);
     roundtrip(net);
     bp_net_free(net);
@@ -455,7 +455,7 @@ static void test_layout_matches_documentation(void **state)
     buf expect = {0};
     build(&expect, &p);
 
-    bp_layer_spec spec[2] = {{2, BP_ACT_SIGMOID, 1, 0}, {1, BP_ACT_SIGMOID, 0, 0}};
+    bp_layer_spec spec[2] = {BP_LAYER(2, BP_ACT_SIGMOID, 1, BP_SLOPE_DEFAULT), BP_LAYER(1, BP_ACT_SIGMOID, 0, BP_SLOPE_DEFAULT)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 2, 2, spec, BP_LOSS_MSE));
     const float params[] = {0.15f, 0.2f, 0.25f, 0.3f, 0.35f, 0.35f, 0.4f, 0.45f};
@@ -930,7 +930,7 @@ static void test_failed_saves_leave_target_untouched(void **state)
     rmdir(dir);
 
     /* A write that fails half way (file size limit): the old file survives. */
-    bp_layer_spec spec[2] = {{200, BP_ACT_RELU, 1, 0}, {10, BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec spec[2] = {BP_LAYER(200, BP_ACT_RELU, 1, 0), BP_LAYER(10, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *big = make_net(300, 2, spec, BP_LOSS_XENT, 5);
     struct rlimit saved, small;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
@@ -1018,7 +1018,7 @@ static bp_dataset *xor_data(void)
 static void test_checkpoint_resume_bit_identical(void **state)
 {
     (void)state;
-    bp_layer_spec spec[2] = {{4, BP_ACT_TANH, 1, 0}, {1, BP_ACT_SIGMOID, 1, 0}};
+    bp_layer_spec spec[2] = {BP_LAYER(4, BP_ACT_TANH, 1, 0), BP_LAYER(1, BP_ACT_SIGMOID, 1, 0)};
     bp_net *ref = make_net(2, 2, spec, BP_LOSS_MSE, 3);
     bp_net *net;
     assert_ok(bp_net_clone(ref, &net));

@@ -65,7 +65,7 @@ static void check_svg(const char *svg)
 /* The article's 2-3-2 sigmoid net without biases; w1..w12 = 0.11, 0.12, …. */
 static bp_net *article_net(int bias)
 {
-    bp_layer_spec layers[2] = {{3, BP_ACT_SIGMOID, bias, 0}, {2, BP_ACT_SIGMOID, bias, 0}};
+    bp_layer_spec layers[2] = {BP_LAYER(3, BP_ACT_SIGMOID, bias, 0), BP_LAYER(2, BP_ACT_SIGMOID, bias, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 2, 2, layers, BP_LOSS_MSE));
     float *w1 = bp_net_weights(net, 0), *w2 = bp_net_weights(net, 1);
@@ -158,7 +158,7 @@ static void test_draw_forward_and_update(void **state)
     unlink(path);
 
     /* A net of another architecture is refused. */
-    bp_layer_spec other[2] = {{4, BP_ACT_SIGMOID, 1, 0}, {2, BP_ACT_SIGMOID, 1, 0}};
+    bp_layer_spec other[2] = {BP_LAYER(4, BP_ACT_SIGMOID, 1, 0), BP_LAYER(2, BP_ACT_SIGMOID, 1, 0)};
     bp_net *wrong;
     assert_ok(bp_net_create(&wrong, 2, 2, other, BP_LOSS_MSE));
     assert_int_equal(bp_draw_svg(net, x, wrong, path), BP_ERR_SHAPE);
@@ -192,7 +192,7 @@ static void test_draw_scaled_inputs(void **state)
 static void test_draw_big_net_is_reduced(void **state)
 {
     (void)state;
-    bp_layer_spec layers[2] = {{128, BP_ACT_RELU, 1, 0}, {10, BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec layers[2] = {BP_LAYER(128, BP_ACT_RELU, 1, 0), BP_LAYER(10, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 784, 2, layers, BP_LOSS_XENT));
     assert_ok(bp_net_init(net, BP_INIT_HE, 7));
@@ -219,7 +219,7 @@ static void test_draw_big_net_is_reduced(void **state)
     free(svg);
 
     /* No layer wider than 16 but many edges: every neuron, no edge labels. */
-    bp_layer_spec mid[2] = {{16, BP_ACT_TANH, 0, 0}, {16, BP_ACT_TANH, 0, 0}};
+    bp_layer_spec mid[2] = {BP_LAYER(16, BP_ACT_TANH, 0, 0), BP_LAYER(16, BP_ACT_TANH, 0, 0)};
     bp_net *net2;
     assert_ok(bp_net_create(&net2, 16, 2, mid, BP_LOSS_MSE));
     assert_ok(bp_net_init(net2, BP_INIT_XAVIER, 1));
@@ -249,7 +249,7 @@ static void test_draw_errors(void **state)
     char path[256];
     tmp_path(path, sizeof path, ".svg");
     assert_ok(bp_draw_svg(net, NULL, NULL, path));
-    bp_layer_spec other[2] = {{4, BP_ACT_SIGMOID, 0, 0}, {2, BP_ACT_SIGMOID, 0, 0}};
+    bp_layer_spec other[2] = {BP_LAYER(4, BP_ACT_SIGMOID, 0, 0), BP_LAYER(2, BP_ACT_SIGMOID, 0, 0)};
     bp_net *wrong;
     assert_ok(bp_net_create(&wrong, 2, 2, other, BP_LOSS_MSE));
     assert_int_equal(bp_draw_svg(net, NULL, wrong, path), BP_ERR_SHAPE);

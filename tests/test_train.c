@@ -6,7 +6,7 @@
  * gradient of ½(w·x − t)² is w, so each step is easy to follow by hand. */
 static bp_net *one_weight_net(void)
 {
-    bp_layer_spec L[1] = {{1, BP_ACT_LINEAR, 0, 0}};
+    bp_layer_spec L[1] = {BP_LAYER(1, BP_ACT_LINEAR, 0, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 1, 1, L, BP_LOSS_MSE));
     bp_net_weights(net, 0)[0] = 0.5f;
@@ -130,7 +130,8 @@ static void test_metrics_values(void **state)
     const float out[6 * 3] = {.9f, .05f, .05f, .2f, .7f, .1f, .1f, .8f, .1f,
                               .3f, .6f, .1f, .1f, .1f, .8f, .5f, .2f, .3f};
     const int32_t labels[6] = {0, 0, 1, 1, 2, 2};
-    bp_metrics m = {0};
+    bp_metrics m;
+    bp_metrics_init(&m);
     assert_ok(bp_metrics_compute(out, NULL, labels, 6, 3, 3, &m));
     assert_close(m.accuracy, 4.0 / 6, 1e-12);
     assert_int_equal(m.confusion[0 * 3 + 0], 1);
@@ -153,8 +154,8 @@ static void test_metrics_values(void **state)
 
 static bp_net *digits_net(const bp_dataset *ds, uint64_t seed)
 {
-    bp_layer_spec L[3] = {{48, BP_ACT_RELU, 1, 0}, {24, BP_ACT_TANH, 1, 0},
-                          {bp_dataset_outputs(ds), BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec L[3] = {BP_LAYER(48, BP_ACT_RELU, 1, 0), BP_LAYER(24, BP_ACT_TANH, 1, 0),
+                          BP_LAYER(bp_dataset_outputs(ds), BP_ACT_SOFTMAX, 1, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, bp_dataset_inputs(ds), 3, L, BP_LOSS_XENT));
     assert_ok(bp_net_init(net, BP_INIT_HE, seed));
@@ -275,7 +276,7 @@ static void test_divergence_stops_with_message(void **state)
 {
     (void)state;
     bp_dataset *ds = load_digits();
-    bp_layer_spec L[2] = {{16, BP_ACT_LINEAR, 1, 0}, {10, BP_ACT_LINEAR, 1, 0}};
+    bp_layer_spec L[2] = {BP_LAYER(16, BP_ACT_LINEAR, 1, 0), BP_LAYER(10, BP_ACT_LINEAR, 1, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 64, 2, L, BP_LOSS_MSE));
     assert_ok(bp_net_init(net, BP_INIT_XAVIER, 1));
@@ -306,7 +307,7 @@ static void test_accuracy_targets_small_sets(void **state)
     bp_dataset *ds, *tr, *te;
     assert_ok(bp_dataset_read_csv(&ds, "data/iris.csv", NULL));
     assert_ok(bp_dataset_split(ds, 0.3, 42, &tr, &te));
-    bp_layer_spec L[2] = {{16, BP_ACT_RELU, 1, 0}, {3, BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec L[2] = {BP_LAYER(16, BP_ACT_RELU, 1, 0), BP_LAYER(3, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 4, 2, L, BP_LOSS_XENT));
     assert_ok(bp_net_init(net, BP_INIT_HE, 42));
@@ -318,6 +319,7 @@ static void test_accuracy_targets_small_sets(void **state)
     o.learning_rate = 0.01f;
     assert_ok(bp_train(net, tr, NULL, &o));
     bp_metrics m;
+    bp_metrics_init(&m);
     assert_ok(bp_evaluate(net, te, 1, &m));
     if (m.accuracy < 0.93)
         fail_msg("iris held-out accuracy %.4f < 0.93", m.accuracy);
@@ -350,12 +352,13 @@ static void test_shape_mismatch_rejected(void **state)
 {
     (void)state;
     bp_dataset *ds = load_digits();
-    bp_layer_spec L[1] = {{3, BP_ACT_SOFTMAX, 1, 0}};
+    bp_layer_spec L[1] = {BP_LAYER(3, BP_ACT_SOFTMAX, 1, 0)};
     bp_net *net;
     assert_ok(bp_net_create(&net, 64, 1, L, BP_LOSS_XENT));
     assert_int_equal(bp_train(net, ds, NULL, NULL), BP_ERR_SHAPE);
     assert_errmsg_contains("10 target values per row but the net has 3 outputs");
     bp_metrics m;
+    bp_metrics_init(&m);
     assert_int_equal(bp_evaluate(net, ds, 1, &m), BP_ERR_SHAPE);
     bp_net_free(net);
     bp_dataset_free(ds);

@@ -23,6 +23,51 @@ static cli_option *find_short(cli_args *args, char c)
     return NULL;
 }
 
+/* Levenshtein distance between a[0..la) and b, capped at 9: enough to rank
+ * near misses like "epoch" for "epochs". */
+static int edit_distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b);
+    if (la > 40 || lb > 40)
+        return 9;
+    int prev[41], cur[41];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            int del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, sizeof cur);
+    }
+    return prev[lb] < 9 ? prev[lb] : 9;
+}
+
+/* The long option closest to an unknown one: a unique option it abbreviates,
+ * else the nearest within two edits (and less than half its length). */
+static const cli_option *closest_long(const cli_args *args, const char *name, size_t len)
+{
+    const cli_option *best = NULL, *prefix = NULL;
+    int best_d = 3, n_prefix = 0;
+    for (int i = 0; i < args->n_options; i++) {
+        const cli_option *o = &args->options[i];
+        if (len && strncmp(o->long_name, name, len) == 0) {
+            prefix = o;
+            n_prefix++;
+        }
+        int d = edit_distance(name, len, o->long_name);
+        if (d < best_d && (size_t)d * 2 < len) {
+            best_d = d;
+            best = o;
+        }
+    }
+    if (n_prefix == 1)
+        return prefix;
+    return best;
+}
+
 void cli_print_help(const cli_args *args, const char *command, const char *usage,
                     const char *description)
 {
@@ -73,8 +118,18 @@ int cli_parse(cli_args *args, const char *command, const char *usage, int argc, 
             o = NULL;
         }
         if (!o) {
-            fprintf(stderr, "backprop %s: unknown option '%s'\nTry 'backprop %s --help'.\n",
-                    command, arg, command);
+            const cli_option *near = NULL;
+            if (arg[1] == '-') {
+                const char *eq = strchr(arg + 2, '=');
+                near = closest_long(args, arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2));
+            }
+            if (near)
+                fprintf(stderr, "backprop %s: unknown option '%s'; did you mean '--%s'?\n"
+                                "Try 'backprop %s --help'.\n", command, arg, near->long_name,
+                        command);
+            else
+                fprintf(stderr, "backprop %s: unknown option '%s'\nTry 'backprop %s --help'.\n",
+                        command, arg, command);
             return 2;
         }
         if (o->takes_value && !value) {

@@ -5,23 +5,108 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "data.h"
 #include "common.h"
+#include "json.h"
 
 
 /* ---- train ---------------------------------------------------------------- */
 
 typedef struct {
     FILE *log;
+    const char *log_path;
     int tty, quiet;
     const char *checkpoint;
     int checkpoint_every;
     int saved_epoch; /* epoch of the last checkpoint written by this run (0: none) */
+    int best_epoch;  /* last epoch whose early-stopping loss improved (0: none) */
+    double best_loss;
     int failed;
+    /* What the log needs beyond the trainer's report. */
+    const bp_dataset *val, *test; /* test: evaluated at each epoch's end (--log with --test) */
+    int threads;
+    int regression;  /* log RMSE columns */
+    int mse_outputs; /* loss is ½Σ over this many outputs: RMSE = √(2·loss/n); 0 otherwise */
+    int old_log;     /* appending to a log in the first (8-column) format */
 } progress_state;
+
+/* The training log's columns.  The first eight are the original format, so
+ * old logs still plot and --resume appends to an old log in its own format;
+ * test_* are filled with --test, *_rmse for regression. */
+#define LOG_HEADER_V1                                                                              \
+    "epoch,seconds,samples_per_s,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy"
+#define LOG_HEADER LOG_HEADER_V1 ",test_loss,test_accuracy,train_rmse,val_rmse,test_rmse"
+
+/* 1 when the log at `path` starts with the first format's header line. */
+static int is_old_log(const char *path)
+{
+    char line[512];
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    int old = fgets(line, sizeof line, fp) && strcspn(line, "\r\n") == strlen(LOG_HEADER_V1) &&
+              strncmp(line, LOG_HEADER_V1, strlen(LOG_HEADER_V1)) == 0;
+    fclose(fp);
+    return old;
+}
+
+/* ",value" or "," for a missing (NaN) value. */
+static void log_field(FILE *fp, const char *fmt, double v)
+{
+    fputc(',', fp);
+    if (!isnan(v))
+        fprintf(fp, fmt, v);
+}
+
+/* One row of the log; evaluates the test set (and, for regression with a
+ * loss other than MSE, the validation set) with the epoch's weights. */
+static int write_log_row(progress_state *p, const bp_epoch_report *r)
+{
+    FILE *fp = p->log;
+    fprintf(fp, "%d,%.6f,%.1f,%.9g,%.9g", r->epoch, r->seconds, r->samples_per_s,
+            r->learning_rate, r->train_loss);
+    log_field(fp, "%.6f", r->train_accuracy);
+    log_field(fp, "%.9g", r->val_loss);
+    log_field(fp, "%.6f", r->val_accuracy);
+    if (!p->old_log) {
+        double test_loss = NAN, test_acc = NAN, train_rmse = NAN, val_rmse = NAN, test_rmse = NAN;
+        const bp_net *net = bp_trainer_net(r->trainer);
+        bp_metrics m;
+        bp_metrics_init(&m);
+        if (p->test) {
+            if (bp_evaluate(net, p->test, p->threads, &m) != BP_OK)
+                return 1;
+            test_loss = m.loss;
+            test_acc = m.classes ? m.accuracy : NAN;
+            test_rmse = m.classes ? NAN : sqrt(m.mse);
+            bp_metrics_clear(&m);
+        }
+        if (p->regression && p->mse_outputs) {
+            train_rmse = sqrt(2 * r->train_loss / p->mse_outputs);
+            val_rmse = sqrt(2 * r->val_loss / p->mse_outputs);
+        } else if (p->regression && p->val) {
+            if (bp_evaluate(net, p->val, p->threads, &m) != BP_OK)
+                return 1;
+            val_rmse = sqrt(m.mse);
+            bp_metrics_clear(&m);
+        }
+        log_field(fp, "%.9g", test_loss);
+        log_field(fp, "%.6f", test_acc);
+        log_field(fp, "%.9g", train_rmse);
+        log_field(fp, "%.9g", val_rmse);
+        log_field(fp, "%.9g", test_rmse);
+    }
+    fputc('\n', fp);
+    errno = 0;
+    if (fflush(fp) != 0 || ferror(fp))
+        return bp_error(BP_ERR_IO, "%s: write failed: %s", p->log_path,
+                        strerror(errno ? errno : EIO)) != BP_OK;
+    return 0;
+}
 
 static void fmt_metric(char *buf, size_t cap, const char *name, double v)
 {
@@ -46,6 +131,10 @@ static int on_progress(const bp_epoch_report *r, void *user)
         }
         return 0;
     }
+    if (r->improved) {
+        p->best_epoch = r->epoch;
+        p->best_loss = isnan(r->val_loss) ? r->train_loss : r->val_loss;
+    }
     if (p->tty && !p->quiet)
         fputs("\r\033[K", stderr);
     if (!p->quiet) {
@@ -58,19 +147,10 @@ static int on_progress(const bp_epoch_report *r, void *user)
                r->learning_rate, r->improved ? "  *" : "");
         fflush(stdout);
     }
-    if (p->log) {
-        fprintf(p->log, "%d,%.6f,%.1f,%.9g,%.9g,", r->epoch, r->seconds, r->samples_per_s,
-                r->learning_rate, r->train_loss);
-        if (!isnan(r->train_accuracy))
-            fprintf(p->log, "%.6f", r->train_accuracy);
-        fputc(',', p->log);
-        if (!isnan(r->val_loss))
-            fprintf(p->log, "%.9g", r->val_loss);
-        fputc(',', p->log);
-        if (!isnan(r->val_accuracy))
-            fprintf(p->log, "%.6f", r->val_accuracy);
-        fputc('\n', p->log);
-        fflush(p->log);
+    if (p->log && write_log_row(p, r)) {
+        fprintf(stderr, "backprop train: log %s\n", bp_errmsg());
+        p->failed = 1;
+        return 1;
     }
     if (p->checkpoint && p->checkpoint_every > 0 && r->epoch % p->checkpoint_every == 0) {
         if (bp_checkpoint_save(r->trainer, p->checkpoint) != BP_OK) {
@@ -80,6 +160,39 @@ static int on_progress(const bp_epoch_report *r, void *user)
         }
         p->saved_epoch = r->epoch;
     }
+    return 0;
+}
+
+/* train --json: the final metrics on each data set (null where there is
+ * none), epochs run and training seconds, as one document on `fp`. */
+static int write_train_json(FILE *fp, const char *model, bp_net *net, const bp_trainer *tr,
+                            const bp_dataset *const sets[3], int threads, double seconds)
+{
+    static const char *const keys[3] = {"train", "validation", "test"};
+    json_writer w;
+    json_init(&w, fp);
+    json_object_begin(&w, NULL);
+    json_string(&w, "command", "train");
+    json_string(&w, "model", model);
+    json_integer(&w, "epochs", bp_trainer_epoch(tr));
+    json_integer(&w, "epochs_planned", bp_trainer_options(tr)->epochs);
+    json_number(&w, "seconds", seconds);
+    for (int i = 0; i < 3; i++) {
+        bp_metrics m;
+        bp_metrics_init(&m);
+        if (!sets[i]) {
+            json_null(&w, keys[i]);
+            continue;
+        }
+        if (bp_evaluate(net, sets[i], threads, &m) != BP_OK) {
+            json_object_end(&w);
+            return 1;
+        }
+        json_names names = {net, sets[i]};
+        json_metrics(&w, keys[i], &m, json_model_class_name, &names);
+        bp_metrics_clear(&m);
+    }
+    json_object_end(&w);
     return 0;
 }
 
@@ -162,10 +275,11 @@ static int build_net(cli_args *a, const bp_dataset *train, uint64_t seed, bp_net
     bp_layer_spec spec[BP_MAX_LAYERS];
     int bias = !cli_get(a, "no-bias");
     for (int l = 1; l < n; l++) {
+        bp_layer_spec_default(&spec[l - 1]);
         spec[l - 1].units = sizes[l];
         spec[l - 1].act = l == n - 1 ? out_act : act;
         spec[l - 1].bias = bias;
-        spec[l - 1].slope = 0;
+        spec[l - 1].slope = BP_SLOPE_DEFAULT;
     }
     if (bp_net_create(out, sizes[0], n - 1, spec, loss) != BP_OK ||
         bp_net_init(*out, init, seed) != BP_OK) {
@@ -179,6 +293,10 @@ bad:
     return 2;
 }
 
+#define DEFAULT_MAX_EPOCHS 200
+#define DEFAULT_PATIENCE 10
+#define MIN_VAL_ROWS 10
+
 static int train_options(cli_args *a, bp_train_options *o)
 {
     const char *v;
@@ -189,7 +307,7 @@ static int train_options(cli_args *a, bp_train_options *o)
 #define OPT_FLOAT(name, field)                                                                     \
     if (!rc && (v = cli_get(a, name)))                                                             \
         rc = cli_float("train", name, v, &o->field);
-    OPT_INT("epochs", epochs, 0, 1000000)
+    OPT_INT("epochs", epochs, 1, 1000000)
     OPT_INT("batch", batch_size, 1, 1 << 20)
     OPT_INT("threads", threads, 1, 256)
     OPT_INT("patience", patience, 0, 1000000)
@@ -202,6 +320,8 @@ static int train_options(cli_args *a, bp_train_options *o)
     OPT_FLOAT("gamma", step_gamma)
     OPT_FLOAT("min-lr", min_lr)
     OPT_FLOAT("clip", clip_norm)
+    OPT_FLOAT("min-delta", min_delta)
+    OPT_FLOAT("flat-spot", flat_spot)
 #undef OPT_INT
 #undef OPT_FLOAT
     if (rc)
@@ -218,10 +338,195 @@ static int train_options(cli_args *a, bp_train_options *o)
     }
     if (cli_get(a, "no-shuffle"))
         o->shuffle = 0;
+    if (o->min_delta < 0) {
+        fprintf(stderr, "backprop train: --min-delta must be >= 0\n");
+        return 2;
+    }
+    if (o->flat_spot < 0 || o->flat_spot > 1) {
+        fprintf(stderr, "backprop train: --flat-spot must be in [0, 1] (0.1 is usual)\n");
+        return 2;
+    }
+    /* Without --epochs the length fits the data: up to 200 epochs, stopping
+     * after 10 without an improvement of more than 1e-4 (scikit-learn's MLP
+     * defaults).  An explicit --epochs N means exactly N epochs. */
+    if (!cli_get(a, "epochs")) {
+        o->epochs = DEFAULT_MAX_EPOCHS;
+        if (!cli_get(a, "patience"))
+            o->patience = DEFAULT_PATIENCE;
+        if (!cli_get(a, "min-delta"))
+            o->min_delta = 1e-4f;
+    }
     return 0;
 bad:
     fprintf(stderr, "backprop train: %s\n", bp_errmsg());
     return 2;
+}
+
+/* --resume continues a run exactly as its checkpoint set it up, so options
+ * that define the net, the optimizer, the schedule or the data split would
+ * be silently ignored: refuse them (exit 2, naming each).  --epochs changes a
+ * resumed run and the run says so; --threads is accepted (results never
+ * depend on it) but the checkpoint's count is kept, which is said too. */
+static int resume_conflicts(cli_args *a)
+{
+    static const char *const fixed[] = {
+        "net",      "layers",   "hidden",     "act",       "out-act",     "loss",
+        "init",     "no-bias",  "optimizer",  "lr",        "batch",       "momentum",
+        "weight-decay", "dropout", "schedule", "step-every", "gamma",      "min-lr",
+        "warmup",   "clip",     "patience",   "min-delta", "flat-spot",   "scale",
+        "seed",     "no-shuffle", "val"};
+    char list[512] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (cli_get(a, fixed[i]) && n < sizeof list)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s--%s", n ? ", " : "", fixed[i]);
+    if (!n)
+        return 0;
+    fprintf(stderr, "backprop train: --resume continues the checkpoint's run as it was set up; "
+                    "it cannot change %s (only --epochs, the data, -o, --log, --checkpoint and "
+                    "--quiet, --threads may be given)\n", list);
+    return 2;
+}
+
+/* 1 if the validation part is too small to measure anything: under
+ * MIN_VAL_ROWS rows, or missing a class the data has; says why in `why`. */
+static int val_too_small(const bp_dataset *all, const bp_dataset *val, char *why, size_t cap)
+{
+    size_t n = bp_dataset_rows(val);
+    if (n < MIN_VAL_ROWS) {
+        snprintf(why, cap, "leaves %zu validation row%s of %zu (at least %d are needed)", n,
+                 n == 1 ? "" : "s", bp_dataset_rows(all), MIN_VAL_ROWS);
+        return 1;
+    }
+    int K = bp_dataset_classes(all);
+    const int32_t *la = bp_dataset_labels(all), *lv = bp_dataset_labels(val);
+    if (K <= 0 || !la || !lv)
+        return 0;
+    for (int c = 0; c < K; c++) {
+        int in_all = 0, in_val = 0;
+        for (size_t i = 0; i < bp_dataset_rows(all) && !in_all; i++)
+            in_all = la[i] == c;
+        for (size_t i = 0; i < n && !in_val; i++)
+            in_val = lv[i] == c;
+        if (in_all && !in_val) {
+            const char *name = bp_dataset_class_name(all, c);
+            char num[16];
+            snprintf(num, sizeof num, "%d", c);
+            snprintf(why, cap, "leaves no validation row of class %s (it has too few rows)",
+                     name ? name : num);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Splits off the validation part (stratified by class; the plain split for a
+ * resumed run that began with it).  A split too small to measure anything is
+ * a usage error when --val was given; with the default it is skipped, said
+ * so, and *fraction becomes 0.  Returns 0, or the exit code. */
+static int split_validation(bp_dataset **all, float *fraction,
+                            int given, int stratified, uint64_t seed, bp_dataset **train,
+                            bp_dataset **val)
+{
+    bp_status st = stratified ? bp_dataset_split_stratified(*all, *fraction, seed, train, val)
+                              : bp_dataset_split(*all, *fraction, seed, train, val);
+    char why[160];
+    if (st != BP_OK) {
+        snprintf(why, sizeof why, "cannot be made: %s", bp_errmsg());
+    } else if (!val_too_small(*all, *val, why, sizeof why)) {
+        return 0;
+    }
+    bp_dataset_free(*train);
+    bp_dataset_free(*val);
+    *train = *val = NULL;
+    if (given) {
+        fprintf(stderr, "backprop train: --val %g %s; give a larger --val, more rows, or --val 0 "
+                        "to train without validation\n", *fraction, why);
+        return 2;
+    }
+    fprintf(stderr, "backprop train: note: no validation split: the default --val %g %s; "
+                    "training on all %zu rows\n", *fraction, why, bp_dataset_rows(*all));
+    *fraction = 0;
+    *train = *all;
+    *all = NULL;
+    return 0;
+}
+
+/* Says why training stopped when early stopping was on. */
+static void report_stop(const progress_state *p, const bp_train_options *o, int epochs_done,
+                        int has_val)
+{
+    if (p->quiet || o->patience <= 0)
+        return;
+    const char *what = has_val ? "validation loss" : "training loss";
+    if (epochs_done < o->epochs)
+        printf("stopped early after epoch %d: the %s did not improve by more than %g for %d "
+               "epochs", epochs_done, what, (double)o->min_delta, o->patience);
+    else
+        printf("trained all %d epochs (the %s was still improving; --epochs N trains longer)",
+               o->epochs, what);
+    if (has_val && p->best_epoch > 0)
+        printf("; kept the weights of epoch %d (val_loss %.4f)\n", p->best_epoch, p->best_loss);
+    else
+        putchar('\n');
+}
+
+/* After the first SIGINT/SIGTERM/SIGHUP the trainer stopped after a batch:
+ * save the model (a valid one: the weights after that batch) and make sure
+ * the checkpoint, if any, can resume.  Returns the exit status. */
+static int save_interrupted(const progress_state *p, bp_trainer *tr, const bp_net *net,
+                            const char *output)
+{
+    char where[256];
+    snprintf(where, sizeof where, "%s", bp_errmsg());
+    if (bp_net_save(net, output) != BP_OK) {
+        fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+        return 1;
+    }
+    fprintf(stderr, "backprop train: %s; model saved to %s\n", where, output);
+    if (p->checkpoint) {
+        int done = bp_trainer_epoch(tr);
+        if (p->saved_epoch == done && done > 0) {
+            fprintf(stderr, "backprop train: checkpoint %s holds epoch %d; --resume %s continues "
+                            "from there\n", p->checkpoint, done, p->checkpoint);
+        } else if (bp_checkpoint_save(tr, p->checkpoint) != BP_OK) {
+            fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+            return 1;
+        } else {
+            fprintf(stderr, "backprop train: checkpoint %s saved with %d epochs done and these "
+                            "weights; --resume %s runs epoch %d again from them\n",
+                    p->checkpoint, done, p->checkpoint, done + 1);
+        }
+    }
+    return 128 + cli_interrupted;
+}
+
+/* -o, --checkpoint and --log: writable, and no two of them nor any input the
+ * same file.  Checked before any data is loaded. */
+static int check_train_files(cli_args *a, const char *data, const char *output)
+{
+    const char *ckpt = cli_get(a, "checkpoint"), *log = cli_get(a, "log");
+    const char *resume = cli_get(a, "resume");
+    int force = cli_get(a, "force") != NULL;
+    /* Resuming from the checkpoint it keeps writing is the usual way. */
+    if (resume && ckpt && !strcmp(resume, ckpt))
+        resume = NULL;
+    cli_file files[] = {{"DATA", data, 0},
+                        {"--test", cli_get(a, "test"), 0},
+                        {"--net", cli_get(a, "net"), 0},
+                        {"--resume", resume, 0},
+                        {"--labels", cli_get(a, "labels"), 0},
+                        {"-o", output, 1},
+                        {"--checkpoint", ckpt, 1},
+                        {"--log", log, 1}};
+    int rc = check_distinct("train", files, (int)(sizeof files / sizeof files[0]));
+    if (rc)
+        return rc;
+    if (check_writable("train", "output", output, force) ||
+        (ckpt && check_writable("train", "checkpoint", ckpt, force)) ||
+        (log && check_writable("train", "log", log, force)))
+        return 1;
+    return 0;
 }
 
 int cmd_train(int argc, char **argv)
@@ -230,7 +535,7 @@ int cmd_train(int argc, char **argv)
         {"data", 0, 1, "DATA", "training data: a CSV, FANN .data or IDX file, mnist or fashion-mnist", 0},
         {"test", 0, 1, "FILE", "test data evaluated after training (named sets bring their own)", 0},
         DATA_OPTIONS,
-        {"val", 0, 1, "FRACTION", "hold out this fraction for validation (default 0.1; 0 = none)", 0},
+        {"val", 0, 1, "FRACTION", "hold out this fraction for validation, stratified by class (default 0.1 when it gives 10 rows; 0 = none)", 0},
         {"net", 0, 1, "FILE.net", "start from this network (text or binary model)", 0},
         {"layers", 0, 1, "N,H...,M", "layer sizes from inputs to outputs, e.g. 784,256,128,10", 0},
         {"hidden", 0, 1, "H1,H2...", "hidden layer sizes (inputs and outputs from the data; default 32)", 0},
@@ -241,7 +546,7 @@ int cmd_train(int argc, char **argv)
         {"no-bias", 0, 0, "", "layers without biases", 0},
         {"optimizer", 0, 1, "OPT", "sgd, momentum, nesterov, adam (default), adamw, rmsprop, rprop", 0},
         {"lr", 0, 1, "ETA", "learning rate (default 0.001 for adam/adamw/rmsprop, else 0.01)", 0},
-        {"epochs", 0, 1, "N", "epochs (default 10)", 0},
+        {"epochs", 0, 1, "N", "train exactly N epochs (default: up to 200, stopping early as --patience says)", 0},
         {"batch", 0, 1, "B", "minibatch size (default 32; 1 = online)", 0},
         {"momentum", 0, 1, "MU", "momentum (default 0.9)", 0},
         {"weight-decay", 0, 1, "L", "weight decay (default 0)", 0},
@@ -252,8 +557,10 @@ int cmd_train(int argc, char **argv)
         {"min-lr", 0, 1, "ETA", "cosine schedule floor (default 0)", 0},
         {"warmup", 0, 1, "N", "linear warm-up epochs (default 0)", 0},
         {"clip", 0, 1, "NORM", "clip the gradient norm (default off)", 0},
-        {"patience", 0, 1, "N", "early stopping after N epochs without validation gain", 0},
-        {"scale", 0, 1, "S", "input scaling none (default), minmax or standard, fitted on training data", 0},
+        {"patience", 0, 1, "N", "stop after N epochs without a gain in validation loss (training loss without --val); default 10 without --epochs, else off", 0},
+        {"min-delta", 0, 1, "D", "a gain must exceed D to count (default 1e-4 without --epochs, else 0)", 0},
+        {"flat-spot", 0, 1, "X", "sigmoid layers backpropagate a(1-a)+X, e.g. 0.1 (default 0: exact)", 0},
+        {"scale", 0, 1, "S", "input scaling standard (default), minmax or none, fitted on training data", 0},
         {"seed", 0, 1, "N", "seed for initialisation, split, shuffles, dropout (default 42)", 0},
         {"threads", 0, 1, "N", "worker threads (default: all cores); results do not change", 0},
         {"no-shuffle", 0, 0, "", "keep the file order every epoch", 0},
@@ -263,6 +570,8 @@ int cmd_train(int argc, char **argv)
         {"checkpoint-every", 0, 1, "N", "epochs between checkpoints (default 1 with --checkpoint)", 0},
         {"resume", 0, 1, "CHECKPOINT", "continue a run from a checkpoint", 0},
         {"quiet", 'q', 0, "", "print only the final result", 0},
+        {"json", 0, 0, "", "print the final metrics as JSON on standard output (the text goes to standard error)", 0},
+        FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     int rc = cli_begin(&args, "train", "[DATA] [OPTION]...",
@@ -292,7 +601,10 @@ int cmd_train(int argc, char **argv)
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         topt.threads = cores > 0 ? (int)(cores < 256 ? cores : 256) : 1;
     }
+    if (cli_get(&args, "resume") && (rc = resume_conflicts(&args)))
+        return rc;
     float val_fraction = 0.1f;
+    int val_given = cli_get(&args, "val") != NULL, stratified = 1;
     const char *v;
     if ((v = cli_get(&args, "val")) && (rc = cli_float("train", "val", v, &val_fraction)))
         return rc;
@@ -312,17 +624,20 @@ int cmd_train(int argc, char **argv)
         (rc = cli_int("train", "checkpoint-every", v, 1, 1000000, &prog.checkpoint_every)))
         return rc;
 
-    if (check_writable("train", "output", output) ||
-        (prog.checkpoint && check_writable("train", "checkpoint", prog.checkpoint)) ||
-        ((v = cli_get(&args, "log")) && check_writable("train", "log", v)))
-        return 1;
+    if ((rc = check_train_files(&args, data, output)))
+        return rc;
 
     bp_dataset *all = NULL, *test = NULL, *train = NULL, *val = NULL;
     bp_net *net = NULL;
     bp_trainer *tr = NULL;
     bp_status lst;
+    FILE *jfp = NULL;
+    if (cli_get(&args, "json") && !(jfp = json_stdout_begin("train")))
+        return 1;
+    struct timespec t0, t1;
     rc = 1;
     if ((lst = cli_load_data(data, &dopt, &all, &test)) != BP_OK ||
+        (lst = cli_need_targets(data, all)) != BP_OK ||
         (lst = bp_dataset_check_finite(all, data)) != BP_OK) {
         fprintf(stderr, "backprop train: %s\n", bp_errmsg());
         rc = fail_rc(lst);
@@ -337,13 +652,26 @@ int cmd_train(int argc, char **argv)
         const char *vf = bp_net_get_meta(net, "val_fraction");
         if (vf)
             val_fraction = strtof(vf, NULL);
-        if (cli_get(&args, "epochs"))
+        const char *vs = bp_net_get_meta(net, "val_split");
+        stratified = vs && !strcmp(vs, "stratified"); /* older runs: the plain split */
+        if (cli_get(&args, "epochs")) {
+            if (!prog.quiet && topt.epochs != bp_trainer_options(tr)->epochs)
+                fprintf(stderr, "resuming at epoch %d: --epochs %d replaces the checkpoint's %d\n",
+                        bp_trainer_epoch(tr), topt.epochs, bp_trainer_options(tr)->epochs);
             bp_trainer_set_epochs(tr, topt.epochs);
+        }
+        if (!prog.quiet && cli_get(&args, "threads") &&
+            topt.threads != bp_trainer_options(tr)->threads)
+            fprintf(stderr, "resuming with the checkpoint's %d threads, not --threads %d (the "
+                            "result is the same)\n",
+                    bp_trainer_options(tr)->threads, topt.threads);
         topt = *bp_trainer_options(tr);
     }
     if (val_fraction > 0) {
-        if (bp_dataset_split(all, val_fraction, topt.seed, &train, &val) != BP_OK)
-            goto fail;
+        if ((rc = split_validation(&all, &val_fraction, val_given || resume, stratified,
+                                   topt.seed, &train, &val)) != 0)
+            goto done;
+        rc = 1;
     } else {
         train = all;
         all = NULL;
@@ -365,17 +693,21 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
         rc = 1;
-        bp_scaling scaling = BP_SCALE_NONE;
+        /* A new net standardises its inputs by default; one from --net keeps
+         * its own scaling unless --scale says otherwise. */
+        bp_scaling scaling = netfile ? BP_SCALE_NONE : BP_SCALE_STANDARD;
         if ((v = cli_get(&args, "scale")) && bp_scaling_parse(v, &scaling) != BP_OK) {
             fprintf(stderr, "backprop train: %s\n", bp_errmsg());
             rc = 2;
             goto done;
         }
-        if (scaling != BP_SCALE_NONE && bp_net_fit_scaling(net, train, scaling) != BP_OK)
+        if ((scaling != BP_SCALE_NONE || v) && bp_net_fit_scaling(net, train, scaling) != BP_OK)
             goto fail;
         char buf[32];
         snprintf(buf, sizeof buf, "%g", val_fraction);
         bp_net_set_meta(net, "val_fraction", buf);
+        if (val_fraction > 0)
+            bp_net_set_meta(net, "val_split", "stratified");
         const char *base = strrchr(data, '/');
         bp_net_set_meta(net, "data", base ? base + 1 : data);
         /* The model keeps the data's schema, so new data maps the same way. */
@@ -404,14 +736,28 @@ int cmd_train(int argc, char **argv)
     }
     if ((v = cli_get(&args, "log"))) {
         int fresh = !resume || access(v, F_OK) != 0;
+        if (!fresh)
+            prog.old_log = is_old_log(v);
         prog.log = fopen(v, fresh ? "w" : "a");
         if (!prog.log) {
             fprintf(stderr, "backprop train: %s: cannot write the log\n", v);
             goto done;
         }
         if (fresh)
-            fputs("epoch,seconds,samples_per_s,learning_rate,train_loss,train_accuracy,val_loss,"
-                  "val_accuracy\n", prog.log);
+        if (fresh)
+            fputs(LOG_HEADER "\n", prog.log);
+        prog.val = val;
+        prog.test = test;
+        prog.threads = topt.threads;
+        prog.regression = bp_dataset_classes(train) == 0;
+        prog.mse_outputs = bp_net_loss(net) == BP_LOSS_MSE ? bp_net_outputs(net) : 0;
+        prog.log_path = v;
+        errno = 0;
+        if (fflush(prog.log) != 0 || ferror(prog.log)) { /* e.g. /dev/full, before training */
+            fprintf(stderr, "backprop train: log %s: write failed: %s\n", v,
+                    strerror(errno ? errno : EIO));
+            goto done;
+        }
     }
     bp_trainer_set_progress(tr, on_progress, &prog, prog.tty && !prog.quiet ? 20 : 0);
     if (!prog.quiet) {
@@ -423,7 +769,14 @@ int cmd_train(int argc, char **argv)
                bp_optimizer_name(bp_trainer_options(tr)->optimizer),
                bp_trainer_options(tr)->threads);
     }
+    cli_defer_signals(tr);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     bp_status st = bp_trainer_run(tr, train, val);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (st == BP_ERR_INTERRUPTED && cli_interrupted && !prog.failed) {
+        rc = save_interrupted(&prog, tr, net, output);
+        goto done;
+    }
     if (st != BP_OK) {
         if (prog.failed) /* the checkpoint could not be written; already said why */
             goto done;
@@ -439,28 +792,42 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "backprop train: no checkpoint was written (no epoch finished)\n");
         goto done;
     }
-    if (bp_net_save(net, output) != BP_OK)
+    report_stop(&prog, bp_trainer_options(tr), bp_trainer_epoch(tr), val != NULL);
+    /* Evaluate first: a run that exits 1 writes no model. */
+    bp_metrics m;
+    bp_metrics_init(&m);
+    const bp_dataset *eval_set = cli_interrupted ? NULL : test ? test : val;
+    if (eval_set && bp_evaluate(net, eval_set, topt.threads, &m) != BP_OK)
         goto fail;
+    if (bp_net_save(net, output) != BP_OK) {
+        bp_metrics_clear(&m);
+        goto fail;
+    }
+    if (cli_interrupted) {
+        fprintf(stderr, "backprop train: interrupted after training; model saved to %s\n",
+                output);
+        rc = 128 + cli_interrupted;
+        goto done;
+    }
     if (!prog.quiet)
         printf("saved %s\n", output);
-    bp_metrics m = {0};
-    if (test) {
-        if (bp_evaluate(net, test, topt.threads, &m) != BP_OK)
-            goto fail;
-        print_eval("test", &m);
-        bp_metrics_clear(&m);
-    } else if (val) {
-        if (bp_evaluate(net, val, topt.threads, &m) != BP_OK)
-            goto fail;
-        print_eval("validation", &m);
-        bp_metrics_clear(&m);
-    }
+    if (eval_set)
+        print_eval(test ? "test" : "validation", &m);
+    bp_metrics_clear(&m);
+    const bp_dataset *const sets[3] = {train, val, test};
+    if (jfp && write_train_json(jfp, output, net, tr, sets, topt.threads,
+                                (double)(t1.tv_sec - t0.tv_sec) +
+                                    (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9))
+        goto fail;
     rc = 0;
     goto done;
 fail:
     fprintf(stderr, "backprop train: %s\n", bp_errmsg());
     rc = 1;
 done:
+    if (jfp && json_stdout_end("train", jfp))
+        rc = 1;
+    cli_undefer_signals();
     if (prog.log)
         fclose(prog.log);
     bp_trainer_free(tr);

@@ -42,7 +42,7 @@ static bp_status csv_hint(bp_status st, int sniff)
         return st;
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", bp_errmsg());
-    return bp_error(st, "%s\n  hint: %s", msg,
+    return bp_error(st, "%s; hint: %s", msg,
                     sniff == 2 ? "the first line looks like a FANN header (rows inputs outputs) "
                                  "but the numbers after it do not match its counts, so the file "
                                  "was read as CSV"
@@ -59,6 +59,22 @@ static void print_notes(const cli_data_options *o, const bp_dataset *ds)
         fprintf(stderr, "backprop %s: note: %.*s\n", o->cmd ? o->cmd : "", (int)len, n);
         n += len + (n[len] == '\n');
     }
+}
+
+int cli_data_is_idx(const char *spec, const cli_data_options *o)
+{
+    int sniff;
+    return !cli_is_named_set(spec) && data_format(spec, o, &sniff) == FMT_IDX;
+}
+
+bp_status cli_need_targets(const char *spec, const bp_dataset *ds)
+{
+    if (bp_dataset_outputs(ds) > 0)
+        return BP_OK;
+    return bp_error(BP_ERR_ARG,
+                    "%s has no targets: IDX images need their labels file, given with "
+                    "--labels FILE (e.g. --labels train-labels-idx1-ubyte.gz)",
+                    spec);
 }
 
 bp_status cli_load_data(const char *spec, const cli_data_options *o, bp_dataset **train,

@@ -25,7 +25,14 @@ bp_status cli_load_data(const char *spec, const cli_data_options *o, bp_dataset 
  * target may be absent (outputs 0).  Named sets give their test split. */
 bp_status cli_load_data_for(const char *spec, const cli_data_options *o, const bp_net *net,
                             bp_dataset **out);
+/* 1 when spec is read as IDX images. */
+int cli_data_is_idx(const char *spec, const cli_data_options *o);
 /* The model's task: recorded, else classification for softmax/bce outputs. */
 bp_task cli_model_task(const bp_net *net);
+
+/* BP_OK if ds has targets; else BP_ERR_ARG with a message saying how to give
+ * them (IDX images need their labels file, --labels FILE).  For commands
+ * that train or evaluate; predict needs no targets. */
+bp_status cli_need_targets(const char *spec, const bp_dataset *ds);
 
 #endif

@@ -31,20 +31,21 @@
 #include <string.h>
 
 #include "backprop.h"
+#include "nn/nn_internal.h"
 
 #define BP_CSV_MAX_COLUMNS 1000000
 #define BP_CSV_MAX_CLASSES 65536
 
-void bp_csv_options_default(bp_csv_options *opts)
+void bp_csv_options_init(bp_csv_options *opts, size_t size)
 {
-    if (!opts)
-        return;
-    opts->header = -1;
-    opts->delimiter = 0;
-    opts->target = NULL;
-    opts->task = -1;
-    opts->n_classes = 0;
-    opts->id = NULL;
+    bp_csv_options d;
+    memset(&d, 0, sizeof d);
+    d.header = -1;
+    d.delimiter = 0;
+    d.target = NULL;
+    d.task = -1;
+    d.n_classes = 0;
+    bp_abi_fill(opts, size, &d, sizeof d);
 }
 
 /* ---- reading the file ---------------------------------------------------- */
@@ -123,14 +124,27 @@ static enum num_kind classify_number(const char *s, double *out)
     return NUM_OK;
 }
 
-/* A field for a message: quoted, cut to 40 characters. */
+/* A field for a message: quoted, cut to about 40 characters, with control
+ * characters escaped (\n, \r, \t, \xHH) so a quoted field holding a line
+ * break never splits the one-line message. */
 static const char *snip(const char *s, char buf[64])
 {
-    size_t n = strlen(s);
-    if (n <= 40)
-        snprintf(buf, 64, "\"%s\"", s);
-    else
-        snprintf(buf, 64, "\"%.37s...\"", s);
+    size_t o = 0;
+    buf[o++] = '"';
+    for (; *s && o < 44; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        if (esc)
+            o += (size_t)snprintf(buf + o, 64 - o, "%s", esc);
+        else if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(buf + o, 64 - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    if (*s)
+        o += (size_t)snprintf(buf + o, 64 - o, "...");
+    buf[o++] = '"';
+    buf[o] = '\0';
     return buf;
 }
 
@@ -1076,8 +1090,13 @@ static bp_status read_csv(bp_dataset **out, const char *path, const bp_csv_optio
         return bp_error(BP_ERR_ARG, "bp_dataset_read_csv: path is NULL");
     bp_csv_options o;
     bp_csv_options_default(&o);
-    if (opts)
-        o = *opts;
+    if (opts) {
+        bp_status cst = bp_abi_check(opts, BP_CSV_OPTIONS_V1, "bp_dataset_read_csv",
+                                     "bp_csv_options", "bp_csv_options_default");
+        if (cst != BP_OK)
+            return cst;
+        bp_abi_copy(&o, sizeof o, opts);
+    }
     if (o.header < -1 || o.header > 1 || o.task < -1 || o.task > 1 || o.n_classes < 0 ||
         o.n_classes > BP_CSV_MAX_CLASSES)
         return bp_error(BP_ERR_ARG, "bp_dataset_read_csv: bad options (header %d, task %d, "

@@ -313,9 +313,12 @@ bp_status bp_dataset_subset(const bp_dataset *ds, const size_t *idx, size_t n, b
 bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
                            bp_dataset **first, bp_dataset **second)
 {
+    if (first)
+        *first = NULL;
+    if (second)
+        *second = NULL;
     if (!first || !second)
         return bp_error(BP_ERR_ARG, "bp_dataset_split: NULL output");
-    *first = *second = NULL;
     if (!ds)
         return bp_error(BP_ERR_ARG, "bp_dataset_split: data set is NULL");
     if (!(fraction > 0.0 && fraction < 1.0))
@@ -353,6 +356,80 @@ bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
         return st;
     }
     return BP_OK;
+}
+
+bp_status bp_dataset_split_stratified(const bp_dataset *ds, double fraction, uint64_t seed,
+                                      bp_dataset **first, bp_dataset **second)
+{
+    if (first)
+        *first = NULL;
+    if (second)
+        *second = NULL;
+    if (!first || !second)
+        return bp_error(BP_ERR_ARG, "bp_dataset_split_stratified: NULL output");
+    if (!ds)
+        return bp_error(BP_ERR_ARG, "bp_dataset_split_stratified: data set is NULL");
+    if (!ds->labels || ds->classes < 1)
+        return bp_dataset_split(ds, fraction, seed, first, second);
+    if (!(fraction > 0.0 && fraction < 1.0))
+        return bp_error(BP_ERR_ARG, "bp_dataset_split_stratified: fraction must be between 0 "
+                        "and 1 (exclusive), got %g", fraction);
+    size_t rows = ds->rows, bytes;
+    if (rows < 2)
+        return bp_error(BP_ERR_ARG, "bp_dataset_split_stratified: a data set of %zu rows "
+                        "cannot be split in two non-empty parts", rows);
+    if (!mul_size(rows, 2 * sizeof(size_t), &bytes))
+        return bp_error(BP_ERR_NOMEM, "bp_dataset_split_stratified: size overflows");
+    int K = ds->classes;
+    size_t *perm = malloc(bytes), *count = calloc((size_t)K, 2 * sizeof(size_t));
+    if (!perm || !count) {
+        free(perm);
+        free(count);
+        return bp_error(BP_ERR_NOMEM, "out of memory shuffling %zu rows", rows);
+    }
+    for (size_t i = 0; i < rows; i++)
+        perm[i] = i;
+    /* The same shuffle as bp_dataset_split; then each class gives its first
+     * round(n_c·fraction) shuffled rows (at least one when it has two or
+     * more, never all) to the second part, so both parts keep its share. */
+    bp_rng rng;
+    bp_rng_seed(&rng, seed, BP_STREAM_SPLIT);
+    bp_rng_shuffle(&rng, perm, rows);
+    size_t *quota = count + K;
+    for (size_t i = 0; i < rows; i++) {
+        int32_t c = ds->labels[i];
+        if (c >= 0 && c < K)
+            count[c]++;
+    }
+    for (int c = 0; c < K; c++) {
+        size_t q = (size_t)floor((double)count[c] * fraction + 0.5);
+        if (q == 0 && count[c] >= 2)
+            q = 1;
+        if (q >= count[c] && count[c] > 0)
+            q = count[c] - 1;
+        quota[c] = q;
+    }
+    size_t *part1 = perm + rows, n1 = 0, n2 = 0;
+    for (size_t i = 0; i < rows; i++) {
+        int32_t c = ds->labels[perm[i]];
+        if (c >= 0 && c < K && quota[c] > 0) {
+            quota[c]--;
+            perm[n2++] = perm[i]; /* n2 <= i: overwrites only rows already placed */
+        } else {
+            part1[n1++] = perm[i];
+        }
+    }
+    bp_status st = BP_OK;
+    if (n2 == 0 || n1 == 0)
+        st = bp_dataset_split(ds, fraction, seed, first, second);
+    else if ((st = bp_dataset_subset(ds, part1, n1, first)) == BP_OK &&
+             (st = bp_dataset_subset(ds, perm, n2, second)) != BP_OK) {
+        bp_dataset_free(*first);
+        *first = NULL;
+    }
+    free(perm);
+    free(count);
+    return st;
 }
 
 static bp_status check_matrix(const float *m, size_t rows, int cols, const char *name,

@@ -8,24 +8,43 @@
 
 #include "nn_internal.h"
 
-void bp_metrics_clear(bp_metrics *m)
+void bp_metrics_init_size(bp_metrics *m, size_t size)
 {
-    if (!m)
-        return;
+    bp_metrics empty;
+    memset(&empty, 0, sizeof empty);
+    bp_abi_fill(m, size, &empty, sizeof empty);
+}
+
+/* Frees what m holds and empties the fields this library knows, keeping the
+ * caller's size (a struct from a newer header keeps its tail). */
+static void metrics_reset(bp_metrics *m)
+{
+    size_t size = m->size;
     free(m->precision);
     free(m->recall);
     free(m->f1);
     free(m->confusion);
     memset(m, 0, sizeof *m);
+    m->size = size;
+}
+
+void bp_metrics_clear(bp_metrics *m)
+{
+    if (m)
+        metrics_reset(m);
 }
 
 bp_status bp_metrics_compute(const float *outputs, const float *targets, const int32_t *labels,
                              size_t rows, int n_out, int classes, bp_metrics *m)
 {
-    if (!outputs || !m || n_out < 1 || (classes > 0 && !labels) || (classes == 0 && !targets))
+    bp_status st = bp_abi_check(m, BP_METRICS_V1, "bp_metrics_compute", "bp_metrics",
+                                "bp_metrics_init");
+    if (st != BP_OK)
+        return st;
+    if (!outputs || n_out < 1 || (classes > 0 && !labels) || (classes == 0 && !targets))
         return bp_error(BP_ERR_ARG, "bp_metrics_compute: bad argument");
     double loss = m->loss;
-    memset(m, 0, sizeof *m);
+    metrics_reset(m);
     m->loss = loss;
     m->rows = rows;
     m->classes = classes;
@@ -91,8 +110,12 @@ bp_status bp_evaluate(const bp_net *net, const bp_dataset *ds, int threads, bp_m
 {
     if (!net || !ds || !out)
         return bp_error(BP_ERR_ARG, "bp_evaluate: NULL argument");
-    memset(out, 0, sizeof *out);
-    bp_status st = bp_check_data_fits(net, ds, NULL, "model");
+    bp_status st = bp_abi_check(out, BP_METRICS_V1, "bp_evaluate", "bp_metrics",
+                                "bp_metrics_init");
+    if (st != BP_OK)
+        return st;
+    metrics_reset(out); /* a reused struct's arrays are freed, not leaked */
+    st = bp_check_data_fits(net, ds, NULL, "model");
     if (st != BP_OK)
         return st;
     int n_out = bp_net_outputs(net);

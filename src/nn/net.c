@@ -13,6 +13,30 @@
 #include "nn_internal.h"
 #include "rng.h"
 
+/* Copies the caller's spec array (stride layers[0].size, see backprop.h) into
+ * spec[] in this library's layout, defaults in fields the caller's header
+ * did not have. */
+static bp_status read_specs(int n_layers, const bp_layer_spec *layers,
+                            bp_layer_spec spec[BP_MAX_LAYERS])
+{
+    bp_status st = bp_abi_check(layers, BP_LAYER_SPEC_V1, "bp_net_create", "bp_layer_spec",
+                                "bp_layer_spec_default() or BP_LAYER");
+    if (st != BP_OK)
+        return st;
+    size_t stride = layers[0].size;
+    for (int l = 0; l < n_layers; l++) {
+        const bp_layer_spec *in = (const bp_layer_spec *)((const char *)layers + (size_t)l * stride);
+        if (in->size != stride)
+            return bp_error(BP_ERR_ARG,
+                            "bp_net_create: layer %d: bp_layer_spec.size is %zu but layer 1's is "
+                            "%zu: initialise every element with bp_layer_spec_default() or "
+                            "BP_LAYER", l + 1, in->size, stride);
+        bp_layer_spec_default(&spec[l]);
+        bp_abi_copy(&spec[l], sizeof spec[l], in);
+    }
+    return BP_OK;
+}
+
 static bp_status validate_spec(int n_inputs, int n_layers, const bp_layer_spec *layers,
                                bp_loss loss, size_t *n_params)
 {
@@ -38,8 +62,16 @@ static bp_status validate_spec(int n_inputs, int n_layers, const bp_layer_spec *
         if (L->act == BP_ACT_SOFTMAX && l != n_layers - 1)
             return bp_error(BP_ERR_ARG, "layer %d: softmax is only allowed on the output layer",
                             l + 1);
-        if (!(L->slope >= 0.0f && L->slope < 1.0f) || !isfinite(L->slope))
-            return bp_error(BP_ERR_ARG, "layer %d: leaky-ReLU slope must be in [0, 1)", l + 1);
+        /* Softmax over one unit is the constant 1: its gradient is always zero. */
+        if (L->act == BP_ACT_SOFTMAX && L->units == 1)
+            return bp_error(BP_ERR_ARG,
+                            "layer %d: softmax on a single unit always outputs 1 and learns "
+                            "nothing; for one output use sigmoid (loss bce), or give softmax 2 "
+                            "units", l + 1);
+        if (L->slope != BP_SLOPE_DEFAULT &&
+            (!(L->slope >= 0.0f && L->slope < 1.0f) || !isfinite(L->slope)))
+            return bp_error(BP_ERR_ARG, "layer %d: leaky-ReLU slope must be in [0, 1) (got %g)",
+                            l + 1, (double)L->slope);
         /* Units and fan-in are each ≤ 2^20, so their product fits size_t. */
         total += (size_t)L->units * (size_t)fan_in + (L->bias ? (size_t)L->units : 0);
         if (total > BP_MAX_PARAMS)
@@ -65,7 +97,17 @@ bp_status bp_net_create(bp_net **out, int n_inputs, int n_layers, const bp_layer
         return bp_error(BP_ERR_ARG, "bp_net_create: out is NULL");
     *out = NULL;
     size_t n_params = 0;
-    bp_status st = validate_spec(n_inputs, n_layers, layers, loss, &n_params);
+    if (n_layers < 1 || n_layers > BP_MAX_LAYERS)
+        return bp_error(BP_ERR_ARG, "a net needs between 1 and %d layers (got %d)",
+                        BP_MAX_LAYERS, n_layers);
+    if (!layers)
+        return bp_error(BP_ERR_ARG, "layer list is NULL");
+    bp_layer_spec spec[BP_MAX_LAYERS];
+    bp_status st = read_specs(n_layers, layers, spec);
+    if (st != BP_OK)
+        return st;
+    layers = spec;
+    st = validate_spec(n_inputs, n_layers, layers, loss, &n_params);
     if (st != BP_OK)
         return st;
     bp_net *net = calloc(1, sizeof *net);
@@ -86,7 +128,8 @@ bp_status bp_net_create(bp_net **out, int n_inputs, int n_layers, const bp_layer
     for (int l = 0; l < n_layers; l++) {
         net->layer[l] = layers[l];
         net->layer[l].bias = layers[l].bias ? 1 : 0;
-        if (net->layer[l].slope == 0.0f)
+        /* Only an absent slope gets the default; 0 stays 0 (plain ReLU). */
+        if (net->layer[l].slope == BP_SLOPE_DEFAULT)
             net->layer[l].slope = 0.01f;
         net->fan_in[l] = fan_in;
         net->w_offset[l] = offset;
@@ -113,6 +156,8 @@ void bp_net_free(bp_net *net)
 
 bp_status bp_net_clone(const bp_net *net, bp_net **out)
 {
+    if (out)
+        *out = NULL;
     if (!net || !out)
         return bp_error(BP_ERR_ARG, "bp_net_clone: NULL argument");
     bp_status st = bp_net_create(out, net->n_inputs, net->n_layers, net->layer, net->loss);
@@ -187,16 +232,33 @@ bp_status bp_net_init(bp_net *net, bp_init init, uint64_t seed)
     return BP_OK;
 }
 
-int bp_net_inputs(const bp_net *net) { return net->n_inputs; }
-int bp_net_outputs(const bp_net *net) { return net->layer[net->n_layers - 1].units; }
-int bp_net_layers(const bp_net *net) { return net->n_layers; }
-bp_layer_spec bp_net_layer(const bp_net *net, int layer) { return net->layer[layer]; }
-int bp_net_fan_in(const bp_net *net, int layer) { return net->fan_in[layer]; }
-bp_loss bp_net_loss(const bp_net *net) { return net->loss; }
-size_t bp_net_param_count(const bp_net *net) { return net->n_params; }
+/* The getters' rule (backprop.h): a NULL handle or a layer index outside
+ * 0..layers-1 gives NULL, 0 or a zeroed struct, never a crash. */
+static int bad_layer(const bp_net *net, int layer)
+{
+    return !net || layer < 0 || layer >= net->n_layers;
+}
+
+int bp_net_inputs(const bp_net *net) { return net ? net->n_inputs : 0; }
+int bp_net_outputs(const bp_net *net) { return net ? net->layer[net->n_layers - 1].units : 0; }
+int bp_net_layers(const bp_net *net) { return net ? net->n_layers : 0; }
+bp_layer_spec bp_net_layer(const bp_net *net, int layer)
+{
+    bp_layer_spec none;
+    memset(&none, 0, sizeof none);
+    return bad_layer(net, layer) ? none : net->layer[layer];
+}
+int bp_net_fan_in(const bp_net *net, int layer)
+{
+    return bad_layer(net, layer) ? 0 : net->fan_in[layer];
+}
+bp_loss bp_net_loss(const bp_net *net) { return net ? net->loss : BP_LOSS_MSE; }
+size_t bp_net_param_count(const bp_net *net) { return net ? net->n_params : 0; }
 
 int bp_net_max_width(const bp_net *net)
 {
+    if (!net)
+        return 0;
     int w = net->n_inputs;
     for (int l = 0; l < net->n_layers; l++)
         if (net->layer[l].units > w)
@@ -204,21 +266,26 @@ int bp_net_max_width(const bp_net *net)
     return w;
 }
 
-float *bp_net_weights(bp_net *net, int layer) { return net->params + net->w_offset[layer]; }
+float *bp_net_weights(bp_net *net, int layer)
+{
+    return bad_layer(net, layer) ? NULL : net->params + net->w_offset[layer];
+}
 const float *bp_net_weights_const(const bp_net *net, int layer)
 {
-    return net->params + net->w_offset[layer];
+    return bad_layer(net, layer) ? NULL : net->params + net->w_offset[layer];
 }
 float *bp_net_biases(bp_net *net, int layer)
 {
-    return net->layer[layer].bias ? net->params + net->b_offset[layer] : NULL;
+    return bad_layer(net, layer) || !net->layer[layer].bias ? NULL
+                                                             : net->params + net->b_offset[layer];
 }
 const float *bp_net_biases_const(const bp_net *net, int layer)
 {
-    return net->layer[layer].bias ? net->params + net->b_offset[layer] : NULL;
+    return bad_layer(net, layer) || !net->layer[layer].bias ? NULL
+                                                             : net->params + net->b_offset[layer];
 }
-float *bp_net_params(bp_net *net) { return net->params; }
-const float *bp_net_params_const(const bp_net *net) { return net->params; }
+float *bp_net_params(bp_net *net) { return net ? net->params : NULL; }
+const float *bp_net_params_const(const bp_net *net) { return net ? net->params : NULL; }
 
 bp_status bp_net_set_scaling(bp_net *net, const float *shift, const float *scale)
 {
@@ -254,14 +321,16 @@ bp_status bp_net_set_scaling(bp_net *net, const float *shift, const float *scale
 int bp_net_scaling(const bp_net *net, const float **shift, const float **scale)
 {
     if (shift)
-        *shift = net->scale_shift;
+        *shift = net ? net->scale_shift : NULL;
     if (scale)
-        *scale = net->scale_factor;
-    return net->scale_shift != NULL;
+        *scale = net ? net->scale_factor : NULL;
+    return net && net->scale_shift != NULL;
 }
 
 void bp_net_scale_inputs(const bp_net *net, const float *x, float *out, size_t rows)
 {
+    if (!net || !x || !out)
+        return;
     size_t n = (size_t)net->n_inputs;
     if (!net->scale_shift) {
         if (out != x)
@@ -301,22 +370,30 @@ bp_status bp_net_set_meta(bp_net *net, const char *key, const char *value)
 
 const char *bp_net_get_meta(const bp_net *net, const char *key)
 {
+    if (!net || !key)
+        return NULL;
     for (int i = 0; i < net->n_meta; i++)
         if (strcmp(net->meta_key[i], key) == 0)
             return net->meta_value[i];
     return NULL;
 }
 
-int bp_net_meta_count(const bp_net *net) { return net->n_meta; }
+int bp_net_meta_count(const bp_net *net) { return net ? net->n_meta : 0; }
 
 void bp_net_meta_at(const bp_net *net, int i, const char **key, const char **value)
 {
-    *key = net->meta_key[i];
-    *value = net->meta_value[i];
+    int ok = net && i >= 0 && i < net->n_meta;
+    if (key)
+        *key = ok ? net->meta_key[i] : NULL;
+    if (value)
+        *value = ok ? net->meta_value[i] : NULL;
 }
 
 const char *bp_neuron_name(const bp_net *net, int layer, int j, char *buf, size_t cap)
 {
+    if (!net || !buf || cap == 0 || layer < -1 || layer >= net->n_layers || j < 0 ||
+        j >= (layer < 0 ? net->n_inputs : net->layer[layer].units))
+        return NULL;
     if (layer < 0)
         snprintf(buf, cap, "i%d", j + 1);
     else if (layer == net->n_layers - 1)

@@ -2,8 +2,29 @@
 #ifndef BP_NN_INTERNAL_H
 #define BP_NN_INTERNAL_H
 
+#include <stddef.h>
+
 #include "backprop.h"
 #include "kernels/kernels.h"
+
+/* Extensible structs (backprop.h): the end of each one's first versioned
+ * layout.  A `size` below it is refused; fields added later go after it. */
+#define BP_END_OF(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+#define BP_LAYER_SPEC_V1 BP_END_OF(bp_layer_spec, slope)
+#define BP_CSV_OPTIONS_V1 BP_END_OF(bp_csv_options, n_classes)
+#define BP_TRAIN_OPTIONS_V1 BP_END_OF(bp_train_options, report_every)
+#define BP_METRICS_V1 BP_END_OF(bp_metrics, r2)
+/* BP_OK if s (an extensible struct) is non-NULL and its size ≥ v1_size, else
+ * BP_ERR_ARG naming fn, the type and the init call to use. */
+bp_status bp_abi_check(const void *s, size_t v1_size, const char *fn, const char *type,
+                       const char *init);
+/* Copy a checked struct into dst (this library's layout, dst_size bytes,
+ * already holding defaults): only the prefix both know; dst's size becomes
+ * dst_size. */
+void bp_abi_copy(void *dst, size_t dst_size, const void *src);
+/* Fill a caller's struct of `size` bytes: defaults (known bytes) then zeros;
+ * its size field becomes `size`. */
+void bp_abi_fill(void *dst, size_t size, const void *defaults, size_t known);
 
 #define BP_META_MAX 64
 #define BP_META_KEY_MAX 64
@@ -63,6 +84,9 @@ struct bp_workspace {
      * δ[0] and the input (in `input`) of the step whose update is pending. */
     int online_pending;
     float online_lr;
+    /* Training only (set by the trainer): sigmoid layers backpropagate with
+     * a(1 − a) + flat_spot (bp_train_options.flat_spot). */
+    float flat_spot;
 };
 
 /* bp_train_sample, but the first layer's weight update is left pending and
@@ -89,6 +113,11 @@ double bp_sample_loss(bp_loss loss, bp_activation out_act, const float *s, const
                       const float *target, int units);
 
 
+
+/* BP_OK unless the targets do not suit the fused loss, whose δ = a − t is
+ * the gradient only for them: xent needs each row in [0, 1] summing to 1,
+ * bce needs [0, 1].  The message names "<what> <row>" (1-based). */
+bp_status bp_check_targets(const bp_net *net, const float *target, size_t rows, const char *what);
 
 /* BP_OK if ds has rows and the net's input and output widths; else a
  * message such as "training data has 3 inputs per row but the net takes 4"

@@ -17,9 +17,10 @@ static size_t padded(size_t n) { return (n + 15) & ~(size_t)15; }
 
 bp_status bp_workspace_create(bp_workspace **out, const bp_net *net, int max_batch, int threads)
 {
+    if (out)
+        *out = NULL;
     if (!out || !net)
         return bp_error(BP_ERR_ARG, "bp_workspace_create: NULL argument");
-    *out = NULL;
     if (max_batch < 1 || max_batch > (1 << 24))
         return bp_error(BP_ERR_ARG, "batch size must be between 1 and %d (got %d)", 1 << 24,
                         max_batch);
@@ -94,13 +95,29 @@ void bp_workspace_free(bp_workspace *ws)
     free(ws);
 }
 
-int bp_workspace_max_batch(const bp_workspace *ws) { return ws->max_batch; }
-int bp_workspace_threads(const bp_workspace *ws) { return bpk_pool_threads(ws->pool); }
-int bp_workspace_batch(const bp_workspace *ws) { return ws->batch; }
-const float *bp_workspace_s(const bp_workspace *ws, int layer) { return ws->s[layer]; }
-const float *bp_workspace_a(const bp_workspace *ws, int layer) { return ws->a[layer]; }
-const float *bp_workspace_delta(const bp_workspace *ws, int layer) { return ws->delta[layer]; }
-const float *bp_workspace_grads(const bp_workspace *ws) { return ws->grads; }
+/* The getters' rule (backprop.h): a NULL workspace or a layer index outside
+ * 0..layers-1 gives NULL or 0, never a crash. */
+static int bad_layer(const bp_workspace *ws, int layer)
+{
+    return !ws || layer < 0 || layer >= ws->n_layers;
+}
+
+int bp_workspace_max_batch(const bp_workspace *ws) { return ws ? ws->max_batch : 0; }
+int bp_workspace_threads(const bp_workspace *ws) { return ws ? bpk_pool_threads(ws->pool) : 0; }
+int bp_workspace_batch(const bp_workspace *ws) { return ws ? ws->batch : 0; }
+const float *bp_workspace_s(const bp_workspace *ws, int layer)
+{
+    return bad_layer(ws, layer) ? NULL : ws->s[layer];
+}
+const float *bp_workspace_a(const bp_workspace *ws, int layer)
+{
+    return bad_layer(ws, layer) ? NULL : ws->a[layer];
+}
+const float *bp_workspace_delta(const bp_workspace *ws, int layer)
+{
+    return bad_layer(ws, layer) ? NULL : ws->delta[layer];
+}
+const float *bp_workspace_grads(const bp_workspace *ws) { return ws ? ws->grads : NULL; }
 
 /* Gradient offsets mirror the net's parameter offsets; recompute them from
  * the shapes the workspace recorded rather than keeping a second table. */
@@ -117,11 +134,15 @@ static size_t grad_offset(const bp_workspace *ws, int layer, int bias)
 
 const float *bp_workspace_grad_w(const bp_workspace *ws, int layer)
 {
+    if (bad_layer(ws, layer))
+        return NULL;
     return ws->grads + grad_offset(ws, layer, 0);
 }
 
 const float *bp_workspace_grad_b(const bp_workspace *ws, int layer)
 {
+    if (bad_layer(ws, layer))
+        return NULL;
     return ws->has_bias[layer] ? ws->grads + grad_offset(ws, layer, 1) : NULL;
 }
 
@@ -268,6 +289,22 @@ double bp_sample_loss(bp_loss loss, bp_activation out_act, const float *s, const
     return e;
 }
 
+/* NaN or Inf targets are refused (the header promises it): they would give a
+ * NaN loss and NaN gradients that only show up later as divergence. */
+static bp_status check_targets_finite(const bp_net *net, const float *target, int batch,
+                                      const char *fn)
+{
+    int units = bp_net_outputs(net);
+    for (int r = 0; r < batch; r++)
+        for (int k = 0; k < units; k++) {
+            float t = target[(size_t)r * (size_t)units + (size_t)k];
+            if (!isfinite(t))
+                return bp_error(BP_ERR_NUMERIC, "%s: target row %d, column %d is %g", fn, r + 1,
+                                k + 1, (double)t);
+        }
+    return BP_OK;
+}
+
 bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *target,
                         int batch, float *loss)
 {
@@ -279,6 +316,8 @@ bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *
     if (batch != ws->batch)
         return bp_error(BP_ERR_ARG, "loss asked for %d rows, last forward pass had %d", batch,
                         ws->batch);
+    if ((st = check_targets_finite(net, target, batch, "bp_loss_value")) != BP_OK)
+        return st;
     int L = net->n_layers - 1, units = net->layer[L].units;
     double total = 0.0;
     for (int r = 0; r < batch; r++)
@@ -286,6 +325,51 @@ bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *
                                 ws->a[L] + (size_t)r * units, target + (size_t)r * units, units);
     *loss = (float)(total / batch);
     return BP_OK;
+}
+
+bp_status bp_check_targets(const bp_net *net, const float *target, size_t rows, const char *what)
+{
+    if (net->loss == BP_LOSS_MSE)
+        return BP_OK;
+    int units = bp_net_outputs(net);
+    for (size_t r = 0; r < rows; r++) {
+        const float *t = target + r * (size_t)units;
+        double sum = 0;
+        for (int k = 0; k < units; k++) {
+            if (!(t[k] >= 0.0f && t[k] <= 1.0f))
+                return bp_error(BP_ERR_ARG,
+                                "%s %zu: target %d is %g, but %s targets must be in [0, 1] (%s)",
+                                what, r + 1, k + 1, (double)t[k],
+                                net->loss == BP_LOSS_XENT ? "cross-entropy (xent)" : "bce",
+                                net->loss == BP_LOSS_XENT
+                                    ? "xent pairs a softmax output with one-hot or probability "
+                                      "targets"
+                                    : "bce pairs sigmoid outputs with 0/1 or probability targets");
+            sum += t[k];
+        }
+        /* δ = a − t is ∂E/∂s of E = −Σ t·ln a only when Σ t = 1. */
+        if (net->loss == BP_LOSS_XENT && fabs(sum - 1.0) > 1e-3)
+            return bp_error(BP_ERR_ARG,
+                            "%s %zu: cross-entropy (xent) targets must sum to 1 (one-hot or a "
+                            "probability distribution), these sum to %g; for several labels per "
+                            "row use sigmoid outputs with bce, else mse",
+                            what, r + 1, sum);
+    }
+    return BP_OK;
+}
+
+/* δ ⊙ f'(s), with the trainer's flat-spot fix for sigmoid layers:
+ * f'(s) = a(1 − a) + flat_spot (bp_train_options.flat_spot). */
+static void act_backward(const bp_workspace *ws, float *delta, const float *s, const float *a,
+                         size_t n, bp_activation act, float slope)
+{
+    if (act == BP_ACT_SIGMOID && ws->flat_spot > 0) {
+        float fs = ws->flat_spot;
+        for (size_t i = 0; i < n; i++)
+            delta[i] *= a[i] * (1.0f - a[i]) + fs;
+        return;
+    }
+    bpk_act_backward(delta, s, a, n, act, slope);
 }
 
 /* δ of the output layer for each row: ∂E/∂s. */
@@ -312,7 +396,7 @@ static void output_delta(const bp_net *net, bp_workspace *ws, const float *targe
                 d[k] = ar[k] * (d[k] - dot);
         }
     } else {
-        bpk_act_backward(delta, ws->s[L], a, n, act, net->layer[L].slope);
+        act_backward(ws, delta, ws->s[L], a, n, act, net->layer[L].slope);
     }
 }
 
@@ -327,6 +411,9 @@ bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x, const
     if (batch != ws->batch)
         return bp_error(BP_ERR_ARG, "backward asked for %d rows, last forward pass had %d",
                         batch, ws->batch);
+    if ((st = check_targets_finite(net, target, batch, "bp_backward")) != BP_OK ||
+        (st = bp_check_targets(net, target, (size_t)batch, "row")) != BP_OK)
+        return st;
     if (loss && (st = bp_loss_value(net, ws, target, batch, loss)) != BP_OK)
         return st;
     output_delta(net, ws, target, batch);
@@ -351,9 +438,9 @@ bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x, const
                 for (size_t i = 0; i < n; i++)
                     ws->delta[l - 1][i] *= ws->mask[l - 1][i];
             }
-            bpk_act_backward(ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1],
-                             (size_t)batch * (size_t)fan_in, net->layer[l - 1].act,
-                             net->layer[l - 1].slope);
+            act_backward(ws, ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1],
+                         (size_t)batch * (size_t)fan_in, net->layer[l - 1].act,
+                         net->layer[l - 1].slope);
         }
     }
     return BP_OK;
@@ -382,6 +469,9 @@ static bp_status train_sample(bp_net *net, bp_workspace *ws, const float *x, con
         return st;
     if (!x || !target)
         return bp_error(BP_ERR_ARG, "bp_train_sample: inputs or targets are NULL");
+    if ((st = check_targets_finite(net, target, 1, "bp_train_sample")) != BP_OK ||
+        (st = bp_check_targets(net, target, 1, "row")) != BP_OK)
+        return st;
     ws->dropout_active = 0;
     const float *a_prev = x;
     for (int l = 0; l < net->n_layers; l++) {
@@ -413,8 +503,8 @@ static bp_status train_sample(bp_net *net, bp_workspace *ws, const float *x, con
         const float *a_prev_l = l > 0 ? ws->a[l - 1] : x;
         if (l > 0) {
             bpk_sgemv_t(units, fan_in, W, fan_in, ws->delta[l], ws->delta[l - 1]);
-            bpk_act_backward(ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1], (size_t)fan_in,
-                             net->layer[l - 1].act, net->layer[l - 1].slope);
+            act_backward(ws, ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1], (size_t)fan_in,
+                         net->layer[l - 1].act, net->layer[l - 1].slope);
         }
         if (l == 0 && defer) {
             /* δ[0] stays in the workspace until the next forward pass. */
