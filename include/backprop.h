@@ -28,7 +28,17 @@
  * Errors: every fallible call returns a bp_status.  On failure a message
  * (naming file, line and field where that applies) is kept in a thread-local
  * buffer read by bp_errmsg().  The library never prints, exits or aborts on
- * bad input.
+ * bad input (one exception: an unknown BACKPROP_ISA value, see bp_isa()).
+ *
+ * Bad handles and indices, one rule for every function: a NULL handle or
+ * pointer argument, or a layer, neuron, class, input or metadata index out of
+ * range, never crashes.  Functions returning bp_status return BP_ERR_ARG with
+ * a message; getters return NULL, 0 or a zeroed struct (bp_net_layer: size
+ * and units 0; bp_net_loss: BP_LOSS_MSE); name functions return "?" for a
+ * value outside their enum; bp_schedule_lr returns NaN; void functions do
+ * nothing.  On failure every output pointer (the bp_x **out of the create,
+ * clone, load, read and split calls) that is not itself NULL is set to NULL.
+ * tests/test_api_contract.c calls every function this way.
  *
  * Thread safety: calls on distinct objects are safe from distinct threads.
  * Calls that take a const bp_net * may run concurrently on the same net.
@@ -65,6 +75,23 @@ extern "C" {
 #define BP_VERSION_STRING "0.1.0"
 
 BP_API const char *bp_version(void);
+
+/* CPU paths and BACKPROP_ISA.  The kernels run on one of three paths:
+ * "avx512", "avx2" (with FMA) or "portable" C.  By default the best path the
+ * CPU has is chosen at the first call that needs a kernel.  The environment
+ * variable BACKPROP_ISA=avx512|avx2|portable asks for a path; a path the CPU
+ * lacks falls back to the best one below it.  The choice is process-global:
+ * read once, at that first call, and shared by every thread, net and
+ * workspace, so set the variable before the program starts using the library.
+ * On one path results are deterministic (the same bits for any thread count),
+ * but the paths sum in different orders and fuse multiply-adds differently,
+ * so outputs, gradients and trained weights differ in their low bits between
+ * paths: compare bit for bit only on the same path.  An unknown value is the
+ * one case where the library prints: a single warning line on stderr (the
+ * variable is the user's, and the program has no other way to learn it was
+ * misspelt), then the automatic choice.  bp_isa() names the path in use and
+ * makes the choice if none was made yet. */
+BP_API const char *bp_isa(void);
 
 /* ------------------------------------------------------------------ */
 /* Status and errors                                                   */
@@ -117,7 +144,13 @@ typedef enum bp_activation {
  *   BP_LOSS_XENT  E = −Σ_k expected_k · ln a_k   with a softmax output layer;
  *                 softmax and cross-entropy are fused: δ = a − expected.
  *   BP_LOSS_BCE   E = −Σ_k [t_k ln a_k + (1 − t_k) ln(1 − a_k)]; with sigmoid
- *                 outputs fused to δ = a − expected. */
+ *                 outputs fused to δ = a − expected.
+ * The fused δ = a − t is ∂E/∂s only for targets that fit: xent needs a
+ * softmax output and each target row a distribution (every t_k in [0, 1],
+ * Σ_k t_k = 1: one-hot or probabilities); bce needs sigmoid outputs and every
+ * t_k in [0, 1].  bp_backward, bp_train_sample and the trainer refuse other
+ * targets with BP_ERR_ARG naming the row (e.g. "training data row 3: ... sum
+ * to 2"), instead of training on a gradient of some other function. */
 typedef enum bp_loss {
     BP_LOSS_MSE = 0,
     BP_LOSS_XENT,
@@ -186,7 +219,8 @@ static inline void bp_layer_spec_default(bp_layer_spec *spec)
     bp_layer_spec_init(spec, sizeof *spec);
 }
 /* A bp_layer_spec initialiser for arrays (C99 designated initialisers; fields
- * added later are zero, their default):
+ * added later are zero, their default).  The slope is used as given (0 is
+ * plain ReLU for a leaky-ReLU layer; BP_SLOPE_DEFAULT asks for 0.01):
  *   bp_layer_spec L[2] = {BP_LAYER(3, BP_ACT_TANH, 1, 0), BP_LAYER(2, BP_ACT_SOFTMAX, 1, 0)}; */
 #define BP_LAYER(units_, act_, bias_, slope_)                                                \
     {.size = sizeof(bp_layer_spec), .units = (units_), .act = (act_), .bias = (bias_),       \
@@ -486,8 +520,10 @@ typedef struct bp_train_options {
     float min_lr;          /* cosine floor (default 0) */
     int warmup_epochs;     /* linear warm-up from η/warmup to η over these epochs (default 0) */
     float clip_norm;       /* clip the gradient's global L2 norm to this (0 = off) */
-    int patience;          /* early stopping on validation loss after this many epochs
-                              without improvement, restoring the best weights (0 = off) */
+    int patience;          /* early stopping after this many epochs without improvement
+                              (see min_delta): of the validation loss, restoring the best
+                              weights; without a validation set, of the training loss,
+                              keeping the last weights (0 = off) */
     uint64_t seed;         /* shuffles and dropout; same seed + data ⇒ same bits */
     int threads;           /* worker threads (default 1); never changes the result */
     int shuffle;           /* shuffle every epoch (default 1) */
@@ -663,6 +699,15 @@ BP_API bp_status bp_draw_svg(const bp_net *net, const float *input, const bp_net
  * with a loss panel and an accuracy panel.  A malformed log fails with
  * BP_ERR_PARSE naming file and line.  Written atomically. */
 BP_API bp_status bp_plot_svg(const char *log_csv_path, const char *svg_path);
+/* The same with choices for the loss axis (a long run's loss spans decades
+ * and a linear axis hides its tail).  flags 0 is bp_plot_svg: a logarithmic
+ * loss axis when the positive loss spans more than two decades, else linear.
+ * Logs may also hold test_loss, test_accuracy, train_rmse, val_rmse and
+ * test_rmse (train --log writes them): test curves are drawn, and a log
+ * without accuracy but with RMSE (regression) gets an RMSE panel. */
+#define BP_PLOT_LOG_LOSS 1u    /* always a logarithmic loss axis (values <= 0 left out) */
+#define BP_PLOT_LINEAR_LOSS 2u /* never a logarithmic one */
+BP_API bp_status bp_plot_svg_flags(const char *log_csv_path, const char *svg_path, unsigned flags);
 
 /* ------------------------------------------------------------------ */
 /* Explaining the maths                                                */

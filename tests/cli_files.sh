@@ -122,7 +122,7 @@ expect "step NET --out NET" 2 "are the same file" "$BP" step "$T/s.net" --out "$
 expect "plot LOG -o LOG" 2 "are the same file" "$BP" plot "$T/log.csv" -o "$T/log.csv"
 # Resuming from the checkpoint that the run keeps writing is allowed.
 expect "checkpoint" 0 "" "$BP" $TR --epochs 1 --checkpoint "$T/ck.bpc" -o "$T/r.bpm"
-expect "--resume X --checkpoint X" 0 "" "$BP" train data/iris.csv --val 0 --epochs 2 -q \
+expect "--resume X --checkpoint X" 0 "" "$BP" train data/iris.csv --epochs 2 -q \
     --resume "$T/ck.bpc" --checkpoint "$T/ck.bpc" -o "$T/r.bpm"
 
 # ---- 4. read-only outputs --------------------------------------------------

@@ -47,19 +47,27 @@ int cmd_eval(int argc, char **argv)
     if (cli_get(&args, "json") && !(jfp = json_stdout_begin("eval")))
         return 1;
     rc = 1;
-    bp_status lst = BP_OK;
-    if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
-        (lst = cli_load_data(args.positional[1], &dopt, &ds, &test)) != BP_OK) {
+    bp_status lst;
+    if ((lst = bp_net_load_any(&net, args.positional[0])) != BP_OK ||
+        (lst = cli_load_data(args.positional[1], &dopt, &ds, &test)) != BP_OK ||
+        (lst = cli_need_targets(args.positional[1], test ? test : ds)) != BP_OK) {
         cli_fail("eval");
-        rc = net ? fail_rc(lst) : 1; /* an unknown --target is a usage error */
+        rc = fail_rc(lst);
         goto done;
     }
     if (bp_dataset_inputs(test ? test : ds) != bp_net_inputs(net)) {
-        fprintf(stderr, "backprop eval: %s has %d inputs per row but the model takes %d\n",
-                args.positional[1], bp_dataset_inputs(test ? test : ds), bp_net_inputs(net));
+        fprintf(stderr, "backprop eval: %s has %d inputs per row but the model takes %d (%s)\n",
+                args.positional[1], bp_dataset_inputs(test ? test : ds), bp_net_inputs(net),
+                args.positional[0]);
         goto done;
     }
-    if (bp_evaluate(net, test ? test : ds, threads, &m) != BP_OK) {
+    bp_status est = bp_evaluate(net, test ? test : ds, threads, &m);
+    if (est == BP_ERR_SHAPE) { /* the library's message names neither file */
+        fprintf(stderr, "backprop eval: %s (model %s): %s\n", args.positional[1],
+                args.positional[0], bp_errmsg());
+        goto done;
+    }
+    if (est != BP_OK) {
         cli_fail("eval");
         goto done;
     }

@@ -16,6 +16,16 @@ int cli_is_named_set(const char *spec)
     return !strcmp(spec, "mnist") || !strcmp(spec, "fashion-mnist");
 }
 
+bp_status cli_need_targets(const char *spec, const bp_dataset *ds)
+{
+    if (bp_dataset_outputs(ds) > 0)
+        return BP_OK;
+    return bp_error(BP_ERR_ARG,
+                    "%s has no targets: IDX images need their labels file, given with "
+                    "--labels FILE (e.g. --labels train-labels-idx1-ubyte.gz)",
+                    spec);
+}
+
 bp_status cli_load_data(const char *spec, const cli_data_options *o, bp_dataset **train,
                         bp_dataset **test)
 {

@@ -18,4 +18,9 @@ int cli_is_named_set(const char *spec);
 bp_status cli_load_data(const char *spec, const cli_data_options *o, bp_dataset **train,
                         bp_dataset **test);
 
+/* BP_OK if ds has targets; else BP_ERR_ARG with a message saying how to give
+ * them (IDX images need their labels file, --labels FILE).  For commands
+ * that train or evaluate; predict needs no targets. */
+bp_status cli_need_targets(const char *spec, const bp_dataset *ds);
+
 #endif

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -282,6 +283,13 @@ bp_status bp_read_file(const char *path, size_t max_bytes, char **data, size_t *
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return bp_error(BP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    /* A regular file's size is known: refuse a too-big one before reading it. */
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) && (uintmax_t)sb.st_size > max_bytes) {
+        fclose(fp);
+        return bp_error(BP_ERR_FORMAT, "%s: file is larger than the limit of %zu bytes", path,
+                        max_bytes);
+    }
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     while (buf) {

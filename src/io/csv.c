@@ -124,14 +124,27 @@ static enum num_kind classify_number(const char *s, double *out)
     return NUM_OK;
 }
 
-/* A field for a message: quoted, cut to 40 characters. */
+/* A field for a message: quoted, cut to about 40 characters, with control
+ * characters escaped (\n, \r, \t, \xHH) so a quoted field holding a line
+ * break never splits the one-line message. */
 static const char *snip(const char *s, char buf[64])
 {
-    size_t n = strlen(s);
-    if (n <= 40)
-        snprintf(buf, 64, "\"%s\"", s);
-    else
-        snprintf(buf, 64, "\"%.37s...\"", s);
+    size_t o = 0;
+    buf[o++] = '"';
+    for (; *s && o < 44; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        if (esc)
+            o += (size_t)snprintf(buf + o, 64 - o, "%s", esc);
+        else if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(buf + o, 64 - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    if (*s)
+        o += (size_t)snprintf(buf + o, 64 - o, "...");
+    buf[o++] = '"';
+    buf[o] = '\0';
     return buf;
 }
 

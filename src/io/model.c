@@ -9,8 +9,9 @@
  * as a little-endian u32, written and read byte by byte, so files move
  * between hosts of any byte order.  Nothing is ever fwrite'n as a struct.
  *
- * Loading reads the whole file, checks magic, version and length, verifies
- * the CRC and only then looks at any section; even so every length is
+ * Loading checks the file's size (fstat) against the header's length and the
+ * limit before reading, reads exactly the declared bytes, verifies the CRC
+ * and only then looks at any section; even so every length is
  * bounded by the bytes that remain, with overflow-safe arithmetic, before
  * anything is allocated.
  */
@@ -19,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <zlib.h>
 
@@ -681,27 +683,124 @@ static size_t max_file_bytes(void)
     return MODEL_MAX_FILE < (uint64_t)SIZE_MAX / 2 ? (size_t)MODEL_MAX_FILE : SIZE_MAX / 2;
 }
 
+/* Short reads that leave a stream at end of file or in error. */
+static bp_status read_error(FILE *fp, const char *path)
+{
+    int e = errno;
+    fclose(fp);
+    return bp_error(BP_ERR_IO, "%s: read error: %s", path, strerror(e));
+}
+
+/* Reads a model file as its header declares it.  The size from fstat and the
+ * header's file length are checked against each other and against the limit
+ * before the body is allocated, so a huge file, or one whose header promises
+ * less than it holds, costs no memory.  Files too short for the checks
+ * (or with a bad magic) come back as they are for parse_model to describe. */
+static bp_status read_model_file(const char *path, unsigned char **data, size_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return bp_error(BP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    int regular = fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode);
+    uint64_t limit = max_file_bytes();
+    if (regular && (uint64_t)sb.st_size > limit) {
+        fclose(fp);
+        return bp_error(BP_ERR_FORMAT, "%s: the file has %llu bytes, more than the %llu-byte "
+                                       "limit of a model file; not read",
+                        path, (unsigned long long)sb.st_size, (unsigned long long)limit);
+    }
+    unsigned char head[HEADER_BYTES];
+    size_t got = fread(head, 1, sizeof head, fp);
+    if (got < sizeof head && ferror(fp))
+        return read_error(fp, path);
+    uint64_t total = got == sizeof head ? get_u64(head + 12) : 0;
+    uint32_t version = got == sizeof head ? get_u32(head + 8) : 0;
+    if (got < sizeof head || memcmp(head, model_magic, sizeof model_magic) != 0 ||
+        version == 0 || version > MODEL_VERSION || total < HEADER_BYTES + CRC_BYTES) {
+        fclose(fp); /* too short or not a model: parse_model says which */
+        *data = malloc(sizeof head);
+        if (!*data)
+            return bp_error(BP_ERR_NOMEM, "%s: out of memory", path);
+        memcpy(*data, head, got);
+        *size = got;
+        return BP_OK;
+    }
+    if (total > limit) {
+        fclose(fp);
+        return bp_error(BP_ERR_FORMAT, "%s: the header gives a file length of %llu bytes, more "
+                                       "than the %llu-byte limit of a model file",
+                        path, (unsigned long long)total, (unsigned long long)limit);
+    }
+    if (regular && (uint64_t)sb.st_size != total) {
+        uint64_t have = (uint64_t)sb.st_size;
+        fclose(fp);
+        if (have < total)
+            return bp_error(BP_ERR_FORMAT, "%s: truncated: the file has %llu bytes, its header "
+                                           "says %llu; expected %llu more bytes",
+                            path, (unsigned long long)have, (unsigned long long)total,
+                            (unsigned long long)(total - have));
+        return bp_error(BP_ERR_FORMAT, "%s: %llu unexpected bytes after the end of the model "
+                                       "(header says %llu bytes)",
+                        path, (unsigned long long)(have - total), (unsigned long long)total);
+    }
+    unsigned char *buf = malloc((size_t)total);
+    if (!buf) {
+        fclose(fp);
+        return bp_error(BP_ERR_NOMEM, "%s: out of memory for a %llu-byte model", path,
+                        (unsigned long long)total);
+    }
+    memcpy(buf, head, sizeof head);
+    size_t want = (size_t)total - sizeof head, n = fread(buf + sizeof head, 1, want, fp);
+    if (n < want && ferror(fp)) {
+        free(buf);
+        return read_error(fp, path);
+    }
+    /* A pipe (or a file that changed under us) may still be short or long. */
+    int extra = n == want && fgetc(fp) != EOF;
+    fclose(fp);
+    if (n < want || extra) {
+        free(buf);
+        if (extra)
+            return bp_error(BP_ERR_FORMAT, "%s: unexpected bytes after the end of the model "
+                                           "(header says %llu bytes)",
+                            path, (unsigned long long)total);
+        return bp_error(BP_ERR_FORMAT, "%s: truncated: the file has %llu bytes, its header "
+                                       "says %llu; expected %llu more bytes",
+                        path, (unsigned long long)(sizeof head + n), (unsigned long long)total,
+                        (unsigned long long)(want - n));
+    }
+    *data = buf;
+    *size = (size_t)total;
+    return BP_OK;
+}
+
 bp_status bp_model_read(const char *path, bp_net **net, unsigned char **blob, size_t *blob_len)
 {
+    if (net)
+        *net = NULL;
     if (!net || !path || (blob && !blob_len))
         return bp_error(BP_ERR_ARG, "bp_net_load: NULL argument");
-    *net = NULL;
     if (blob) {
         *blob = NULL;
         *blob_len = 0;
     }
-    char *data;
+    unsigned char *data;
     size_t size;
-    bp_status st = bp_read_file(path, max_file_bytes(), &data, &size);
+    bp_status st = read_model_file(path, &data, &size);
     if (st != BP_OK)
         return st;
-    st = parse_model((const unsigned char *)data, size, path, net, blob, blob_len);
+    st = parse_model(data, size, path, net, blob, blob_len);
     free(data);
     return st;
 }
 
 bp_status bp_net_load(bp_net **out, const char *path)
 {
+    if (out)
+        *out = NULL;
     if (!out || !path)
         return bp_error(BP_ERR_ARG, "bp_net_load: NULL argument");
     return bp_model_read(path, out, NULL, NULL);
@@ -709,9 +808,10 @@ bp_status bp_net_load(bp_net **out, const char *path)
 
 bp_status bp_net_load_any(bp_net **out, const char *path)
 {
+    if (out)
+        *out = NULL;
     if (!out || !path)
         return bp_error(BP_ERR_ARG, "bp_net_load_any: NULL argument");
-    *out = NULL;
     unsigned char head[sizeof model_magic];
     size_t got = 0;
     FILE *fp = fopen(path, "rb");
@@ -725,6 +825,15 @@ bp_status bp_net_load_any(bp_net **out, const char *path)
     if (got == sizeof head && (memcmp(head, model_magic, sizeof head) == 0 ||
                                head[0] == model_magic[0] || memcmp(head + 1, "BPM", 3) == 0))
         return bp_model_read(path, out, NULL, NULL);
+    /* Too short to tell by content (0–7 bytes): a model when the bytes there
+     * start like one or the name says .bpm / .bpc, so the message is about a
+     * truncated model file, not a bad .net header. */
+    if (fp && got < sizeof head) {
+        size_t n = strlen(path);
+        int named = n >= 4 && (strcmp(path + n - 4, ".bpm") == 0 || strcmp(path + n - 4, ".bpc") == 0);
+        if (named || (got > 0 && memcmp(head, model_magic, got) == 0))
+            return bp_model_read(path, out, NULL, NULL);
+    }
     /* Not a binary model (or unreadable: the text reader says why). */
     return bp_net_read_text(out, NULL, path);
 }
@@ -755,10 +864,12 @@ bp_status bp_checkpoint_save(const bp_trainer *tr, const char *path)
 
 bp_status bp_checkpoint_load(const char *path, bp_net **net, bp_trainer **tr)
 {
+    if (net)
+        *net = NULL;
+    if (tr)
+        *tr = NULL;
     if (!path || !net || !tr)
         return bp_error(BP_ERR_ARG, "bp_checkpoint_load: NULL argument");
-    *net = NULL;
-    *tr = NULL;
     bp_net *n = NULL;
     unsigned char *blob = NULL;
     size_t len = 0;

@@ -287,9 +287,12 @@ bp_status bp_dataset_subset(const bp_dataset *ds, const size_t *idx, size_t n, b
 bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
                            bp_dataset **first, bp_dataset **second)
 {
+    if (first)
+        *first = NULL;
+    if (second)
+        *second = NULL;
     if (!first || !second)
         return bp_error(BP_ERR_ARG, "bp_dataset_split: NULL output");
-    *first = *second = NULL;
     if (!ds)
         return bp_error(BP_ERR_ARG, "bp_dataset_split: data set is NULL");
     if (!(fraction > 0.0 && fraction < 1.0))
@@ -332,9 +335,12 @@ bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
 bp_status bp_dataset_split_stratified(const bp_dataset *ds, double fraction, uint64_t seed,
                                       bp_dataset **first, bp_dataset **second)
 {
+    if (first)
+        *first = NULL;
+    if (second)
+        *second = NULL;
     if (!first || !second)
         return bp_error(BP_ERR_ARG, "bp_dataset_split_stratified: NULL output");
-    *first = *second = NULL;
     if (!ds)
         return bp_error(BP_ERR_ARG, "bp_dataset_split_stratified: data set is NULL");
     if (!ds->labels || ds->classes < 1)
