@@ -144,7 +144,13 @@ typedef enum bp_activation {
  *   BP_LOSS_XENT  E = −Σ_k expected_k · ln a_k   with a softmax output layer;
  *                 softmax and cross-entropy are fused: δ = a − expected.
  *   BP_LOSS_BCE   E = −Σ_k [t_k ln a_k + (1 − t_k) ln(1 − a_k)]; with sigmoid
- *                 outputs fused to δ = a − expected. */
+ *                 outputs fused to δ = a − expected.
+ * The fused δ = a − t is ∂E/∂s only for targets that fit: xent needs a
+ * softmax output and each target row a distribution (every t_k in [0, 1],
+ * Σ_k t_k = 1: one-hot or probabilities); bce needs sigmoid outputs and every
+ * t_k in [0, 1].  bp_backward, bp_train_sample and the trainer refuse other
+ * targets with BP_ERR_ARG naming the row (e.g. "training data row 3: ... sum
+ * to 2"), instead of training on a gradient of some other function. */
 typedef enum bp_loss {
     BP_LOSS_MSE = 0,
     BP_LOSS_XENT,
@@ -213,7 +219,8 @@ static inline void bp_layer_spec_default(bp_layer_spec *spec)
     bp_layer_spec_init(spec, sizeof *spec);
 }
 /* A bp_layer_spec initialiser for arrays (C99 designated initialisers; fields
- * added later are zero, their default):
+ * added later are zero, their default).  The slope is used as given (0 is
+ * plain ReLU for a leaky-ReLU layer; BP_SLOPE_DEFAULT asks for 0.01):
  *   bp_layer_spec L[2] = {BP_LAYER(3, BP_ACT_TANH, 1, 0), BP_LAYER(2, BP_ACT_SOFTMAX, 1, 0)}; */
 #define BP_LAYER(units_, act_, bias_, slope_)                                                \
     {.size = sizeof(bp_layer_spec), .units = (units_), .act = (act_), .bias = (bias_),       \
@@ -513,8 +520,10 @@ typedef struct bp_train_options {
     float min_lr;          /* cosine floor (default 0) */
     int warmup_epochs;     /* linear warm-up from η/warmup to η over these epochs (default 0) */
     float clip_norm;       /* clip the gradient's global L2 norm to this (0 = off) */
-    int patience;          /* early stopping on validation loss after this many epochs
-                              without improvement, restoring the best weights (0 = off) */
+    int patience;          /* early stopping after this many epochs without improvement
+                              (see min_delta): of the validation loss, restoring the best
+                              weights; without a validation set, of the training loss,
+                              keeping the last weights (0 = off) */
     uint64_t seed;         /* shuffles and dropout; same seed + data ⇒ same bits */
     int threads;           /* worker threads (default 1); never changes the result */
     int shuffle;           /* shuffle every epoch (default 1) */
@@ -562,6 +571,16 @@ BP_API const bp_train_options *bp_trainer_options(const bp_trainer *tr);
 BP_API void bp_trainer_set_progress(bp_trainer *tr, bp_progress_fn fn, void *user, size_t report_every);
 /* Change the epoch target (e.g. to train a resumed run for longer). */
 BP_API void bp_trainer_set_epochs(bp_trainer *tr, int epochs);
+/* Ask a bp_trainer_run in progress (in another thread, or from a signal
+ * handler: this only sets a flag, so it is async-signal-safe) to stop after
+ * the batch it is working on.  The run applies that batch and returns
+ * BP_ERR_INTERRUPTED with a message naming the epoch and batch; the net holds
+ * the weights after that batch (a valid model to save).  bp_trainer_epoch()
+ * counts completed epochs only, so a checkpoint saved then resumes from the
+ * start of the interrupted epoch, with these weights.  Full-batch RPROP stops
+ * at the next epoch end.  A run that is not interrupted is unchanged, bit for
+ * bit. */
+BP_API void bp_trainer_request_stop(bp_trainer *tr);
 
 /* η of a 0-based epoch under the options' schedule and warm-up. */
 BP_API float bp_schedule_lr(const bp_train_options *opts, int epoch);
@@ -624,6 +643,40 @@ BP_API bp_status bp_net_load_any(bp_net **out, const char *path);
 BP_API bp_status bp_checkpoint_save(const bp_trainer *tr, const char *path);
 /* Creates the net and a trainer driving it; free both (trainer first). */
 BP_API bp_status bp_checkpoint_load(const char *path, bp_net **net, bp_trainer **tr);
+
+/* ------------------------------------------------------------------ */
+/* Output files                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Every file the library writes (models, checkpoints, .net files, SVGs) goes
+ * through this writer; it is public so programs can write their own outputs
+ * the same way (the CLI's `predict -o`).  A regular file is written to a
+ * temporary "PATH.tmp.XXXXXX" beside it (created 0666 less the umask, or with
+ * the replaced file's permissions), flushed, fsync'd and renamed over PATH
+ * on commit, so readers see the old file or the whole new one.  A character
+ * device or FIFO (/dev/null, a pipe) is written through, never replaced (a
+ * FIFO blocks in bp_output_open until it has a reader); a directory is
+ * refused; a symbolic link is followed and the file it names replaced.
+ *
+ * Signals: a write past `ulimit -f` raises SIGXFSZ, which by default kills
+ * the process and leaves the temporary behind.  Programs that save files
+ * should ignore it (signal(SIGXFSZ, SIG_IGN)) so the write fails with EFBIG
+ * and the save returns BP_ERR_IO with the temporary removed.  A handler for
+ * SIGINT/SIGTERM that ends the process may call bp_remove_temp_files(). */
+typedef struct bp_output bp_output;
+/* Opens PATH for writing as above; *out is NULL on failure. */
+BP_API bp_status bp_output_open(bp_output **out, const char *path);
+/* The stream to write to (owned by the writer). */
+BP_API FILE *bp_output_file(bp_output *out);
+/* Flushes, fsyncs and renames into place; on a write error the previous file
+ * is left unchanged and the temporary removed.  Frees `out` either way. */
+BP_API bp_status bp_output_commit(bp_output *out);
+/* Drops the temporary and frees `out` (NULL is fine). */
+BP_API void bp_output_abort(bp_output *out);
+/* Unlinks the temporaries of every save in progress in this process.
+ * Async-signal-safe (only unlink()): for a signal handler about to _exit().
+ * The saves themselves then fail; call it only when the process ends. */
+BP_API void bp_remove_temp_files(void);
 
 /* ------------------------------------------------------------------ */
 /* Pictures (SVG)                                                      */

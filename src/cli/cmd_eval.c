@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "data.h"
 #include "common.h"
+#include "json.h"
 
 /* ---- eval ------------------------------------------------------------------ */
 
@@ -18,12 +19,17 @@ int cmd_eval(int argc, char **argv)
     cli_option opts[] = {
         DATA_OPTIONS,
         {"threads", 0, 1, "N", "worker threads (default 1)", 0},
+        {"json", 0, 0, "", "print the metrics as JSON on standard output (the text goes to standard error)", 0},
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     int rc = cli_begin(&args, "eval", "MODEL DATA",
                        "Evaluate MODEL on DATA: loss and accuracy, per-class precision, recall\n"
                        "and F1 and the confusion matrix; or MSE, MAE and R² for regression.\n"
-                       "For mnist/fashion-mnist the test split is used.", argc, argv, 2, 2);
+                       "For mnist/fashion-mnist the test split is used.  With --json standard\n"
+                       "output holds one JSON document: rows, loss; accuracy, per-class\n"
+                       "precision/recall/f1/support, macro and weighted averages and the\n"
+                       "confusion matrix with its labels; or mse, rmse, mae and r2.",
+                       argc, argv, 2, 2);
     if (rc >= 0)
         return rc;
     cli_data_options dopt;
@@ -37,13 +43,16 @@ int cmd_eval(int argc, char **argv)
     bp_dataset *ds = NULL, *test = NULL;
     bp_metrics m;
     bp_metrics_init(&m);
+    FILE *jfp = NULL;
+    if (cli_get(&args, "json") && !(jfp = json_stdout_begin("eval")))
+        return 1;
     rc = 1;
-    bp_status lst;
-    if ((lst = bp_net_load_any(&net, args.positional[0])) != BP_OK ||
+    bp_status lst = BP_OK;
+    if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
         (lst = cli_load_data(args.positional[1], &dopt, &ds, &test)) != BP_OK ||
         (lst = cli_need_targets(args.positional[1], test ? test : ds)) != BP_OK) {
         cli_fail("eval");
-        rc = fail_rc(lst);
+        rc = net ? fail_rc(lst) : 1; /* an unknown --target is a usage error */
         goto done;
     }
     if (bp_dataset_inputs(test ? test : ds) != bp_net_inputs(net)) {
@@ -83,7 +92,20 @@ int cmd_eval(int argc, char **argv)
         }
     }
     rc = 0;
+    if (jfp) {
+        json_writer w;
+        json_names names = {net, used};
+        json_init(&w, jfp);
+        json_object_begin(&w, NULL);
+        json_string(&w, "command", "eval");
+        json_string(&w, "model", args.positional[0]);
+        json_string(&w, "data", args.positional[1]);
+        json_metrics(&w, "metrics", &m, json_model_class_name, &names);
+        json_object_end(&w);
+    }
 done:
+    if (jfp && json_stdout_end("eval", jfp))
+        rc = 1;
     bp_metrics_clear(&m);
     bp_net_free(net);
     bp_dataset_free(ds);
@@ -99,6 +121,7 @@ int cmd_predict(int argc, char **argv)
         DATA_OPTIONS,
         {"output", 'o', 1, "FILE.csv", "write here instead of standard output", 0},
         {"threads", 0, 1, "N", "worker threads (default 1)", 0},
+        FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     int rc = cli_begin(&args, "predict", "MODEL DATA",
@@ -119,12 +142,25 @@ int cmd_predict(int argc, char **argv)
     bp_dataset *ds = NULL, *test = NULL;
     bp_workspace *ws = NULL;
     float *out = NULL;
-    char *tmp = NULL;
+    bp_output *outfile = NULL;
     FILE *fp = stdout;
+    const char *path = cli_get(&args, "output");
+    if (path) {
+        cli_file files[] = {{"MODEL", args.positional[0], 0},
+                            {"DATA", args.positional[1], 0},
+                            {"--labels", cli_get(&args, "labels"), 0},
+                            {"-o", path, 1}};
+        if ((rc = check_distinct("predict", files, 4)))
+            return rc;
+        if (check_writable("predict", "output", path, cli_get(&args, "force") != NULL))
+            return 1;
+    }
     rc = 1;
+    bp_status lst = BP_OK;
     if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
-        cli_load_data(args.positional[1], &dopt, &ds, &test) != BP_OK) {
+        (lst = cli_load_data(args.positional[1], &dopt, &ds, &test)) != BP_OK) {
         cli_fail("predict");
+        rc = net ? fail_rc(lst) : 1; /* an unknown --target is a usage error */
         goto done;
     }
     const bp_dataset *used = test ? test : ds;
@@ -141,34 +177,15 @@ int cmd_predict(int argc, char **argv)
         cli_fail("predict");
         goto done;
     }
-    /* -o FILE is written to a temporary beside it and renamed at the end, so
-     * a failed write leaves no partial file and keeps any previous one. */
-    const char *path = cli_get(&args, "output");
+    /* -o FILE goes through the library's writer: a temporary renamed at the
+     * end (a failed write keeps any previous file), or straight into a
+     * device or FIFO. */
     if (path) {
-        size_t n = strlen(path);
-        tmp = malloc(n + 16);
-        int fd = -1;
-        if (tmp) {
-            snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-            fd = mkstemp(tmp);
-        }
-        if (fd >= 0) { /* mkstemp makes 0600; give what fopen would */
-            mode_t mask = umask(0);
-            umask(mask);
-            fchmod(fd, 0666 & ~mask);
-        }
-        if (fd < 0 || !(fp = fdopen(fd, "w"))) {
-            fprintf(stderr, "backprop predict: %s: cannot write: %s\n", path,
-                    strerror(tmp ? errno : ENOMEM));
-            if (fd >= 0) {
-                close(fd);
-                unlink(tmp);
-            }
-            free(tmp);
-            tmp = NULL;
-            fp = stdout;
+        if (bp_output_open(&outfile, path) != BP_OK) {
+            cli_fail("predict");
             goto done;
         }
+        fp = bp_output_file(outfile);
     }
     bp_layer_spec last = bp_net_layer(net, bp_net_layers(net) - 1);
     int classifier = last.act == BP_ACT_SOFTMAX || bp_net_loss(net) == BP_LOSS_BCE;
@@ -211,25 +228,19 @@ int cmd_predict(int argc, char **argv)
         }
         fputc('\n', fp);
     }
-    rc = fflush(fp) != 0 || ferror(fp) ? 1 : 0;
-    if (rc)
-        fprintf(stderr, "backprop predict: %s: write failed: %s%s\n", path ? path : "standard output",
-                strerror(errno ? errno : EIO), path ? " (previous file left unchanged)" : "");
-done:
-    if (fp != stdout) {
-        if (fclose(fp) != 0 && rc == 0) {
-            fprintf(stderr, "backprop predict: %s: write failed: %s (previous file left "
-                            "unchanged)\n", path, strerror(errno));
-            rc = 1;
-        }
-        if (rc == 0 && rename(tmp, path) != 0) {
-            fprintf(stderr, "backprop predict: %s: cannot write: %s\n", path, strerror(errno));
-            rc = 1;
-        }
-        if (rc != 0)
-            unlink(tmp);
+    if (outfile) {
+        bp_status cst = bp_output_commit(outfile);
+        outfile = NULL;
+        rc = cst == BP_OK ? 0 : cli_fail("predict");
+    } else {
+        errno = 0;
+        rc = fflush(fp) != 0 || ferror(fp) ? 1 : 0;
+        if (rc)
+            fprintf(stderr, "backprop predict: standard output: write failed: %s\n",
+                    strerror(errno ? errno : EIO));
     }
-    free(tmp);
+done:
+    bp_output_abort(outfile);
     free(out);
     bp_workspace_free(ws);
     bp_net_free(net);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "common.h"
 
 /* What step and draw work on: a net, and a sample and learning rate taken
  * from the command line or, failing that, from the .net file. */
@@ -89,6 +90,7 @@ int cmd_step(int argc, char **argv)
         {"lr", 0, 1, "ETA", "learning rate η (default: the 'lr' line of NET, else 0.1)", 0},
         {"format", 0, 1, "text|markdown", "output format (default text)", 0},
         {"out", 'o', 1, "NEW.net", "write the updated network here", 0},
+        FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     int rc = cli_begin(&args, "step", "NET [OPTION]...",
@@ -106,6 +108,9 @@ int cmd_step(int argc, char **argv)
         fprintf(stderr, "backprop step: --format: expected text or markdown, got '%s'\n", f);
         return 2;
     }
+    const char *out = cli_get(&args, "out");
+    if (out && (rc = check_output("step", &args, "NET", path, out)))
+        return rc;
     sample_setup s;
     if ((rc = sample_setup_load("step", &args, path, &s)) >= 0)
         return rc;
@@ -118,7 +123,6 @@ int cmd_step(int argc, char **argv)
         rc = cli_fail("step");
     else
         rc = 0;
-    const char *out = cli_get(&args, "out");
     if (rc == 0 && out) {
         bp_sample keep = {1, 1, 1, s.input, s.target, s.lr};
         if (bp_net_write_text(s.net, &keep, out) != BP_OK)
@@ -242,6 +246,7 @@ int cmd_draw(int argc, char **argv)
         {"target", 0, 1, "t1,...", "with an input: also show the weights after one step", 0},
         {"lr", 0, 1, "ETA", "learning rate of that step (default: NET's lr line, else 0.1)", 0},
         {"no-step", 0, 0, "", "do not show updated weights even when NET has a target", 0},
+        FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     int rc = cli_begin(&args, "draw", "NET -o FILE.svg",
@@ -255,6 +260,8 @@ int cmd_draw(int argc, char **argv)
         fprintf(stderr, "backprop draw: -o FILE.svg is required\n");
         return 2;
     }
+    if ((rc = check_output("draw", &args, "NET", args.positional[0], out)))
+        return rc;
     sample_setup s;
     if ((rc = sample_setup_load("draw", &args, args.positional[0], &s)) >= 0)
         return rc;

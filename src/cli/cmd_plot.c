@@ -2,11 +2,13 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "common.h"
 
 int cmd_plot(int argc, char **argv)
 {
-    cli_option opts[] = {{"output", 'o', 1, "FILE.svg", "where to write (required)", 0}};
-    cli_args args = {opts, 1, {0}, 0};
+    cli_option opts[] = {{"output", 'o', 1, "FILE.svg", "where to write (required)", 0},
+                         FORCE_OPTION};
+    cli_args args = {opts, 2, {0}, 0};
     int rc = cli_begin(&args, "plot", "LOG.csv -o FILE.svg",
                        "Draw the loss and accuracy curves of a training log (train --log).",
                        argc, argv, 1, 1);
@@ -17,6 +19,8 @@ int cmd_plot(int argc, char **argv)
         fprintf(stderr, "backprop plot: -o FILE.svg is required\n");
         return 2;
     }
+    if ((rc = check_output("plot", &args, "LOG", args.positional[0], out)))
+        return rc;
     if (bp_plot_svg(args.positional[0], out) != BP_OK)
         return cli_fail("plot");
     return 0;

@@ -5,17 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "data.h"
 #include "common.h"
+#include "json.h"
 
 
 /* ---- train ---------------------------------------------------------------- */
 
 typedef struct {
     FILE *log;
+    const char *log_path;
     int tty, quiet;
     const char *checkpoint;
     int checkpoint_every;
@@ -23,7 +26,87 @@ typedef struct {
     int best_epoch;  /* last epoch whose early-stopping loss improved (0: none) */
     double best_loss;
     int failed;
+    /* What the log needs beyond the trainer's report. */
+    const bp_dataset *val, *test; /* test: evaluated at each epoch's end (--log with --test) */
+    int threads;
+    int regression;  /* log RMSE columns */
+    int mse_outputs; /* loss is ½Σ over this many outputs: RMSE = √(2·loss/n); 0 otherwise */
+    int old_log;     /* appending to a log in the first (8-column) format */
 } progress_state;
+
+/* The training log's columns.  The first eight are the original format, so
+ * old logs still plot and --resume appends to an old log in its own format;
+ * test_* are filled with --test, *_rmse for regression. */
+#define LOG_HEADER_V1                                                                              \
+    "epoch,seconds,samples_per_s,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy"
+#define LOG_HEADER LOG_HEADER_V1 ",test_loss,test_accuracy,train_rmse,val_rmse,test_rmse"
+
+/* 1 when the log at `path` starts with the first format's header line. */
+static int is_old_log(const char *path)
+{
+    char line[512];
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    int old = fgets(line, sizeof line, fp) && strcspn(line, "\r\n") == strlen(LOG_HEADER_V1) &&
+              strncmp(line, LOG_HEADER_V1, strlen(LOG_HEADER_V1)) == 0;
+    fclose(fp);
+    return old;
+}
+
+/* ",value" or "," for a missing (NaN) value. */
+static void log_field(FILE *fp, const char *fmt, double v)
+{
+    fputc(',', fp);
+    if (!isnan(v))
+        fprintf(fp, fmt, v);
+}
+
+/* One row of the log; evaluates the test set (and, for regression with a
+ * loss other than MSE, the validation set) with the epoch's weights. */
+static int write_log_row(progress_state *p, const bp_epoch_report *r)
+{
+    FILE *fp = p->log;
+    fprintf(fp, "%d,%.6f,%.1f,%.9g,%.9g", r->epoch, r->seconds, r->samples_per_s,
+            r->learning_rate, r->train_loss);
+    log_field(fp, "%.6f", r->train_accuracy);
+    log_field(fp, "%.9g", r->val_loss);
+    log_field(fp, "%.6f", r->val_accuracy);
+    if (!p->old_log) {
+        double test_loss = NAN, test_acc = NAN, train_rmse = NAN, val_rmse = NAN, test_rmse = NAN;
+        const bp_net *net = bp_trainer_net(r->trainer);
+        bp_metrics m;
+        bp_metrics_init(&m);
+        if (p->test) {
+            if (bp_evaluate(net, p->test, p->threads, &m) != BP_OK)
+                return 1;
+            test_loss = m.loss;
+            test_acc = m.classes ? m.accuracy : NAN;
+            test_rmse = m.classes ? NAN : sqrt(m.mse);
+            bp_metrics_clear(&m);
+        }
+        if (p->regression && p->mse_outputs) {
+            train_rmse = sqrt(2 * r->train_loss / p->mse_outputs);
+            val_rmse = sqrt(2 * r->val_loss / p->mse_outputs);
+        } else if (p->regression && p->val) {
+            if (bp_evaluate(net, p->val, p->threads, &m) != BP_OK)
+                return 1;
+            val_rmse = sqrt(m.mse);
+            bp_metrics_clear(&m);
+        }
+        log_field(fp, "%.9g", test_loss);
+        log_field(fp, "%.6f", test_acc);
+        log_field(fp, "%.9g", train_rmse);
+        log_field(fp, "%.9g", val_rmse);
+        log_field(fp, "%.9g", test_rmse);
+    }
+    fputc('\n', fp);
+    errno = 0;
+    if (fflush(fp) != 0 || ferror(fp))
+        return bp_error(BP_ERR_IO, "%s: write failed: %s", p->log_path,
+                        strerror(errno ? errno : EIO)) != BP_OK;
+    return 0;
+}
 
 static void fmt_metric(char *buf, size_t cap, const char *name, double v)
 {
@@ -64,19 +147,10 @@ static int on_progress(const bp_epoch_report *r, void *user)
                r->learning_rate, r->improved ? "  *" : "");
         fflush(stdout);
     }
-    if (p->log) {
-        fprintf(p->log, "%d,%.6f,%.1f,%.9g,%.9g,", r->epoch, r->seconds, r->samples_per_s,
-                r->learning_rate, r->train_loss);
-        if (!isnan(r->train_accuracy))
-            fprintf(p->log, "%.6f", r->train_accuracy);
-        fputc(',', p->log);
-        if (!isnan(r->val_loss))
-            fprintf(p->log, "%.9g", r->val_loss);
-        fputc(',', p->log);
-        if (!isnan(r->val_accuracy))
-            fprintf(p->log, "%.6f", r->val_accuracy);
-        fputc('\n', p->log);
-        fflush(p->log);
+    if (p->log && write_log_row(p, r)) {
+        fprintf(stderr, "backprop train: log %s\n", bp_errmsg());
+        p->failed = 1;
+        return 1;
     }
     if (p->checkpoint && p->checkpoint_every > 0 && r->epoch % p->checkpoint_every == 0) {
         if (bp_checkpoint_save(r->trainer, p->checkpoint) != BP_OK) {
@@ -86,6 +160,39 @@ static int on_progress(const bp_epoch_report *r, void *user)
         }
         p->saved_epoch = r->epoch;
     }
+    return 0;
+}
+
+/* train --json: the final metrics on each data set (null where there is
+ * none), epochs run and training seconds, as one document on `fp`. */
+static int write_train_json(FILE *fp, const char *model, bp_net *net, const bp_trainer *tr,
+                            const bp_dataset *const sets[3], int threads, double seconds)
+{
+    static const char *const keys[3] = {"train", "validation", "test"};
+    json_writer w;
+    json_init(&w, fp);
+    json_object_begin(&w, NULL);
+    json_string(&w, "command", "train");
+    json_string(&w, "model", model);
+    json_integer(&w, "epochs", bp_trainer_epoch(tr));
+    json_integer(&w, "epochs_planned", bp_trainer_options(tr)->epochs);
+    json_number(&w, "seconds", seconds);
+    for (int i = 0; i < 3; i++) {
+        bp_metrics m;
+        bp_metrics_init(&m);
+        if (!sets[i]) {
+            json_null(&w, keys[i]);
+            continue;
+        }
+        if (bp_evaluate(net, sets[i], threads, &m) != BP_OK) {
+            json_object_end(&w);
+            return 1;
+        }
+        json_names names = {net, sets[i]};
+        json_metrics(&w, keys[i], &m, json_model_class_name, &names);
+        bp_metrics_clear(&m);
+    }
+    json_object_end(&w);
     return 0;
 }
 
@@ -364,6 +471,64 @@ static void report_stop(const progress_state *p, const bp_train_options *o, int 
         putchar('\n');
 }
 
+/* After the first SIGINT/SIGTERM/SIGHUP the trainer stopped after a batch:
+ * save the model (a valid one: the weights after that batch) and make sure
+ * the checkpoint, if any, can resume.  Returns the exit status. */
+static int save_interrupted(const progress_state *p, bp_trainer *tr, const bp_net *net,
+                            const char *output)
+{
+    char where[256];
+    snprintf(where, sizeof where, "%s", bp_errmsg());
+    if (bp_net_save(net, output) != BP_OK) {
+        fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+        return 1;
+    }
+    fprintf(stderr, "backprop train: %s; model saved to %s\n", where, output);
+    if (p->checkpoint) {
+        int done = bp_trainer_epoch(tr);
+        if (p->saved_epoch == done && done > 0) {
+            fprintf(stderr, "backprop train: checkpoint %s holds epoch %d; --resume %s continues "
+                            "from there\n", p->checkpoint, done, p->checkpoint);
+        } else if (bp_checkpoint_save(tr, p->checkpoint) != BP_OK) {
+            fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+            return 1;
+        } else {
+            fprintf(stderr, "backprop train: checkpoint %s saved with %d epochs done and these "
+                            "weights; --resume %s runs epoch %d again from them\n",
+                    p->checkpoint, done, p->checkpoint, done + 1);
+        }
+    }
+    return 128 + cli_interrupted;
+}
+
+/* -o, --checkpoint and --log: writable, and no two of them nor any input the
+ * same file.  Checked before any data is loaded. */
+static int check_train_files(cli_args *a, const char *data, const char *output)
+{
+    const char *ckpt = cli_get(a, "checkpoint"), *log = cli_get(a, "log");
+    const char *resume = cli_get(a, "resume");
+    int force = cli_get(a, "force") != NULL;
+    /* Resuming from the checkpoint it keeps writing is the usual way. */
+    if (resume && ckpt && !strcmp(resume, ckpt))
+        resume = NULL;
+    cli_file files[] = {{"DATA", data, 0},
+                        {"--test", cli_get(a, "test"), 0},
+                        {"--net", cli_get(a, "net"), 0},
+                        {"--resume", resume, 0},
+                        {"--labels", cli_get(a, "labels"), 0},
+                        {"-o", output, 1},
+                        {"--checkpoint", ckpt, 1},
+                        {"--log", log, 1}};
+    int rc = check_distinct("train", files, (int)(sizeof files / sizeof files[0]));
+    if (rc)
+        return rc;
+    if (check_writable("train", "output", output, force) ||
+        (ckpt && check_writable("train", "checkpoint", ckpt, force)) ||
+        (log && check_writable("train", "log", log, force)))
+        return 1;
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_option opts[] = {
@@ -405,6 +570,8 @@ int cmd_train(int argc, char **argv)
         {"checkpoint-every", 0, 1, "N", "epochs between checkpoints (default 1 with --checkpoint)", 0},
         {"resume", 0, 1, "CHECKPOINT", "continue a run from a checkpoint", 0},
         {"quiet", 'q', 0, "", "print only the final result", 0},
+        {"json", 0, 0, "", "print the final metrics as JSON on standard output (the text goes to standard error)", 0},
+        FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     int rc = cli_begin(&args, "train", "[DATA] [OPTION]...",
@@ -457,15 +624,17 @@ int cmd_train(int argc, char **argv)
         (rc = cli_int("train", "checkpoint-every", v, 1, 1000000, &prog.checkpoint_every)))
         return rc;
 
-    if (check_writable("train", "output", output) ||
-        (prog.checkpoint && check_writable("train", "checkpoint", prog.checkpoint)) ||
-        ((v = cli_get(&args, "log")) && check_writable("train", "log", v)))
-        return 1;
+    if ((rc = check_train_files(&args, data, output)))
+        return rc;
 
     bp_dataset *all = NULL, *test = NULL, *train = NULL, *val = NULL;
     bp_net *net = NULL;
     bp_trainer *tr = NULL;
     bp_status lst;
+    FILE *jfp = NULL;
+    if (cli_get(&args, "json") && !(jfp = json_stdout_begin("train")))
+        return 1;
+    struct timespec t0, t1;
     rc = 1;
     if ((lst = cli_load_data(data, &dopt, &all, &test)) != BP_OK ||
         (lst = cli_need_targets(data, all)) != BP_OK ||
@@ -481,6 +650,15 @@ int cmd_train(int argc, char **argv)
         if (cli_load_data(test_path, &dopt, &test, NULL) != BP_OK ||
             bp_dataset_check_finite(test, test_path) != BP_OK)
             goto fail;
+    }
+    /* A test set that cannot be evaluated is found now, not after training. */
+    if (test && (bp_dataset_inputs(test) != bp_dataset_inputs(all) ||
+                 bp_dataset_outputs(test) != bp_dataset_outputs(all))) {
+        fprintf(stderr, "backprop train: test data %s has %d inputs and %d outputs per row but "
+                        "the training data %s has %d and %d\n",
+                test_path ? test_path : data, bp_dataset_inputs(test), bp_dataset_outputs(test),
+                data, bp_dataset_inputs(all), bp_dataset_outputs(all));
+        goto done;
     }
 
     const char *resume = cli_get(&args, "resume");
@@ -558,14 +736,28 @@ int cmd_train(int argc, char **argv)
     }
     if ((v = cli_get(&args, "log"))) {
         int fresh = !resume || access(v, F_OK) != 0;
+        if (!fresh)
+            prog.old_log = is_old_log(v);
         prog.log = fopen(v, fresh ? "w" : "a");
         if (!prog.log) {
             fprintf(stderr, "backprop train: %s: cannot write the log\n", v);
             goto done;
         }
         if (fresh)
-            fputs("epoch,seconds,samples_per_s,learning_rate,train_loss,train_accuracy,val_loss,"
-                  "val_accuracy\n", prog.log);
+        if (fresh)
+            fputs(LOG_HEADER "\n", prog.log);
+        prog.val = val;
+        prog.test = test;
+        prog.threads = topt.threads;
+        prog.regression = bp_dataset_classes(train) == 0;
+        prog.mse_outputs = bp_net_loss(net) == BP_LOSS_MSE ? bp_net_outputs(net) : 0;
+        prog.log_path = v;
+        errno = 0;
+        if (fflush(prog.log) != 0 || ferror(prog.log)) { /* e.g. /dev/full, before training */
+            fprintf(stderr, "backprop train: log %s: write failed: %s\n", v,
+                    strerror(errno ? errno : EIO));
+            goto done;
+        }
     }
     bp_trainer_set_progress(tr, on_progress, &prog, prog.tty && !prog.quiet ? 20 : 0);
     if (!prog.quiet) {
@@ -577,7 +769,14 @@ int cmd_train(int argc, char **argv)
                bp_optimizer_name(bp_trainer_options(tr)->optimizer),
                bp_trainer_options(tr)->threads);
     }
+    cli_defer_signals(tr);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     bp_status st = bp_trainer_run(tr, train, val);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (st == BP_ERR_INTERRUPTED && cli_interrupted && !prog.failed) {
+        rc = save_interrupted(&prog, tr, net, output);
+        goto done;
+    }
     if (st != BP_OK) {
         if (prog.failed) /* the checkpoint could not be written; already said why */
             goto done;
@@ -594,29 +793,41 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     report_stop(&prog, bp_trainer_options(tr), bp_trainer_epoch(tr), val != NULL);
-    if (bp_net_save(net, output) != BP_OK)
-        goto fail;
-    if (!prog.quiet)
-        printf("saved %s\n", output);
+    /* Evaluate first: a run that exits 1 writes no model. */
     bp_metrics m;
     bp_metrics_init(&m);
-    if (test) {
-        if (bp_evaluate(net, test, topt.threads, &m) != BP_OK)
-            goto fail;
-        print_eval("test", &m);
+    const bp_dataset *eval_set = cli_interrupted ? NULL : test ? test : val;
+    if (eval_set && bp_evaluate(net, eval_set, topt.threads, &m) != BP_OK)
+        goto fail;
+    if (bp_net_save(net, output) != BP_OK) {
         bp_metrics_clear(&m);
-    } else if (val) {
-        if (bp_evaluate(net, val, topt.threads, &m) != BP_OK)
-            goto fail;
-        print_eval("validation", &m);
-        bp_metrics_clear(&m);
+        goto fail;
     }
+    if (cli_interrupted) {
+        fprintf(stderr, "backprop train: interrupted after training; model saved to %s\n",
+                output);
+        rc = 128 + cli_interrupted;
+        goto done;
+    }
+    if (!prog.quiet)
+        printf("saved %s\n", output);
+    if (eval_set)
+        print_eval(test ? "test" : "validation", &m);
+    bp_metrics_clear(&m);
+    const bp_dataset *const sets[3] = {train, val, test};
+    if (jfp && write_train_json(jfp, output, net, tr, sets, topt.threads,
+                                (double)(t1.tv_sec - t0.tv_sec) +
+                                    (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9))
+        goto fail;
     rc = 0;
     goto done;
 fail:
     fprintf(stderr, "backprop train: %s\n", bp_errmsg());
     rc = 1;
 done:
+    if (jfp && json_stdout_end("train", jfp))
+        rc = 1;
+    cli_undefer_signals();
     if (prog.log)
         fclose(prog.log);
     bp_trainer_free(tr);

@@ -2,50 +2,192 @@
  * Atomic file replacement: write to a temporary beside the target, fsync,
  * rename.  rename() within one directory is atomic on POSIX file systems, so
  * readers see either the old file or the complete new one.
+ *
+ * Only regular files are replaced that way.  A character device, FIFO or
+ * socket named as the output (/dev/null, /dev/stdout, a pipe) is written
+ * through, never renamed over; a directory is refused; a symbolic link is
+ * followed and its target replaced (the link stays).
+ *
+ * The temporaries of saves in progress are listed in a fixed table that a
+ * signal handler may walk (bp_remove_temp_files), so a program killed by a
+ * signal can leave no temporary behind.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io_internal.h"
 
+#ifndef NAME_MAX
+#define NAME_MAX 255
+#endif
+
+/* ---- the table of temporaries in flight ----------------------------------- */
+
+#define TMP_SLOTS 32
+#define TMP_PATH_CAP 4352 /* PATH_MAX plus the suffix; longer names are not listed */
+
+static char tmp_slot_path[TMP_SLOTS][TMP_PATH_CAP];
+static volatile sig_atomic_t tmp_slot_used[TMP_SLOTS];
+static pthread_mutex_t tmp_slot_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int tmp_register(const char *tmp)
+{
+    size_t n = strlen(tmp);
+    if (n >= TMP_PATH_CAP)
+        return -1;
+    int slot = -1;
+    pthread_mutex_lock(&tmp_slot_lock);
+    for (int i = 0; i < TMP_SLOTS && slot < 0; i++)
+        if (!tmp_slot_used[i]) {
+            memcpy(tmp_slot_path[i], tmp, n + 1);
+            /* The handler must see the whole path before the flag. */
+            atomic_signal_fence(memory_order_seq_cst);
+            tmp_slot_used[i] = 1;
+            slot = i;
+        }
+    pthread_mutex_unlock(&tmp_slot_lock);
+    return slot;
+}
+
+static void tmp_unregister(int slot)
+{
+    if (slot < 0)
+        return;
+    pthread_mutex_lock(&tmp_slot_lock);
+    tmp_slot_used[slot] = 0;
+    atomic_signal_fence(memory_order_seq_cst);
+    pthread_mutex_unlock(&tmp_slot_lock);
+}
+
+/* Async-signal-safe: only reads the table and calls unlink(). */
+void bp_remove_temp_files(void)
+{
+    for (int i = 0; i < TMP_SLOTS; i++)
+        if (tmp_slot_used[i]) {
+            atomic_signal_fence(memory_order_seq_cst);
+            unlink(tmp_slot_path[i]);
+        }
+}
+
+/* ---- creating the temporary ------------------------------------------------ */
+
+/* "DIR/NAME.tmp.XXXXXX" beside `target`, created with O_EXCL and mode 0666
+ * so that open() applies the umask (never changing the process's umask, which
+ * other threads may rely on).  NAME is shortened when the suffix would make
+ * the name longer than NAME_MAX, so any name that fits can be replaced. */
+static int create_temp(const char *target, char **tmp_out)
+{
+    static atomic_uint counter;
+    static const char digits[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    const char *slash = strrchr(target, '/');
+    size_t dir_len = slash ? (size_t)(slash - target) + 1 : 0;
+    size_t base_len = strlen(target) - dir_len;
+    if (base_len > NAME_MAX - 11)
+        base_len = NAME_MAX - 11;
+    char *tmp = malloc(dir_len + base_len + 12);
+    if (!tmp) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memcpy(tmp, target, dir_len + base_len);
+    memcpy(tmp + dir_len + base_len, ".tmp.", 5);
+    char *x = tmp + dir_len + base_len + 5;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t r = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15u ^ (uint64_t)getpid() << 32 ^
+                 (uint64_t)ts.tv_sec;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        r ^= (uint64_t)atomic_fetch_add(&counter, 1) * 0xBF58476D1CE4E5B9u;
+        r = (r ^ (r >> 31)) * 0x94D049BB133111EBu;
+        uint64_t v = r;
+        for (int i = 0; i < 6; i++, v /= 62)
+            x[i] = digits[v % 62];
+        x[6] = '\0';
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY, 0666);
+        if (fd >= 0) {
+            *tmp_out = tmp;
+            return fd;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    int e = errno;
+    free(tmp);
+    errno = e;
+    return -1;
+}
+
+/* ---- begin, commit, abort ----------------------------------------------- */
+
+static bp_status begin_fail(bp_atomic_file *f, const char *path, const char *why, int e)
+{
+    bp_status st = bp_error(BP_ERR_IO, "%s: cannot write: %s", path, why ? why : strerror(e));
+    bp_atomic_abort(f);
+    return st;
+}
+
 bp_status bp_atomic_begin(bp_atomic_file *f, const char *path)
 {
     memset(f, 0, sizeof *f);
+    f->slot = -1;
     if (!path || !*path)
         return bp_error(BP_ERR_ARG, "output path is empty");
     size_t n = strlen(path);
-    f->path = malloc(n + 1);
-    f->tmp_path = malloc(n + 16);
-    if (!f->path || !f->tmp_path) {
-        bp_atomic_abort(f);
-        return bp_error(BP_ERR_NOMEM, "out of memory");
-    }
+    if (!(f->path = malloc(n + 1)))
+        return begin_fail(f, path, NULL, ENOMEM);
     memcpy(f->path, path, n + 1);
-    snprintf(f->tmp_path, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(f->tmp_path);
-    if (fd < 0) {
-        int e = errno;
-        free(f->tmp_path);
-        f->tmp_path = NULL;
-        bp_atomic_abort(f);
-        return bp_error(BP_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+    struct stat sb;
+    int have_mode = 0;
+    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+        /* Replace the file the link points to, not the link. */
+        if (!(f->target = realpath(path, NULL)))
+            return begin_fail(f, path, errno == ENOENT ? "symbolic link to a missing file" : NULL,
+                              errno);
     }
-    /* mkstemp makes the file 0600; a model file is no secret, so use the
-     * permissions a plain fopen would give (0666 less the umask). */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    f->fp = fdopen(fd, "wb");
-    if (!f->fp) {
+    const char *target = f->target ? f->target : path;
+    if (stat(target, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            return begin_fail(f, path, "it is a directory", 0);
+        if (!S_ISREG(sb.st_mode)) {
+            /* A device or FIFO: write through it; renaming would replace it. */
+            int fd = open(target, O_WRONLY | O_NOCTTY);
+            if (fd < 0 || !(f->fp = fdopen(fd, "wb"))) {
+                int e = errno;
+                if (fd >= 0)
+                    close(fd);
+                return begin_fail(f, path, NULL, e);
+            }
+            f->through = 1;
+            return BP_OK;
+        }
+        have_mode = 1;
+    } else if (errno != ENOENT) {
+        return begin_fail(f, path, NULL, errno);
+    }
+    int fd = create_temp(target, &f->tmp_path);
+    if (fd < 0)
+        return begin_fail(f, path, NULL, errno);
+    f->slot = tmp_register(f->tmp_path);
+    /* Replacing a file keeps its permissions (a new one gets 0666 less the
+     * umask, as open() made it). */
+    if (have_mode)
+        (void)fchmod(fd, sb.st_mode & 07777);
+    if (!(f->fp = fdopen(fd, "wb"))) {
         int e = errno;
         close(fd);
-        bp_atomic_abort(f);
-        return bp_error(BP_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+        return begin_fail(f, path, NULL, e);
     }
     return BP_OK;
 }
@@ -53,24 +195,28 @@ bp_status bp_atomic_begin(bp_atomic_file *f, const char *path)
 bp_status bp_atomic_commit(bp_atomic_file *f)
 {
     int e = 0;
+    errno = 0;
     if (fflush(f->fp) != 0 || ferror(f->fp))
         e = errno ? errno : EIO;
-    else if (fsync(fileno(f->fp)) != 0)
+    else if (!f->through && fsync(fileno(f->fp)) != 0)
         e = errno;
     if (fclose(f->fp) != 0 && !e)
         e = errno ? errno : EIO;
     f->fp = NULL;
-    if (!e && rename(f->tmp_path, f->path) != 0)
+    if (!e && !f->through && rename(f->tmp_path, f->target ? f->target : f->path) != 0)
         e = errno;
     if (e) {
-        bp_status st = bp_error(BP_ERR_IO, "%s: write failed: %s (previous file left unchanged)",
-                                f->path, strerror(e));
+        bp_status st = bp_error(BP_ERR_IO, "%s: write failed: %s%s", f->path, strerror(e),
+                                f->through ? "" : " (previous file left unchanged)");
         bp_atomic_abort(f);
         return st;
     }
+    tmp_unregister(f->slot);
     free(f->tmp_path);
+    free(f->target);
     free(f->path);
-    f->tmp_path = f->path = NULL;
+    memset(f, 0, sizeof *f);
+    f->slot = -1;
     return BP_OK;
 }
 
@@ -80,9 +226,54 @@ void bp_atomic_abort(bp_atomic_file *f)
         fclose(f->fp);
     if (f->tmp_path)
         unlink(f->tmp_path);
+    tmp_unregister(f->slot);
     free(f->tmp_path);
+    free(f->target);
     free(f->path);
     memset(f, 0, sizeof *f);
+    f->slot = -1;
+}
+
+/* ---- the public writer ----------------------------------------------------- */
+
+struct bp_output {
+    bp_atomic_file f;
+};
+
+bp_status bp_output_open(bp_output **out, const char *path)
+{
+    if (!out)
+        return bp_error(BP_ERR_ARG, "bp_output_open: NULL argument");
+    *out = NULL;
+    bp_output *o = malloc(sizeof *o);
+    if (!o)
+        return bp_error(BP_ERR_NOMEM, "out of memory");
+    bp_status st = bp_atomic_begin(&o->f, path);
+    if (st != BP_OK) {
+        free(o);
+        return st;
+    }
+    *out = o;
+    return BP_OK;
+}
+
+FILE *bp_output_file(bp_output *out) { return out ? out->f.fp : NULL; }
+
+bp_status bp_output_commit(bp_output *out)
+{
+    if (!out)
+        return bp_error(BP_ERR_ARG, "bp_output_commit: NULL argument");
+    bp_status st = bp_atomic_commit(&out->f);
+    free(out);
+    return st;
+}
+
+void bp_output_abort(bp_output *out)
+{
+    if (!out)
+        return;
+    bp_atomic_abort(&out->f);
+    free(out);
 }
 
 bp_status bp_read_file(const char *path, size_t max_bytes, char **data, size_t *len)

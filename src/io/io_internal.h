@@ -13,9 +13,14 @@
 typedef struct bp_atomic_file {
     FILE *fp;
     char *tmp_path;
-    char *path;
+    char *path;   /* as the caller named it (for messages) */
+    char *target; /* the file a symbolic link points to, else NULL */
+    int through;  /* a device or FIFO written in place: no temporary, no rename */
+    int slot;     /* index in the table of temporaries in flight, or -1 */
 } bp_atomic_file;
 
+/* Regular files are replaced; a device or FIFO is written through; a
+ * directory is refused; a symbolic link is followed (its target replaced). */
 bp_status bp_atomic_begin(bp_atomic_file *f, const char *path);
 /* Flush, fsync, close and rename; on any failure the temporary is removed. */
 bp_status bp_atomic_commit(bp_atomic_file *f);

@@ -9,6 +9,7 @@
  * count.
  */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +35,7 @@ struct bp_trainer {
     int32_t *batch_labels;
     size_t *order;
     size_t order_cap;
+    volatile sig_atomic_t stop; /* bp_trainer_request_stop: checked after every batch */
 };
 
 /* ---- names --------------------------------------------------------------- */
@@ -306,6 +308,13 @@ void bp_trainer_set_epochs(bp_trainer *tr, int epochs)
 {
     if (tr)
         tr->opts.epochs = epochs;
+}
+
+/* Only stores to a volatile sig_atomic_t, so a signal handler may call it. */
+void bp_trainer_request_stop(bp_trainer *tr)
+{
+    if (tr)
+        tr->stop = 1;
 }
 
 /* η for a 0-based epoch. */
@@ -600,6 +609,25 @@ static void record_metadata(bp_trainer *tr)
         bp_net_set_meta(net, "schedule", bp_schedule_name(o->schedule));
 }
 
+/* A stop request seen after batch `b` (0-based) of 0-based `epoch`: the net
+ * keeps the weights of the batches done, unless they are not finite. */
+static bp_status stopped(bp_trainer *tr, int epoch, size_t b, size_t batches, float lr)
+{
+    bp_net *net = tr->net;
+    tr->stop = 0;
+    bp_online_flush(net, tr->ws);
+    for (size_t i = 0; i < net->n_params; i++)
+        if (!isfinite(net->params[i])) {
+            char where[160];
+            locate_nonfinite(net, tr->ws, where, sizeof where);
+            return diverged(tr, epoch, b, where, lr);
+        }
+    if (b + 1 == batches)
+        return bp_error(BP_ERR_INTERRUPTED, "training interrupted after epoch %d", epoch + 1);
+    return bp_error(BP_ERR_INTERRUPTED, "training interrupted in epoch %d after batch %zu of %zu",
+                    epoch + 1, b + 1, batches);
+}
+
 bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
 {
     if (!tr || !train)
@@ -691,6 +719,8 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             } else if (!online) {
                 optimizer_step(tr, tr->ws->grads, lr);
             }
+            if (tr->stop && !full_batch && b + 1 < batches)
+                return stopped(tr, epoch, b, batches, lr);
             if (o->progress && o->report_every && (b + 1) % o->report_every == 0 &&
                 b + 1 < batches) {
                 /* The callback may look at the net: apply any pending online
@@ -737,6 +767,8 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
         record_metadata(tr);
         if (o->progress && o->progress(&r, o->progress_user))
             return bp_error(BP_ERR_INTERRUPTED, "training stopped by the progress callback");
+        if (tr->stop && tr->epochs_done < o->epochs && !stop)
+            return stopped(tr, epoch, batches - 1, batches, lr);
         if (stop)
             break;
     }
