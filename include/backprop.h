@@ -699,6 +699,15 @@ BP_API bp_status bp_draw_svg(const bp_net *net, const float *input, const bp_net
  * with a loss panel and an accuracy panel.  A malformed log fails with
  * BP_ERR_PARSE naming file and line.  Written atomically. */
 BP_API bp_status bp_plot_svg(const char *log_csv_path, const char *svg_path);
+/* The same with choices for the loss axis (a long run's loss spans decades
+ * and a linear axis hides its tail).  flags 0 is bp_plot_svg: a logarithmic
+ * loss axis when the positive loss spans more than two decades, else linear.
+ * Logs may also hold test_loss, test_accuracy, train_rmse, val_rmse and
+ * test_rmse (train --log writes them): test curves are drawn, and a log
+ * without accuracy but with RMSE (regression) gets an RMSE panel. */
+#define BP_PLOT_LOG_LOSS 1u    /* always a logarithmic loss axis (values <= 0 left out) */
+#define BP_PLOT_LINEAR_LOSS 2u /* never a logarithmic one */
+BP_API bp_status bp_plot_svg_flags(const char *log_csv_path, const char *svg_path, unsigned flags);
 
 /* ------------------------------------------------------------------ */
 /* Explaining the maths                                                */
