@@ -2,6 +2,8 @@
  * backprop.h — feed-forward neural networks trained by backpropagation.
  *
  * The one public header of libbackprop.  Everything is float32, row-major.
+ * backprop(3) is the overview; the docs/… files named below are installed in
+ * PREFIX/share/doc/backprop.
  *
  * Three kinds of state, three owners:
  *   bp_net        architecture + parameters (+ input scaling).  Never written by a
