@@ -166,7 +166,7 @@ expect "log in missing directory" 1 "No such file or directory" \
     "$BP" $TR --log "$T/nodir/log.csv" -o "$T/c.bpm"
 printf 'a,b,y\n1,2,0\n3,4,1\n' >"$T/small.csv"
 rm -f "$T/shape.bpm"
-expect "test set of another shape" 1 "test data $T/small.csv has 2 inputs" \
+expect "test set of another shape" 1 "small.csv: no column \"sepal_length\"" \
     "$BP" train data/iris.csv --test "$T/small.csv" --epochs 1 -o "$T/shape.bpm"
 [ -e "$T/shape.bpm" ] && bad "test set of another shape: a model was written" || ok
 grep -q '^epoch ' "$T/out" && bad "test set of another shape: trained first" || ok

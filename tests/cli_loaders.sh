@@ -37,11 +37,11 @@ $BP $TR data/xor.csv -o "$T/xor.bpm" --checkpoint "$T/xor.bpc" >/dev/null 2>&1 |
     { echo "cli_loaders: fixture failed"; exit 1; }
 
 # ---- 10: one line naming the file ------------------------------------------
-printf 'a,b,c,d,y,z\n1,2,3,4,0,1\n' >"$T/two.csv"
-case_ "eval outputs mismatch names data and model" 1 "two.csv (model $T/iris.bpm): data has 2 target values" \
-    $BP eval "$T/iris.bpm" "$T/two.csv" --target y,z
+printf '1,2,3,4,0,1\n' >"$T/two.csv"
+case_ "eval outputs mismatch names data and model" 1 "two.csv: 2 target columns, but the model has 3 classes (give one label column or one 0/1 column per class) (model $T/iris.bpm)" \
+    $BP eval "$T/iris.bpm" "$T/two.csv" --target 5,6
 printf 'a,b\n1,2\n' >"$T/one.csv"
-case_ "eval inputs mismatch names the model" 1 "one.csv has 1 inputs per row but the model takes 4 ($T/iris.bpm)" \
+case_ "eval inputs mismatch names the model" 1 "one.csv: no column \"sepal_length\" (input 1 of the model's 4; the header has: a, b) (model $T/iris.bpm)" \
     $BP eval "$T/iris.bpm" "$T/one.csv"
 printf 'a,b,y\n1,"x\ny",0\n2,3,1\n' >"$T/nl.csv"
 case_ "quoted newline escaped" 1 'nl.csv:2:2: expected a number, found "x\ny"' $BP $TR "$T/nl.csv" -o "$T/m.bpm"

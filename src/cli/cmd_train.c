@@ -643,23 +643,6 @@ int cmd_train(int argc, char **argv)
         rc = fail_rc(lst);
         goto done;
     }
-    const char *test_path = cli_get(&args, "test");
-    if (test_path) {
-        bp_dataset_free(test);
-        test = NULL;
-        if (cli_load_data(test_path, &dopt, &test, NULL) != BP_OK ||
-            bp_dataset_check_finite(test, test_path) != BP_OK)
-            goto fail;
-    }
-    /* A test set that cannot be evaluated is found now, not after training. */
-    if (test && (bp_dataset_inputs(test) != bp_dataset_inputs(all) ||
-                 bp_dataset_outputs(test) != bp_dataset_outputs(all))) {
-        fprintf(stderr, "backprop train: test data %s has %d inputs and %d outputs per row but "
-                        "the training data %s has %d and %d\n",
-                test_path ? test_path : data, bp_dataset_inputs(test), bp_dataset_outputs(test),
-                data, bp_dataset_inputs(all), bp_dataset_outputs(all));
-        goto done;
-    }
 
     const char *resume = cli_get(&args, "resume");
     if (resume) {
@@ -727,10 +710,27 @@ int cmd_train(int argc, char **argv)
             bp_net_set_meta(net, "val_split", "stratified");
         const char *base = strrchr(data, '/');
         bp_net_set_meta(net, "data", base ? base + 1 : data);
-        store_class_names(net, train);
+        /* The model keeps the data's schema, so new data maps the same way. */
+        if (bp_net_set_schema(net, train) != BP_OK)
+            goto fail;
         if ((lst = bp_trainer_create(&tr, net, &topt)) != BP_OK) {
             fprintf(stderr, "backprop train: %s\n", bp_errmsg());
             rc = fail_rc(lst);
+            goto done;
+        }
+    }
+    /* The test file is read through the model's schema (columns by name,
+     * labels in the model's class order). */
+    const char *test_path = cli_get(&args, "test");
+    if (test_path) {
+        bp_dataset_free(test);
+        test = NULL;
+        if (cli_load_data_for(test_path, &dopt, net, &test) != BP_OK ||
+            bp_dataset_check_finite(test, test_path) != BP_OK)
+            goto fail;
+        if (bp_dataset_outputs(test) == 0) {
+            fprintf(stderr, "backprop train: %s has no target column to test against\n",
+                    test_path);
             goto done;
         }
     }

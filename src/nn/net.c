@@ -150,6 +150,7 @@ void bp_net_free(bp_net *net)
     free(net->params);
     free(net->scale_shift);
     free(net->scale_factor);
+    bp_net_schema_free(net);
     free(net);
 }
 
@@ -172,7 +173,12 @@ bp_status bp_net_clone(const bp_net *net, bp_net **out)
     c->n_meta = net->n_meta;
     memcpy(c->meta_key, net->meta_key, sizeof c->meta_key);
     memcpy(c->meta_value, net->meta_value, sizeof c->meta_value);
-    return BP_OK;
+    st = bp_net_schema_copy(c, net);
+    if (st != BP_OK) {
+        bp_net_free(c);
+        *out = NULL;
+    }
+    return st;
 }
 
 static int same_architecture(const bp_net *a, const bp_net *b)
