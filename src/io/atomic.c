@@ -183,7 +183,7 @@ bp_status bp_atomic_begin(bp_atomic_file *f, const char *path)
     /* Replacing a file keeps its permissions (a new one gets 0666 less the
      * umask, as open() made it). */
     if (have_mode)
-        (void)fchmod(fd, sb.st_mode & 07777);
+        (void)fchmod(fd, sb.st_mode & 0777); /* not set-id bits */
     if (!(f->fp = fdopen(fd, "wb"))) {
         int e = errno;
         close(fd);

@@ -719,8 +719,6 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             } else if (!online) {
                 optimizer_step(tr, tr->ws->grads, lr);
             }
-            if (tr->stop && !full_batch && b + 1 < batches)
-                return stopped(tr, epoch, b, batches, lr);
             if (o->progress && o->report_every && (b + 1) % o->report_every == 0 &&
                 b + 1 < batches) {
                 /* The callback may look at the net: apply any pending online
@@ -733,6 +731,8 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
                 if (o->progress(&r, o->progress_user))
                     return bp_error(BP_ERR_INTERRUPTED, "training stopped by the progress callback");
             }
+            if (tr->stop && !full_batch && b + 1 < batches)
+                return stopped(tr, epoch, b, batches, lr);
         }
         if (full_batch)
             optimizer_step(tr, tr->full_grad, lr);
