@@ -267,6 +267,7 @@ FILE *json_stdout_begin(const char *cmd)
 
 int json_stdout_end(const char *cmd, FILE *fp)
 {
+    fflush(stdout); /* the text report first, then any complaint about the JSON */
     int bad = fflush(fp) != 0 || ferror(fp);
     int err = errno;
     if (fclose(fp) != 0 && !bad) {
