@@ -25,7 +25,7 @@ class LayerSpec(ctypes.Structure):
 class CsvOptions(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("header", ctypes.c_int), ("delimiter", ctypes.c_char),
                 ("target", ctypes.c_char_p), ("task", ctypes.c_int),
-                ("n_classes", ctypes.c_int)]
+                ("n_classes", ctypes.c_int), ("id", ctypes.c_char_p)]
 
 
 class EpochReport(ctypes.Structure):
@@ -194,6 +194,13 @@ _PROTOS = {
     "bp_net_get_meta": (_S, [_P, _S]),
     "bp_net_meta_count": (_I, [_P]),
     "bp_net_meta_at": (None, [_P, _I, ctypes.POINTER(_S), ctypes.POINTER(_S)]),
+    "bp_net_set_task": (_I, [_P, _I]),
+    "bp_net_task": (_I, [_P]),
+    "bp_net_set_classes": (_I, [_P, _I, _P]),
+    "bp_net_classes": (_I, [_P]),
+    "bp_net_class_name": (_S, [_P, _I]),
+    "bp_net_set_input_names": (_I, [_P, _P]),
+    "bp_net_input_name": (_S, [_P, _I]),
     "bp_net_save": (_I, [_P, _S]),
     "bp_net_load_any": (_I, [ctypes.POINTER(_P), _S]),
     "bp_net_write_text": (_I, [_P, _P, _S]),

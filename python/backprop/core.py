@@ -251,6 +251,47 @@ class Net:
         check(lib.bp_net_fit_scaling(self._ptr, dataset._ptr,
                                      _enum(lib.bp_scaling_parse, kind, "scaling")))
 
+    # the model's schema (kept in model files; the CLI maps data through it)
+    @property
+    def task(self):
+        """"regression", "classification" or None (not recorded)."""
+        return {1: "regression", 2: "classification"}.get(lib.bp_net_task(self._ptr))
+
+    @task.setter
+    def task(self, value):
+        code = {None: 0, "regression": 1, "classification": 2}.get(value)
+        if code is None:
+            raise ValueError("task must be 'regression', 'classification' or None")
+        check(lib.bp_net_set_task(self._ptr, code))
+
+    @property
+    def classes(self):
+        """Class names in output order (None for an unnamed class), or None."""
+        k = lib.bp_net_classes(self._ptr)
+        if not k:
+            return None
+        names = [lib.bp_net_class_name(self._ptr, i) for i in range(k)]
+        return [n.decode() if n is not None else None for n in names]
+
+    def set_classes(self, names):
+        """Record the classes (output k is class names[k]); sets the task."""
+        names = [str(n).encode() for n in names]
+        arr = (ctypes.c_char_p * len(names))(*names)
+        check(lib.bp_net_set_classes(self._ptr, len(names), ctypes.cast(arr, ctypes.c_void_p)))
+
+    @property
+    def input_names(self):
+        names = [lib.bp_net_input_name(self._ptr, i) for i in range(self._in)]
+        return None if all(n is None for n in names) else [n.decode() if n else None
+                                                           for n in names]
+
+    def set_input_names(self, names):
+        names = [str(n).encode() for n in names]
+        if len(names) != self._in:
+            raise ValueError("need %d input names, got %d" % (self._in, len(names)))
+        arr = (ctypes.c_char_p * len(names))(*names)
+        check(lib.bp_net_set_input_names(self._ptr, ctypes.cast(arr, ctypes.c_void_p)))
+
     @property
     def meta(self):
         out = {}

@@ -218,6 +218,7 @@ class _BaseMLP(BaseEstimator):
         if fresh:
             net = self._build_net(X.shape[1], self._n_outputs)
             net.fit_scaling(ds, self.scaling)
+            self._set_schema(net)
             self._trainer = None
             self.loss_curve_ = []
         else:
@@ -247,6 +248,16 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = tr.epoch
         self.t_ = self.n_iter_ * len(X)
         return self
+
+    def _set_schema(self, net):
+        """Record what the CLI needs to read this model's data and name its outputs."""
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            net.set_input_names(list(names))
+        if hasattr(self, "classes_"):
+            net.set_classes(self.classes_)
+        else:
+            net.task = "regression"
 
     def _forward(self, X):
         check_is_fitted(self, "net_")

@@ -65,11 +65,11 @@ class SameAsCli(unittest.TestCase):
         cli_p = np.array([[float(v) for v in r[1:]] for r in rows[1:]])
         np.testing.assert_allclose(cli_p, proba, rtol=1e-5, atol=1e-7)
         cli_class = [r[0] for r in rows[1:]]
-        # the CLI names classes by their index or name; map ours the same way
         idx = np.argmax(proba, axis=1)
         mine_names = [str(clf.classes_[i]) for i in idx]
-        mine_index = [str(i) for i in idx]
-        self.assertTrue(cli_class == mine_names or cli_class == mine_index, cli_class[:5])
+        # the model records the classes, so the CLI prints their names
+        self.assertEqual(clf.net_.classes, list(clf.classes_))
+        self.assertEqual(cli_class, mine_names)
 
 
 if __name__ == "__main__":
