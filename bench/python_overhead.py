@@ -55,7 +55,7 @@ def main():
     clf.fit(X, y)
     net = clf.net_
     x = np.array([5.1, 3.5, 1.4, 0.2], dtype=np.float32)
-    out = np.empty((1, net.outputs), dtype=np.float32)
+    out = np.empty(net.outputs, dtype=np.float32)
     res = {}
     with tempfile.TemporaryDirectory() as d:
         model = os.path.join(d, "m.bpm")

@@ -329,7 +329,7 @@ class Net:
         scaling applied.  C-contiguous float32 input is read in place."""
         X = np.asarray(X)
         nd = X.ndim
-        if out is None and (nd == 1 or (nd == 2 and X.shape[0] == 1)):
+        if nd == 1 or (nd == 2 and X.shape[0] == 1):
             if X.shape[-1] != self._in:
                 raise ValueError("X has %d features per row but the net takes %d"
                                  % (X.shape[-1], self._in))
@@ -337,10 +337,20 @@ class Net:
                 xin, yout, call = self._row or self._row_buffers()
                 xin[...] = X[0] if nd == 2 else X  # converts to float32 as it copies
                 st = call()
-                res = yout.copy()
+                if out is None:
+                    res = yout.copy()
+                elif (out.dtype == _f32 and out.flags.c_contiguous
+                      and out.shape == ((self._out,) if nd == 1 else (1, self._out))):
+                    res = out
+                    out.reshape(-1)[...] = yout
+                else:
+                    res = None
             if st:
                 raise _lib.error(st)
-            return res if nd == 1 else res.reshape(1, -1)
+            if res is None:
+                raise ValueError("out must be a C-contiguous float32 array of shape %s"
+                                 % ((self._out,) if nd == 1 else (1, self._out),))
+            return res if out is not None or nd == 1 else res.reshape(1, -1)
         if X.dtype != _f32 or not X.flags.c_contiguous:
             X = _as_f32(X)
         one = X.ndim == 1

@@ -115,6 +115,12 @@ class Training(unittest.TestCase):
         self.assertIs(net.predict(X, out=out), out)
         np.testing.assert_array_equal(out, net.predict(X.astype(np.float64)))
         np.testing.assert_array_equal(out[::2], net.predict(X[::2]))  # non-contiguous copied
+        one = np.empty(2, dtype=np.float32)  # the one-row path, into a given buffer
+        self.assertIs(net.predict(X[1], out=one), one)
+        np.testing.assert_array_equal(one, out[1])
+        np.testing.assert_array_equal(net.predict(X[1:2]), out[1:2])
+        with self.assertRaises(ValueError):
+            net.predict(X[1], out=np.empty((1, 2), dtype=np.float32))
 
     def test_step_trace(self):
         net = Net(2, [(2, "sigmoid"), (1, "sigmoid")])
