@@ -113,6 +113,9 @@ int cmd_predict(int argc, char **argv)
         DATA_OPTIONS,
         {"output", 'o', 1, "FILE.csv", "write here instead of standard output", 0},
         {"threads", 0, 1, "N", "worker threads (default 1)", 0},
+        {"precision", 0, 1, "N",
+         "significant digits of each output (default 6 for probabilities, 9 otherwise; "
+         "9 reads back to the same float)", 0},
         FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
@@ -129,6 +132,10 @@ int cmd_predict(int argc, char **argv)
     const char *v;
     if ((v = cli_get(&args, "threads")) &&
         (rc = cli_int("predict", "threads", v, 1, 256, &threads)))
+        return rc;
+    int precision = 0;
+    if ((v = cli_get(&args, "precision")) &&
+        (rc = cli_int("predict", "precision", v, 1, 17, &precision)))
         return rc;
     bp_net *net = NULL;
     bp_dataset *ds = NULL, *test = NULL;
@@ -213,10 +220,10 @@ int cmd_predict(int argc, char **argv)
             else
                 fprintf(fp, "%d", best);
             for (int k = 0; k < n_out; k++)
-                fprintf(fp, ",%.6g", o[k]);
+                fprintf(fp, ",%.*g", precision ? precision : 6, o[k]);
         } else {
             for (int k = 0; k < n_out; k++)
-                fprintf(fp, k ? ",%.9g" : "%.9g", o[k]);
+                fprintf(fp, k ? ",%.*g" : "%.*g", precision ? precision : 9, o[k]);
         }
         fputc('\n', fp);
     }
