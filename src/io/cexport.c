@@ -200,7 +200,7 @@ static void write_source(FILE *fp, const bp_net *net, const char *h_path)
     for (int l = 0; l < net->n_layers; l++) {
         const bp_layer_spec *L = &net->layer[l];
         const char *dst = l == net->n_layers - 1 ? "y" : (l % 2 ? "h1" : "h0");
-        char bias[16] = "(const float *)0";
+        char bias[32] = "(const float *)0";
         if (L->bias)
             snprintf(bias, sizeof bias, "b%d", l + 1);
         fprintf(fp, "    dense(W%d, %s, %s, %d, %d, %d, %s);\n", l + 1, bias, src,
