@@ -252,7 +252,7 @@ typedef struct onnx_graph {
 static int slice_eq(slice s, const char *str)
 {
     size_t n = strlen(str);
-    return s.n == n && memcmp(s.p, str, n) == 0;
+    return s.n == n && (n == 0 || memcmp(s.p, str, n) == 0);
 }
 
 static int slices_eq(slice a, slice b) { return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0); }
@@ -982,11 +982,12 @@ static void keep_meta(bp_net *net, slice k, slice v)
 {
     char key[BP_META_KEY_MAX], value[BP_META_VALUE_MAX];
     if (!k.n || k.n >= sizeof key || v.n >= sizeof value || memchr(k.p, 0, k.n) ||
-        memchr(v.p, 0, v.n))
+        (v.n && memchr(v.p, 0, v.n)))
         return;
     memcpy(key, k.p, k.n);
     key[k.n] = '\0';
-    memcpy(value, v.p, v.n);
+    if (v.n)
+        memcpy(value, v.p, v.n);
     value[v.n] = '\0';
     /* Metadata the net cannot keep (white space in a key, more than
      * BP_META_MAX entries) is left out: it never changes what the net computes. */
