@@ -59,9 +59,9 @@ ifneq ($(DEPS_RC),0)
 $(error the build dependencies are missing (see above))
 endif
 endif
+all: $(STATIC) $(SHARED) $(CLI)
 deps:
 	CC="$(CC)" sh tools/deps.sh check
-all: $(STATIC) $(SHARED) $(CLI)
 
 # Per-ISA kernel files get their instruction set; the rest stays portable and
 # the right path is chosen by cpuid at run time.

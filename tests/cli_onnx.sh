@@ -43,7 +43,8 @@ for m in iris leaky tanh; do
     if [ -s "$T/a.csv" ] && cmp -s "$T/a.csv" "$T/b.csv"; then ok; else bad "$m: predictions through ONNX differ"; fi
 done
 run "info on .onnx" "$BP" info "$T/iris.onnx"
-grep -q "^classes: setosa,versicolor,virginica" "$T/out" && ok || bad "info: class names lost"
+grep -q "^classes: setosa, versicolor, virginica" "$T/out" && ok || bad "info: class names lost"
+grep -q "^input columns: sepal_length, sepal_width" "$T/out" && ok || bad "info: feature names lost"
 run "eval on .onnx" "$BP" eval "$T/iris.onnx" data/iris.csv
 run "train --net .onnx" "$BP" train data/iris.csv --net "$T/iris.onnx" --epochs 2 -q -o "$T/ft.bpm"
 expect_rc 2 "bad --format" "$BP" export "$T/iris.bpm" --format pdf -o "$T/x"

@@ -45,7 +45,20 @@ static bp_net *sample_net(bp_activation h1, bp_activation h2, bp_activation out,
         p[i] += 0.01f * (float)i;
     float shift[3] = {1.5f, -2.0f, 0.1f}, scale[3] = {0.5f, 3.0f, 1.0f / 3.0f};
     assert_ok(bp_net_set_scaling(net, shift, scale));
-    assert_ok(bp_net_set_meta(net, "classes", "cat,dog"));
+    assert_ok(bp_net_set_meta(net, "note", "cat,dog"));
+    /* Names that need escaping in the JSON lists of metadata_props. */
+    const char *inputs[3] = {"x \"one\", quoted", "back\\slash", "new\nline \xc3\xa9"};
+    assert_ok(bp_net_set_input_names(net, inputs));
+    if (out == BP_ACT_SOFTMAX || out == BP_ACT_SIGMOID) {
+        const char *classes[2] = {"cat", "dog, big"};
+        assert_ok(bp_net_set_classes(net, 2, classes));
+        const char *target[1] = {"animal"};
+        assert_ok(bp_net_set_target_names(net, 1, target));
+    } else {
+        const char *targets[2] = {"y,1", "y2"};
+        assert_ok(bp_net_set_target_names(net, 2, targets));
+        assert_ok(bp_net_set_task(net, BP_TASK_REGRESSION));
+    }
     return net;
 }
 
@@ -88,7 +101,16 @@ static void test_roundtrip_byte_identical(void **state)
         bp_net *back;
         assert_ok(bp_net_load_any(&back, tmp_a)); /* recognised by content */
         assert_same_net(net, back);
-        assert_string_equal(bp_net_get_meta(back, "classes"), "cat,dog");
+        assert_string_equal(bp_net_get_meta(back, "note"), "cat,dog");
+        assert_int_equal(bp_net_task(back), bp_net_task(net));
+        for (int i = 0; i < 3; i++)
+            assert_string_equal(bp_net_input_name(back, i), bp_net_input_name(net, i));
+        assert_int_equal(bp_net_target_count(back), bp_net_target_count(net));
+        for (int i = 0; i < bp_net_target_count(net); i++)
+            assert_string_equal(bp_net_target_name(back, i), bp_net_target_name(net, i));
+        assert_int_equal(bp_net_classes(back), bp_net_classes(net));
+        for (int i = 0; i < bp_net_classes(net); i++)
+            assert_string_equal(bp_net_class_name(back, i), bp_net_class_name(net, i));
         assert_ok(bp_net_save_onnx(back, tmp_b));
         size_t na, nb;
         unsigned char *a = slurp(tmp_a, &na), *b = slurp(tmp_b, &nb);

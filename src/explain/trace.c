@@ -187,9 +187,10 @@ static void derivative_numbers(const tracer *t, bp_activation act, double s, dou
     }
 }
 
-bp_status bp_explain_step(bp_net *net, const float *input, const float *target, float lr,
+bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *target, float lr,
                           bp_trace_format format, FILE *fp)
 {
+    const float *input = raw_input;
     if (!net || !input || !target || !fp)
         return bp_error(BP_ERR_ARG, "bp_explain_step: NULL argument");
     if (!(lr > 0) || !isfinite(lr))
@@ -197,6 +198,16 @@ bp_status bp_explain_step(bp_net *net, const float *input, const float *target, 
     for (int i = 0; i < bp_net_inputs(net); i++)
         if (!isfinite(input[i]))
             return bp_error(BP_ERR_NUMERIC, "input %d is not a finite number", i + 1);
+    /* The net sees its inputs scaled, as bp_predict and bp_draw_svg feed them,
+     * so every s below is the one the model computes for this raw input. */
+    float *scaled = NULL;
+    if (bp_net_scaling(net, NULL, NULL)) {
+        scaled = malloc((size_t)bp_net_inputs(net) * sizeof *scaled);
+        if (!scaled)
+            return bp_error(BP_ERR_NOMEM, "out of memory scaling the input");
+        bp_net_scale_inputs(net, raw_input, scaled, 1);
+        input = scaled;
+    }
     for (int k = 0; k < bp_net_outputs(net); k++)
         if (!isfinite(target[k]))
             return bp_error(BP_ERR_NUMERIC, "target %d is not a finite number", k + 1);
@@ -216,6 +227,7 @@ bp_status bp_explain_step(bp_net *net, const float *input, const float *target, 
     if (st != BP_OK) {
         bp_workspace_free(ws);
         bp_net_free(old);
+        free(scaled);
         return st;
     }
 
@@ -243,6 +255,14 @@ bp_status bp_explain_step(bp_net *net, const float *input, const float *target, 
             fprintf(fp, "%s$i_{%d} = %.4f$", i ? ", " : "", i + 1, input[i]);
         else
             fprintf(fp, " i%d = %.4f", i + 1, input[i]);
+    }
+    if (scaled) {
+        fprintf(fp, t.md ? " (the model's input scaling $x' = (x - \\text{shift})\\cdot"
+                           "\\text{scale}$ applied to the raw input"
+                         : "\n  (the model's input scaling x' = (x − shift)·scale applied to the raw input");
+        for (int i = 0; i < bp_net_inputs(old); i++)
+            fprintf(fp, t.md ? "%s$%.4f$" : "%s%.4f", i ? ", " : " ", raw_input[i]);
+        fputs(")", fp);
     }
     fprintf(fp, t.md ? ". Expected outputs: " : "\n  expected:");
     for (int k = 0; k < bp_net_outputs(old); k++) {
@@ -485,6 +505,7 @@ bp_status bp_explain_step(bp_net *net, const float *input, const float *target, 
     }
     bp_workspace_free(ws);
     bp_net_free(old);
+    free(scaled);
     if (ferror(fp))
         return bp_error(BP_ERR_IO, "write error while printing the trace");
     return BP_OK;

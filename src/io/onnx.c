@@ -30,6 +30,8 @@
 #define ONNX_MAX_NODES 4096
 #define ONNX_MAX_TENSORS 4096
 #define LOSS_KEY "backprop.loss"
+#define TASK_KEY "backprop.task"
+#define CLASSES_KEY "backprop.classes"
 
 /* ------------------------------------------------------------------ */
 /* Export                                                              */
@@ -162,12 +164,67 @@ static void put_graph_nodes(pb_buf *g, const bp_net *net)
     }
 }
 
-static void put_meta(pb_buf *m, const char *key, const char *value)
+static void put_meta_bytes(pb_buf *m, const char *key, const void *value, size_t n)
 {
     pb_buf e = {0};
     pb_put_string_field(&e, 1, key);
-    pb_put_string_field(&e, 2, value);
+    pb_put_bytes_field(&e, 2, value, n);
     pb_put_message_field(m, 14, &e);
+}
+
+static void put_meta(pb_buf *m, const char *key, const char *value)
+{
+    put_meta_bytes(m, key, value, strlen(value));
+}
+
+/* A list of names as a JSON array of strings (json.loads reads it back). */
+static void put_name_list(pb_buf *m, const char *key, const bp_net *net, int n,
+                          const char *(*name_at)(const bp_net *, int))
+{
+    pb_buf j = {0};
+    pb_put_raw(&j, "[", 1);
+    for (int i = 0; i < n; i++) {
+        const char *s = name_at(net, i);
+        pb_put_raw(&j, i ? ",\"" : "\"", i ? 2 : 1);
+        for (; s && *s; s++) {
+            unsigned char c = (unsigned char)*s;
+            char esc[8];
+            if (c == '"' || c == '\\') {
+                esc[0] = '\\', esc[1] = (char)c;
+                pb_put_raw(&j, esc, 2);
+            } else if (c < 0x20) {
+                snprintf(esc, sizeof esc, "\\u%04x", c);
+                pb_put_raw(&j, esc, 6);
+            } else {
+                pb_put_raw(&j, s, 1);
+            }
+        }
+        pb_put_raw(&j, "\"", 1);
+    }
+    pb_put_raw(&j, "]", 1);
+    if (j.failed)
+        m->failed = 1;
+    put_meta_bytes(m, key, j.data, j.len);
+    pb_free(&j);
+}
+
+/* The schema (task, feature, target and class names) as metadata_props. */
+static void put_schema(pb_buf *m, const bp_net *net)
+{
+    bp_task task = bp_net_task(net);
+    if (task != BP_TASK_UNKNOWN)
+        put_meta(m, TASK_KEY, task == BP_TASK_CLASSIFICATION ? "classification" : "regression");
+    if (bp_net_input_name(net, 0))
+        put_name_list(m, "feature_names", net, net->n_inputs, bp_net_input_name);
+    if (bp_net_target_count(net) > 0 && bp_net_target_name(net, 0))
+        put_name_list(m, "target_names", net, bp_net_target_count(net), bp_net_target_name);
+    if (bp_net_classes(net) > 0) {
+        char k[16];
+        snprintf(k, sizeof k, "%d", bp_net_classes(net));
+        put_meta(m, CLASSES_KEY, k);
+        if (bp_net_class_name(net, 0))
+            put_name_list(m, "class_names", net, bp_net_classes(net), bp_net_class_name);
+    }
 }
 
 bp_status bp_net_save_onnx(const bp_net *net, const char *path)
@@ -187,6 +244,7 @@ bp_status bp_net_save_onnx(const bp_net *net, const char *path)
     pb_put_varint_field(&opset, 2, ONNX_OPSET);   /* default domain "" */
     pb_put_message_field(&model, 8, &opset);
     put_meta(&model, LOSS_KEY, bp_loss_name(net->loss));
+    put_schema(&model, net);
     for (int i = 0; i < net->n_meta; i++)
         put_meta(&model, net->meta_key[i], net->meta_value[i]);
     if (model.failed) {
@@ -924,6 +982,7 @@ typedef struct model_info {
     slice meta_key[BP_META_MAX], meta_value[BP_META_MAX];
     int n_meta;
     slice loss;
+    slice task, classes, feature_names, target_names, class_names; /* the schema */
 } model_info;
 
 static bp_status parse_model(const char *path, const unsigned char *data, size_t len,
@@ -964,6 +1023,16 @@ static bp_status parse_model(const char *path, const unsigned char *data, size_t
             }
             if (slice_eq(k, LOSS_KEY))
                 m->loss = v;
+            else if (slice_eq(k, TASK_KEY))
+                m->task = v;
+            else if (slice_eq(k, CLASSES_KEY))
+                m->classes = v;
+            else if (slice_eq(k, "feature_names"))
+                m->feature_names = v;
+            else if (slice_eq(k, "target_names"))
+                m->target_names = v;
+            else if (slice_eq(k, "class_names"))
+                m->class_names = v;
             else if (m->n_meta < BP_META_MAX)
                 m->meta_key[m->n_meta] = k, m->meta_value[m->n_meta++] = v;
         }
@@ -992,6 +1061,188 @@ static void keep_meta(bp_net *net, slice k, slice v)
     /* Metadata the net cannot keep (white space in a key, more than
      * BP_META_MAX entries) is left out: it never changes what the net computes. */
     (void)bp_net_set_meta(net, key, value);
+}
+
+/* ---- the schema in metadata_props ---------------------------------------- */
+
+typedef struct name_list {
+    char **v;
+    int n;
+} name_list;
+
+static void names_free(name_list *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* One JSON string at *p (after its opening quote) into a new C string:
+ * the escapes put_name_list writes and the usual others (\uXXXX in the BMP). */
+static char *json_string(const unsigned char **pp, const unsigned char *end)
+{
+    const unsigned char *p = *pp;
+    size_t cap = 16, n = 0;
+    char *out = malloc(cap);
+    while (out && p < end && *p != '"') {
+        unsigned char c = *p++;
+        char tmp[4];
+        size_t k = 1;
+        tmp[0] = (char)c;
+        if (c == '\\') {
+            if (p >= end)
+                break;
+            c = *p++;
+            const char *simple = strchr("\"\\/bfnrt", c);
+            if (c && simple) {
+                tmp[0] = "\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
+            } else if (c == 'u' && end - p >= 4) {
+                unsigned u = 0;
+                for (int i = 0; i < 4; i++, p++) {
+                    int d = *p >= '0' && *p <= '9' ? *p - '0'
+                            : (*p | 32) >= 'a' && (*p | 32) <= 'f' ? (*p | 32) - 'a' + 10 : -1;
+                    if (d < 0)
+                        goto bad;
+                    u = u * 16 + (unsigned)d;
+                }
+                if (u == 0 || (u >= 0xd800 && u <= 0xdfff))
+                    goto bad;
+                if (u < 0x80) {
+                    tmp[0] = (char)u;
+                } else if (u < 0x800) {
+                    tmp[0] = (char)(0xc0 | u >> 6), tmp[1] = (char)(0x80 | (u & 63)), k = 2;
+                } else {
+                    tmp[0] = (char)(0xe0 | u >> 12), tmp[1] = (char)(0x80 | ((u >> 6) & 63));
+                    tmp[2] = (char)(0x80 | (u & 63)), k = 3;
+                }
+            } else {
+                goto bad;
+            }
+        } else if (c < 0x20) {
+            goto bad;
+        }
+        if (n + k + 1 > BP_NAME_MAX + 1)
+            goto bad;
+        if (n + k + 1 > cap) {
+            char *bigger = realloc(out, cap *= 2);
+            if (!bigger)
+                goto bad;
+            out = bigger;
+        }
+        memcpy(out + n, tmp, k);
+        n += k;
+    }
+    if (!out || p >= end)
+        goto bad;
+    out[n] = '\0';
+    *pp = p + 1;
+    return out;
+bad:
+    free(out);
+    return NULL;
+}
+
+/* A JSON array of strings (as put_name_list writes it) with `want` entries. */
+static bp_status json_names(const char *path, const char *key, slice v, int want, name_list *l)
+{
+    const unsigned char *p = v.p, *end = v.p + v.n;
+    l->v = calloc((size_t)want, sizeof *l->v);
+    l->n = 0;
+    if (!l->v)
+        return bp_error(BP_ERR_NOMEM, "out of memory");
+    while (p < end && *p == ' ')
+        p++;
+    if (p >= end || *p++ != '[')
+        goto bad;
+    for (;;) {
+        while (p < end && *p == ' ')
+            p++;
+        if (p < end && *p == ']' && l->n == 0) {
+            p++;
+            break;
+        }
+        if (p >= end || *p++ != '"' || l->n >= want)
+            goto bad;
+        if (!(l->v[l->n] = json_string(&p, end)))
+            goto bad;
+        l->n++;
+        while (p < end && *p == ' ')
+            p++;
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < end && *p == ']') {
+            p++;
+            break;
+        }
+        goto bad;
+    }
+    if (l->n == want)
+        return BP_OK;
+bad:
+    names_free(l);
+    return bp_error(BP_ERR_FORMAT, "%s: metadata %s is not a JSON array of %d names", path, key,
+                    want);
+}
+
+/* Task, class count and names from metadata_props into the net. */
+static bp_status apply_schema(const char *path, bp_net *net, const model_info *m)
+{
+    bp_status st = BP_OK;
+    name_list l = {NULL, 0};
+    if (m->task.n) {
+        bp_task t = slice_eq(m->task, "classification") ? BP_TASK_CLASSIFICATION
+                    : slice_eq(m->task, "regression")   ? BP_TASK_REGRESSION
+                                                        : BP_TASK_UNKNOWN;
+        if (t == BP_TASK_UNKNOWN || (st = bp_net_set_task(net, t)) != BP_OK)
+            return bp_error(BP_ERR_FORMAT, "%s: metadata %s: expected classification or "
+                            "regression", path, TASK_KEY);
+    }
+    if (m->feature_names.n) {
+        if ((st = json_names(path, "feature_names", m->feature_names, bp_net_inputs(net), &l)) ==
+            BP_OK)
+            st = bp_net_set_input_names(net, (const char *const *)l.v);
+        names_free(&l);
+    }
+    if (st == BP_OK && m->target_names.n) {
+        /* As many as the array holds, up to the outputs (one label column, or one per output). */
+        int n = 1;
+        for (size_t i = 0; i < m->target_names.n; i++)
+            n += m->target_names.p[i] == ',';
+        n = n > bp_net_outputs(net) ? bp_net_outputs(net) : n;
+        for (; n >= 1; n--) {
+            if (json_names(path, "target_names", m->target_names, n, &l) == BP_OK)
+                break;
+        }
+        st = n >= 1 ? bp_net_set_target_names(net, n, (const char *const *)l.v)
+                    : bp_error(BP_ERR_FORMAT, "%s: metadata target_names is not a JSON array "
+                               "of names", path);
+        names_free(&l);
+    }
+    if (st == BP_OK && m->classes.n) {
+        char buf[16];
+        long k = 0;
+        if (m->classes.n < sizeof buf) {
+            memcpy(buf, m->classes.p, m->classes.n);
+            buf[m->classes.n] = '\0';
+            char *e;
+            k = strtol(buf, &e, 10);
+            if (*e || k < 1 || k > BP_MAX_UNITS)
+                k = 0;
+        }
+        if (!k)
+            return bp_error(BP_ERR_FORMAT, "%s: metadata %s is not a class count", path,
+                            CLASSES_KEY);
+        if (m->class_names.n &&
+            (st = json_names(path, "class_names", m->class_names, (int)k, &l)) != BP_OK)
+            return st;
+        st = bp_net_set_classes(net, (int)k, l.v ? (const char *const *)l.v : NULL);
+        names_free(&l);
+    }
+    return st == BP_OK ? BP_OK : bp_error(st, "%s: %s", path, bp_errmsg());
 }
 
 static bp_status build_net(const char *path, chain *c, const model_info *m, bp_net **out)
@@ -1035,6 +1286,8 @@ static bp_status build_net(const char *path, chain *c, const model_info *m, bp_n
         free(shift);
         free(scale);
     }
+    if (st == BP_OK)
+        st = apply_schema(path, net, m);
     for (int i = 0; st == BP_OK && i < m->n_meta; i++)
         keep_meta(net, m->meta_key[i], m->meta_value[i]);
     if (st != BP_OK) {

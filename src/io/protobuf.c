@@ -42,6 +42,8 @@ static void put_raw(pb_buf *b, const void *data, size_t n)
     }
 }
 
+void pb_put_raw(pb_buf *b, const void *data, size_t n) { put_raw(b, data, n); }
+
 static void put_varint(pb_buf *b, uint64_t v)
 {
     unsigned char tmp[10];

@@ -31,6 +31,8 @@ void pb_put_bytes_field(pb_buf *b, int field, const void *data, size_t n);
 void pb_put_string_field(pb_buf *b, int field, const char *s);
 /* A nested message: sub's bytes with their length.  sub is freed. */
 void pb_put_message_field(pb_buf *b, int field, pb_buf *sub);
+/* Raw bytes appended as they are (for building a string value). */
+void pb_put_raw(pb_buf *b, const void *data, size_t n);
 /* A packed repeated float field (little-endian IEEE 754 floats). */
 void pb_put_packed_floats(pb_buf *b, int field, const float *v, size_t n);
 
