@@ -83,6 +83,23 @@ same_bits() {
 
 "$BP" train data/iris.csv --epochs 5 -q -o "$T/iris.bpm" >/dev/null 2>&1
 same_bits "iris relu/softmax, scaled" "$T/iris.bpm" data/iris.csv
+# The header names the features and classes (C string literals, escaped).
+cat >"$T/names.c" <<'CEOF'
+#include <stdio.h>
+#include "model.h"
+int main(void)
+{
+    static const char *const f[] = MODEL_FEATURE_NAMES, *const c[] = MODEL_CLASS_NAMES;
+    printf("%s %s %s\n", f[0], f[MODEL_INPUTS - 1], c[2]);
+    return 0;
+}
+CEOF
+if "$CC" -std=c99 -Wall -Werror -I"$T" -o "$T/names" "$T/names.c" 2>"$T/err" &&
+        [ "$("$T/names")" = "sepal_length petal_width virginica" ]; then
+    ok
+else
+    bad "MODEL_FEATURE_NAMES / MODEL_CLASS_NAMES"; cat "$T/err"
+fi
 "$BP" train data/iris.csv --epochs 3 --hidden 6,5,4 --act leaky-relu --out-act sigmoid --loss mse \
     --scale none -q -o "$T/leaky.bpm" >/dev/null 2>&1
 same_bits "iris leaky-relu x3/sigmoid, unscaled" "$T/leaky.bpm" data/iris.csv
