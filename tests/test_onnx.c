@@ -213,6 +213,42 @@ static void test_unsupported_node_named(void **state)
     assert_errmsg_contains("op Conv");
 }
 
+/* x → first(v1) → second(v2) → MatMul(B) → y: input scaling as other tools write it. */
+static bp_status load_scaled(const char *first, const char *second, bp_net **net)
+{
+    static const float B[4] = {1, 2, 3, 4}, v1[2] = {2, 4}, v2[2] = {0.5f, 8};
+    pb_buf g = {0}, m = {0}, o = {0};
+    put_tensor(&g, "B", B, 2, 2);
+    put_tensor(&g, "v1", v1, 0, 2);
+    put_tensor(&g, "v2", v2, 0, 2);
+    put_node(&g, first, "first", "x", "v1", "t1");
+    put_node(&g, second, "second", "t1", "v2", "t2");
+    put_node(&g, "MatMul", "mm", "t2", "B", "y");
+    put_io(&g, 11, "x");
+    put_io(&g, 12, "y");
+    pb_put_varint_field(&m, 1, 7);
+    pb_put_message_field(&m, 7, &g);
+    pb_put_varint_field(&o, 2, 13);
+    pb_put_message_field(&m, 8, &o);
+    bp_status st = bp_net_parse_onnx(net, m.data, m.len, "scaled.onnx");
+    pb_free(&m);
+    return st;
+}
+
+static void test_scaling_nodes(void **state)
+{
+    (void)state;
+    bp_net *net;
+    assert_ok(load_scaled("Sub", "Div", &net));
+    const float *shift, *scale;
+    assert_true(bp_net_scaling(net, &shift, &scale));
+    assert_true(shift[0] == 2 && shift[1] == 4 && scale[0] == 2 && scale[1] == 0.125f);
+    bp_net_free(net);
+    /* (x · v1) − v2 is not (x − shift) · scale: refused, not misread. */
+    assert_int_equal(load_scaled("Mul", "Sub", &net), BP_ERR_UNSUPPORTED);
+    assert_errmsg_contains("\"second\" (op Sub)");
+}
+
 /* Every truncation and many corruptions of a valid file fail cleanly. */
 static void test_hostile_bytes(void **state)
 {
@@ -263,6 +299,7 @@ int main(void)
         cmocka_unit_test_teardown(test_roundtrip_byte_identical, teardown_tmp),
         cmocka_unit_test(test_matmul_add_graph),
         cmocka_unit_test(test_unsupported_node_named),
+        cmocka_unit_test(test_scaling_nodes),
         cmocka_unit_test_teardown(test_hostile_bytes, teardown_tmp),
         cmocka_unit_test(test_c_export_refuses_same_paths),
     };

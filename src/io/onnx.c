@@ -755,7 +755,11 @@ static bp_status take_scaling(onnx_graph *g, chain *c, const onnx_node *n, slice
     int is_sub = slice_eq(n->op, "Sub"), is_div = slice_eq(n->op, "Div");
     if (!t || c->n_layers > 0 || ((is_sub || is_div) && !first))
         return unsupported(g, n, "only input scaling before the first layer is supported");
-    if (is_sub ? (c->shift != NULL || c->scale != NULL) : c->scale != NULL)
+    /* backprop's scaling is (x − shift) · scale: a Sub after the Mul/Div is
+     * another function, and two of either are not one scaling. */
+    if (is_sub && c->scale)
+        return unsupported(g, n, "a shift after the scaling");
+    if (is_sub ? c->shift != NULL : c->scale != NULL)
         return unsupported(g, n, "the input is scaled twice");
     float *v;
     int len;
