@@ -2,6 +2,8 @@
  * backprop.h — feed-forward neural networks trained by backpropagation.
  *
  * The one public header of libbackprop.  Everything is float32, row-major.
+ * backprop(3) is the overview; the docs/… files named below are installed in
+ * PREFIX/share/doc/backprop.
  *
  * Three kinds of state, three owners:
  *   bp_net        architecture + parameters (+ input scaling).  Never written by a
@@ -829,17 +831,44 @@ BP_API bp_status bp_explain_step(bp_net *net, const float *input, const float *t
 /* Gradient check                                                      */
 /* ------------------------------------------------------------------ */
 
+/* The errors are relative errors with a floor (CS231n's recipe, in the form
+ * of PyTorch's atol + rtol·|n| test):
+ *   double:  max over checked parameters of |a − n| / max(|a|, |n|, τ),
+ *            a = analytic gradient (double), n = central difference with
+ *            h = 1e-6·max(1, |w|), τ = 1e-5·max(1, |E|) for the batch loss E.
+ *            The floor is the finite difference's own rounding noise
+ *            (≈ 2e-10·|E|) with a margin, so correct gradients of big nets do
+ *            not fail on parameters whose gradient is nearly 0.
+ *   float32: max over all parameters of |g − a| / max(|g|, |a|, 1e-3·max|a|, 1e-6),
+ *            g = the library's float32 gradient.
+ * `backprop gradcheck` passes with double < 1e-4 and float32 < 1e-2. */
 typedef struct bp_gradcheck_result {
     double max_rel_error_double;  /* analytic (double) vs central differences (double) */
     double max_rel_error_float;   /* the library's float32 gradients vs the double analytic */
     size_t worst_param;           /* index in bp_net_params order */
-    size_t params_checked;
+    size_t params_checked;        /* by central differences (all, or the sample) */
 } bp_gradcheck_result;
 
 /* Compare analytic gradients with central finite differences, in double
- * precision, on `batch` rows of x/target. */
+ * precision, on `batch` rows of x/target: every parameter (two forward
+ * passes each, so O(params²): slow beyond ~10⁵ parameters). */
 BP_API bp_status bp_gradcheck(const bp_net *net, const float *x, const float *target, int batch,
                        bp_gradcheck_result *result);
+
+/* Called by bp_gradcheck_sample every 64 parameters and at the end with the
+ * count checked so far and the total to check; non-zero stops the check
+ * (BP_ERR_INTERRUPTED). */
+typedef int (*bp_gradcheck_progress_fn)(size_t done, size_t total, void *user);
+
+/* bp_gradcheck on at most max_params parameters by central differences: all
+ * of them when the net has no more, else a sample drawn with `seed` (each
+ * parameter equally likely, the same sample for the same seed).  The float32
+ * comparison still covers every parameter.  progress may be NULL.  Exists so
+ * a big net (784-256-10: 2·10⁵ parameters) is checked in seconds. */
+BP_API bp_status bp_gradcheck_sample(const bp_net *net, const float *x, const float *target,
+                                     int batch, size_t max_params, uint64_t seed,
+                                     bp_gradcheck_progress_fn progress, void *user,
+                                     bp_gradcheck_result *result);
 
 #ifdef __cplusplus
 }

@@ -118,5 +118,21 @@ fi
 BACKPROP_ISA=portable $BP $TR data/xor.csv -o "$T/m.bpm" >"$T/out" 2>"$T/err"
 if [ $? -eq 0 ] && ! grep -q BACKPROP_ISA "$T/err"; then pass=$((pass + 1)); else bad "BACKPROP_ISA=portable warned"; fi
 
+# ---- 14: gradcheck: relative error with a floor, a sample for big nets ------
+printf 'backprop-net 1\ninputs 784\nlayer 8 sigmoid\nlayer 10 sigmoid\ninit xavier 1\n' >"$T/g8.net"
+$BP gradcheck "$T/g8.net" --sample 0 >"$T/out" 2>"$T/err"
+if [ $? -eq 0 ] && grep -q "6370 params  double .* ok$" "$T/out"; then
+    pass=$((pass + 1))
+else
+    bad "gradcheck 784-8-10 sigmoid: correct gradients failed"; cat "$T/out" "$T/err"
+fi
+printf 'backprop-net 1\ninputs 784\nlayer 64 sigmoid\nlayer 10 softmax\nloss xent\ninit xavier 1\n' >"$T/g64.net"
+timeout 60 $BP gradcheck "$T/g64.net" >"$T/out" 2>"$T/err"
+if [ $? -eq 0 ] && grep -q "2000 of 50890 params (a sample, seed 1) .* ok$" "$T/out"; then
+    pass=$((pass + 1))
+else
+    bad "gradcheck 784-64-10: not checked on a sample"; cat "$T/out" "$T/err"
+fi
+
 echo "cli_loaders: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

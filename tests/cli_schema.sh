@@ -64,6 +64,7 @@ contains "$T/out" "virginica" "subset keeps the model's classes"
 { cat "$T/test.csv"; echo "5.0,3.0,1.5,0.2,daisy"; } >"$T/unseen.csv"
 run 1 "unseen label" "$BP" eval "$T/s.bpm" "$T/unseen.csv"
 contains "$T/err" 'unseen.csv:32:5: class label "daisy" is not one the model was trained on (its classes: setosa, versicolor, virginica)' "unseen label message"
+if grep -q "hint:" "$T/err"; then bad "a schema mismatch gets the CSV format hint"; else ok; fi
 
 # ---- columns by name (any order, extra ignored, missing named) -------------
 awk -F, 'BEGIN { OFS = "," } { print (NR == 1 ? "row" : NR - 1), $5, $4, $1, $3, $2 }' "$T/test.csv" >"$T/reord.csv"

@@ -24,6 +24,7 @@ awk 'BEGIN { srand(1); printf "f1"; for (j = 2; j <= 16; j++) printf ",f%d", j; 
 # defaults: a non-interactive shell starts background jobs with SIGINT
 # ignored) and waits for its first epoch line.
 start() {
+    rm -f "$T/out" "$T/err" # else the last run's "epoch 1" could be seen before the shell truncates
     env --default-signal=INT,TERM,HUP "$BP" train "$T/big.csv" --hidden 256 --batch 1 \
         --threads 1 --epochs 100000 --val 0 "$@" >"$T/out" 2>"$T/err" &
     pid=$!
@@ -111,6 +112,7 @@ grep -q "model saved" "$T/err" && bad "second SIGINT: it went on saving" || ok
 no_temporaries "second SIGINT"
 
 # ---- an ignored SIGHUP (nohup) stays ignored -------------------------------------
+rm -f "$T/out" "$T/err"
 (trap '' HUP; exec env --default-signal=INT "$BP" train "$T/big.csv" --hidden 256 --batch 1 \
     --threads 1 --epochs 100000 --val 0 -o "$T/n.bpm" >"$T/out" 2>"$T/err") &
 pid=$!

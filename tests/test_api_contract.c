@@ -587,6 +587,42 @@ static void test_nan_targets_refused(void **state)
     bp_net_free(net);
 }
 
+static int stop_after_64(size_t done, size_t total, void *user)
+{
+    (void)total;
+    ++*(int *)user;
+    return done >= 64;
+}
+
+/* A seeded sample: exactly max_params checked, the same for the same seed;
+ * the progress callback can stop it. */
+static void test_gradcheck_sample(void **state)
+{
+    (void)state;
+    bp_layer_spec L[2] = {BP_LAYER(40, BP_ACT_TANH, 1, 0), BP_LAYER(3, BP_ACT_SOFTMAX, 1, 0)};
+    bp_net *net;
+    assert_ok(bp_net_create(&net, 30, 2, L, BP_LOSS_XENT));
+    assert_ok(bp_net_init(net, BP_INIT_XAVIER, 2));
+    float x[60], t[6] = {1, 0, 0, 0, 0, 1};
+    for (int i = 0; i < 60; i++)
+        x[i] = (float)((i * 37) % 11) / 11.0f - 0.5f;
+    bp_gradcheck_result a, b, all;
+    assert_ok(bp_gradcheck_sample(net, x, t, 2, 100, 7, NULL, NULL, &a));
+    assert_ok(bp_gradcheck_sample(net, x, t, 2, 100, 7, NULL, NULL, &b));
+    assert_int_equal(a.params_checked, 100);
+    assert_int_equal(a.worst_param, b.worst_param);
+    assert_true(a.max_rel_error_double == b.max_rel_error_double);
+    assert_true(a.max_rel_error_double < 1e-4);
+    assert_ok(bp_gradcheck(net, x, t, 2, &all));
+    assert_int_equal(all.params_checked, bp_net_param_count(net));
+    assert_true(all.max_rel_error_double >= a.max_rel_error_double);
+    int calls = 0;
+    assert_int_equal(bp_gradcheck_sample(net, x, t, 2, 500, 7, stop_after_64, &calls, &a),
+                     BP_ERR_INTERRUPTED);
+    assert_int_equal(calls, 1);
+    bp_net_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_out_of_range_indices),
         cmocka_unit_test(test_evaluate_reuses_metrics),
         cmocka_unit_test(test_nan_targets_refused),
+        cmocka_unit_test(test_gradcheck_sample),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

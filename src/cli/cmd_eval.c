@@ -47,14 +47,14 @@ int cmd_eval(int argc, char **argv)
     if (cli_get(&args, "json") && !(jfp = json_stdout_begin("eval")))
         return 1;
     rc = 1;
-    bp_status lst;
+    bp_status lst = BP_OK;
     if ((lst = bp_net_load_any(&net, args.positional[0])) != BP_OK ||
         (lst = cli_load_data_for(args.positional[1], &dopt, net, &ds)) != BP_OK) {
         if (lst == BP_ERR_SHAPE) /* data and model disagree: name both */
             fprintf(stderr, "backprop eval: %s (model %s)\n", bp_errmsg(), args.positional[0]);
         else
             cli_fail("eval");
-        rc = fail_rc(lst);
+        rc = net ? fail_rc(lst) : 1; /* an unknown --target is a usage error */
         goto done;
     }
     if (bp_dataset_inputs(test ? test : ds) != bp_net_inputs(net)) {

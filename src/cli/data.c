@@ -195,7 +195,12 @@ bp_status cli_load_data_for(const char *spec, const cli_data_options *o, const b
         bp_csv_options_default(&csv);
         csv.target = o->target;
         csv.id = o->id;
-        st = csv_hint(bp_dataset_read_csv_schema(out, spec, &csv, net), sniff);
+        /* Mapped through the model's schema, most failures are about that
+         * mapping (an unseen label, a missing column): the format hint would
+         * mislead there, so only a FANN-looking file gets it. */
+        st = bp_dataset_read_csv_schema(out, spec, &csv, net);
+        if (sniff == 2)
+            st = csv_hint(st, sniff);
     }
     }
     print_notes(o, *out);
