@@ -202,6 +202,8 @@ _PROTOS = {
     "bp_net_set_input_names": (_I, [_P, _P]),
     "bp_net_input_name": (_S, [_P, _I]),
     "bp_net_save": (_I, [_P, _S]),
+    "bp_net_save_onnx": (_I, [_P, _S]),
+    "bp_net_save_c": (_I, [_P, _S, _S]),
     "bp_net_load_any": (_I, [ctypes.POINTER(_P), _S]),
     "bp_net_write_text": (_I, [_P, _P, _S]),
     "bp_net_fit_scaling": (_I, [_P, _P, _I]),

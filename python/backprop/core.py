@@ -139,6 +139,16 @@ class Net:
         """Binary model file, written atomically."""
         check(lib.bp_net_save(self._ptr, os.fsencode(path)))
 
+    def save_onnx(self, path):
+        """ONNX (opset 13) file; Net.load reads it back (docs/export.md)."""
+        check(lib.bp_net_save_onnx(self._ptr, os.fsencode(path)))
+
+    def save_c(self, c_path, h_path=None):
+        """Standalone C99 predict() (and its header, default: c_path with .h)."""
+        if h_path is None:
+            h_path = os.path.splitext(c_path)[0] + ".h"
+        check(lib.bp_net_save_c(self._ptr, os.fsencode(c_path), os.fsencode(h_path)))
+
     def save_text(self, path):
         """Text .net file (every float with %.9g: reading it back gives the same bits)."""
         check(lib.bp_net_write_text(self._ptr, None, os.fsencode(path)))

@@ -271,7 +271,9 @@ class _BaseMLP(BaseEstimator):
         state.pop("_trainer", None)
         net = state.pop("net_", None)
         if net is not None:
-            tr = getattr(self, "_trainer", None)
+            # only partial_fit's trainer has state worth keeping (fit's run is over)
+            tr = getattr(self, "_trainer", None) if getattr(self, "_trainer_partial", False) \
+                else None
             if tr is not None:
                 with tempfile.TemporaryDirectory() as d:
                     p = os.path.join(d, "trainer.bpc")

@@ -143,6 +143,14 @@ class Training(unittest.TestCase):
                 np.testing.assert_array_equal(back.params, net.params)
                 self.assertEqual(back.layers, net.layers)
             self.assertEqual(Net.load(os.path.join(d, "m.bpm")).meta.get("note"), "hello")
+            # ONNX out and back in; the standalone C export writes its two files
+            X = np.random.RandomState(2).rand(7, 2).astype(np.float32)
+            net.save_onnx(os.path.join(d, "m.onnx"))
+            back = Net.load(os.path.join(d, "m.onnx"))
+            np.testing.assert_allclose(back.predict(X), net.predict(X), rtol=1e-6)
+            net.save_c(os.path.join(d, "m.c"))
+            self.assertTrue(os.path.getsize(os.path.join(d, "m.c")) > 0)
+            self.assertTrue(os.path.exists(os.path.join(d, "m.h")))
             # a checkpoint resumes bit for bit
             ds = self.xor()
             tr = Trainer(net, epochs=3, batch_size=2, learning_rate=0.1)

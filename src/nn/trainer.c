@@ -261,8 +261,10 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
     default:
         break;
     }
+    /* Zeroed: without a validation set `best` is never filled, yet a
+     * checkpoint saves it and the loader refuses non-finite values. */
     if (ok && o.patience > 0)
-        ok = (tr->best = alloc_params(np, 0)) != NULL;
+        ok = (tr->best = alloc_params(np, 1)) != NULL;
     if (ok)
         ok = (tr->last_good = alloc_params(np, 0)) != NULL;
     int B = o.batch_size;
