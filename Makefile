@@ -59,9 +59,9 @@ ifneq ($(DEPS_RC),0)
 $(error the build dependencies are missing (see above))
 endif
 endif
+all: $(STATIC) $(SHARED) $(CLI)
 deps:
 	CC="$(CC)" sh tools/deps.sh check
-all: $(STATIC) $(SHARED) $(CLI)
 
 # Per-ISA kernel files get their instruction set; the rest stays portable and
 # the right path is chosen by cpuid at run time.
@@ -106,15 +106,21 @@ run: all
 bench: all
 	sh bench/run.sh $(BUILD)
 
+# The documents backprop.h and backprop(3) refer to, installed in share/doc/backprop.
+DOCS := $(sort $(wildcard docs/*.md))
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	    $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	    $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/doc/backprop
 	install -m 644 include/backprop.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libbackprop.so.0
 	ln -sf libbackprop.so.0 $(DESTDIR)$(PREFIX)/lib/libbackprop.so
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/backprop.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/backprop.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 644 README.md $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/backprop/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*BP_VERSION_STRING "\(.*\)"/\1/p' include/backprop.h)|' \
 	    backprop.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/backprop.pc
 
@@ -122,7 +128,8 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/backprop.h $(DESTDIR)$(PREFIX)/lib/libbackprop.a \
 	    $(DESTDIR)$(PREFIX)/lib/libbackprop.so $(DESTDIR)$(PREFIX)/lib/libbackprop.so.0 \
 	    $(DESTDIR)$(PREFIX)/bin/backprop $(DESTDIR)$(PREFIX)/share/man/man1/backprop.1 \
-	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/backprop.pc
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/backprop.pc $(DESTDIR)$(PREFIX)/share/man/man3/backprop.3
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/backprop
 
 clean:
 	rm -rf build

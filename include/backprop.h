@@ -2,6 +2,8 @@
  * backprop.h — feed-forward neural networks trained by backpropagation.
  *
  * The one public header of libbackprop.  Everything is float32, row-major.
+ * backprop(3) is the overview; the docs/… files named below are installed in
+ * PREFIX/share/doc/backprop.
  *
  * Three kinds of state, three owners:
  *   bp_net        architecture + parameters (+ input scaling).  Never written by a
@@ -28,7 +30,17 @@
  * Errors: every fallible call returns a bp_status.  On failure a message
  * (naming file, line and field where that applies) is kept in a thread-local
  * buffer read by bp_errmsg().  The library never prints, exits or aborts on
- * bad input.
+ * bad input (one exception: an unknown BACKPROP_ISA value, see bp_isa()).
+ *
+ * Bad handles and indices, one rule for every function: a NULL handle or
+ * pointer argument, or a layer, neuron, class, input or metadata index out of
+ * range, never crashes.  Functions returning bp_status return BP_ERR_ARG with
+ * a message; getters return NULL, 0 or a zeroed struct (bp_net_layer: size
+ * and units 0; bp_net_loss: BP_LOSS_MSE); name functions return "?" for a
+ * value outside their enum; bp_schedule_lr returns NaN; void functions do
+ * nothing.  On failure every output pointer (the bp_x **out of the create,
+ * clone, load, read and split calls) that is not itself NULL is set to NULL.
+ * tests/test_api_contract.c calls every function this way.
  *
  * Thread safety: calls on distinct objects are safe from distinct threads.
  * Calls that take a const bp_net * may run concurrently on the same net.
@@ -65,6 +77,23 @@ extern "C" {
 #define BP_VERSION_STRING "0.1.0"
 
 BP_API const char *bp_version(void);
+
+/* CPU paths and BACKPROP_ISA.  The kernels run on one of three paths:
+ * "avx512", "avx2" (with FMA) or "portable" C.  By default the best path the
+ * CPU has is chosen at the first call that needs a kernel.  The environment
+ * variable BACKPROP_ISA=avx512|avx2|portable asks for a path; a path the CPU
+ * lacks falls back to the best one below it.  The choice is process-global:
+ * read once, at that first call, and shared by every thread, net and
+ * workspace, so set the variable before the program starts using the library.
+ * On one path results are deterministic (the same bits for any thread count),
+ * but the paths sum in different orders and fuse multiply-adds differently,
+ * so outputs, gradients and trained weights differ in their low bits between
+ * paths: compare bit for bit only on the same path.  An unknown value is the
+ * one case where the library prints: a single warning line on stderr (the
+ * variable is the user's, and the program has no other way to learn it was
+ * misspelt), then the automatic choice.  bp_isa() names the path in use and
+ * makes the choice if none was made yet. */
+BP_API const char *bp_isa(void);
 
 /* ------------------------------------------------------------------ */
 /* Status and errors                                                   */
@@ -263,6 +292,34 @@ BP_API int bp_net_meta_count(const bp_net *net);
 /* key/value of the i-th entry, 0 ≤ i < count. */
 BP_API void bp_net_meta_at(const bp_net *net, int i, const char **key, const char **value);
 
+/* The schema of the data a model was trained on, kept in the model file so
+ * new data is mapped the same way: columns by name, class labels through the
+ * model's own class order (not the order a new file happens to list them).
+ * Every part is optional (a .net file or an old model may have none).
+ * Names are UTF-8, at most BP_NAME_MAX bytes each. */
+#define BP_NAME_MAX 4096
+typedef enum bp_task {
+    BP_TASK_UNKNOWN = 0,    /* not recorded */
+    BP_TASK_REGRESSION,
+    BP_TASK_CLASSIFICATION
+} bp_task;
+BP_API bp_status bp_net_set_task(bp_net *net, bp_task task);
+BP_API bp_task bp_net_task(const bp_net *net);
+/* Input feature names: n_inputs names, or NULL to remove them. */
+BP_API bp_status bp_net_set_input_names(bp_net *net, const char *const *names);
+BP_API const char *bp_net_input_name(const bp_net *net, int i);   /* NULL if none */
+/* Target column name(s): one label column for a classifier trained on labels,
+ * one per output for regression or one-hot targets; n = 0 removes them. */
+BP_API bp_status bp_net_set_target_names(bp_net *net, int n, const char *const *names);
+BP_API int bp_net_target_count(const bp_net *net);
+BP_API const char *bp_net_target_name(const bp_net *net, int j);  /* NULL if none */
+/* Classes in the model's output order (class k is output k; a 1-output
+ * sigmoid net has 2 classes).  Sets the task to classification.  names may be
+ * NULL (classes known by number only); classes = 0 removes them. */
+BP_API bp_status bp_net_set_classes(bp_net *net, int classes, const char *const *names);
+BP_API int bp_net_classes(const bp_net *net);                      /* 0 if not a classifier */
+BP_API const char *bp_net_class_name(const bp_net *net, int k);   /* NULL if unnamed */
+
 /* ------------------------------------------------------------------ */
 /* Workspaces, forward and backward passes                             */
 /* ------------------------------------------------------------------ */
@@ -382,6 +439,36 @@ BP_API bp_status bp_dataset_split_stratified(const bp_dataset *ds, double fracti
                                       bp_dataset **first, bp_dataset **second);
 /* Reject NaN/Inf anywhere, naming the row and column ("name" for the message). */
 BP_API bp_status bp_dataset_check_finite(const bp_dataset *ds, const char *name);
+/* Name(s) of the target column(s) the data came from (from a CSV header). */
+BP_API bp_status bp_dataset_set_target_names(bp_dataset *ds, int n, const char *const *names);
+BP_API int bp_dataset_target_count(const bp_dataset *ds);
+BP_API const char *bp_dataset_target_name(const bp_dataset *ds, int j);
+/* An identifier per row (e.g. a CSV column named by bp_csv_options.id), NULL if none. */
+BP_API bp_status bp_dataset_set_row_ids(bp_dataset *ds, const char *const *ids);
+BP_API const char *bp_dataset_row_id(const bp_dataset *ds, size_t r);
+/* Notes a reader leaves about decisions it made (targets read as classes,
+ * columns ignored, …), one per line, so a program can show them: the library
+ * never prints.  NULL if none. */
+BP_API const char *bp_dataset_notes(const bp_dataset *ds);
+BP_API bp_status bp_dataset_add_note(bp_dataset *ds, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Decide whether numeric targets are classes (for readers without a task
+ * option, e.g. bp_dataset_read_fann).  task −1 detects: several target
+ * columns that are one-hot in every row (values 0/1 or −1/1, exactly one
+ * "on") are classes, one per column; one target column of whole numbers with
+ * at most 32 distinct values, and at most a fifth as many as rows, holds class
+ * labels, numbered in sorted order (labels 10, 20, 30 → classes 0, 1, 2,
+ * named "10", "20", "30").  task 1 insists (an error when the targets are
+ * neither one-hot nor one label column), 0 leaves them as they are.  A
+ * detected change leaves a note.  Y becomes one-hot 0/1.  `name` names the
+ * data in messages. */
+BP_API bp_status bp_dataset_detect_task(bp_dataset *ds, int task, const char *name);
+/* Copy a data set's schema (input, target and class names, task) into a net
+ * whose inputs and outputs fit it. */
+BP_API bp_status bp_net_set_schema(bp_net *net, const bp_dataset *ds);
 
 typedef struct bp_csv_options {
     size_t size;       /* sizeof(bp_csv_options): set by bp_csv_options_default */
@@ -391,7 +478,10 @@ typedef struct bp_csv_options {
                           several separated by commas for multi-output regression */
     int task;          /* -1 detect (default): non-numeric target → classes; 0 regression;
                           1 classification (numeric or string labels mapped to classes) */
-    int n_classes;     /* classification with numeric labels: 0 = max label + 1 */
+    int n_classes;     /* classification with numeric labels 0 … n_classes−1 taken as
+                          class numbers; 0 (default): labels are numbered in sorted order */
+    const char *id;    /* a column (name or 1-based index) kept as each row's id and not
+                          used as an input (default NULL) */
 } bp_csv_options;
 /* Defaults for a struct of `size` bytes; call the inline bp_csv_options_default(). */
 BP_API void bp_csv_options_init(bp_csv_options *opts, size_t size);
@@ -403,11 +493,29 @@ static inline void bp_csv_options_default(bp_csv_options *opts)
 /* CSV: comments (# …) and blank lines skipped, CRLF and a UTF-8 BOM accepted,
  * quoted fields ("a,b") supported.  Errors name file, line and column. */
 BP_API bp_status bp_dataset_read_csv(bp_dataset **out, const char *path, const bp_csv_options *opts);
+/* Read a CSV the way `net` expects its data, through the net's schema:
+ * with a header and the net's input names, columns are found by name (any
+ * order; a missing one is an error naming it; extra columns are ignored, with
+ * a note); without, by position (inputs, then the target column(s) last or
+ * as opts->target says).  The target column(s) may be absent (outputs = 0:
+ * enough to predict).  Class labels map through the net's class names (an
+ * unknown label is an error naming it and its line); the data set always has
+ * the net's outputs, whatever subset of classes the file holds.  The task is
+ * the net's (opts->task and n_classes are not used).  A net without a schema
+ * is read as a classifier when its output is softmax or bce (labels are class
+ * numbers), else as regression. */
+BP_API bp_status bp_dataset_read_csv_schema(bp_dataset **out, const char *path,
+                                     const bp_csv_options *opts, const bp_net *net);
 /* IDX images (u8 → x/255 in [0,1], any other type as is) and labels, plain or
  * gzip (.gz detected by magic).  labels_path may be NULL (then outputs = 0). */
 BP_API bp_status bp_dataset_read_idx(bp_dataset **out, const char *images_path, const char *labels_path);
 /* FANN training files: "rows inputs outputs" then input and output lines. */
 BP_API bp_status bp_dataset_read_fann(bp_dataset **out, const char *path);
+/* 1 when the file starts with a FANN header line ("rows inputs outputs",
+ * three whole numbers) followed by exactly rows·(inputs+outputs) numbers; 2
+ * when the first line looks like such a header but the count does not match;
+ * 0 otherwise (e.g. a CSV).  Recognises FANN files by content, not name. */
+BP_API int bp_fann_sniff(const char *path);
 BP_API bp_status bp_dataset_write_fann(const bp_dataset *ds, const char *path);
 /* "mnist" or "fashion-mnist": finds train/t10k IDX files (.gz or plain) in
  * dir, else $BACKPROP_DATA, else /usr/share/datasets/<name>.  The error
@@ -702,6 +810,8 @@ typedef enum bp_trace_format { BP_TRACE_TEXT = 0, BP_TRACE_MARKDOWN, BP_TRACE_HT
  * w' = w − η·∂E/∂w of `net` on one sample, printed like the article: s and a
  * of every neuron, each δ with its factors, each ∂E/∂w as its chain-rule
  * product and each new weight.  Markdown output writes the formulas in LaTeX.
+ * `input` is raw: the net's input scaling is applied first (as bp_predict
+ * and bp_draw_svg do), so the s values are the ones the model computes.
  * On success `net` holds the updated weights. */
 BP_API bp_status bp_explain_step(bp_net *net, const float *input, const float *target, float lr,
                           bp_trace_format format, FILE *out);
@@ -742,17 +852,44 @@ BP_API bp_status bp_explain_step_ex(bp_net *net, const float *input, const float
 /* Gradient check                                                      */
 /* ------------------------------------------------------------------ */
 
+/* The errors are relative errors with a floor (CS231n's recipe, in the form
+ * of PyTorch's atol + rtol·|n| test):
+ *   double:  max over checked parameters of |a − n| / max(|a|, |n|, τ),
+ *            a = analytic gradient (double), n = central difference with
+ *            h = 1e-6·max(1, |w|), τ = 1e-5·max(1, |E|) for the batch loss E.
+ *            The floor is the finite difference's own rounding noise
+ *            (≈ 2e-10·|E|) with a margin, so correct gradients of big nets do
+ *            not fail on parameters whose gradient is nearly 0.
+ *   float32: max over all parameters of |g − a| / max(|g|, |a|, 1e-3·max|a|, 1e-6),
+ *            g = the library's float32 gradient.
+ * `backprop gradcheck` passes with double < 1e-4 and float32 < 1e-2. */
 typedef struct bp_gradcheck_result {
     double max_rel_error_double;  /* analytic (double) vs central differences (double) */
     double max_rel_error_float;   /* the library's float32 gradients vs the double analytic */
     size_t worst_param;           /* index in bp_net_params order */
-    size_t params_checked;
+    size_t params_checked;        /* by central differences (all, or the sample) */
 } bp_gradcheck_result;
 
 /* Compare analytic gradients with central finite differences, in double
- * precision, on `batch` rows of x/target. */
+ * precision, on `batch` rows of x/target: every parameter (two forward
+ * passes each, so O(params²): slow beyond ~10⁵ parameters). */
 BP_API bp_status bp_gradcheck(const bp_net *net, const float *x, const float *target, int batch,
                        bp_gradcheck_result *result);
+
+/* Called by bp_gradcheck_sample every 64 parameters and at the end with the
+ * count checked so far and the total to check; non-zero stops the check
+ * (BP_ERR_INTERRUPTED). */
+typedef int (*bp_gradcheck_progress_fn)(size_t done, size_t total, void *user);
+
+/* bp_gradcheck on at most max_params parameters by central differences: all
+ * of them when the net has no more, else a sample drawn with `seed` (each
+ * parameter equally likely, the same sample for the same seed).  The float32
+ * comparison still covers every parameter.  progress may be NULL.  Exists so
+ * a big net (784-256-10: 2·10⁵ parameters) is checked in seconds. */
+BP_API bp_status bp_gradcheck_sample(const bp_net *net, const float *x, const float *target,
+                                     int batch, size_t max_params, uint64_t seed,
+                                     bp_gradcheck_progress_fn progress, void *user,
+                                     bp_gradcheck_result *result);
 
 #ifdef __cplusplus
 }

@@ -115,12 +115,14 @@ case_ "truncated gzip" 1 "cut-images.idx.gz: truncated or corrupt" $BP $TR "$D/c
 case_ "IDX label count" 1 "labels2.idx has 2 labels but" $BP $TR "$D/full.idx.gz" --labels "$D/labels2.idx" -o "$M"
 # Shapes
 case_ "fewer outputs than classes" 2 "--layers 4,8,2 does not fit the data: it has 4 inputs and 3 outputs (one per class)" $BP $TR data/iris.csv --layers 4,8,2 -o "$M"
-case_ "eval shape mismatch" 1 "xor.csv has 2 inputs per row but the model takes 4" $BP eval "$M" data/xor.csv
-case_ "predict shape mismatch" 1 "xor.csv has 2 inputs per row but the model takes 4" $BP predict "$M" data/xor.csv -o "$W/p.csv"
+case_ "eval missing column" 1 'xor.csv: no column "sepal_length" (input 1 of the model'"'"'s 4' $BP eval "$M" data/xor.csv
+case_ "predict missing column" 1 'xor.csv: no column "sepal_length"' $BP predict "$M" data/xor.csv -o "$W/p.csv"
+printf '0,0,0\n0,1,1\n' >"$D/nohead.csv"
+case_ "eval shape mismatch" 1 "nohead.csv has 3 columns but the model takes 4 inputs" $BP eval "$M" "$D/nohead.csv"
 case_ "net does not fit data" 1 "iris.csv has 4 inputs and 3 outputs per row but $D/ok.net takes 2 and gives 1" $BP $TR data/iris.csv --net "$D/ok.net" -o "$M"
 # Model files
 case_ "model wrong magic" 1 "magic.bpm: not a backprop model file (bad magic)" $BP info "$D/magic.bpm"
-case_ "model future version" 1 "future.bpm: model format version 9 is newer than this build reads (1)" $BP info "$D/future.bpm"
+case_ "model future version" 1 "future.bpm: model format version 9 is newer than this build reads (2)" $BP info "$D/future.bpm"
 case_ "model bad CRC" 1 "crc.bpm: checksum mismatch: file is corrupt" $BP eval "$D/crc.bpm" data/iris.csv
 case_ "model cut short" 1 "short.bpm: truncated: the file has $((size / 2)) bytes, its header says $size" $BP predict "$D/short.bpm" data/iris.csv
 case_ "model missing" 1 "nomodel.bpm: cannot open: No such file or directory" $BP predict "$T/nomodel.bpm" data/iris.csv -o "$W/p.csv"

@@ -14,6 +14,11 @@ REAL_CC=${CC:-cc}
 if sh tools/deps.sh --check >"$T/out" 2>&1 && [ ! -s "$T/out" ]; then ok; else
     bad "deps.sh --check on this machine"; cat "$T/out"; fi
 
+# A plain `make` builds the library and the command (the first rule is `all`),
+# not only the dependency check.
+goal=$(${MAKE:-make} -pn -f Makefile 2>/dev/null | sed -n 's/^\.DEFAULT_GOAL := //p')
+if [ "$goal" = all ]; then ok; else bad "plain make's goal is '$goal', not 'all'"; fi
+
 # A compiler that cannot find cmocka.h.
 cat >"$T/cc" <<STUB
 #!/bin/sh

@@ -122,7 +122,7 @@ expect "step NET --out NET" 2 "are the same file" "$BP" step "$T/s.net" --out "$
 expect "plot LOG -o LOG" 2 "are the same file" "$BP" plot "$T/log.csv" -o "$T/log.csv"
 # Resuming from the checkpoint that the run keeps writing is allowed.
 expect "checkpoint" 0 "" "$BP" $TR --epochs 1 --checkpoint "$T/ck.bpc" -o "$T/r.bpm"
-expect "--resume X --checkpoint X" 0 "" "$BP" train data/iris.csv --val 0 --epochs 2 -q \
+expect "--resume X --checkpoint X" 0 "" "$BP" train data/iris.csv --epochs 2 -q \
     --resume "$T/ck.bpc" --checkpoint "$T/ck.bpc" -o "$T/r.bpm"
 
 # ---- 4. read-only outputs --------------------------------------------------
@@ -166,7 +166,7 @@ expect "log in missing directory" 1 "No such file or directory" \
     "$BP" $TR --log "$T/nodir/log.csv" -o "$T/c.bpm"
 printf 'a,b,y\n1,2,0\n3,4,1\n' >"$T/small.csv"
 rm -f "$T/shape.bpm"
-expect "test set of another shape" 1 "test data $T/small.csv has 2 inputs" \
+expect "test set of another shape" 1 "small.csv: no column \"sepal_length\"" \
     "$BP" train data/iris.csv --test "$T/small.csv" --epochs 1 -o "$T/shape.bpm"
 [ -e "$T/shape.bpm" ] && bad "test set of another shape: a model was written" || ok
 grep -q '^epoch ' "$T/out" && bad "test set of another shape: trained first" || ok

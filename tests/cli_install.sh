@@ -9,9 +9,24 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 make -s install PREFIX="$T/usr" >"$T/log" 2>&1 || { echo "cli_install: make install failed"; cat "$T/log"; exit 1; }
 for f in include/backprop.h lib/libbackprop.a lib/libbackprop.so lib/pkgconfig/backprop.pc \
-    bin/backprop share/man/man1/backprop.1; do
+    bin/backprop share/man/man1/backprop.1 share/man/man3/backprop.3 \
+    share/doc/backprop/README.md share/doc/backprop/model-format.md \
+    share/doc/backprop/net-format.md share/doc/backprop/reliability.md; do
     [ -e "$T/usr/$f" ] || { echo "cli_install: $f not installed"; exit 1; }
 done
+# Every docs/… file the header names is installed, and backprop(3) is clean groff.
+for d in $(grep -o 'docs/[a-z-]*\.md' include/backprop.h | sort -u); do
+    [ -f "$T/usr/share/doc/backprop/${d#docs/}" ] ||
+        { echo "cli_install: $d (named in backprop.h) not installed"; exit 1; }
+done
+if command -v groff >/dev/null 2>&1; then
+    w=$(groff -man -ww -z "$T/usr/share/man/man3/backprop.3" 2>&1)
+    [ -z "$w" ] || { echo "cli_install: backprop.3 has groff warnings: $w"; exit 1; }
+fi
+make -s uninstall PREFIX="$T/usr" >"$T/log" 2>&1 &&
+    [ ! -e "$T/usr/share/man/man3/backprop.3" ] && [ ! -e "$T/usr/share/doc/backprop" ] ||
+    { echo "cli_install: make uninstall left docs behind"; exit 1; }
+make -s install PREFIX="$T/usr" >"$T/log" 2>&1 || { echo "cli_install: make install failed"; exit 1; }
 cp examples/xor.c "$T/prog.c"
 export PKG_CONFIG_PATH="$T/usr/lib/pkgconfig"
 # Static link so the test does not depend on the loader finding $T/usr/lib.

@@ -279,7 +279,7 @@ static void test_net_parser_errors(void **state)
         {"backprop-net 1\ninputs 1\nlayer 1 linear nobias\nweights\n1\nlr -1\n",
          ":6: the learning rate must be positive"},
         {"backprop-net 1\ninputs 1\nlayer 1 linear nobias\nweights\n1\nweights\n",
-         ":6: layer weights already has weights"},
+         ":6: layer 1 already has weights (from line 4)"},
         {"backprop-net 1\ninputs 1\nlayer 1 linear nobias\nweights\n1\nscaling-shift 0\n",
          "scaling needs both"},
         {"backprop-net 1\ninputs 1\nlayer 1 leaky-relu nobias slope=2\nweights\n1\n",

@@ -1,4 +1,6 @@
 /* CSV reader: good files of every accepted shape, bad files with exact messages. */
+#include <string.h>
+
 #include "testutil.h"
 
 #ifndef BP_SOURCE_DIR
@@ -81,8 +83,9 @@ static void test_quoted_fields(void **state)
                              NULL);
     assert_int_equal(bp_dataset_rows(ds), 3);
     assert_string_equal(bp_dataset_input_name(ds, 1), "b, c");
-    assert_string_equal(bp_dataset_class_name(ds, 0), "say \"hi\", ok");
-    assert_string_equal(bp_dataset_class_name(ds, 1), "plain");
+    /* Classes in sorted order: "plain" < "say …" < "two…". */
+    assert_string_equal(bp_dataset_class_name(ds, 1), "say \"hi\", ok");
+    assert_string_equal(bp_dataset_class_name(ds, 0), "plain");
     assert_string_equal(bp_dataset_class_name(ds, 2), "two\nlines");
     const float x[6] = {1, 2, 3, 4, 5, 6};
     assert_x(ds, x, 6);
@@ -139,23 +142,52 @@ static void test_numeric_labels(void **state)
     bp_csv_options o;
     bp_csv_options_default(&o);
     o.task = 1;
+    /* Numeric labels are numbered in sorted order, never by position. */
     bp_dataset *ds = read_ok("0.5,2\n1.5,0\n2.5,1\n", &o);
     assert_int_equal(bp_dataset_classes(ds), 3);
     assert_int_equal(bp_dataset_outputs(ds), 3);
     assert_int_equal(bp_dataset_labels(ds)[0], 2);
-    assert_null(bp_dataset_class_name(ds, 0));
+    assert_string_equal(bp_dataset_class_name(ds, 0), "0");
     assert_true(bp_dataset_y(ds)[2] == 1.0f);
     bp_dataset_free(ds);
+    ds = read_ok("0.5,30\n1.5,10\n2.5,20\n", &o);
+    assert_int_equal(bp_dataset_classes(ds), 3); /* not 31 */
+    assert_int_equal(bp_dataset_labels(ds)[0], 2);
+    assert_string_equal(bp_dataset_class_name(ds, 1), "20");
+    bp_dataset_free(ds);
+    /* n_classes: labels 0 … n−1 are class numbers. */
     o.n_classes = 5;
     ds = read_ok("0.5,2\n1.5,0\n", &o);
     assert_int_equal(bp_dataset_classes(ds), 5);
     assert_int_equal(bp_dataset_outputs(ds), 5);
     bp_dataset_free(ds);
-    /* Detected task: numeric target means regression. */
+    /* Detected task: few whole numbers are classes, other numbers regression. */
     bp_csv_options_default(&o);
     ds = read_ok("0.5,2\n1.5,0\n", &o);
     assert_int_equal(bp_dataset_classes(ds), 0);
     assert_int_equal(bp_dataset_outputs(ds), 1);
+    assert_null(bp_dataset_notes(ds));
+    bp_dataset_free(ds);
+    ds = read_ok("1,1\n2,2\n3,3\n4,1\n5,2\n6,3\n7,1\n8,2\n9,3\n10,1\n11,2\n12,3\n13,1\n14,2\n"
+                 "15,3\n", &o);
+    assert_int_equal(bp_dataset_classes(ds), 3); /* labels 1,2,3 → 3 outputs, not 4 */
+    assert_int_equal(bp_dataset_outputs(ds), 3);
+    assert_int_equal(bp_dataset_labels(ds)[0], 0);
+    assert_string_equal(bp_dataset_class_name(ds, 2), "3");
+    assert_non_null(strstr(bp_dataset_notes(ds), "--task regression"));
+    bp_dataset_free(ds);
+    o.task = 0;
+    ds = read_ok("1,1\n2,2\n3,3\n4,1\n5,2\n6,3\n7,1\n8,2\n9,3\n10,1\n11,2\n12,3\n13,1\n14,2\n"
+                 "15,3\n", &o);
+    assert_int_equal(bp_dataset_classes(ds), 0);
+    bp_dataset_free(ds);
+    /* One-hot target columns are classes, named by their columns. */
+    bp_csv_options_default(&o);
+    o.target = "a,b,c";
+    ds = read_ok("x,a,b,c\n1,0,1,0\n2,1,0,0\n3,0,0,1\n", &o);
+    assert_int_equal(bp_dataset_classes(ds), 3);
+    assert_int_equal(bp_dataset_labels(ds)[0], 1);
+    assert_string_equal(bp_dataset_class_name(ds, 2), "c");
     bp_dataset_free(ds);
 }
 
@@ -169,7 +201,8 @@ static void test_target_by_name_index_multi(void **state)
     assert_int_equal(bp_dataset_inputs(ds), 2);
     assert_int_equal(bp_dataset_classes(ds), 2);
     assert_string_equal(bp_dataset_input_name(ds, 0), "a");
-    assert_string_equal(bp_dataset_class_name(ds, 1), "no");
+    assert_string_equal(bp_dataset_class_name(ds, 0), "no"); /* sorted: no < yes */
+    assert_string_equal(bp_dataset_class_name(ds, 1), "yes");
     const float x[4] = {1, 2, 3, 4};
     assert_x(ds, x, 4);
     bp_dataset_free(ds);
@@ -293,10 +326,10 @@ static const bad_case bad_cases[] = {
     {"1,2,3\n", "1,1", -1, 0, BP_ERR_ARG, ": target column 1 is named twice"},
     {"1,2,3\n", "1,2,3", -1, 0, BP_ERR_ARG, ": every one of the 3 columns is a target"},
     {"1\n2\n", NULL, -1, 0, BP_ERR_PARSE, ":1: found 1 column"},
-    {"1,2,3\n4,x,6\n", "2,3", -1, 0, BP_ERR_PARSE, ":2:2: expected a number (several target columns make a regression), found \"x\""},
-    {"1,2\n3,-1\n", NULL, 1, 0, BP_ERR_PARSE, ":2:2: expected a class label (an integer >= 0 or a name), found \"-1\""},
-    {"1,2\n3,0.5\n", NULL, 1, 0, BP_ERR_PARSE, ":2:2: expected a class label (an integer >= 0 or a name), found \"0.5\""},
-    {"1,2\n3,5\n", NULL, 1, 3, BP_ERR_PARSE, ":2:2: class label \"5\" is out of range: expected 0 to 2"},
+    {"1,2,3\n4,x,6\n", "2,3", -1, 0, BP_ERR_PARSE, ":2:2: expected a number (several target columns are numbers: one-hot classes or a multi-output regression), found \"x\""},
+    {"1,2\n3,-1\n", NULL, 1, 3, BP_ERR_PARSE, ":2:2: class label \"-1\" is not a class number from 0 to 2"},
+    {"1,1\n3,0.5\n", NULL, 1, 2, BP_ERR_PARSE, ":2:2: class label \"0.5\" is not a class number from 0 to 1"},
+    {"1,2\n3,5\n", NULL, 1, 3, BP_ERR_PARSE, ":2:2: class label \"5\" is not a class number from 0 to 2"},
     {"1,cat\n", NULL, 0, 0, BP_ERR_PARSE, ":1:2: expected a number, found \"cat\""},
     {"1,cat\n2,\n", NULL, -1, 0, BP_ERR_PARSE, ":2:2: expected a class label, found an empty field"},
     {"1,2,cat\n1,2,\"x\ny\"\n1,q,dog\n", NULL, -1, 0, BP_ERR_PARSE, ":4:2: expected a number, found \"q\""},

@@ -394,7 +394,7 @@ static void end_file(buf *b)
 
 /* The parts of a 2-2-1 net (sigmoid, sigmoid, mse; bias on layer 1 only). */
 typedef struct {
-    buf arch, parm, scal, meta;
+    buf arch, parm, scal, meta, schm;
 } parts;
 
 static void make_parts(parts *p)
@@ -422,6 +422,9 @@ static void make_parts(parts *p)
     put(&p->meta, "name", 4);
     put32(&p->meta, 7);
     put(&p->meta, "article", 7);
+    /* SCHM (version 2): task unknown, no input, target or class names. */
+    for (int i = 0; i < 5; i++)
+        put32(&p->schm, 0);
 }
 
 static void free_parts(parts *p)
@@ -430,15 +433,17 @@ static void free_parts(parts *p)
     free(p->parm.d);
     free(p->scal.d);
     free(p->meta.d);
+    free(p->schm.d);
 }
 
 static void build(buf *b, const parts *p)
 {
-    begin_file(b, 1);
+    begin_file(b, 2);
     put_section(b, "ARCH", 1, &p->arch);
     put_section(b, "PARM", 1, &p->parm);
     put_section(b, "SCAL", 1, &p->scal);
     put_section(b, "META", 0, &p->meta);
+    put_section(b, "SCHM", 0, &p->schm);
     end_file(b);
 }
 
@@ -464,7 +469,7 @@ static void test_layout_matches_documentation(void **state)
     assert_memory_equal(got, expect.d, n);
     /* Spot checks of the table in docs/model-format.md. */
     assert_memory_equal(got, "\x89" "BPM\r\n\x1a\n", 8);
-    assert_int_equal(rd32(got + 8), 1);
+    assert_int_equal(rd32(got + 8), 2);
     assert_int_equal(rd32(got + 12), n);
     assert_memory_equal(got + 20, "ARCH", 4);
     free(got);
@@ -753,14 +758,14 @@ static void test_future_version(void **state)
     assert_null(net);
     char expect[320];
     snprintf(expect, sizeof expect,
-             "%s: model format version 7 is newer than this build reads (1)", path);
+             "%s: model format version 7 is newer than this build reads (2)", path);
     assert_string_equal(bp_errmsg(), expect);
     /* Even with the rest of the file not in a layout we know. */
-    wr32(d + 8, 2);
+    wr32(d + 8, 3);
     memset(d + 12, 0xee, n - 12);
     spit(path, d, n);
     assert_int_equal(bp_net_load(&net, path), BP_ERR_FORMAT);
-    assert_errmsg_contains("version 2 is newer");
+    assert_errmsg_contains("version 3 is newer");
     free(d);
 }
 

@@ -48,18 +48,41 @@ int cmd_eval(int argc, char **argv)
         return 1;
     rc = 1;
     bp_status lst = BP_OK;
-    if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
-        (lst = cli_load_data(args.positional[1], &dopt, &ds, &test)) != BP_OK) {
-        cli_fail("eval");
+    if ((lst = bp_net_load_any(&net, args.positional[0])) != BP_OK ||
+        (lst = cli_load_data_for(args.positional[1], &dopt, net, &ds)) != BP_OK) {
+        if (lst == BP_ERR_SHAPE) /* data and model disagree: name both */
+            fprintf(stderr, "backprop eval: %s (model %s)\n", bp_errmsg(), args.positional[0]);
+        else
+            cli_fail("eval");
         rc = net ? fail_rc(lst) : 1; /* an unknown --target is a usage error */
         goto done;
     }
     if (bp_dataset_inputs(test ? test : ds) != bp_net_inputs(net)) {
-        fprintf(stderr, "backprop eval: %s has %d inputs per row but the model takes %d\n",
-                args.positional[1], bp_dataset_inputs(test ? test : ds), bp_net_inputs(net));
+        fprintf(stderr, "backprop eval: %s has %d inputs per row but the model takes %d (%s)\n",
+                args.positional[1], bp_dataset_inputs(test ? test : ds), bp_net_inputs(net),
+                args.positional[0]);
         goto done;
     }
-    if (bp_evaluate(net, test ? test : ds, threads, &m) != BP_OK) {
+    if (bp_dataset_outputs(ds) == 0 && cli_data_is_idx(args.positional[1], &dopt)) {
+        cli_need_targets(args.positional[1], ds);
+        cli_fail("eval");
+        rc = 2;
+        goto done;
+    }
+    if (bp_dataset_outputs(ds) == 0) {
+        const char *t = bp_net_target_name(net, 0);
+        fprintf(stderr, "backprop eval: %s has no target column%s%s%s to evaluate against "
+                        "(predict works without one)\n", args.positional[1], t ? " (\"" : "",
+                t ? t : "", t ? "\")" : "");
+        goto done;
+    }
+    bp_status est = bp_evaluate(net, test ? test : ds, threads, &m);
+    if (est == BP_ERR_SHAPE) { /* the library's message names neither file */
+        fprintf(stderr, "backprop eval: %s (model %s): %s\n", args.positional[1],
+                args.positional[0], bp_errmsg());
+        goto done;
+    }
+    if (est != BP_OK) {
         cli_fail("eval");
         goto done;
     }
@@ -107,6 +130,100 @@ done:
 
 /* ---- predict ------------------------------------------------------------- */
 
+/* One CSV field, quoted when it holds a delimiter, quote or line break. */
+static void put_field(FILE *fp, const char *s)
+{
+    if (!s[strcspn(s, ",\"\r\n")]) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', fp);
+        fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+/* The class name (or number) of class k. */
+static void put_class(FILE *fp, const bp_net *net, const bp_dataset *ds, int k)
+{
+    char nb[256];
+    const char *name = class_name(net, ds, k, nb, sizeof nb);
+    if (name)
+        put_field(fp, name);
+    else
+        fprintf(fp, "%d", k);
+}
+
+/* The predictions as CSV: [id,] class or outputs, [true target,] and for
+ * classifiers each class's probability under its name. */
+static void write_predictions(FILE *fp, const bp_net *net, const bp_dataset *ds,
+                              const float *out, const char *id, int with_target)
+{
+    int n_out = bp_net_outputs(net);
+    int classifier = cli_model_task(net) == BP_TASK_CLASSIFICATION;
+    int n_t = with_target ? bp_dataset_outputs(ds) : 0;
+    const int32_t *labels = bp_dataset_labels(ds);
+    if (id) {
+        put_field(fp, id);
+        fputc(',', fp);
+    }
+    if (classifier) {
+        fputs("class", fp);
+        if (n_t)
+            fputs(",target", fp);
+        for (int k = 0; k < n_out; k++) {
+            char nb[256];
+            const char *name = class_name(net, ds, k, nb, sizeof nb);
+            fputs(",", fp);
+            if (name) {
+                char h[300];
+                snprintf(h, sizeof h, "p_%s", name);
+                put_field(fp, h);
+            } else {
+                fprintf(fp, "p%d", k);
+            }
+        }
+    } else {
+        for (int k = 0; k < n_out; k++)
+            fprintf(fp, k ? ",y%d" : "y%d", k + 1);
+        for (int k = 0; k < n_t; k++)
+            fprintf(fp, n_t == 1 ? ",target" : ",target%d", k + 1);
+    }
+    fputc('\n', fp);
+    const float *y = bp_dataset_y_const(ds);
+    for (size_t r = 0; r < bp_dataset_rows(ds); r++) {
+        const float *o = out + r * (size_t)n_out;
+        if (id) {
+            put_field(fp, bp_dataset_row_id(ds, r));
+            fputc(',', fp);
+        }
+        if (classifier) {
+            int best = 0;
+            if (n_out == 1)
+                best = o[0] > 0.5f;
+            for (int k = 1; k < n_out; k++)
+                if (o[k] > o[best])
+                    best = k;
+            put_class(fp, net, ds, best);
+            if (n_t && labels) {
+                fputc(',', fp);
+                put_class(fp, net, ds, labels[r]);
+            }
+            for (int k = 0; k < n_out; k++)
+                fprintf(fp, ",%.6g", o[k]);
+        } else {
+            for (int k = 0; k < n_out; k++)
+                fprintf(fp, k ? ",%.9g" : "%.9g", o[k]);
+            for (int k = 0; k < n_t; k++)
+                fprintf(fp, ",%.9g", y[r * (size_t)n_t + (size_t)k]);
+        }
+        fputc('\n', fp);
+    }
+}
+
 int cmd_predict(int argc, char **argv)
 {
     cli_option opts[] = {
@@ -114,17 +231,23 @@ int cmd_predict(int argc, char **argv)
         {"output", 'o', 1, "FILE.csv", "write here instead of standard output", 0},
         {"threads", 0, 1, "N", "worker threads (default 1)", 0},
         FORCE_OPTION,
+        {"id", 0, 1, "COLUMN", "copy this CSV column (name or 1-based index) to the output", 0},
+        {"with-target", 0, 0, "", "add the true target from DATA (when it has one)", 0},
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     int rc = cli_begin(&args, "predict", "MODEL DATA",
                        "Run MODEL on every row of DATA and print a CSV: for classifiers the\n"
-                       "predicted class and each class's probability, else the outputs.",
+                       "predicted class and each class's probability, else the outputs.\n"
+                       "DATA is mapped through the model's schema (columns by name when it\n"
+                       "has a header); its target column may be left out.",
                        argc, argv, 2, 2);
     if (rc >= 0)
         return rc;
     cli_data_options dopt;
     if ((rc = data_options(&args, "predict", &dopt)))
         return rc;
+    dopt.id = cli_get(&args, "id");
+    int with_target = cli_get(&args, "with-target") != NULL;
     int threads = 1;
     const char *v;
     if ((v = cli_get(&args, "threads")) &&
@@ -150,9 +273,17 @@ int cmd_predict(int argc, char **argv)
     rc = 1;
     bp_status lst = BP_OK;
     if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
-        (lst = cli_load_data(args.positional[1], &dopt, &ds, &test)) != BP_OK) {
-        cli_fail("predict");
+        (lst = cli_load_data_for(args.positional[1], &dopt, net, &ds)) != BP_OK) {
+        if (lst == BP_ERR_SHAPE) /* data and model disagree: name both */
+            fprintf(stderr, "backprop predict: %s (model %s)\n", bp_errmsg(), args.positional[0]);
+        else
+            cli_fail("predict");
         rc = net ? fail_rc(lst) : 1; /* an unknown --target is a usage error */
+        goto done;
+    }
+    if (dopt.id && !bp_dataset_row_id(ds, 0) && bp_dataset_rows(ds) > 0) {
+        fprintf(stderr, "backprop predict: --id needs a CSV file\n");
+        rc = 2;
         goto done;
     }
     const bp_dataset *used = test ? test : ds;
@@ -179,47 +310,7 @@ int cmd_predict(int argc, char **argv)
         }
         fp = bp_output_file(outfile);
     }
-    bp_layer_spec last = bp_net_layer(net, bp_net_layers(net) - 1);
-    int classifier = last.act == BP_ACT_SOFTMAX || bp_net_loss(net) == BP_LOSS_BCE;
-    if (classifier) {
-        fputs("class", fp);
-        for (int k = 0; k < n_out; k++) {
-            char nb[256];
-            const char *name = class_name(net, used, k, nb, sizeof nb);
-            if (name)
-                fprintf(fp, ",p_%s", name);
-            else
-                fprintf(fp, ",p%d", k);
-        }
-        fputc('\n', fp);
-    } else {
-        for (int k = 0; k < n_out; k++)
-            fprintf(fp, k ? ",y%d" : "y%d", k + 1);
-        fputc('\n', fp);
-    }
-    for (size_t r = 0; r < rows; r++) {
-        const float *o = out + r * (size_t)n_out;
-        if (classifier) {
-            int best = 0;
-            if (n_out == 1)
-                best = o[0] > 0.5f;
-            for (int k = 1; k < n_out; k++)
-                if (o[k] > o[best])
-                    best = k;
-            char nb[256];
-            const char *name = class_name(net, used, best, nb, sizeof nb);
-            if (name)
-                fputs(name, fp);
-            else
-                fprintf(fp, "%d", best);
-            for (int k = 0; k < n_out; k++)
-                fprintf(fp, ",%.6g", o[k]);
-        } else {
-            for (int k = 0; k < n_out; k++)
-                fprintf(fp, k ? ",%.9g" : "%.9g", o[k]);
-        }
-        fputc('\n', fp);
-    }
+    write_predictions(fp, net, used, out, dopt.id, with_target);
     if (outfile) {
         bp_status cst = bp_output_commit(outfile);
         outfile = NULL;

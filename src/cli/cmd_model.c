@@ -49,6 +49,7 @@ int cmd_info(int argc, char **argv)
     }
     printf("loss: %s\nparameters: %zu\n", bp_loss_name(bp_net_loss(net)), bp_net_param_count(net));
     printf("input scaling: %s\n", bp_net_scaling(net, NULL, NULL) ? "yes" : "none");
+    print_schema(net); /* the data the model expects */
     for (int i = 0; i < bp_net_meta_count(net); i++) {
         const char *k, *v;
         bp_net_meta_at(net, i, &k, &v);

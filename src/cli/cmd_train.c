@@ -362,6 +362,32 @@ bad:
     return 2;
 }
 
+/* --resume continues a run exactly as its checkpoint set it up, so options
+ * that define the net, the optimizer, the schedule or the data split would
+ * be silently ignored: refuse them (exit 2, naming each).  --epochs changes a
+ * resumed run and the run says so; --threads is accepted (results never
+ * depend on it) but the checkpoint's count is kept, which is said too. */
+static int resume_conflicts(cli_args *a)
+{
+    static const char *const fixed[] = {
+        "net",      "layers",   "hidden",     "act",       "out-act",     "loss",
+        "init",     "no-bias",  "optimizer",  "lr",        "batch",       "momentum",
+        "weight-decay", "dropout", "schedule", "step-every", "gamma",      "min-lr",
+        "warmup",   "clip",     "patience",   "min-delta", "flat-spot",   "scale",
+        "seed",     "no-shuffle", "val"};
+    char list[512] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (cli_get(a, fixed[i]) && n < sizeof list)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s--%s", n ? ", " : "", fixed[i]);
+    if (!n)
+        return 0;
+    fprintf(stderr, "backprop train: --resume continues the checkpoint's run as it was set up; "
+                    "it cannot change %s (only --epochs, the data, -o, --log, --checkpoint and "
+                    "--quiet, --threads may be given)\n", list);
+    return 2;
+}
+
 /* 1 if the validation part is too small to measure anything: under
  * MIN_VAL_ROWS rows, or missing a class the data has; says why in `why`. */
 static int val_too_small(const bp_dataset *all, const bp_dataset *val, char *why, size_t cap)
@@ -575,6 +601,8 @@ int cmd_train(int argc, char **argv)
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         topt.threads = cores > 0 ? (int)(cores < 256 ? cores : 256) : 1;
     }
+    if (cli_get(&args, "resume") && (rc = resume_conflicts(&args)))
+        return rc;
     float val_fraction = 0.1f;
     int val_given = cli_get(&args, "val") != NULL, stratified = 1;
     const char *v;
@@ -609,26 +637,10 @@ int cmd_train(int argc, char **argv)
     struct timespec t0, t1;
     rc = 1;
     if ((lst = cli_load_data(data, &dopt, &all, &test)) != BP_OK ||
+        (lst = cli_need_targets(data, all)) != BP_OK ||
         (lst = bp_dataset_check_finite(all, data)) != BP_OK) {
         fprintf(stderr, "backprop train: %s\n", bp_errmsg());
         rc = fail_rc(lst);
-        goto done;
-    }
-    const char *test_path = cli_get(&args, "test");
-    if (test_path) {
-        bp_dataset_free(test);
-        test = NULL;
-        if (cli_load_data(test_path, &dopt, &test, NULL) != BP_OK ||
-            bp_dataset_check_finite(test, test_path) != BP_OK)
-            goto fail;
-    }
-    /* A test set that cannot be evaluated is found now, not after training. */
-    if (test && (bp_dataset_inputs(test) != bp_dataset_inputs(all) ||
-                 bp_dataset_outputs(test) != bp_dataset_outputs(all))) {
-        fprintf(stderr, "backprop train: test data %s has %d inputs and %d outputs per row but "
-                        "the training data %s has %d and %d\n",
-                test_path ? test_path : data, bp_dataset_inputs(test), bp_dataset_outputs(test),
-                data, bp_dataset_inputs(all), bp_dataset_outputs(all));
         goto done;
     }
 
@@ -642,8 +654,17 @@ int cmd_train(int argc, char **argv)
             val_fraction = strtof(vf, NULL);
         const char *vs = bp_net_get_meta(net, "val_split");
         stratified = vs && !strcmp(vs, "stratified"); /* older runs: the plain split */
-        if (cli_get(&args, "epochs"))
+        if (cli_get(&args, "epochs")) {
+            if (!prog.quiet && topt.epochs != bp_trainer_options(tr)->epochs)
+                fprintf(stderr, "resuming at epoch %d: --epochs %d replaces the checkpoint's %d\n",
+                        bp_trainer_epoch(tr), topt.epochs, bp_trainer_options(tr)->epochs);
             bp_trainer_set_epochs(tr, topt.epochs);
+        }
+        if (!prog.quiet && cli_get(&args, "threads") &&
+            topt.threads != bp_trainer_options(tr)->threads)
+            fprintf(stderr, "resuming with the checkpoint's %d threads, not --threads %d (the "
+                            "result is the same)\n",
+                    bp_trainer_options(tr)->threads, topt.threads);
         topt = *bp_trainer_options(tr);
     }
     if (val_fraction > 0) {
@@ -689,10 +710,27 @@ int cmd_train(int argc, char **argv)
             bp_net_set_meta(net, "val_split", "stratified");
         const char *base = strrchr(data, '/');
         bp_net_set_meta(net, "data", base ? base + 1 : data);
-        store_class_names(net, train);
+        /* The model keeps the data's schema, so new data maps the same way. */
+        if (bp_net_set_schema(net, train) != BP_OK)
+            goto fail;
         if ((lst = bp_trainer_create(&tr, net, &topt)) != BP_OK) {
             fprintf(stderr, "backprop train: %s\n", bp_errmsg());
             rc = fail_rc(lst);
+            goto done;
+        }
+    }
+    /* The test file is read through the model's schema (columns by name,
+     * labels in the model's class order). */
+    const char *test_path = cli_get(&args, "test");
+    if (test_path) {
+        bp_dataset_free(test);
+        test = NULL;
+        if (cli_load_data_for(test_path, &dopt, net, &test) != BP_OK ||
+            bp_dataset_check_finite(test, test_path) != BP_OK)
+            goto fail;
+        if (bp_dataset_outputs(test) == 0) {
+            fprintf(stderr, "backprop train: %s has no target column to test against\n",
+                    test_path);
             goto done;
         }
     }

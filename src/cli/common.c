@@ -1,5 +1,4 @@
-/* Helpers the data commands share: data options, class names kept in the
- * model, metric lines, output checks. */
+/* Helpers the data commands share: data options, the model's schema, metric lines, output checks. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@ int data_options(cli_args *a, const char *cmd, cli_data_options *d)
     d->labels = cli_get(a, "labels");
     d->target = cli_get(a, "target");
     d->task = -1;
+    d->cmd = cmd;
     const char *t = cli_get(a, "task");
     if (t) {
         if (!strcmp(t, "classification"))
@@ -36,54 +36,49 @@ int data_options(cli_args *a, const char *cmd, cli_data_options *d)
     return 0;
 }
 
-/* ---- class names kept in the model ----------------------------------------- */
+/* ---- the model's schema ------------------------------------------------------ */
 
-/* The model remembers its classes' names (meta "classes", comma-separated)
- * so predict can name them for data that has no labels. */
-void store_class_names(bp_net *net, const bp_dataset *ds)
+/* Name of class k: from the model's schema, else the data set's, else NULL. */
+const char *class_name(const bp_net *net, const bp_dataset *ds, int k, char *buf, size_t cap)
 {
-    char buf[256];
-    size_t len = 0;
-    int k = bp_dataset_classes(ds);
-    for (int c = 0; c < k; c++) {
-        const char *name = bp_dataset_class_name(ds, c);
-        if (!name || strchr(name, ','))
-            return;
-        size_t n = strlen(name);
-        if (len + n + 2 > sizeof buf)
-            return;
-        if (c)
-            buf[len++] = ',';
-        memcpy(buf + len, name, n);
-        len += n;
-    }
-    if (k > 0) {
-        buf[len] = '\0';
-        bp_net_set_meta(net, "classes", buf);
-    }
+    const char *name = bp_net_class_name(net, k);
+    if (!name)
+        name = bp_dataset_class_name(ds, k);
+    if (name)
+        snprintf(buf, cap, "%s", name);
+    return name ? buf : NULL;
 }
 
-/* Name of class k: from the model's meta, else the data set's, else NULL. */
-const char *class_name(const bp_net *net, const bp_dataset *ds, int k, char *buf,
-                              size_t cap)
+/* "a, b, c" of up to 12 names, then "… (N in all)". */
+static void print_names(const char *label, int n, const char *(*get)(const bp_net *, int),
+                        const bp_net *net)
 {
-    const char *list = bp_net_get_meta(net, "classes");
-    if (list) {
-        for (int c = 0; c < k && list; c++) {
-            list = strchr(list, ',');
-            if (list)
-                list++;
-        }
-        if (list) {
-            size_t n = strcspn(list, ",");
-            if (n < cap) {
-                memcpy(buf, list, n);
-                buf[n] = '\0';
-                return buf;
-            }
-        }
+    printf("%s:", label);
+    for (int i = 0; i < n && i < 12; i++) {
+        const char *s = get(net, i);
+        if (s)
+            printf("%s %s", i ? "," : "", s);
+        else
+            printf("%s %d", i ? "," : "", i);
     }
-    return bp_dataset_class_name(ds, k);
+    if (n > 12)
+        printf(", ... (%d in all)", n);
+    putchar('\n');
+}
+
+/* The schema block of `info`: what data the model expects. */
+void print_schema(const bp_net *net)
+{
+    bp_task t = bp_net_task(net);
+    printf("task: %s\n", t == BP_TASK_CLASSIFICATION ? "classification"
+                         : t == BP_TASK_REGRESSION   ? "regression"
+                                                     : "not recorded");
+    if (bp_net_input_name(net, 0))
+        print_names("input columns", bp_net_inputs(net), bp_net_input_name, net);
+    if (bp_net_target_count(net) > 0)
+        print_names("target columns", bp_net_target_count(net), bp_net_target_name, net);
+    if (bp_net_classes(net) > 0)
+        print_names("classes", bp_net_classes(net), bp_net_class_name, net);
 }
 
 void print_eval(const char *what, const bp_metrics *m)

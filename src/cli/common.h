@@ -15,10 +15,9 @@
 
 /* Reads the DATA_OPTIONS of a command into d; 2 on a usage error, else 0. */
 int data_options(cli_args *a, const char *cmd, cli_data_options *d);
-/* The model remembers its classes' names (meta "classes", comma-separated)
- * so predict can name them for data that has no labels. */
-void store_class_names(bp_net *net, const bp_dataset *ds);
-/* Name of class k: from the model's meta, else the data set's, else NULL. */
+/* The schema block of `info` (task, input and target columns, classes). */
+void print_schema(const bp_net *net);
+/* Name of class k: from the model's schema, else the data set's, else NULL. */
 const char *class_name(const bp_net *net, const bp_dataset *ds, int k, char *buf, size_t cap);
 /* "what: loss … accuracy …" or the regression metrics, one line. */
 void print_eval(const char *what, const bp_metrics *m);

@@ -19,6 +19,7 @@ typedef struct bp_words {
     const char *outputs, *hidden, *bias;   /* role words and the bias note */
     const char *loss_text_fmt, *loss_md_fmt; /* %s loss name, %g learning rate */
     const char *inputs_text, *inputs_md, *expected_text, *expected_md;
+    const char *scaled_text, *scaled_md; /* before the raw inputs of a scaled model */
     const char *forward;     /* "Forward propagation" */
     const char *layer_title_fmt; /* %s Hidden/Output, %s " 2" for the 2nd hidden layer */
     const char *Output, *Hidden;
@@ -70,7 +71,7 @@ void bp_html_formula(FILE *fp, const char *text);
  * sample), and from the updated weights on ("and then repeat": `steps` more
  * steps of `net` on the same sample, the closing words, the script). */
 bp_status bp_html_begin(FILE *fp, const bp_words *w, const bp_net *old, const bp_net *updated,
-                        const float *input, const float *target, float lr);
+                        const float *input, const float *raw, const float *target, float lr);
 bp_status bp_html_end(FILE *fp, const bp_words *w, const bp_net *net, const float *input,
                       const float *target, float lr, int steps, float first_loss);
 /* Writes s with & < > " escaped. */

@@ -388,7 +388,7 @@ static void arch_name(const bp_net *net, char *buf, size_t cap)
 }
 
 bp_status bp_html_begin(FILE *fp, const bp_words *w, const bp_net *old, const bp_net *updated,
-                        const float *input, const float *target, float lr)
+                        const float *input, const float *raw, const float *target, float lr)
 {
     char arch[640], title[800], line[4096];
     arch_name(old, arch, sizeof arch);
@@ -403,7 +403,7 @@ bp_status bp_html_begin(FILE *fp, const bp_words *w, const bp_net *old, const bp
     fputs("</h1>\n<p>", fp);
     bp_html_escape(fp, w->intro);
     fputs("</p>\n<figure>\n", fp);
-    bp_status st = bp_svg_write(fp, old, input, NULL, updated, NULL, w, 1);
+    bp_status st = bp_svg_write(fp, old, input, raw, updated, NULL, w, 1);
     if (st != BP_OK)
         return st;
     fputs("<figcaption>", fp);

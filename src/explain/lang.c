@@ -25,6 +25,9 @@ static const bp_words english = {
     .inputs_md = "Inputs: ",
     .expected_text = "\n  expected:",
     .expected_md = ". Expected outputs: ",
+    .scaled_text = "\n  (the model's input scaling x' = (x − shift)·scale applied to the raw input",
+    .scaled_md = " (the model's input scaling $x' = (x - \\text{shift})\\cdot"
+                 "\\text{scale}$ applied to the raw input",
     .forward = "Forward propagation",
     .layer_title_fmt = "%s layer%s",
     .Output = "Output",
@@ -90,6 +93,8 @@ static const bp_words chinese = {
     .inputs_md = "输入：",
     .expected_text = "\n  预期输出：",
     .expected_md = "。预期输出：",
+    .scaled_text = "\n  （模型的输入缩放 x' = (x − shift)·scale 作用于原始输入",
+    .scaled_md = "（模型的输入缩放 $x' = (x - \\text{shift})\\cdot\\text{scale}$ 作用于原始输入",
     .forward = "前向传播",
     .layer_title_fmt = "%s%s",
     .Output = "输出层",

@@ -252,15 +252,17 @@ static void html_rules(tracer *t, size_t w_first)
     line_end(t);
 }
 
-bp_status bp_explain_step(bp_net *net, const float *input, const float *target, float lr,
+bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *target, float lr,
                           bp_trace_format format, FILE *fp)
 {
-    return bp_explain_step_ex(net, input, target, lr, format, NULL, fp);
+    return bp_explain_step_ex(net, raw_input, target, lr, format, NULL, fp);
 }
 
-bp_status bp_explain_step_ex(bp_net *net, const float *input, const float *target, float lr,
-                             bp_trace_format format, const bp_explain_options *opt, FILE *fp)
+bp_status bp_explain_step_ex(bp_net *net, const float *raw_input, const float *target,
+                             float lr, bp_trace_format format, const bp_explain_options *opt,
+                             FILE *fp)
 {
+    const float *input = raw_input;
     if (!net || !input || !target || !fp)
         return bp_error(BP_ERR_ARG, "bp_explain_step: NULL argument");
     if (format != BP_TRACE_TEXT && format != BP_TRACE_MARKDOWN && format != BP_TRACE_HTML)
@@ -278,6 +280,16 @@ bp_status bp_explain_step_ex(bp_net *net, const float *input, const float *targe
     for (int k = 0; k < bp_net_outputs(net); k++)
         if (!isfinite(target[k]))
             return bp_error(BP_ERR_NUMERIC, "target %d is not a finite number", k + 1);
+    /* The net sees its inputs scaled, as bp_predict and bp_draw_svg feed them,
+     * so every s below is the one the model computes for this raw input. */
+    float *scaled = NULL;
+    if (bp_net_scaling(net, NULL, NULL)) {
+        scaled = malloc((size_t)bp_net_inputs(net) * sizeof *scaled);
+        if (!scaled)
+            return bp_error(BP_ERR_NOMEM, "out of memory scaling the input");
+        bp_net_scale_inputs(net, raw_input, scaled, 1);
+        input = scaled;
+    }
 
     bp_net *old = NULL;
     bp_workspace *ws = NULL;
@@ -294,6 +306,7 @@ bp_status bp_explain_step_ex(bp_net *net, const float *input, const float *targe
     if (st != BP_OK) {
         bp_workspace_free(ws);
         bp_net_free(old);
+        free(scaled);
         return st;
     }
 
@@ -305,7 +318,7 @@ bp_status bp_explain_step_ex(bp_net *net, const float *input, const float *targe
 
     /* Title and set-up. */
     if (t.html) {
-        st = bp_html_begin(fp, words, old, net, input, target, lr);
+        st = bp_html_begin(fp, words, old, net, input, scaled ? raw_input : NULL, target, lr);
         if (st != BP_OK)
             goto done;
     } else {
@@ -326,6 +339,12 @@ bp_status bp_explain_step_ex(bp_net *net, const float *input, const float *targe
             fprintf(fp, "%s$i_{%d} = %.4f$", i ? ", " : "", i + 1, input[i]);
         else
             fprintf(fp, " i%d = %.4f", i + 1, input[i]);
+    }
+    if (scaled) {
+        fputs(t.md ? t.w->scaled_md : t.w->scaled_text, fp);
+        for (int i = 0; i < bp_net_inputs(old); i++)
+            fprintf(fp, t.md ? "%s$%.4f$" : "%s%.4f", i ? ", " : " ", raw_input[i]);
+        fputs(")", fp);
     }
     fputs(t.md ? t.w->expected_md : t.w->expected_text, fp);
     for (int k = 0; k < bp_net_outputs(old); k++) {
@@ -579,6 +598,7 @@ bp_status bp_explain_step_ex(bp_net *net, const float *input, const float *targe
 done:
     bp_workspace_free(ws);
     bp_net_free(old);
+    free(scaled);
     if (st != BP_OK)
         return st;
     if (ferror(fp))

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -182,7 +183,7 @@ bp_status bp_atomic_begin(bp_atomic_file *f, const char *path)
     /* Replacing a file keeps its permissions (a new one gets 0666 less the
      * umask, as open() made it). */
     if (have_mode)
-        (void)fchmod(fd, sb.st_mode & 07777);
+        (void)fchmod(fd, sb.st_mode & 0777); /* not set-id bits */
     if (!(f->fp = fdopen(fd, "wb"))) {
         int e = errno;
         close(fd);
@@ -282,6 +283,13 @@ bp_status bp_read_file(const char *path, size_t max_bytes, char **data, size_t *
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return bp_error(BP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    /* A regular file's size is known: refuse a too-big one before reading it. */
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) && (uintmax_t)sb.st_size > max_bytes) {
+        fclose(fp);
+        return bp_error(BP_ERR_FORMAT, "%s: file is larger than the limit of %zu bytes", path,
+                        max_bytes);
+    }
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     while (buf) {

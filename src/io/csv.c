@@ -124,14 +124,27 @@ static enum num_kind classify_number(const char *s, double *out)
     return NUM_OK;
 }
 
-/* A field for a message: quoted, cut to 40 characters. */
+/* A field for a message: quoted, cut to about 40 characters, with control
+ * characters escaped (\n, \r, \t, \xHH) so a quoted field holding a line
+ * break never splits the one-line message. */
 static const char *snip(const char *s, char buf[64])
 {
-    size_t n = strlen(s);
-    if (n <= 40)
-        snprintf(buf, 64, "\"%s\"", s);
-    else
-        snprintf(buf, 64, "\"%.37s...\"", s);
+    size_t o = 0;
+    buf[o++] = '"';
+    for (; *s && o < 44; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        if (esc)
+            o += (size_t)snprintf(buf + o, 64 - o, "%s", esc);
+        else if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(buf + o, 64 - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    if (*s)
+        o += (size_t)snprintf(buf + o, 64 - o, "...");
+    buf[o++] = '"';
+    buf[o] = '\0';
     return buf;
 }
 
@@ -325,6 +338,8 @@ static char detect_delimiter(char *p, char *end)
 
 /* ---- target columns -------------------------------------------------------- */
 
+/* ---- columns ----------------------------------------------------------------- */
+
 static int all_digits(const char *s)
 {
     if (!*s)
@@ -335,9 +350,63 @@ static int all_digits(const char *s)
     return 1;
 }
 
-/* Resolves opts->target into column indices (0-based), marking is_target. */
+/* "a, b, c" of the header, cut to fit a message. */
+static const char *header_list(char **header, size_t ncols, char list[512])
+{
+    size_t o = 0;
+    list[0] = '\0';
+    for (size_t j = 0; j < ncols && o < 512 - 8; j++) {
+        int w = snprintf(list + o, 512 - o, "%s%s", j ? ", " : "", header[j]);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+    if (o >= 512 - 8)
+        snprintf(list + 512 - 8, 8, ", ...");
+    return list;
+}
+
+/* The column (0-based) of a header name, or SIZE_MAX. */
+static size_t column_named(char **header, size_t ncols, const char *name)
+{
+    for (size_t j = 0; header && j < ncols; j++)
+        if (strcmp(header[j], name) == 0)
+            return j;
+    return SIZE_MAX;
+}
+
+/* One column given by name, 1-based index or "last"; `what` for messages
+ * ("the target", "the id"). */
+static bp_status find_column(const char *path, const char *item, char **header, size_t ncols,
+                             const char *what, size_t *out)
+{
+    size_t col = column_named(header, ncols, item);
+    if (col == SIZE_MAX) {
+        char list[512];
+        if (strcmp(item, "last") == 0) {
+            col = ncols - 1;
+        } else if (all_digits(item)) {
+            unsigned long long k = strtoull(item, NULL, 10);
+            if (k < 1 || k > ncols)
+                return bp_error(BP_ERR_ARG, "%s: %s column %s is out of range: the file has %zu "
+                                "columns (numbered from 1)", path, what + 4, item, ncols);
+            col = (size_t)k - 1;
+        } else if (header) {
+            return bp_error(BP_ERR_ARG, "%s: no column named \"%s\" for %s (the header has: %s)",
+                            path, item, what, header_list(header, ncols, list));
+        } else {
+            return bp_error(BP_ERR_ARG, "%s: %s \"%s\" is not a column number or \"last\", and "
+                            "the file has no header line to look names up in", path, what + 4,
+                            item);
+        }
+    }
+    *out = col;
+    return BP_OK;
+}
+
+/* Resolves a target spec into column indices (0-based), marking used[]. */
 static bp_status resolve_targets(const char *path, const char *spec, char **header, size_t ncols,
-                                 size_t *cols, size_t *n_targets, char *is_target)
+                                 size_t *cols, size_t *n_targets, char *used)
 {
     if (!spec || !*spec)
         spec = "last";
@@ -358,61 +427,150 @@ static bp_status resolve_targets(const char *path, const char *spec, char **head
                             "1-based numbers or \"last\", separated by commas)", path, spec);
         memcpy(item, p, len);
         item[len] = '\0';
-        size_t col = SIZE_MAX;
-        if (header)
-            for (size_t j = 0; j < ncols; j++)
-                if (strcmp(header[j], item) == 0) {
-                    col = j;
-                    break;
-                }
-        if (col == SIZE_MAX) {
-            if (strcmp(item, "last") == 0) {
-                col = ncols - 1;
-            } else if (all_digits(item)) {
-                unsigned long long k = strtoull(item, NULL, 10);
-                if (k < 1 || k > ncols)
-                    return bp_error(BP_ERR_ARG, "%s: target column %s is out of range: the file "
-                                    "has %zu columns (numbered from 1)", path, item, ncols);
-                col = (size_t)k - 1;
-            } else if (header) {
-                char list[512];
-                size_t o = 0;
-                list[0] = '\0';
-                for (size_t j = 0; j < ncols && o < sizeof list - 8; j++) {
-                    int w = snprintf(list + o, sizeof list - o, "%s%s", j ? ", " : "", header[j]);
-                    if (w < 0)
-                        break;
-                    o += (size_t)w;
-                }
-                if (o >= sizeof list - 8)
-                    snprintf(list + sizeof list - 8, 8, ", ...");
-                return bp_error(BP_ERR_ARG, "%s: no column named \"%s\" for the target "
-                                "(the header has: %s)", path, item, list);
-            } else {
-                return bp_error(BP_ERR_ARG, "%s: target \"%s\" is not a column number or "
-                                "\"last\", and the file has no header line to look names up in",
-                                path, item);
-            }
-        }
-        if (is_target[col])
-            return bp_error(BP_ERR_ARG, "%s: target column %zu is named twice in \"%s\"", path,
-                            col + 1, spec);
-        is_target[col] = 1;
+        size_t col;
+        bp_status st = find_column(path, item, header, ncols, "the target", &col);
+        if (st != BP_OK)
+            return st;
+        if (used[col])
+            return bp_error(BP_ERR_ARG, "%s: target column %zu is named twice in \"%s\" (or is "
+                            "the id column)", path, col + 1, spec);
+        used[col] = 1;
         cols[n++] = col;
         if (!comma)
             break;
         p = comma + 1;
     }
-    if (n >= ncols)
-        return bp_error(BP_ERR_ARG, "%s: every one of the %zu columns is a target; at least "
-                        "one input column is needed", path, ncols);
     *n_targets = n;
+    return BP_OK;
+}
+
+/* Which columns are inputs, targets and the id. */
+typedef struct col_plan {
+    size_t *icols, inputs; /* input columns in the order of the data set's inputs */
+    size_t *tcols, nt;     /* target columns */
+    size_t idcol;          /* SIZE_MAX: none */
+    char *used;            /* [ncols] */
+} col_plan;
+
+/* Without a model: the target(s) as opts say, every other column (but the
+ * id) an input, in file order. */
+static bp_status plan_plain(const char *path, const bp_csv_options *o, char **header,
+                            size_t ncols, col_plan *c)
+{
+    bp_status st;
+    if (o->id) {
+        if ((st = find_column(path, o->id, header, ncols, "the id", &c->idcol)) != BP_OK)
+            return st;
+        c->used[c->idcol] = 1;
+    }
+    if ((st = resolve_targets(path, o->target, header, ncols, c->tcols, &c->nt, c->used)) != BP_OK)
+        return st;
+    for (size_t j = 0; j < ncols; j++)
+        if (!c->used[j]) {
+            c->used[j] = 1;
+            c->icols[c->inputs++] = j;
+        }
+    if (c->inputs == 0)
+        return bp_error(BP_ERR_ARG, "%s: every one of the %zu columns is a target%s; at least "
+                        "one input column is needed", path, ncols, o->id ? " or the id" : "");
+    return BP_OK;
+}
+
+/* The model's task as the mapping sees it: recorded, else from its output. */
+static bp_task effective_task(const bp_net *net, int *classes)
+{
+    int outputs = bp_net_outputs(net);
+    bp_layer_spec last = bp_net_layer(net, bp_net_layers(net) - 1);
+    *classes = bp_net_classes(net);
+    bp_task t = bp_net_task(net);
+    if (t == BP_TASK_UNKNOWN)
+        t = last.act == BP_ACT_SOFTMAX || bp_net_loss(net) == BP_LOSS_BCE ? BP_TASK_CLASSIFICATION
+                                                                         : BP_TASK_REGRESSION;
+    if (t == BP_TASK_CLASSIFICATION && *classes == 0)
+        *classes = outputs == 1 ? 2 : outputs;
+    return t;
+}
+
+/* With a header and the model's input names: columns by name. */
+static bp_status plan_by_name(const char *path, const bp_csv_options *o, const bp_net *net,
+                              char **header, size_t ncols, col_plan *c)
+{
+    char list[512];
+    int n_in = bp_net_inputs(net);
+    for (int i = 0; i < n_in; i++) {
+        const char *name = bp_net_input_name(net, i);
+        size_t col = column_named(header, ncols, name);
+        if (col == SIZE_MAX)
+            return bp_error(BP_ERR_SHAPE, "%s: no column \"%s\" (input %d of the model's %d; the "
+                            "header has: %s)", path, name, i + 1, n_in,
+                            header_list(header, ncols, list));
+        c->icols[c->inputs++] = col;
+        c->used[col] = 1;
+    }
+    bp_status st;
+    if (o->target)
+        return resolve_targets(path, o->target, header, ncols, c->tcols, &c->nt, c->used);
+    int nt = bp_net_target_count(net), found = 0;
+    const char *missing = NULL;
+    for (int j = 0; j < nt; j++) {
+        size_t col = column_named(header, ncols, bp_net_target_name(net, j));
+        if (col == SIZE_MAX) {
+            missing = bp_net_target_name(net, j);
+            continue;
+        }
+        found++;
+        c->tcols[c->nt++] = col;
+        if (c->used[col])
+            return bp_error(BP_ERR_SHAPE, "%s: column \"%s\" is both an input and a target of "
+                            "the model", path, header[col]);
+        c->used[col] = 1;
+    }
+    if (found && missing)
+        return bp_error(BP_ERR_SHAPE, "%s: no target column \"%s\" (the model's targets are %d "
+                        "columns; the header has: %s)", path, missing, nt,
+                        header_list(header, ncols, list));
+    st = BP_OK;
+    return st;
+}
+
+/* Without names: inputs first, then the target column(s), by position. */
+static bp_status plan_by_position(const char *path, const bp_csv_options *o, const bp_net *net,
+                                  char **header, size_t ncols, col_plan *c)
+{
+    size_t n_in = (size_t)bp_net_inputs(net), avail = ncols - (c->idcol != SIZE_MAX);
+    int classes;
+    bp_task task = effective_task(net, &classes);
+    size_t k = task == BP_TASK_REGRESSION ? (size_t)bp_net_outputs(net)
+               : bp_net_target_count(net) > 0 ? (size_t)bp_net_target_count(net)
+               : avail == n_in + 1 ? 1 : (size_t)bp_net_outputs(net);
+    bp_status st;
+    if (o->target) {
+        if ((st = resolve_targets(path, o->target, header, ncols, c->tcols, &c->nt, c->used)))
+            return st;
+    } else if (avail == n_in + k) {
+        for (size_t j = ncols; j-- > 0 && c->nt < k;)
+            if (!c->used[j]) {
+                c->used[j] = 1;
+                c->tcols[k - 1 - c->nt++] = j;
+            }
+    } else if (avail != n_in) {
+        return bp_error(BP_ERR_SHAPE, "%s has %zu columns%s but the model takes %zu inputs (and "
+                        "%zu target column%s, which may be left out)", path, avail,
+                        c->idcol != SIZE_MAX ? " besides the id" : "", n_in, k, k == 1 ? "" : "s");
+    }
+    for (size_t j = 0; j < ncols; j++)
+        if (!c->used[j]) {
+            c->used[j] = 1;
+            c->icols[c->inputs++] = j;
+        }
+    if (c->inputs != n_in)
+        return bp_error(BP_ERR_SHAPE, "%s has %zu inputs per row but the model takes %zu", path,
+                        c->inputs, n_in);
     return BP_OK;
 }
 
 /* ---- class labels ---------------------------------------------------------- */
 
-/* Open-addressing map from label string to class id. */
 typedef struct label_map {
     const char **keys;
     int *ids;
@@ -490,9 +648,12 @@ static int label_map_get(label_map *m, const char *s)
 
 /* ---- the reader ------------------------------------------------------------ */
 
+/* ---- the reader ------------------------------------------------------------ */
+
 typedef struct csv_rows {
     float *x;        /* [rows][inputs] */
     char **t;        /* [rows][n_targets] target strings */
+    char **ids;      /* [rows] id strings (when there is an id column) */
     size_t *lines;   /* [rows] line of each row */
     size_t rows, cap;
 } csv_rows;
@@ -500,6 +661,8 @@ typedef struct csv_rows {
 static bp_status grow_rows(csv_rows *R, size_t inputs, size_t nt, const char *path)
 {
     size_t nc = R->cap ? R->cap * 2 : 256;
+    if (nt == 0)
+        nt = 1;
     if (nc < R->cap || nc > SIZE_MAX / sizeof(float) / inputs || nc > SIZE_MAX / sizeof(char *) / nt)
         return bp_error(BP_ERR_NOMEM, "%s: too many rows (size overflows)", path);
     float *x = realloc(R->x, nc * inputs * sizeof *x);
@@ -510,6 +673,10 @@ static bp_status grow_rows(csv_rows *R, size_t inputs, size_t nt, const char *pa
     if (!t)
         return bp_error(BP_ERR_NOMEM, "out of memory reading %s (%zu rows)", path, R->rows);
     R->t = t;
+    char **ids = realloc(R->ids, nc * sizeof *ids);
+    if (!ids)
+        return bp_error(BP_ERR_NOMEM, "out of memory reading %s (%zu rows)", path, R->rows);
+    R->ids = ids;
     size_t *l = realloc(R->lines, nc * sizeof *l);
     if (!l)
         return bp_error(BP_ERR_NOMEM, "out of memory reading %s (%zu rows)", path, R->rows);
@@ -518,148 +685,403 @@ static bp_status grow_rows(csv_rows *R, size_t inputs, size_t nt, const char *pa
     return BP_OK;
 }
 
-/* Builds the data set from the rows read.  Classification or regression is
- * decided here, from the target strings. */
-static bp_status build_dataset(bp_dataset **out, const char *path, const bp_csv_options *o,
-                               csv_rows *R, size_t inputs, const size_t *tcols, size_t nt,
-                               char **header, const char *is_target)
+static int cmp_str(const void *a, const void *b)
 {
-    size_t rows = R->rows;
-    int classify = o->task == 1;
-    if (o->task == -1 && nt == 1) {
-        for (size_t r = 0; r < rows && !classify; r++) {
-            double v;
-            if (*R->t[r] && classify_number(R->t[r], &v) == NUM_NOT)
-                classify = 1;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* String labels: classes are the sorted distinct labels (as scikit-learn
+ * numbers them), so the order never depends on which row comes first. */
+static bp_status string_labels(const char *path, csv_rows *R, size_t tcol, int32_t *labels,
+                               int *classes, const char ***names)
+{
+    label_map map = {0}, sorted = {0};
+    bp_status st = BP_OK;
+    *names = NULL;
+    for (size_t r = 0; r < R->rows && st == BP_OK; r++) {
+        const char *s = R->t[r];
+        double v;
+        enum num_kind k = classify_number(s, &v);
+        if (!*s)
+            st = bp_error(BP_ERR_PARSE, "%s:%zu:%zu: expected a class label, found an empty "
+                          "field", path, R->lines[r], tcol);
+        else if (k == NUM_NAN || k == NUM_INF)
+            st = number_error(path, R->lines[r], tcol, s, k, "a class label");
+        else if (label_map_get(&map, s) < 0)
+            st = bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
+        else if (map.count > BP_CSV_MAX_CLASSES)
+            st = bp_error(BP_ERR_PARSE, "%s:%zu:%zu: more than %d distinct class labels in "
+                          "column %zu; is it the right target column?", path, R->lines[r], tcol,
+                          BP_CSV_MAX_CLASSES, tcol);
+    }
+    if (st == BP_OK && map.count > 0) {
+        qsort(map.names, (size_t)map.count, sizeof *map.names, cmp_str);
+        for (int c = 0; c < map.count && st == BP_OK; c++)
+            if (label_map_get(&sorted, map.names[c]) < 0)
+                st = bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
+        for (size_t r = 0; r < R->rows && st == BP_OK; r++)
+            labels[r] = label_map_get(&sorted, R->t[r]);
+    }
+    *classes = map.count;
+    if (st == BP_OK) {
+        *names = map.names; /* handed over */
+        map.names = NULL;
+    }
+    label_map_free(&map);
+    label_map_free(&sorted);
+    return st;
+}
+
+/* Numeric targets into Y (nt columns per row). */
+static bp_status numeric_targets(const char *path, csv_rows *R, const size_t *tcols, size_t nt,
+                                 float *y)
+{
+    for (size_t r = 0; r < R->rows; r++)
+        for (size_t j = 0; j < nt; j++) {
+            const char *s = R->t[r * nt + j];
+            double v = 0;
+            enum num_kind k = classify_number(s, &v);
+            if (k != NUM_OK)
+                return number_error(path, R->lines[r], tcols[j] + 1, s, k,
+                                    nt > 1 ? "a number (several target columns are numbers: "
+                                             "one-hot classes or a multi-output regression)"
+                                           : "a number");
+            y[r * nt + j] = (float)v;
         }
+    return BP_OK;
+}
+
+/* Legacy --n-classes: integer labels 0 … n−1 are the class numbers. */
+static bp_status numbered_labels(const char *path, const bp_csv_options *o, csv_rows *R,
+                                 size_t tcol, int32_t *labels)
+{
+    for (size_t r = 0; r < R->rows; r++) {
+        char b[64];
+        double v = 0;
+        enum num_kind k = classify_number(R->t[r], &v);
+        if (k != NUM_OK || v != floor(v) || v < 0 || v >= o->n_classes)
+            return bp_error(BP_ERR_PARSE, "%s:%zu:%zu: class label %s is not a class number "
+                            "from 0 to %d", path, R->lines[r], tcol, snip(R->t[r], b),
+                            o->n_classes - 1);
+        labels[r] = (int32_t)v;
+    }
+    return BP_OK;
+}
+
+/* Builds the data set from the rows read, without a model: classification
+ * or regression is decided here, from the target strings. */
+static bp_status build_dataset(bp_dataset **out, const char *path, const bp_csv_options *o,
+                               csv_rows *R, const col_plan *c)
+{
+    size_t rows = R->rows, nt = c->nt;
+    int text = 0;
+    for (size_t r = 0; r < rows && nt == 1 && !text && o->task != 0; r++) {
+        double v;
+        text = *R->t[r] && classify_number(R->t[r], &v) == NUM_NOT;
     }
     bp_status st = BP_OK;
     bp_dataset *ds = NULL;
     int32_t *labels = NULL;
-    label_map map = {0};
-    int string_labels = 0;
-    int classes = 0;
-
-    if (classify) {
-        if (nt != 1)
-            return bp_error(BP_ERR_ARG, "%s: classification needs exactly one target column, "
-                            "%zu were given", path, nt);
-        size_t tcol = tcols[0] + 1;
-        for (size_t r = 0; r < rows && !string_labels; r++) {
-            double v;
-            if (classify_number(R->t[r], &v) == NUM_NOT && *R->t[r])
-                string_labels = 1;
-        }
-        labels = malloc(rows * sizeof *labels);
+    const char **names = NULL;
+    if (text || (o->task == 1 && nt == 1 && o->n_classes > 0)) {
+        int classes = o->n_classes;
+        labels = malloc((rows ? rows : 1) * sizeof *labels);
         if (!labels)
             return bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
-        long max_label = -1;
-        for (size_t r = 0; r < rows; r++) {
-            const char *s = R->t[r];
-            double v = 0;
-            enum num_kind k = classify_number(s, &v);
-            if (!*s) {
-                st = bp_error(BP_ERR_PARSE, "%s:%zu:%zu: expected a class label, found an empty "
-                              "field", path, R->lines[r], tcol);
-                goto fail;
-            }
-            if (k == NUM_NAN || k == NUM_INF) {
-                st = number_error(path, R->lines[r], tcol, s, k, "a class label");
-                goto fail;
-            }
-            if (string_labels) {
-                int id = label_map_get(&map, s);
-                if (id < 0) {
-                    st = bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
-                    goto fail;
-                }
-                if (map.count > BP_CSV_MAX_CLASSES) {
-                    st = bp_error(BP_ERR_PARSE, "%s:%zu:%zu: more than %d distinct class labels "
-                                  "in column %zu; is it the right target column?", path,
-                                  R->lines[r], tcol, BP_CSV_MAX_CLASSES, tcol);
-                    goto fail;
-                }
-                labels[r] = id;
-            } else {
-                char b[64];
-                if (k != NUM_OK || v != floor(v) || v < 0) {
-                    st = bp_error(BP_ERR_PARSE, "%s:%zu:%zu: expected a class label (an integer "
-                                  ">= 0 or a name), found %s", path, R->lines[r], tcol,
-                                  snip(s, b));
-                    goto fail;
-                }
-                if (v >= BP_CSV_MAX_CLASSES || (o->n_classes > 0 && v >= o->n_classes)) {
-                    int lim = o->n_classes > 0 ? o->n_classes : BP_CSV_MAX_CLASSES;
-                    st = bp_error(BP_ERR_PARSE, "%s:%zu:%zu: class label %s is out of range: "
-                                  "expected 0 to %d", path, R->lines[r], tcol, snip(s, b),
-                                  lim - 1);
-                    goto fail;
-                }
-                labels[r] = (int32_t)v;
-                if (labels[r] > max_label)
-                    max_label = labels[r];
-            }
-        }
-        classes = string_labels ? map.count : (o->n_classes > 0 ? o->n_classes : (int)max_label + 1);
-        st = bp_dataset_create(&ds, rows, (int)inputs, classes);
-        if (st != BP_OK)
-            goto fail;
-        st = bp_dataset_set_labels(ds, labels, classes);
-        if (st == BP_OK && string_labels)
-            st = bp_dataset_set_class_names(ds, classes, map.names);
-        if (st != BP_OK)
-            goto fail;
+        st = text ? string_labels(path, R, c->tcols[0] + 1, labels, &classes, &names)
+                  : numbered_labels(path, o, R, c->tcols[0] + 1, labels);
+        if (st == BP_OK)
+            st = bp_dataset_create(&ds, rows, (int)c->inputs, classes);
+        if (st == BP_OK)
+            st = bp_dataset_set_labels(ds, labels, classes);
+        if (st == BP_OK && names)
+            st = bp_dataset_set_class_names(ds, classes, names);
     } else {
         if (nt > (size_t)BP_MAX_UNITS)
             return bp_error(BP_ERR_ARG, "%s: too many target columns (%zu)", path, nt);
-        st = bp_dataset_create(&ds, rows, (int)inputs, (int)nt);
-        if (st != BP_OK)
-            return st;
-        float *y = bp_dataset_y(ds);
-        for (size_t r = 0; r < rows; r++)
-            for (size_t j = 0; j < nt; j++) {
-                const char *s = R->t[r * nt + j];
-                double v = 0;
-                enum num_kind k = classify_number(s, &v);
-                if (k != NUM_OK) {
-                    st = number_error(path, R->lines[r], tcols[j] + 1, s, k,
-                                      nt > 1 ? "a number (several target columns make a "
-                                               "regression)"
-                                             : "a number");
-                    goto fail;
-                }
-                y[r * nt + j] = (float)v;
-            }
-    }
-    if (rows)
-        memcpy(bp_dataset_x(ds), R->x, rows * inputs * sizeof(float));
-    if (header) {
-        const char **names = malloc(inputs * sizeof *names);
-        if (!names) {
-            st = bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
-            goto fail;
-        }
-        size_t i = 0, ncols = inputs + nt;
-        for (size_t j = 0; j < ncols; j++)
-            if (!is_target[j])
-                names[i++] = header[j];
-        st = bp_dataset_set_input_names(ds, names);
-        free(names);
-        if (st != BP_OK)
-            goto fail;
+        st = bp_dataset_create(&ds, rows, (int)c->inputs, (int)nt);
+        if (st == BP_OK)
+            st = numeric_targets(path, R, c->tcols, nt, bp_dataset_y(ds));
+        if (st == BP_OK)
+            st = bp_dataset_detect_task(ds, o->task, path);
     }
     free(labels);
-    label_map_free(&map);
+    free(names);
+    if (st != BP_OK) {
+        bp_dataset_free(ds);
+        return st;
+    }
     *out = ds;
     return BP_OK;
-fail:
-    free(labels);
-    label_map_free(&map);
-    bp_dataset_free(ds);
+}
+
+/* The class of label s through the model's classes: by name, or by value
+ * when both are numbers ("1" and "1.0"); unnamed classes are numbered. */
+static int model_class(const bp_net *net, int classes, const char *s)
+{
+    double v, w;
+    int num = classify_number(s, &v) == NUM_OK;
+    if (!bp_net_class_name(net, 0))
+        return num && v == floor(v) && v >= 0 && v < classes ? (int)v : -1;
+    for (int k = 0; k < classes; k++)
+        if (strcmp(bp_net_class_name(net, k), s) == 0)
+            return k;
+    for (int k = 0; num && k < classes; k++)
+        if (classify_number(bp_net_class_name(net, k), &w) == NUM_OK && v == w)
+            return k;
+    return -1;
+}
+
+/* "a, b, c" of the model's classes for a message. */
+static const char *class_list(const bp_net *net, int classes, char list[512])
+{
+    size_t o = 0;
+    list[0] = '\0';
+    for (int k = 0; k < classes && o < 512 - 8; k++) {
+        const char *n = bp_net_class_name(net, k);
+        int w = n ? snprintf(list + o, 512 - o, "%s%s", k ? ", " : "", n)
+                  : snprintf(list + o, 512 - o, "%s%d", k ? ", " : "", k);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+    if (o >= 512 - 8)
+        snprintf(list + 512 - 8, 8, ", ...");
+    return list;
+}
+
+/* Class labels of the rows through the model: one label column, or one-hot
+ * columns (one per class). */
+static bp_status mapped_labels(const char *path, const bp_net *net, int classes, csv_rows *R,
+                               const col_plan *c, int32_t *labels, const char ***file_names)
+{
+    char b[64], list[512];
+    size_t nt = c->nt;
+    if (nt == 1 && !bp_net_class_name(net, 0)) {
+        /* A model without class names (a .net file) and text labels: number
+         * them in sorted order, as training does. */
+        int text = 0;
+        for (size_t r = 0; r < R->rows && !text; r++) {
+            double v;
+            text = classify_number(R->t[r], &v) != NUM_OK;
+        }
+        if (text) {
+            int k;
+            bp_status st = string_labels(path, R, c->tcols[0] + 1, labels, &k, file_names);
+            if (st == BP_OK && k > classes)
+                st = bp_error(BP_ERR_SHAPE, "%s has %d distinct class labels but the model has "
+                              "%d classes", path, k, classes);
+            if (st == BP_OK && k < classes) {
+                free(*file_names);
+                *file_names = NULL;
+            }
+            return st;
+        }
+    }
+    if (nt == 1) {
+        for (size_t r = 0; r < R->rows; r++) {
+            int k = model_class(net, classes, R->t[r]);
+            if (k < 0)
+                return bp_error(BP_ERR_PARSE, "%s:%zu:%zu: class label %s is not one the model "
+                                "was trained on (its classes: %s)", path, R->lines[r],
+                                c->tcols[0] + 1, snip(R->t[r], b), class_list(net, classes, list));
+            labels[r] = k;
+        }
+        return BP_OK;
+    }
+    if (nt != (size_t)classes)
+        return bp_error(BP_ERR_SHAPE, "%s: %zu target columns, but the model has %d classes (give "
+                        "one label column or one 0/1 column per class)", path, nt, classes);
+    float *y = malloc((R->rows ? R->rows : 1) * nt * sizeof *y);
+    if (!y)
+        return bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
+    bp_status st = numeric_targets(path, R, c->tcols, nt, y);
+    for (size_t r = 0; r < R->rows && st == BP_OK; r++) {
+        int ones = 0;
+        for (size_t k = 0; k < nt; k++) {
+            float v = y[r * nt + k];
+            if (v == 1.0f) {
+                ones++;
+                labels[r] = (int32_t)k;
+            } else if (v != 0.0f && v != -1.0f) {
+                ones = -1;
+                break;
+            }
+        }
+        if (ones != 1)
+            st = bp_error(BP_ERR_PARSE, "%s:%zu: the %zu target columns are not one-hot in this "
+                          "row (expected one 1 and the rest 0 or -1)", path, R->lines[r], nt);
+    }
+    free(y);
     return st;
 }
 
-bp_status bp_dataset_read_csv(bp_dataset **out, const char *path, const bp_csv_options *opts)
+/* Builds the data set through the model's schema. */
+static bp_status build_mapped(bp_dataset **out, const char *path, const bp_net *net,
+                              csv_rows *R, const col_plan *c)
+{
+    int classes;
+    bp_task task = effective_task(net, &classes);
+    int outputs = c->nt ? bp_net_outputs(net) : 0;
+    bp_dataset *ds = NULL;
+    int32_t *labels = NULL;
+    bp_status st = BP_OK;
+    if (c->nt && task == BP_TASK_REGRESSION && c->nt != (size_t)outputs)
+        return bp_error(BP_ERR_SHAPE, "%s has %zu target columns but the model has %d outputs",
+                        path, c->nt, outputs);
+    st = bp_dataset_create(&ds, R->rows, (int)c->inputs, outputs);
+    if (st == BP_OK && c->nt && task == BP_TASK_REGRESSION)
+        st = numeric_targets(path, R, c->tcols, c->nt, bp_dataset_y(ds));
+    else if (st == BP_OK && c->nt) {
+        labels = malloc((R->rows ? R->rows : 1) * sizeof *labels);
+        if (!labels)
+            st = bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
+        const char **file_names = NULL;
+        if (st == BP_OK)
+            st = mapped_labels(path, net, classes, R, c, labels, &file_names);
+        if (st == BP_OK)
+            st = bp_dataset_set_labels(ds, labels, classes);
+        if (st == BP_OK && file_names)
+            st = bp_dataset_set_class_names(ds, classes, file_names);
+        free(file_names);
+        const char **names = malloc((size_t)classes * sizeof *names);
+        int named = bp_net_class_name(net, 0) != NULL;
+        if (st == BP_OK && named && !names)
+            st = bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
+        for (int k = 0; st == BP_OK && named && k < classes; k++)
+            names[k] = bp_net_class_name(net, k);
+        if (st == BP_OK && named)
+            st = bp_dataset_set_class_names(ds, classes, names);
+        free(names);
+    }
+    free(labels);
+    if (st != BP_OK) {
+        bp_dataset_free(ds);
+        return st;
+    }
+    *out = ds;
+    return BP_OK;
+}
+
+/* Input, target and id names from the header; notes the unused columns. */
+static bp_status name_dataset(bp_dataset *ds, const char *path, char **header, size_t ncols,
+                              const col_plan *c, csv_rows *R)
+{
+    bp_status st = BP_OK;
+    size_t n = c->inputs > c->nt ? c->inputs : c->nt;
+    const char **names = malloc((n ? n : 1) * sizeof *names);
+    if (!names)
+        return bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
+    if (header) {
+        for (size_t i = 0; i < c->inputs; i++)
+            names[i] = header[c->icols[i]];
+        st = bp_dataset_set_input_names(ds, names);
+        for (size_t j = 0; j < c->nt; j++)
+            names[j] = header[c->tcols[j]];
+        if (st == BP_OK && c->nt)
+            st = bp_dataset_set_target_names(ds, (int)c->nt, names);
+        /* One-hot columns name their classes. */
+        if (st == BP_OK && c->nt > 1 && bp_dataset_classes(ds) == (int)c->nt &&
+            !bp_dataset_class_name(ds, 0))
+            st = bp_dataset_set_class_names(ds, (int)c->nt, names);
+    }
+    free(names);
+    if (st == BP_OK && c->idcol != SIZE_MAX)
+        st = bp_dataset_set_row_ids(ds, (const char *const *)R->ids);
+    char list[512];
+    size_t o = 0, unused = 0;
+    list[0] = '\0';
+    for (size_t j = 0; j < ncols; j++)
+        if (!c->used[j]) {
+            unused++;
+            if (o < sizeof list - 8) {
+                int w = snprintf(list + o, sizeof list - o, "%s%s", o ? ", " : "",
+                                 header ? header[j] : "?");
+                o += w > 0 ? (size_t)w : 0;
+            }
+        }
+    if (o >= sizeof list - 8)
+        snprintf(list + sizeof list - 8, 8, ", ...");
+    if (st == BP_OK && unused)
+        st = bp_dataset_add_note(ds, "%s: ignoring %zu column%s the model does not use: %s", path,
+                                 unused, unused == 1 ? "" : "s", list);
+    return st;
+}
+
+/* Reads the data rows (the first record unless it is the header, then the
+ * rest) into R, parsing the input columns. */
+static bp_status read_rows(csv_parser *P, char **first, size_t ncols, size_t first_line,
+                           int is_header, int got, const col_plan *c, csv_rows *R)
+{
+    bp_status st = BP_OK;
+    int use_first = !is_header;
+    for (;;) {
+        char **f;
+        size_t nf, line;
+        if (use_first) {
+            f = first;
+            nf = ncols;
+            line = first_line;
+        } else {
+            if (!got)
+                break;
+            f = P->fields;
+            nf = P->nf;
+            line = P->rec_line;
+        }
+        if (nf != ncols)
+            return bp_error(BP_ERR_PARSE, "%s:%zu: row has %zu field%s, expected %zu (as in line "
+                            "%zu)", P->path, line, nf, nf == 1 ? "" : "s", ncols, first_line);
+        if (R->rows == R->cap && (st = grow_rows(R, c->inputs, c->nt, P->path)) != BP_OK)
+            return st;
+        float *x = R->x + R->rows * c->inputs;
+        for (size_t i = 0; i < c->inputs; i++) {
+            size_t j = c->icols[i];
+            double v = 0;
+            enum num_kind kind = classify_number(f[j], &v);
+            if (kind != NUM_OK)
+                return number_error(P->path, line, j + 1, f[j], kind, "a number");
+            x[i] = (float)v;
+        }
+        for (size_t m = 0; m < c->nt; m++)
+            R->t[R->rows * c->nt + m] = f[c->tcols[m]];
+        R->ids[R->rows] = c->idcol != SIZE_MAX ? f[c->idcol] : NULL;
+        R->lines[R->rows++] = line;
+        if (use_first) {
+            use_first = 0;
+            continue;
+        }
+        if ((st = next_record(P, &got)) != BP_OK)
+            return st;
+    }
+    return BP_OK;
+}
+
+/* Whether the first record is a header: declared, or detected — some column
+ * is text in the first row and a number in the second (with no second row:
+ * every field is text), or it holds the model's first input name. */
+static int first_is_header(const bp_csv_options *o, const bp_net *net, char **first,
+                           size_t ncols, const csv_parser *P, int got)
+{
+    if (o->header != -1)
+        return o->header == 1;
+    if (net && bp_net_input_name(net, 0) &&
+        column_named(first, ncols, bp_net_input_name(net, 0)) != SIZE_MAX)
+        return 1;
+    size_t text = 0;
+    for (size_t j = 0; j < ncols; j++) {
+        double v;
+        int first_num = classify_number(first[j], &v) != NUM_NOT;
+        int second_num = got && j < P->nf && classify_number(P->fields[j], &v) != NUM_NOT;
+        text += !first_num;
+        if (got && !first_num && *first[j] && second_num)
+            return 1;
+    }
+    return !got && text == ncols;
+}
+
+static bp_status read_csv(bp_dataset **out, const char *path, const bp_csv_options *opts,
+                          const bp_net *net)
 {
     if (!out)
         return bp_error(BP_ERR_ARG, "bp_dataset_read_csv: out is NULL");
@@ -713,9 +1135,9 @@ bp_status bp_dataset_read_csv(bp_dataset **out, const char *path, const bp_csv_o
     csv_rows R = {0};
     char **first = NULL;   /* fields of the first record */
     char **header = NULL;  /* == first when it is a header */
-    char *is_target = NULL;
-    size_t *tcols = NULL;
-    size_t ncols = 0, first_line = 0, nt = 0, inputs = 0;
+    col_plan c = {0};
+    c.idcol = SIZE_MAX;
+    size_t ncols = 0, first_line = 0;
     int got;
 
     st = next_record(&P, &got);
@@ -734,7 +1156,7 @@ bp_status bp_dataset_read_csv(bp_dataset **out, const char *path, const bp_csv_o
         goto done;
     }
     memcpy(first, P.fields, ncols * sizeof *first);
-    if (ncols < 2) {
+    if (ncols < 2 && !net) {
         st = bp_error(BP_ERR_PARSE, "%s:%zu: found 1 column (delimiter '%s'); expected at least "
                       "one input column and a target column", path, first_line,
                       P.delim == '\t' ? "\\t" : (char[2]){P.delim, 0});
@@ -745,22 +1167,7 @@ bp_status bp_dataset_read_csv(bp_dataset **out, const char *path, const bp_csv_o
     st = next_record(&P, &got);
     if (st != BP_OK)
         goto done;
-    int is_header = o.header == 1;
-    if (o.header == -1) {
-        /* A header: some column is text in the first row and a number in the second.
-         * With no second row: every field of the first is text. */
-        size_t text = 0;
-        for (size_t j = 0; j < ncols; j++) {
-            double v;
-            int first_num = classify_number(first[j], &v) != NUM_NOT;
-            int second_num = got && j < P.nf && classify_number(P.fields[j], &v) != NUM_NOT;
-            text += !first_num;
-            if (got && !first_num && *first[j] && second_num)
-                is_header = 1;
-        }
-        if (!got && text == ncols)
-            is_header = 1;
-    }
+    int is_header = first_is_header(&o, net, first, ncols, &P, got);
     if (is_header) {
         header = first;
         if (!got) {
@@ -770,78 +1177,64 @@ bp_status bp_dataset_read_csv(bp_dataset **out, const char *path, const bp_csv_o
         }
     }
 
-    is_target = calloc(ncols, 1);
-    tcols = malloc(ncols * sizeof *tcols);
-    if (!is_target || !tcols) {
+    c.used = calloc(ncols, 1);
+    c.tcols = malloc(ncols * sizeof *c.tcols);
+    c.icols = malloc(ncols * sizeof *c.icols);
+    if (!c.used || !c.tcols || !c.icols) {
         st = bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
         goto done;
     }
-    st = resolve_targets(path, o.target, header, ncols, tcols, &nt, is_target);
+    if (!net) {
+        st = plan_plain(path, &o, header, ncols, &c);
+    } else {
+        if (o.id && (st = find_column(path, o.id, header, ncols, "the id", &c.idcol)) == BP_OK)
+            c.used[c.idcol] = 1;
+        if (st == BP_OK)
+            st = header && bp_net_input_name(net, 0)
+                     ? plan_by_name(path, &o, net, header, ncols, &c)
+                     : plan_by_position(path, &o, net, header, ncols, &c);
+    }
     if (st != BP_OK)
         goto done;
-    inputs = ncols - nt;
-
-    /* Data rows: the first record unless it was the header, then the rest. */
-    int use_first = !is_header;
-    for (;;) {
-        char **f;
-        size_t nf, line;
-        if (use_first) {
-            f = first;
-            nf = ncols;
-            line = first_line;
-        } else {
-            if (!got)
-                break;
-            f = P.fields;
-            nf = P.nf;
-            line = P.rec_line;
+    st = read_rows(&P, first, ncols, first_line, is_header, got, &c, &R);
+    if (st != BP_OK)
+        goto done;
+    st = net ? build_mapped(out, path, net, &R, &c) : build_dataset(out, path, &o, &R, &c);
+    if (st == BP_OK) {
+        memcpy(bp_dataset_x(*out), R.x, R.rows * c.inputs * sizeof(float));
+        st = name_dataset(*out, path, header, ncols, &c, &R);
+        if (st != BP_OK) {
+            bp_dataset_free(*out);
+            *out = NULL;
         }
-        if (nf != ncols) {
-            st = bp_error(BP_ERR_PARSE, "%s:%zu: row has %zu field%s, expected %zu (as in line "
-                          "%zu)", path, line, nf, nf == 1 ? "" : "s", ncols, first_line);
-            goto done;
-        }
-        if (R.rows == R.cap && (st = grow_rows(&R, inputs, nt, path)) != BP_OK)
-            goto done;
-        float *x = R.x + R.rows * inputs;
-        char **t = R.t + R.rows * nt;
-        size_t i = 0, k = 0;
-        for (size_t j = 0; j < ncols; j++) {
-            if (is_target[j]) {
-                k++;
-                continue;
-            }
-            double v = 0;
-            enum num_kind kind = classify_number(f[j], &v);
-            if (kind != NUM_OK) {
-                st = number_error(path, line, j + 1, f[j], kind, "a number");
-                goto done;
-            }
-            x[i++] = (float)v;
-        }
-        (void)k;
-        for (size_t m = 0; m < nt; m++)
-            t[m] = f[tcols[m]];
-        R.lines[R.rows++] = line;
-        if (use_first) {
-            use_first = 0;
-            continue;
-        }
-        st = next_record(&P, &got);
-        if (st != BP_OK)
-            goto done;
     }
-    st = build_dataset(out, path, &o, &R, inputs, tcols, nt, header, is_target);
 
 done:
     free(R.x);
     free(R.t);
+    free(R.ids);
     free(R.lines);
     free(first);
-    free(is_target);
-    free(tcols);
+    free(c.used);
+    free(c.tcols);
+    free(c.icols);
     free(P.fields);
     free(buf);
     return st;
+}
+
+bp_status bp_dataset_read_csv(bp_dataset **out, const char *path, const bp_csv_options *opts)
+{
+    return read_csv(out, path, opts, NULL);
+}
+
+bp_status bp_dataset_read_csv_schema(bp_dataset **out, const char *path,
+                                     const bp_csv_options *opts, const bp_net *net)
+{
+    if (!net) {
+        if (out)
+            *out = NULL;
+        return bp_error(BP_ERR_ARG, "bp_dataset_read_csv_schema: net is NULL");
+    }
+    return read_csv(out, path, opts, net);
 }

@@ -219,3 +219,60 @@ bp_status bp_dataset_write_fann(const bp_dataset *ds, const char *path)
     }
     return bp_atomic_commit(&f);
 }
+
+/* Whole number of at most 18 digits, or -1. */
+static long long sniff_int(const char *s, size_t n)
+{
+    if (n == 0 || n > 18)
+        return -1;
+    long long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int bp_fann_sniff(const char *path)
+{
+    if (!path)
+        return 0;
+    char *buf;
+    size_t len;
+    if (bp_read_file(path, SIZE_MAX - 1, &buf, &len) != BP_OK)
+        return 0;
+    fann_lexer L = {0};
+    L.path = path;
+    L.p = L.line_start = buf;
+    L.end = buf + len;
+    L.line = 1;
+    long long head[3];
+    int result = 1;
+    size_t line = 0;
+    for (int i = 0; i < 3 && result; i++) {
+        if (!next_token(&L) || (i > 0 && L.tline != line) ||
+            (head[i] = sniff_int(L.tok, L.len)) < 0)
+            result = 0;
+        line = L.tline;
+    }
+    /* Nothing else on the header line. */
+    if (result) {
+        const char *q = L.p;
+        while (q < L.end && *q != '\n' && is_space(*q))
+            q++;
+        if (q < L.end && *q != '\n')
+            result = 0;
+    }
+    if (result && (head[0] > (1ll << 31) || head[1] > BP_MAX_UNITS || head[2] > BP_MAX_UNITS))
+        result = 2;
+    if (result == 1) {
+        unsigned long long want = (unsigned long long)head[0] * (unsigned long long)(head[1] + head[2]);
+        unsigned long long n = 0;
+        while (next_token(&L) && n <= want)
+            n++;
+        result = head[0] > 0 && head[1] > 0 && n == want ? 1 : 2;
+    }
+    free(buf);
+    return result;
+}

@@ -9,8 +9,9 @@
  * as a little-endian u32, written and read byte by byte, so files move
  * between hosts of any byte order.  Nothing is ever fwrite'n as a struct.
  *
- * Loading reads the whole file, checks magic, version and length, verifies
- * the CRC and only then looks at any section; even so every length is
+ * Loading checks the file's size (fstat) against the header's length and the
+ * limit before reading, reads exactly the declared bytes, verifies the CRC
+ * and only then looks at any section; even so every length is
  * bounded by the bytes that remain, with overflow-safe arithmetic, before
  * anything is allocated.
  */
@@ -19,13 +20,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <zlib.h>
 
 #include "io_internal.h"
 #include "nn/nn_internal.h"
 
-#define MODEL_VERSION 1u
+#define MODEL_VERSION 2u   /* 2 added the SCHM section; version 1 files still load */
 #define HEADER_BYTES 20u   /* magic + version + file length */
 #define SECTION_HEAD 16u   /* tag + flags + length */
 #define CRC_BYTES 4u
@@ -175,6 +177,42 @@ static bp_status check_params_finite(const bp_net *net, const char *path, bp_sta
     return BP_OK;
 }
 
+/* SCHM: the schema of the training data (docs/model-format.md). */
+static uint64_t names_length(char *const *names, int n)
+{
+    uint64_t len = 4;
+    for (int i = 0; names && i < n; i++)
+        len += 4 + strlen(names[i]);
+    return len;
+}
+
+static uint64_t schema_length(const bp_net *net)
+{
+    return 4 + names_length(net->input_names, net->input_names ? net->n_inputs : 0) +
+           names_length(net->target_names, net->n_targets) + 4 +
+           names_length(net->class_names, net->class_names ? net->n_classes : 0);
+}
+
+static void write_names(writer *w, char *const *names, int n)
+{
+    w_u32(w, names ? (uint32_t)n : 0u);
+    for (int i = 0; names && i < n; i++) {
+        size_t len = strlen(names[i]);
+        w_u32(w, (uint32_t)len);
+        w_bytes(w, names[i], len);
+    }
+}
+
+static void write_schema(writer *w, const bp_net *net, uint64_t len)
+{
+    w_section(w, "SCHM", 0, len);
+    w_u32(w, (uint32_t)net->task);
+    write_names(w, net->input_names, net->n_inputs);
+    write_names(w, net->target_names, net->n_targets);
+    w_u32(w, (uint32_t)net->n_classes);
+    write_names(w, net->class_names, net->n_classes);
+}
+
 bp_status bp_model_write(const char *path, const bp_net *net, const unsigned char *blob,
                          size_t blob_len)
 {
@@ -203,7 +241,9 @@ bp_status bp_model_write(const char *path, const bp_net *net, const unsigned cha
     uint64_t meta_len = 4;
     for (int i = 0; i < net->n_meta; i++)
         meta_len += 8 + strlen(net->meta_key[i]) + strlen(net->meta_value[i]);
-    uint64_t total = HEADER_BYTES + 4 * SECTION_HEAD + arch_len + parm_len + scal_len + meta_len +
+    uint64_t schm_len = schema_length(net);
+    uint64_t total = HEADER_BYTES + 5 * SECTION_HEAD + arch_len + parm_len + scal_len + meta_len +
+                     schm_len +
                      (blob ? SECTION_HEAD + (uint64_t)blob_len : 0) + CRC_BYTES;
 
     bp_atomic_file af;
@@ -259,6 +299,8 @@ bp_status bp_model_write(const char *path, const bp_net *net, const unsigned cha
         w_u32(w, (uint32_t)vl);
         w_bytes(w, net->meta_value[i], vl);
     }
+
+    write_schema(w, net, schm_len);
 
     if (blob) {
         w_section(w, "TRST", 0, (uint64_t)blob_len);
@@ -358,8 +400,8 @@ typedef struct {
     int present;
 } section;
 
-enum { S_ARCH, S_PARM, S_SCAL, S_META, S_TRST, S_COUNT };
-static const char *const known_tags[S_COUNT] = {"ARCH", "PARM", "SCAL", "META", "TRST"};
+enum { S_ARCH, S_PARM, S_SCAL, S_META, S_TRST, S_SCHM, S_COUNT };
+static const char *const known_tags[S_COUNT] = {"ARCH", "PARM", "SCAL", "META", "TRST", "SCHM"};
 
 /* A tag for messages: printable ASCII as is, anything else as \xNN. */
 static void tag_text(const unsigned char *t, char out[20])
@@ -400,6 +442,151 @@ static bp_status read_f32s(cursor *c, float *out, size_t n)
     c->p += 4 * (uint64_t)n;
     c->left -= 4 * (uint64_t)n;
     return BP_OK;
+}
+
+/* A list of names: u32 count (0 or `want`), then u32 length + bytes each. */
+static bp_status read_names(cursor *c, uint32_t max, const char *what, char ***out, uint32_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    bp_status st = need(c, 4, what);
+    if (st != BP_OK)
+        return st;
+    uint32_t count = take_u32(c);
+    if (count > max)
+        return bp_error(BP_ERR_FORMAT, "%s: section SCHM: %lu %s, at most %lu allowed", c->path,
+                        (unsigned long)count, what, (unsigned long)max);
+    if (count == 0)
+        return BP_OK;
+    /* Each name takes at least its 4-byte length: bound the count first. */
+    if ((st = need(c, 4 * (uint64_t)count, what)) != BP_OK)
+        return st;
+    char **names = calloc(count, sizeof *names);
+    if (!names)
+        return bp_error(BP_ERR_NOMEM, "%s: out of memory for %s", c->path, what);
+    for (uint32_t i = 0; i < count; i++) {
+        if ((st = need(c, 4, what)) != BP_OK)
+            break;
+        uint32_t len = take_u32(c);
+        if (len > BP_NAME_MAX) {
+            st = bp_error(BP_ERR_FORMAT, "%s: section SCHM: %s %lu is %lu bytes long, at most %d "
+                          "allowed", c->path, what, (unsigned long)i + 1, (unsigned long)len,
+                          BP_NAME_MAX);
+            break;
+        }
+        if ((st = need(c, len, what)) != BP_OK)
+            break;
+        if (memchr(c->p, '\0', len)) {
+            st = bp_error(BP_ERR_FORMAT, "%s: section SCHM: %s %lu contains a NUL byte", c->path,
+                          what, (unsigned long)i + 1);
+            break;
+        }
+        names[i] = malloc((size_t)len + 1);
+        if (!names[i]) {
+            st = bp_error(BP_ERR_NOMEM, "%s: out of memory for %s", c->path, what);
+            break;
+        }
+        memcpy(names[i], c->p, len);
+        names[i][len] = '\0';
+        c->p += len;
+        c->left -= len;
+    }
+    if (st != BP_OK) {
+        for (uint32_t i = 0; i < count; i++)
+            free(names[i]);
+        free(names);
+        return st;
+    }
+    *out = names;
+    *n = count;
+    return BP_OK;
+}
+
+static void free_names(char **names, uint32_t n)
+{
+    for (uint32_t i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static bp_status read_schema(bp_net *net, const char *path, const section *sec)
+{
+    cursor c = {path, "SCHM", sec->p, sec->len};
+    bp_status st = need(&c, 4, "the task");
+    if (st != BP_OK)
+        return st;
+    uint32_t task = take_u32(&c);
+    if (task > BP_TASK_CLASSIFICATION)
+        return bp_error(BP_ERR_FORMAT, "%s: section SCHM: unknown task code %lu", path,
+                        (unsigned long)task);
+    char **in = NULL, **tg = NULL, **cl = NULL;
+    uint32_t n_in = 0, n_tg = 0, n_cl = 0, classes = 0;
+    int outputs = net->layer[net->n_layers - 1].units;
+    st = read_names(&c, (uint32_t)net->n_inputs, "input names", &in, &n_in);
+    if (st == BP_OK && n_in != 0 && n_in != (uint32_t)net->n_inputs)
+        st = bp_error(BP_ERR_FORMAT, "%s: section SCHM: %lu input names for %d inputs", path,
+                      (unsigned long)n_in, net->n_inputs);
+    if (st == BP_OK)
+        st = read_names(&c, BP_MAX_UNITS, "target names", &tg, &n_tg);
+    if (st == BP_OK && (st = need(&c, 4, "the class count")) == BP_OK)
+        classes = take_u32(&c);
+    if (st == BP_OK)
+        st = read_names(&c, classes, "class names", &cl, &n_cl);
+    if (st == BP_OK && n_cl != 0 && n_cl != classes)
+        st = bp_error(BP_ERR_FORMAT, "%s: section SCHM: %lu class names for %lu classes", path,
+                      (unsigned long)n_cl, (unsigned long)classes);
+    if (st == BP_OK)
+        st = expect_end(&c);
+    if (st == BP_OK && classes > 0 && (task != BP_TASK_CLASSIFICATION ||
+                                       (classes != (uint32_t)outputs &&
+                                        !(classes == 2 && outputs == 1))))
+        st = bp_error(BP_ERR_FORMAT, "%s: section SCHM: %lu classes do not fit a %s net with %d "
+                      "outputs", path, (unsigned long)classes,
+                      task == BP_TASK_CLASSIFICATION ? "classification" : "non-classification",
+                      outputs);
+    if (st == BP_OK)
+        st = bp_net_set_input_names(net, (const char *const *)in);
+    if (st == BP_OK)
+        st = bp_net_set_target_names(net, (int)n_tg, (const char *const *)tg);
+    if (st == BP_OK)
+        st = bp_net_set_classes(net, (int)classes, (const char *const *)cl);
+    if (st == BP_OK)
+        st = bp_net_set_task(net, (bp_task)task);
+    free_names(in, n_in);
+    free_names(tg, n_tg);
+    free_names(cl, n_cl);
+    return st == BP_OK || st == BP_ERR_FORMAT || st == BP_ERR_NOMEM ? st
+                                                                    : reraise(st, path, "SCHM");
+}
+
+/* A version 1 file has no SCHM: a softmax or bce output makes a classifier
+ * whose class k is output k, named by the old meta "classes" list when the
+ * file has one. */
+static bp_status legacy_schema(bp_net *net, uint32_t version)
+{
+    if (version >= 2)
+        return BP_OK;
+    int outputs = net->layer[net->n_layers - 1].units;
+    int classes = net->layer[net->n_layers - 1].act == BP_ACT_SOFTMAX ? outputs
+                  : net->loss == BP_LOSS_BCE && outputs == 1 ? 2 : 0;
+    if (classes == 0)
+        return BP_OK;
+    const char *list = bp_net_get_meta(net, "classes");
+    const char *names[BP_META_VALUE_MAX];
+    char buf[BP_META_VALUE_MAX];
+    int n = 0;
+    if (list) {
+        snprintf(buf, sizeof buf, "%s", list);
+        for (char *p = buf; n < BP_META_VALUE_MAX;) {
+            names[n++] = p;
+            char *comma = strchr(p, ',');
+            if (!comma)
+                break;
+            *comma = '\0';
+            p = comma + 1;
+        }
+    }
+    return bp_net_set_classes(net, classes, n == classes ? names : NULL);
 }
 
 static bp_status parse_model(const unsigned char *data, size_t size, const char *path,
@@ -647,6 +834,11 @@ static bp_status parse_model(const unsigned char *data, size_t size, const char 
             goto fail;
     }
 
+    /* SCHM (version 2), or what a version 1 file implies. */
+    st = sec[S_SCHM].present ? read_schema(net, path, &sec[S_SCHM]) : legacy_schema(net, version);
+    if (st != BP_OK)
+        goto fail;
+
     /* TRST: handed over as bytes. */
     if (blob) {
         *blob = NULL;
@@ -681,27 +873,124 @@ static size_t max_file_bytes(void)
     return MODEL_MAX_FILE < (uint64_t)SIZE_MAX / 2 ? (size_t)MODEL_MAX_FILE : SIZE_MAX / 2;
 }
 
+/* Short reads that leave a stream at end of file or in error. */
+static bp_status read_error(FILE *fp, const char *path)
+{
+    int e = errno;
+    fclose(fp);
+    return bp_error(BP_ERR_IO, "%s: read error: %s", path, strerror(e));
+}
+
+/* Reads a model file as its header declares it.  The size from fstat and the
+ * header's file length are checked against each other and against the limit
+ * before the body is allocated, so a huge file, or one whose header promises
+ * less than it holds, costs no memory.  Files too short for the checks
+ * (or with a bad magic) come back as they are for parse_model to describe. */
+static bp_status read_model_file(const char *path, unsigned char **data, size_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return bp_error(BP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    int regular = fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode);
+    uint64_t limit = max_file_bytes();
+    if (regular && (uint64_t)sb.st_size > limit) {
+        fclose(fp);
+        return bp_error(BP_ERR_FORMAT, "%s: the file has %llu bytes, more than the %llu-byte "
+                                       "limit of a model file; not read",
+                        path, (unsigned long long)sb.st_size, (unsigned long long)limit);
+    }
+    unsigned char head[HEADER_BYTES];
+    size_t got = fread(head, 1, sizeof head, fp);
+    if (got < sizeof head && ferror(fp))
+        return read_error(fp, path);
+    uint64_t total = got == sizeof head ? get_u64(head + 12) : 0;
+    uint32_t version = got == sizeof head ? get_u32(head + 8) : 0;
+    if (got < sizeof head || memcmp(head, model_magic, sizeof model_magic) != 0 ||
+        version == 0 || version > MODEL_VERSION || total < HEADER_BYTES + CRC_BYTES) {
+        fclose(fp); /* too short or not a model: parse_model says which */
+        *data = malloc(sizeof head);
+        if (!*data)
+            return bp_error(BP_ERR_NOMEM, "%s: out of memory", path);
+        memcpy(*data, head, got);
+        *size = got;
+        return BP_OK;
+    }
+    if (total > limit) {
+        fclose(fp);
+        return bp_error(BP_ERR_FORMAT, "%s: the header gives a file length of %llu bytes, more "
+                                       "than the %llu-byte limit of a model file",
+                        path, (unsigned long long)total, (unsigned long long)limit);
+    }
+    if (regular && (uint64_t)sb.st_size != total) {
+        uint64_t have = (uint64_t)sb.st_size;
+        fclose(fp);
+        if (have < total)
+            return bp_error(BP_ERR_FORMAT, "%s: truncated: the file has %llu bytes, its header "
+                                           "says %llu; expected %llu more bytes",
+                            path, (unsigned long long)have, (unsigned long long)total,
+                            (unsigned long long)(total - have));
+        return bp_error(BP_ERR_FORMAT, "%s: %llu unexpected bytes after the end of the model "
+                                       "(header says %llu bytes)",
+                        path, (unsigned long long)(have - total), (unsigned long long)total);
+    }
+    unsigned char *buf = malloc((size_t)total);
+    if (!buf) {
+        fclose(fp);
+        return bp_error(BP_ERR_NOMEM, "%s: out of memory for a %llu-byte model", path,
+                        (unsigned long long)total);
+    }
+    memcpy(buf, head, sizeof head);
+    size_t want = (size_t)total - sizeof head, n = fread(buf + sizeof head, 1, want, fp);
+    if (n < want && ferror(fp)) {
+        free(buf);
+        return read_error(fp, path);
+    }
+    /* A pipe (or a file that changed under us) may still be short or long. */
+    int extra = n == want && fgetc(fp) != EOF;
+    fclose(fp);
+    if (n < want || extra) {
+        free(buf);
+        if (extra)
+            return bp_error(BP_ERR_FORMAT, "%s: unexpected bytes after the end of the model "
+                                           "(header says %llu bytes)",
+                            path, (unsigned long long)total);
+        return bp_error(BP_ERR_FORMAT, "%s: truncated: the file has %llu bytes, its header "
+                                       "says %llu; expected %llu more bytes",
+                        path, (unsigned long long)(sizeof head + n), (unsigned long long)total,
+                        (unsigned long long)(want - n));
+    }
+    *data = buf;
+    *size = (size_t)total;
+    return BP_OK;
+}
+
 bp_status bp_model_read(const char *path, bp_net **net, unsigned char **blob, size_t *blob_len)
 {
+    if (net)
+        *net = NULL;
     if (!net || !path || (blob && !blob_len))
         return bp_error(BP_ERR_ARG, "bp_net_load: NULL argument");
-    *net = NULL;
     if (blob) {
         *blob = NULL;
         *blob_len = 0;
     }
-    char *data;
+    unsigned char *data;
     size_t size;
-    bp_status st = bp_read_file(path, max_file_bytes(), &data, &size);
+    bp_status st = read_model_file(path, &data, &size);
     if (st != BP_OK)
         return st;
-    st = parse_model((const unsigned char *)data, size, path, net, blob, blob_len);
+    st = parse_model(data, size, path, net, blob, blob_len);
     free(data);
     return st;
 }
 
 bp_status bp_net_load(bp_net **out, const char *path)
 {
+    if (out)
+        *out = NULL;
     if (!out || !path)
         return bp_error(BP_ERR_ARG, "bp_net_load: NULL argument");
     return bp_model_read(path, out, NULL, NULL);
@@ -709,9 +998,10 @@ bp_status bp_net_load(bp_net **out, const char *path)
 
 bp_status bp_net_load_any(bp_net **out, const char *path)
 {
+    if (out)
+        *out = NULL;
     if (!out || !path)
         return bp_error(BP_ERR_ARG, "bp_net_load_any: NULL argument");
-    *out = NULL;
     unsigned char head[sizeof model_magic];
     size_t got = 0;
     FILE *fp = fopen(path, "rb");
@@ -725,6 +1015,15 @@ bp_status bp_net_load_any(bp_net **out, const char *path)
     if (got == sizeof head && (memcmp(head, model_magic, sizeof head) == 0 ||
                                head[0] == model_magic[0] || memcmp(head + 1, "BPM", 3) == 0))
         return bp_model_read(path, out, NULL, NULL);
+    /* Too short to tell by content (0–7 bytes): a model when the bytes there
+     * start like one or the name says .bpm / .bpc, so the message is about a
+     * truncated model file, not a bad .net header. */
+    if (fp && got < sizeof head) {
+        size_t n = strlen(path);
+        int named = n >= 4 && (strcmp(path + n - 4, ".bpm") == 0 || strcmp(path + n - 4, ".bpc") == 0);
+        if (named || (got > 0 && memcmp(head, model_magic, got) == 0))
+            return bp_model_read(path, out, NULL, NULL);
+    }
     /* Not a binary model (or unreadable: the text reader says why). */
     return bp_net_read_text(out, NULL, path);
 }
@@ -755,10 +1054,12 @@ bp_status bp_checkpoint_save(const bp_trainer *tr, const char *path)
 
 bp_status bp_checkpoint_load(const char *path, bp_net **net, bp_trainer **tr)
 {
+    if (net)
+        *net = NULL;
+    if (tr)
+        *tr = NULL;
     if (!path || !net || !tr)
         return bp_error(BP_ERR_ARG, "bp_checkpoint_load: NULL argument");
-    *net = NULL;
-    *tr = NULL;
     bp_net *n = NULL;
     unsigned char *blob = NULL;
     size_t len = 0;

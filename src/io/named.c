@@ -83,9 +83,12 @@ static bp_status load_dir(const char *dir, const char *name, bp_dataset **train,
 bp_status bp_dataset_load_named(const char *name, const char *dir, bp_dataset **train,
                                 bp_dataset **test)
 {
+    if (train)
+        *train = NULL;
+    if (test)
+        *test = NULL;
     if (!train || !test)
         return bp_error(BP_ERR_ARG, "bp_dataset_load_named: NULL output");
-    *train = *test = NULL;
     if (!name || (strcmp(name, "mnist") != 0 && strcmp(name, "fashion-mnist") != 0))
         return bp_error(BP_ERR_ARG, "unknown data set \"%s\" (known: mnist, fashion-mnist)",
                         name ? name : "(null)");

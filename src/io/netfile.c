@@ -131,9 +131,12 @@ void bp_sample_clear(bp_sample *sample)
 bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, size_t len,
                             const char *name_for_errors)
 {
+    if (out)
+        *out = NULL;
     if (!out || !text)
         return bp_error(BP_ERR_ARG, "bp_net_parse_text: NULL argument");
-    *out = NULL;
+    if (!name_for_errors)
+        name_for_errors = "(text)";
     if (sample)
         memset(sample, 0, sizeof *sample);
     parser p = {.name = name_for_errors ? name_for_errors : "<text>"};
@@ -148,6 +151,7 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
     float lr = 0;
     int meta_n = 0;
     char *meta_key[64], *meta_value[64];
+    int meta_line[64];
     int pending_rows = 0, pending_layer = -1; /* inside a weights block */
     bp_net *net = NULL;
     bp_status st = BP_OK;
@@ -276,6 +280,11 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
                     st = perr(&p, "unknown layer option \"%s\" (expected bias, nobias or slope=S)",
                               p.tok[t], NULL);
             }
+            /* Checked here, not only by bp_net_create, so the message has the line. */
+            if (st == BP_OK && L->spec.act == BP_ACT_SOFTMAX && L->spec.units == 1)
+                st = perr(&p, "softmax on a single unit always outputs 1 and learns nothing; for "
+                              "one output use sigmoid (loss bce), or give softmax 2 units%s%s",
+                          NULL, NULL);
             n_layers++;
         } else if (!strcmp(kw, "weights")) {
             if (!n_layers) {
@@ -284,7 +293,10 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
             }
             layer_in *L = &layers[n_layers - 1];
             if (L->weights) {
-                st = perr(&p, "layer %s already has weights", p.tok[0], NULL);
+                char msg[120];
+                snprintf(msg, sizeof msg, "layer %d already has weights (from line %d)",
+                         n_layers, L->weights_line);
+                st = perr(&p, "%s%s", msg, NULL);
                 break;
             }
             if (p.ntok != 1) {
@@ -342,6 +354,7 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
                         strcat(v, " ");
                     strcat(v, p.tok[t]);
                 }
+                meta_line[meta_n] = p.line;
                 meta_key[meta_n] = k;
                 meta_value[meta_n++] = v;
             }
@@ -425,7 +438,8 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
     for (int i = 0; st == BP_OK && i < meta_n; i++)
         if ((st = bp_net_set_meta(net, meta_key[i], meta_value[i])) != BP_OK) {
             char msg[600];
-            snprintf(msg, sizeof msg, "%s: meta %s: %s", p.name, meta_key[i], bp_errmsg());
+            snprintf(msg, sizeof msg, "%s:%d: meta %s: %s", p.name, meta_line[i], meta_key[i],
+                     bp_errmsg());
             st = bp_error(BP_ERR_PARSE, "%s", msg);
         }
     if (st == BP_OK && target && target_count != bp_net_outputs(net))
@@ -467,6 +481,8 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
 
 bp_status bp_net_read_text(bp_net **out, bp_sample *sample, const char *path)
 {
+    if (out)
+        *out = NULL;
     if (!out || !path)
         return bp_error(BP_ERR_ARG, "bp_net_read_text: NULL argument");
     char *text;

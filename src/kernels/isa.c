@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,14 +77,37 @@ static int level_of(const char *name)
         return 1;
     if (!strcmp(name, "portable") || !strcmp(name, "generic") || !strcmp(name, "c"))
         return 0;
-    return AUTOMATIC_LEVEL; /* unknown: automatic */
+    return -1; /* unknown */
+}
+
+/* An unknown BACKPROP_ISA is the one thing the library prints (once per
+ * process, on stderr): the variable is set by the user, not by the program
+ * embedding the library, which has no other way to tell them it was
+ * misspelt; silently ignoring it made benchmarks compare the same path.
+ * The choice is then automatic.  Documented in backprop.h. */
+static int level_of_env(const char *name)
+{
+    static atomic_flag warned = ATOMIC_FLAG_INIT;
+    int lvl = level_of(name);
+    if (lvl >= 0)
+        return lvl;
+    if (!atomic_flag_test_and_set(&warned)) {
+        char shown[41];
+        size_t i = 0;
+        for (; name[i] && i < sizeof shown - 1; i++)
+            shown[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+        shown[i] = '\0';
+        fprintf(stderr, "backprop: warning: BACKPROP_ISA=%s is not avx512, avx2 or portable; "
+                        "ignored (choosing the CPU's best path)\n", shown);
+    }
+    return AUTOMATIC_LEVEL;
 }
 
 const bpk_impl *bpk_impl_get(void)
 {
     const bpk_impl *impl = atomic_load_explicit(&current, memory_order_acquire);
     if (!impl) {
-        impl = choose(level_of(getenv("BACKPROP_ISA")));
+        impl = choose(level_of_env(getenv("BACKPROP_ISA")));
         atomic_store_explicit(&current, impl, memory_order_release);
     }
     return impl;
@@ -91,7 +115,8 @@ const bpk_impl *bpk_impl_get(void)
 
 const char *bpk_set_isa(const char *name)
 {
-    const bpk_impl *impl = choose(level_of(name ? name : getenv("BACKPROP_ISA")));
+    int lvl = name ? level_of(name) : level_of_env(getenv("BACKPROP_ISA"));
+    const bpk_impl *impl = choose(lvl < 0 ? AUTOMATIC_LEVEL : lvl);
     atomic_store_explicit(&current, impl, memory_order_release);
     return impl->name;
 }
@@ -99,7 +124,9 @@ const char *bpk_set_isa(const char *name)
 int bpk_isa_supported(const char *name)
 {
     int lvl = level_of(name);
-    return lvl == 2 ? cpu_has_avx512() : lvl == 1 ? cpu_has_avx2() : 1;
+    return lvl < 0 ? 0 : lvl == 2 ? cpu_has_avx512() : lvl == 1 ? cpu_has_avx2() : 1;
 }
 
 const char *bpk_isa(void) { return bpk_impl_get()->name; }
+
+const char *bp_isa(void) { return bpk_isa(); }

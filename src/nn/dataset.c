@@ -10,6 +10,8 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "backprop.h"
@@ -26,6 +28,10 @@ struct bp_dataset {
     int n_class_names;  /* entries in class_names */
     char **class_names; /* NULL if none */
     char **input_names; /* [inputs] or NULL */
+    int n_targets;      /* entries in target_names */
+    char **target_names;/* NULL if none */
+    char **row_ids;     /* [rows] or NULL */
+    char *notes;        /* the readers' notes, "\n"-separated, or NULL */
 };
 
 /* a·b, failing (returning 0) if it does not fit in size_t. */
@@ -106,6 +112,13 @@ void bp_dataset_free(bp_dataset *ds)
     free(ds->labels);
     free_names(ds->class_names, ds->n_class_names);
     free_names(ds->input_names, ds->inputs);
+    free_names(ds->target_names, ds->n_targets);
+    if (ds->row_ids) {
+        for (size_t r = 0; r < ds->rows; r++)
+            free(ds->row_ids[r]);
+        free(ds->row_ids);
+    }
+    free(ds->notes);
     free(ds);
 }
 
@@ -276,6 +289,19 @@ bp_status bp_dataset_subset(const bp_dataset *ds, const size_t *idx, size_t n, b
                                         (const char *const *)ds->class_names);
     if (st == BP_OK && ds->input_names)
         st = bp_dataset_set_input_names(sub, (const char *const *)ds->input_names);
+    if (st == BP_OK && ds->target_names)
+        st = bp_dataset_set_target_names(sub, ds->n_targets,
+                                         (const char *const *)ds->target_names);
+    if (st == BP_OK && ds->row_ids) {
+        const char **ids = malloc((n ? n : 1) * sizeof *ids);
+        if (!ids)
+            st = bp_error(BP_ERR_NOMEM, "out of memory allocating %zu row ids", n);
+        for (size_t i = 0; ids && i < n; i++)
+            ids[i] = ds->row_ids[idx[i]];
+        if (ids)
+            st = bp_dataset_set_row_ids(sub, ids);
+        free(ids);
+    }
     if (st != BP_OK) {
         bp_dataset_free(sub);
         return st;
@@ -287,9 +313,12 @@ bp_status bp_dataset_subset(const bp_dataset *ds, const size_t *idx, size_t n, b
 bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
                            bp_dataset **first, bp_dataset **second)
 {
+    if (first)
+        *first = NULL;
+    if (second)
+        *second = NULL;
     if (!first || !second)
         return bp_error(BP_ERR_ARG, "bp_dataset_split: NULL output");
-    *first = *second = NULL;
     if (!ds)
         return bp_error(BP_ERR_ARG, "bp_dataset_split: data set is NULL");
     if (!(fraction > 0.0 && fraction < 1.0))
@@ -332,9 +361,12 @@ bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
 bp_status bp_dataset_split_stratified(const bp_dataset *ds, double fraction, uint64_t seed,
                                       bp_dataset **first, bp_dataset **second)
 {
+    if (first)
+        *first = NULL;
+    if (second)
+        *second = NULL;
     if (!first || !second)
         return bp_error(BP_ERR_ARG, "bp_dataset_split_stratified: NULL output");
-    *first = *second = NULL;
     if (!ds)
         return bp_error(BP_ERR_ARG, "bp_dataset_split_stratified: data set is NULL");
     if (!ds->labels || ds->classes < 1)
@@ -424,4 +456,239 @@ bp_status bp_dataset_check_finite(const bp_dataset *ds, const char *name)
     if (st == BP_OK && ds->outputs > 0)
         st = check_matrix(ds->y, ds->rows, ds->outputs, name, "target");
     return st;
+}
+
+/* ---- schema: target names, row ids, notes ---------------------------------- */
+
+bp_status bp_dataset_set_target_names(bp_dataset *ds, int n, const char *const *names)
+{
+    if (!ds || n < 0 || (n > 0 && !names))
+        return bp_error(BP_ERR_ARG, "bp_dataset_set_target_names: bad argument");
+    char **copy = NULL;
+    if (n > 0) {
+        bp_status st = copy_names(&copy, n, names, "target");
+        if (st != BP_OK)
+            return st;
+    }
+    free_names(ds->target_names, ds->n_targets);
+    ds->target_names = copy;
+    ds->n_targets = n;
+    return BP_OK;
+}
+
+int bp_dataset_target_count(const bp_dataset *ds) { return ds ? ds->n_targets : 0; }
+
+const char *bp_dataset_target_name(const bp_dataset *ds, int j)
+{
+    if (!ds || !ds->target_names || j < 0 || j >= ds->n_targets)
+        return NULL;
+    return ds->target_names[j];
+}
+
+bp_status bp_dataset_set_row_ids(bp_dataset *ds, const char *const *ids)
+{
+    if (!ds)
+        return bp_error(BP_ERR_ARG, "bp_dataset_set_row_ids: data set is NULL");
+    char **copy = NULL;
+    if (ids) {
+        copy = calloc(ds->rows ? ds->rows : 1, sizeof *copy);
+        for (size_t r = 0; copy && r < ds->rows; r++) {
+            copy[r] = ids[r] ? dup_string(ids[r]) : NULL;
+            if (!copy[r]) {
+                for (size_t q = 0; q < r; q++)
+                    free(copy[q]);
+                free(copy);
+                return bp_error(BP_ERR_NOMEM, "out of memory copying row ids");
+            }
+        }
+        if (!copy)
+            return bp_error(BP_ERR_NOMEM, "out of memory copying row ids");
+    }
+    if (ds->row_ids) {
+        for (size_t r = 0; r < ds->rows; r++)
+            free(ds->row_ids[r]);
+        free(ds->row_ids);
+    }
+    ds->row_ids = copy;
+    return BP_OK;
+}
+
+const char *bp_dataset_row_id(const bp_dataset *ds, size_t r)
+{
+    if (!ds || !ds->row_ids || r >= ds->rows)
+        return NULL;
+    return ds->row_ids[r];
+}
+
+const char *bp_dataset_notes(const bp_dataset *ds) { return ds ? ds->notes : NULL; }
+
+bp_status bp_dataset_add_note(bp_dataset *ds, const char *fmt, ...)
+{
+    if (!ds || !fmt)
+        return bp_error(BP_ERR_ARG, "bp_dataset_add_note: NULL argument");
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t old = ds->notes ? strlen(ds->notes) : 0, n = strlen(line);
+    char *p = realloc(ds->notes, old + n + 2);
+    if (!p)
+        return bp_error(BP_ERR_NOMEM, "out of memory for a note");
+    if (old)
+        p[old++] = '\n';
+    memcpy(p + old, line, n + 1);
+    ds->notes = p;
+    return BP_OK;
+}
+
+/* ---- classes from numeric targets ------------------------------------------ */
+
+#define DETECT_MAX_CLASSES 32
+#define ANY_MAX_CLASSES 65536
+
+/* 1 when every row of Y has exactly one "on" value (1) and the rest "off"
+ * (all 0 or all −1). */
+static int is_one_hot(const bp_dataset *ds)
+{
+    size_t on = (size_t)ds->outputs;
+    if (on < 2 || ds->rows == 0)
+        return 0;
+    float off = 2; /* not yet seen */
+    for (size_t r = 0; r < ds->rows; r++) {
+        int ones = 0;
+        for (size_t k = 0; k < on; k++) {
+            float v = ds->y[r * on + k];
+            if (v == 1.0f) {
+                ones++;
+            } else if (v == 0.0f || v == -1.0f) {
+                if (off == 2)
+                    off = v;
+                else if (v != off)
+                    return 0;
+            } else {
+                return 0;
+            }
+        }
+        if (ones != 1)
+            return 0;
+    }
+    return 1;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorted distinct values of the one target column into *vals (≤ max of
+ * them); returns their count, or -1 when there are more than max. */
+static int distinct_targets(const bp_dataset *ds, int max, float **vals)
+{
+    float *v = malloc((ds->rows ? ds->rows : 1) * sizeof *v);
+    *vals = v;
+    if (!v)
+        return -2;
+    memcpy(v, ds->y, ds->rows * sizeof *v);
+    qsort(v, ds->rows, sizeof *v, cmp_float);
+    int n = 0;
+    for (size_t r = 0; r < ds->rows; r++)
+        if (r == 0 || v[r] != v[n - 1]) {
+            if (n == max)
+                return -1;
+            v[n++] = v[r];
+        }
+    return n;
+}
+
+/* One target column holding class labels: classes are the sorted distinct
+ * values, named as %g prints them; Y becomes one-hot over them. */
+static bp_status labels_from_column(bp_dataset *ds, const float *vals, int k)
+{
+    int32_t *labels = malloc((ds->rows ? ds->rows : 1) * sizeof *labels);
+    float *y = NULL;
+    size_t bytes;
+    if (!labels || !mul_size(ds->rows, (size_t)k * sizeof(float), &bytes) ||
+        !(y = calloc(bytes ? bytes : 1, 1))) {
+        free(labels);
+        return bp_error(BP_ERR_NOMEM, "out of memory making %d classes of %zu rows", k, ds->rows);
+    }
+    for (size_t r = 0; r < ds->rows; r++) {
+        const float *hit = bsearch(&ds->y[r], vals, (size_t)k, sizeof *vals, cmp_float);
+        labels[r] = (int32_t)(hit - vals);
+    }
+    free(ds->y);
+    ds->y = y;
+    ds->outputs = k;
+    ds->classes = 0;
+    bp_status st = bp_dataset_set_labels(ds, labels, k);
+    free(labels);
+    char(*nb)[32] = malloc((size_t)k * sizeof *nb);
+    const char **names = malloc((size_t)k * sizeof *names);
+    if (st == BP_OK && (!nb || !names))
+        st = bp_error(BP_ERR_NOMEM, "out of memory naming %d classes", k);
+    for (int c = 0; st == BP_OK && c < k; c++) {
+        snprintf(nb[c], sizeof nb[c], "%.9g", (double)vals[c]);
+        names[c] = nb[c];
+    }
+    if (st == BP_OK)
+        st = bp_dataset_set_class_names(ds, k, names);
+    free(nb);
+    free(names);
+    return st;
+}
+
+bp_status bp_dataset_detect_task(bp_dataset *ds, int task, const char *name)
+{
+    if (!ds || task < -1 || task > 1)
+        return bp_error(BP_ERR_ARG, "bp_dataset_detect_task: bad argument");
+    if (!name)
+        name = "data set";
+    if (task == 0 || ds->labels)
+        return BP_OK;
+    if (is_one_hot(ds)) {
+        int32_t *labels = malloc((ds->rows ? ds->rows : 1) * sizeof *labels);
+        if (!labels)
+            return bp_error(BP_ERR_NOMEM, "out of memory for %zu labels", ds->rows);
+        size_t on = (size_t)ds->outputs;
+        for (size_t r = 0; r < ds->rows; r++)
+            for (size_t k = 0; k < on; k++)
+                if (ds->y[r * on + k] == 1.0f)
+                    labels[r] = (int32_t)k;
+        bp_status st = bp_dataset_set_labels(ds, labels, ds->outputs);
+        free(labels);
+        if (st == BP_OK && task == -1)
+            st = bp_dataset_add_note(ds, "%s: the %d target columns are one-hot vectors: read as "
+                                     "%d classes (--task regression to keep them as numbers)",
+                                     name, ds->outputs, ds->outputs);
+        return st;
+    }
+    if (ds->outputs == 1 && ds->rows > 0) {
+        int integral = 1;
+        for (size_t r = 0; r < ds->rows && integral; r++)
+            integral = ds->y[r] == floorf(ds->y[r]) && isfinite(ds->y[r]);
+        float *vals;
+        int k = distinct_targets(ds, task == 1 ? ANY_MAX_CLASSES : DETECT_MAX_CLASSES, &vals);
+        bp_status st = BP_OK;
+        if (k == -2)
+            st = bp_error(BP_ERR_NOMEM, "out of memory reading the targets of %s", name);
+        else if (task == 1 && k < 0)
+            st = bp_error(BP_ERR_ARG, "%s: more than %d distinct class labels", name,
+                          ANY_MAX_CLASSES);
+        else if (task == 1 || (integral && k >= 2 && (size_t)k * 5 <= ds->rows)) {
+            st = labels_from_column(ds, vals, k);
+            if (st == BP_OK && task == -1)
+                st = bp_dataset_add_note(ds, "%s: the target has %d distinct whole-number values: "
+                                         "read as %d classes in sorted order (--task regression "
+                                         "to predict the numbers)", name, k, k);
+        }
+        free(vals);
+        return st;
+    }
+    if (task == 1)
+        return bp_error(BP_ERR_ARG, "%s: --task classification needs one target column of class "
+                        "labels or one-hot target vectors (one 1 per row, the rest 0 or -1); it "
+                        "has %d target columns that are not one-hot", name, ds->outputs);
+    return BP_OK;
 }

@@ -62,6 +62,12 @@ static bp_status validate_spec(int n_inputs, int n_layers, const bp_layer_spec *
         if (L->act == BP_ACT_SOFTMAX && l != n_layers - 1)
             return bp_error(BP_ERR_ARG, "layer %d: softmax is only allowed on the output layer",
                             l + 1);
+        /* Softmax over one unit is the constant 1: its gradient is always zero. */
+        if (L->act == BP_ACT_SOFTMAX && L->units == 1)
+            return bp_error(BP_ERR_ARG,
+                            "layer %d: softmax on a single unit always outputs 1 and learns "
+                            "nothing; for one output use sigmoid (loss bce), or give softmax 2 "
+                            "units", l + 1);
         if (L->slope != BP_SLOPE_DEFAULT &&
             (!(L->slope >= 0.0f && L->slope < 1.0f) || !isfinite(L->slope)))
             return bp_error(BP_ERR_ARG, "layer %d: leaky-ReLU slope must be in [0, 1) (got %g)",
@@ -144,11 +150,14 @@ void bp_net_free(bp_net *net)
     free(net->params);
     free(net->scale_shift);
     free(net->scale_factor);
+    bp_net_schema_free(net);
     free(net);
 }
 
 bp_status bp_net_clone(const bp_net *net, bp_net **out)
 {
+    if (out)
+        *out = NULL;
     if (!net || !out)
         return bp_error(BP_ERR_ARG, "bp_net_clone: NULL argument");
     bp_status st = bp_net_create(out, net->n_inputs, net->n_layers, net->layer, net->loss);
@@ -164,7 +173,12 @@ bp_status bp_net_clone(const bp_net *net, bp_net **out)
     c->n_meta = net->n_meta;
     memcpy(c->meta_key, net->meta_key, sizeof c->meta_key);
     memcpy(c->meta_value, net->meta_value, sizeof c->meta_value);
-    return BP_OK;
+    st = bp_net_schema_copy(c, net);
+    if (st != BP_OK) {
+        bp_net_free(c);
+        *out = NULL;
+    }
+    return st;
 }
 
 static int same_architecture(const bp_net *a, const bp_net *b)
@@ -218,16 +232,33 @@ bp_status bp_net_init(bp_net *net, bp_init init, uint64_t seed)
     return BP_OK;
 }
 
-int bp_net_inputs(const bp_net *net) { return net->n_inputs; }
-int bp_net_outputs(const bp_net *net) { return net->layer[net->n_layers - 1].units; }
-int bp_net_layers(const bp_net *net) { return net->n_layers; }
-bp_layer_spec bp_net_layer(const bp_net *net, int layer) { return net->layer[layer]; }
-int bp_net_fan_in(const bp_net *net, int layer) { return net->fan_in[layer]; }
-bp_loss bp_net_loss(const bp_net *net) { return net->loss; }
-size_t bp_net_param_count(const bp_net *net) { return net->n_params; }
+/* The getters' rule (backprop.h): a NULL handle or a layer index outside
+ * 0..layers-1 gives NULL, 0 or a zeroed struct, never a crash. */
+static int bad_layer(const bp_net *net, int layer)
+{
+    return !net || layer < 0 || layer >= net->n_layers;
+}
+
+int bp_net_inputs(const bp_net *net) { return net ? net->n_inputs : 0; }
+int bp_net_outputs(const bp_net *net) { return net ? net->layer[net->n_layers - 1].units : 0; }
+int bp_net_layers(const bp_net *net) { return net ? net->n_layers : 0; }
+bp_layer_spec bp_net_layer(const bp_net *net, int layer)
+{
+    bp_layer_spec none;
+    memset(&none, 0, sizeof none);
+    return bad_layer(net, layer) ? none : net->layer[layer];
+}
+int bp_net_fan_in(const bp_net *net, int layer)
+{
+    return bad_layer(net, layer) ? 0 : net->fan_in[layer];
+}
+bp_loss bp_net_loss(const bp_net *net) { return net ? net->loss : BP_LOSS_MSE; }
+size_t bp_net_param_count(const bp_net *net) { return net ? net->n_params : 0; }
 
 int bp_net_max_width(const bp_net *net)
 {
+    if (!net)
+        return 0;
     int w = net->n_inputs;
     for (int l = 0; l < net->n_layers; l++)
         if (net->layer[l].units > w)
@@ -235,21 +266,26 @@ int bp_net_max_width(const bp_net *net)
     return w;
 }
 
-float *bp_net_weights(bp_net *net, int layer) { return net->params + net->w_offset[layer]; }
+float *bp_net_weights(bp_net *net, int layer)
+{
+    return bad_layer(net, layer) ? NULL : net->params + net->w_offset[layer];
+}
 const float *bp_net_weights_const(const bp_net *net, int layer)
 {
-    return net->params + net->w_offset[layer];
+    return bad_layer(net, layer) ? NULL : net->params + net->w_offset[layer];
 }
 float *bp_net_biases(bp_net *net, int layer)
 {
-    return net->layer[layer].bias ? net->params + net->b_offset[layer] : NULL;
+    return bad_layer(net, layer) || !net->layer[layer].bias ? NULL
+                                                             : net->params + net->b_offset[layer];
 }
 const float *bp_net_biases_const(const bp_net *net, int layer)
 {
-    return net->layer[layer].bias ? net->params + net->b_offset[layer] : NULL;
+    return bad_layer(net, layer) || !net->layer[layer].bias ? NULL
+                                                             : net->params + net->b_offset[layer];
 }
-float *bp_net_params(bp_net *net) { return net->params; }
-const float *bp_net_params_const(const bp_net *net) { return net->params; }
+float *bp_net_params(bp_net *net) { return net ? net->params : NULL; }
+const float *bp_net_params_const(const bp_net *net) { return net ? net->params : NULL; }
 
 bp_status bp_net_set_scaling(bp_net *net, const float *shift, const float *scale)
 {
@@ -285,14 +321,16 @@ bp_status bp_net_set_scaling(bp_net *net, const float *shift, const float *scale
 int bp_net_scaling(const bp_net *net, const float **shift, const float **scale)
 {
     if (shift)
-        *shift = net->scale_shift;
+        *shift = net ? net->scale_shift : NULL;
     if (scale)
-        *scale = net->scale_factor;
-    return net->scale_shift != NULL;
+        *scale = net ? net->scale_factor : NULL;
+    return net && net->scale_shift != NULL;
 }
 
 void bp_net_scale_inputs(const bp_net *net, const float *x, float *out, size_t rows)
 {
+    if (!net || !x || !out)
+        return;
     size_t n = (size_t)net->n_inputs;
     if (!net->scale_shift) {
         if (out != x)
@@ -332,22 +370,30 @@ bp_status bp_net_set_meta(bp_net *net, const char *key, const char *value)
 
 const char *bp_net_get_meta(const bp_net *net, const char *key)
 {
+    if (!net || !key)
+        return NULL;
     for (int i = 0; i < net->n_meta; i++)
         if (strcmp(net->meta_key[i], key) == 0)
             return net->meta_value[i];
     return NULL;
 }
 
-int bp_net_meta_count(const bp_net *net) { return net->n_meta; }
+int bp_net_meta_count(const bp_net *net) { return net ? net->n_meta : 0; }
 
 void bp_net_meta_at(const bp_net *net, int i, const char **key, const char **value)
 {
-    *key = net->meta_key[i];
-    *value = net->meta_value[i];
+    int ok = net && i >= 0 && i < net->n_meta;
+    if (key)
+        *key = ok ? net->meta_key[i] : NULL;
+    if (value)
+        *value = ok ? net->meta_value[i] : NULL;
 }
 
 const char *bp_neuron_name(const bp_net *net, int layer, int j, char *buf, size_t cap)
 {
+    if (!net || !buf || cap == 0 || layer < -1 || layer >= net->n_layers || j < 0 ||
+        j >= (layer < 0 ? net->n_inputs : net->layer[layer].units))
+        return NULL;
     if (layer < 0)
         snprintf(buf, cap, "i%d", j + 1);
     else if (layer == net->n_layers - 1)

@@ -45,7 +45,19 @@ struct bp_net {
     int n_meta;
     char meta_key[BP_META_MAX][BP_META_KEY_MAX];
     char meta_value[BP_META_MAX][BP_META_VALUE_MAX];
+    /* The schema of the training data (nn/schema.c). */
+    bp_task task;
+    char **input_names;  /* [n_inputs] or NULL */
+    int n_targets;
+    char **target_names; /* [n_targets] or NULL */
+    int n_classes;
+    char **class_names;  /* [n_classes] or NULL */
 };
+
+/* Frees the schema's names (bp_net_free) and copies one net's schema into
+ * another of the same inputs (bp_net_clone). */
+void bp_net_schema_free(bp_net *net);
+bp_status bp_net_schema_copy(bp_net *dst, const bp_net *src);
 
 struct bp_workspace {
     int n_inputs;

@@ -78,6 +78,8 @@ static bp_status parse_name(const char *name, const char *const *names, int n, i
 bp_status bp_optimizer_parse(const char *name, bp_optimizer *out)
 {
     int v;
+    if (!out)
+        return bp_error(BP_ERR_ARG, "bp_optimizer_parse: out is NULL");
     if (name && !strcmp(name, "irprop-"))
         return *out = BP_OPT_RPROP, BP_OK;
     bp_status st = parse_name(name, optimizer_names, BP_OPT_COUNT_, &v, "optimizer");
@@ -88,6 +90,8 @@ bp_status bp_optimizer_parse(const char *name, bp_optimizer *out)
 bp_status bp_schedule_parse(const char *name, bp_schedule *out)
 {
     int v;
+    if (!out)
+        return bp_error(BP_ERR_ARG, "bp_schedule_parse: out is NULL");
     bp_status st = parse_name(name, schedule_names, BP_SCHED_COUNT_, &v, "schedule");
     if (st == BP_OK)
         *out = (bp_schedule)v;
@@ -96,6 +100,8 @@ bp_status bp_schedule_parse(const char *name, bp_schedule *out)
 bp_status bp_scaling_parse(const char *name, bp_scaling *out)
 {
     int v;
+    if (!out)
+        return bp_error(BP_ERR_ARG, "bp_scaling_parse: out is NULL");
     bp_status st = parse_name(name, scaling_names, BP_SCALE_COUNT_, &v, "scaling");
     if (st == BP_OK)
         *out = (bp_scaling)v;
@@ -164,19 +170,26 @@ static bp_status check_options(const bp_train_options *o)
     REQUIRE(o->rho >= 0 && o->rho < 1, "rho must be in [0, 1)");
     REQUIRE(o->weight_decay >= 0 && isfinite(o->weight_decay), "weight decay must be >= 0");
     REQUIRE(o->dropout >= 0 && o->dropout < 1, "dropout must be in [0, 1)");
-    REQUIRE(o->step_every >= 1, "step schedule needs step_every >= 1");
+    /* The integer limits are the CLI's (train --step-every, --warmup,
+     * --patience) and hold for checkpoints too, so schedule arithmetic never
+     * overflows whatever a file says. */
+    REQUIRE(o->step_every >= 1 && o->step_every <= 1000000,
+            "step_every must be in 1..1000000 (got %d)", o->step_every);
     REQUIRE(o->step_gamma > 0 && isfinite(o->step_gamma), "step_gamma must be positive");
     REQUIRE(o->min_lr >= 0 && isfinite(o->min_lr), "min_lr must be >= 0");
-    REQUIRE(o->warmup_epochs >= 0, "warm-up epochs must be >= 0");
+    REQUIRE(o->warmup_epochs >= 0 && o->warmup_epochs <= 1000000,
+            "warm-up epochs must be in 0..1000000 (got %d)", o->warmup_epochs);
     REQUIRE(o->clip_norm >= 0 && isfinite(o->clip_norm), "clip norm must be >= 0");
-    REQUIRE(o->patience >= 0, "patience must be >= 0");
+    REQUIRE(o->patience >= 0 && o->patience <= 1000000, "patience must be in 0..1000000 (got %d)",
+            o->patience);
     REQUIRE(o->min_delta >= 0 && isfinite(o->min_delta), "min_delta must be >= 0");
     REQUIRE(o->flat_spot >= 0 && o->flat_spot <= 1, "flat_spot must be in [0, 1]");
     REQUIRE(o->threads >= 1 && o->threads <= 256, "threads must be in 1..256 (got %d)",
             o->threads);
     REQUIRE(o->rprop_increase > 1 && o->rprop_decrease > 0 && o->rprop_decrease < 1 &&
                 o->rprop_delta_min >= 0 && o->rprop_delta_max > o->rprop_delta_min &&
-                o->rprop_delta_zero > 0,
+                o->rprop_delta_zero > 0 && isfinite(o->rprop_increase) &&
+                isfinite(o->rprop_delta_max) && isfinite(o->rprop_delta_zero),
             "RPROP needs increase > 1, 0 < decrease < 1, 0 <= delta_min < delta_max, "
             "delta_zero > 0");
 #undef REQUIRE
@@ -210,9 +223,10 @@ static float *alloc_params(size_t n, int zero)
 
 bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_options *opts)
 {
+    if (out)
+        *out = NULL;
     if (!out || !net)
         return bp_error(BP_ERR_ARG, "bp_trainer_create: NULL argument");
-    *out = NULL;
     bp_train_options o;
     bp_status st = copy_options(&o, opts, "bp_trainer_create");
     if (st == BP_OK)
@@ -276,18 +290,25 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
     return BP_OK;
 }
 
-int bp_trainer_epoch(const bp_trainer *tr) { return tr->epochs_done; }
-bp_net *bp_trainer_net(const bp_trainer *tr) { return tr->net; }
-const bp_train_options *bp_trainer_options(const bp_trainer *tr) { return &tr->opts; }
+/* NULL trainer: 0 / NULL / nothing (the getters' rule in backprop.h). */
+int bp_trainer_epoch(const bp_trainer *tr) { return tr ? tr->epochs_done : 0; }
+bp_net *bp_trainer_net(const bp_trainer *tr) { return tr ? tr->net : NULL; }
+const bp_train_options *bp_trainer_options(const bp_trainer *tr) { return tr ? &tr->opts : NULL; }
 
 void bp_trainer_set_progress(bp_trainer *tr, bp_progress_fn fn, void *user, size_t report_every)
 {
+    if (!tr)
+        return;
     tr->opts.progress = fn;
     tr->opts.progress_user = user;
     tr->opts.report_every = report_every;
 }
 
-void bp_trainer_set_epochs(bp_trainer *tr, int epochs) { tr->opts.epochs = epochs; }
+void bp_trainer_set_epochs(bp_trainer *tr, int epochs)
+{
+    if (tr)
+        tr->opts.epochs = epochs;
+}
 
 /* Only stores to a volatile sig_atomic_t, so a signal handler may call it. */
 void bp_trainer_request_stop(bp_trainer *tr)
@@ -698,8 +719,6 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             } else if (!online) {
                 optimizer_step(tr, tr->ws->grads, lr);
             }
-            if (tr->stop && !full_batch && b + 1 < batches)
-                return stopped(tr, epoch, b, batches, lr);
             if (o->progress && o->report_every && (b + 1) % o->report_every == 0 &&
                 b + 1 < batches) {
                 /* The callback may look at the net: apply any pending online
@@ -712,6 +731,8 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
                 if (o->progress(&r, o->progress_user))
                     return bp_error(BP_ERR_INTERRUPTED, "training stopped by the progress callback");
             }
+            if (tr->stop && !full_batch && b + 1 < batches)
+                return stopped(tr, epoch, b, batches, lr);
         }
         if (full_batch)
             optimizer_step(tr, tr->full_grad, lr);
@@ -1024,6 +1045,39 @@ bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, si
     return BP_OK;
 }
 
+/* A loaded optimizer state must be one training could have produced: every
+ * value finite, second moments ≥ 0, RPROP steps inside [delta_min,
+ * delta_max].  Refused here rather than reported later as divergence. */
+static bp_status check_state_arrays(const bp_trainer *tr, size_t n)
+{
+    const struct {
+        const float *a;
+        const char *name;
+        int nonneg;
+    } arr[] = {{tr->m, "first moments (m)", 0},   {tr->v, "second moments (v)", 1},
+               {tr->rprop_step, "RPROP steps", 1}, {tr->rprop_prev, "RPROP previous gradients", 0},
+               {tr->best, "best weights", 0}};
+    const bp_train_options *o = &tr->opts;
+    for (size_t k = 0; k < sizeof arr / sizeof arr[0]; k++) {
+        if (!arr[k].a)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            float x = arr[k].a[i];
+            int bad = !isfinite(x) || (arr[k].nonneg && x < 0);
+            if (arr[k].a == tr->rprop_step) /* the first step is delta_zero, then clamped */
+                bad = bad || x < fminf(o->rprop_delta_min, o->rprop_delta_zero) ||
+                      x > fmaxf(o->rprop_delta_max, o->rprop_delta_zero);
+            if (bad)
+                return bp_error(BP_ERR_FORMAT, "trainer state: %s: value %zu is %g, %s", arr[k].name,
+                                i + 1, (double)x,
+                                arr[k].a == tr->rprop_step ? "outside [delta_min, delta_max]"
+                                : arr[k].nonneg            ? "not a finite number >= 0"
+                                                           : "not a finite number");
+        }
+    }
+    return BP_OK;
+}
+
 bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned char *blob,
                                   size_t len)
 {
@@ -1078,8 +1132,11 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
     if (n != net->n_params)
         return bp_error(BP_ERR_FORMAT, "trainer state is for %llu parameters, the net has %zu",
                         (unsigned long long)n, net->n_params);
-    if (epochs_done < 0 || bad_epochs < 0)
-        return bp_error(BP_ERR_FORMAT, "trainer state: bad counters");
+    if (epochs_done < 0 || epochs_done > 1000000 || bad_epochs < 0 || bad_epochs > epochs_done)
+        return bp_error(BP_ERR_FORMAT, "trainer state: bad counters (%d epochs done, %d without "
+                                       "improvement)", epochs_done, bad_epochs);
+    if (isnan(best_val) || best_val == -INFINITY)
+        return bp_error(BP_ERR_FORMAT, "trainer state: best validation loss is %g", best_val);
     bp_trainer *tr;
     bp_status st = bp_trainer_create(&tr, net, &o);
     if (st != BP_OK) {
@@ -1100,6 +1157,10 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
         bp_trainer_free(tr);
         return bp_error(BP_ERR_FORMAT, "trainer state: optimizer arrays do not match the "
                                        "optimizer, or the state is truncated");
+    }
+    if ((st = check_state_arrays(tr, n)) != BP_OK) {
+        bp_trainer_free(tr);
+        return st;
     }
     *out = tr;
     return BP_OK;

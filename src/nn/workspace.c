@@ -17,9 +17,10 @@ static size_t padded(size_t n) { return (n + 15) & ~(size_t)15; }
 
 bp_status bp_workspace_create(bp_workspace **out, const bp_net *net, int max_batch, int threads)
 {
+    if (out)
+        *out = NULL;
     if (!out || !net)
         return bp_error(BP_ERR_ARG, "bp_workspace_create: NULL argument");
-    *out = NULL;
     if (max_batch < 1 || max_batch > (1 << 24))
         return bp_error(BP_ERR_ARG, "batch size must be between 1 and %d (got %d)", 1 << 24,
                         max_batch);
@@ -94,13 +95,29 @@ void bp_workspace_free(bp_workspace *ws)
     free(ws);
 }
 
-int bp_workspace_max_batch(const bp_workspace *ws) { return ws->max_batch; }
-int bp_workspace_threads(const bp_workspace *ws) { return bpk_pool_threads(ws->pool); }
-int bp_workspace_batch(const bp_workspace *ws) { return ws->batch; }
-const float *bp_workspace_s(const bp_workspace *ws, int layer) { return ws->s[layer]; }
-const float *bp_workspace_a(const bp_workspace *ws, int layer) { return ws->a[layer]; }
-const float *bp_workspace_delta(const bp_workspace *ws, int layer) { return ws->delta[layer]; }
-const float *bp_workspace_grads(const bp_workspace *ws) { return ws->grads; }
+/* The getters' rule (backprop.h): a NULL workspace or a layer index outside
+ * 0..layers-1 gives NULL or 0, never a crash. */
+static int bad_layer(const bp_workspace *ws, int layer)
+{
+    return !ws || layer < 0 || layer >= ws->n_layers;
+}
+
+int bp_workspace_max_batch(const bp_workspace *ws) { return ws ? ws->max_batch : 0; }
+int bp_workspace_threads(const bp_workspace *ws) { return ws ? bpk_pool_threads(ws->pool) : 0; }
+int bp_workspace_batch(const bp_workspace *ws) { return ws ? ws->batch : 0; }
+const float *bp_workspace_s(const bp_workspace *ws, int layer)
+{
+    return bad_layer(ws, layer) ? NULL : ws->s[layer];
+}
+const float *bp_workspace_a(const bp_workspace *ws, int layer)
+{
+    return bad_layer(ws, layer) ? NULL : ws->a[layer];
+}
+const float *bp_workspace_delta(const bp_workspace *ws, int layer)
+{
+    return bad_layer(ws, layer) ? NULL : ws->delta[layer];
+}
+const float *bp_workspace_grads(const bp_workspace *ws) { return ws ? ws->grads : NULL; }
 
 /* Gradient offsets mirror the net's parameter offsets; recompute them from
  * the shapes the workspace recorded rather than keeping a second table. */
@@ -117,11 +134,15 @@ static size_t grad_offset(const bp_workspace *ws, int layer, int bias)
 
 const float *bp_workspace_grad_w(const bp_workspace *ws, int layer)
 {
+    if (bad_layer(ws, layer))
+        return NULL;
     return ws->grads + grad_offset(ws, layer, 0);
 }
 
 const float *bp_workspace_grad_b(const bp_workspace *ws, int layer)
 {
+    if (bad_layer(ws, layer))
+        return NULL;
     return ws->has_bias[layer] ? ws->grads + grad_offset(ws, layer, 1) : NULL;
 }
 
@@ -268,6 +289,22 @@ double bp_sample_loss(bp_loss loss, bp_activation out_act, const float *s, const
     return e;
 }
 
+/* NaN or Inf targets are refused (the header promises it): they would give a
+ * NaN loss and NaN gradients that only show up later as divergence. */
+static bp_status check_targets_finite(const bp_net *net, const float *target, int batch,
+                                      const char *fn)
+{
+    int units = bp_net_outputs(net);
+    for (int r = 0; r < batch; r++)
+        for (int k = 0; k < units; k++) {
+            float t = target[(size_t)r * (size_t)units + (size_t)k];
+            if (!isfinite(t))
+                return bp_error(BP_ERR_NUMERIC, "%s: target row %d, column %d is %g", fn, r + 1,
+                                k + 1, (double)t);
+        }
+    return BP_OK;
+}
+
 bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *target,
                         int batch, float *loss)
 {
@@ -279,6 +316,8 @@ bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *
     if (batch != ws->batch)
         return bp_error(BP_ERR_ARG, "loss asked for %d rows, last forward pass had %d", batch,
                         ws->batch);
+    if ((st = check_targets_finite(net, target, batch, "bp_loss_value")) != BP_OK)
+        return st;
     int L = net->n_layers - 1, units = net->layer[L].units;
     double total = 0.0;
     for (int r = 0; r < batch; r++)
@@ -372,7 +411,8 @@ bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x, const
     if (batch != ws->batch)
         return bp_error(BP_ERR_ARG, "backward asked for %d rows, last forward pass had %d",
                         batch, ws->batch);
-    if ((st = bp_check_targets(net, target, (size_t)batch, "row")) != BP_OK)
+    if ((st = check_targets_finite(net, target, batch, "bp_backward")) != BP_OK ||
+        (st = bp_check_targets(net, target, (size_t)batch, "row")) != BP_OK)
         return st;
     if (loss && (st = bp_loss_value(net, ws, target, batch, loss)) != BP_OK)
         return st;
@@ -429,7 +469,8 @@ static bp_status train_sample(bp_net *net, bp_workspace *ws, const float *x, con
         return st;
     if (!x || !target)
         return bp_error(BP_ERR_ARG, "bp_train_sample: inputs or targets are NULL");
-    if ((st = bp_check_targets(net, target, 1, "row")) != BP_OK)
+    if ((st = check_targets_finite(net, target, 1, "bp_train_sample")) != BP_OK ||
+        (st = bp_check_targets(net, target, 1, "row")) != BP_OK)
         return st;
     ws->dropout_active = 0;
     const float *a_prev = x;

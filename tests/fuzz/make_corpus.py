@@ -85,3 +85,16 @@ put("fuzz_model", "bad_magic", b"\x00" + b"XBPM" + model[4:])
 put("fuzz_model", "future_version", b"\x03" + model[:8] + struct.pack("<I", 9) + model[12:])
 put("fuzz_model", "cut_short", b"\x00" + model[: len(model) // 2])
 put("fuzz_model", "bad_crc", b"\x00" + model[:-1] + bytes([model[-1] ^ 0xFF]))
+
+# ---- checkpoint: the bare trainer-state blob (TRST payload) of each checkpoint;
+# fuzz_checkpoint wraps it in a valid file around a 2-2-1 net (9 parameters).
+def trst(data):
+    off = 20
+    while off < len(data) - 4:
+        tag, length = data[off:off + 4], struct.unpack("<Q", data[off + 8:off + 16])[0]
+        if tag == b"TRST":
+            return data[off + 16:off + 16 + length]
+        off += 16 + length
+    raise SystemExit("no TRST section")
+put("fuzz_checkpoint", "state_adam", trst(ckpt))
+put("fuzz_checkpoint", "state_rprop", trst(rprop))
