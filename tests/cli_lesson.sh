@@ -118,7 +118,8 @@ if command -v chromium >/dev/null 2>&1; then
         fi
     done
     shot=${LESSON_SCREENSHOT:-$T/lesson.png}
-    timeout 120 $CHROME --window-size=1000,1400 --screenshot="$shot" "file://$T/article.html" >/dev/null 2>&1
+    # The picture with w7 hovered (the self-test hook), as in the README.
+    timeout 120 $CHROME --window-size=960,1200 --screenshot="$shot" "file://$T/article.html#selftest=w7" >/dev/null 2>&1
     if [ -s "$shot" ] && [ "$(head -c 4 "$shot" | tail -c 3)" = PNG ]; then ok; else bad "no screenshot"; fi
 else
     echo "cli_lesson: chromium not installed: browser test skipped"
