@@ -136,10 +136,11 @@ static int op_is(const token *t, const char *op) { return t->kind == T_OP && !st
 
 static void emit_atom(FILE *fp, const token *t)
 {
-    if (t->prime)
-        fputs("<msup>", fp);
+    /* w7' as w with subscript 7 and superscript ′ over the same base. */
     if (t->sub[0])
-        fputs("<msub>", fp);
+        fputs(t->prime ? "<msubsup>" : "<msub>", fp);
+    else if (t->prime)
+        fputs("<msup>", fp);
     if (t->kind == T_NUM) {
         fputs("<mn>", fp);
         if (t->base[0] == '-')
@@ -165,10 +166,11 @@ static void emit_atom(FILE *fp, const token *t)
             q++;
         fputs(*q ? "<mi>" : "<mn>", fp);
         bp_html_escape(fp, t->sub);
-        fputs(*q ? "</mi></msub>" : "</mn></msub>", fp);
-    }
-    if (t->prime)
+        fputs(*q ? "</mi>" : "</mn>", fp);
+        fputs(t->prime ? "<mo>′</mo></msubsup>" : "</msub>", fp);
+    } else if (t->prime) {
         fputs("<mo>′</mo></msup>", fp);
+    }
 }
 
 /* The superscript after '^': a sign and an atom or a parenthesised group. */
