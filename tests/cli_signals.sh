@@ -37,7 +37,17 @@ start() {
         i=$((i + 1))
     done
 }
-finish() { wait "$pid"; rc=$?; pid=; }
+# Waits for the run to end; one that is still running 60 s after the signal
+# is a failure (and is killed), never a hung test suite.
+finish() {
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+    if kill -0 "$pid" 2>/dev/null; then
+        bad "the run did not end within 60 s of the signal"
+        kill -9 "$pid" 2>/dev/null
+    fi
+    wait "$pid"; rc=$?; pid=
+}
 no_temporaries() {
     if ls -a "$T" | grep -q '\.tmp\.'; then bad "$1: temporary file left behind"; else ok; fi
 }
