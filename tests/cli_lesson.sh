@@ -24,6 +24,7 @@ lacks() {
     if grep -qF -- "$2" "$1"; then bad "$3: has '$2'"; else ok; fi
 }
 check_page() { # lesson trace [--expect X | --terms W]...
+    [ -x "$PY" ] || { echo "cli_lesson: $PY missing: page check of $1 skipped"; return; }
     if "$PY" tests/lesson_check.py "$@"; then ok; else bad "lesson_check $1"; fi
 }
 
@@ -105,7 +106,8 @@ contains "$T/zh.svg" "输入层" "zh drawing"
 # In a browser: no console message, MathML laid out, hovering w7 highlights
 # every formula that mentions it (the page's #selftest hook reports it).
 if command -v chromium >/dev/null 2>&1; then
-    CHROME="chromium --headless --no-sandbox --disable-gpu --hide-scrollbars"
+    # As root Chromium needs --no-sandbox; its profile stays in the temporary directory.
+    CHROME="chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=$T/profile"
     for page in article n453 zh; do
         timeout 120 $CHROME --enable-logging=stderr --v=0 --dump-dom \
             "file://$T/$page.html#selftest=w7" >"$T/dom" 2>"$T/log"
