@@ -194,10 +194,11 @@ static int emit_sup(FILE *fp, const token *tok, int i, int n)
     return i;
 }
 
-static void emit_math(FILE *fp, const token *tok, int n)
+/* Tokens [i, n) as one row. */
+static void emit_row(FILE *fp, const token *tok, int i, int n)
 {
-    fputs("<math xmlns=\"http://www.w3.org/1998/Math/MathML\"><mrow>", fp);
-    for (int i = 0; i < n;) {
+    fputs("<mrow>", fp);
+    while (i < n) {
         /* ∂X/∂Y as a fraction. */
         if (i + 4 < n && op_is(&tok[i], "∂") && tok[i + 1].kind == T_ID &&
             op_is(&tok[i + 2], "/") && op_is(&tok[i + 3], "∂") && tok[i + 4].kind == T_ID) {
@@ -221,7 +222,36 @@ static void emit_math(FILE *fp, const token *tok, int n)
             emit_atom(fp, &tok[i++]);
         }
     }
-    fputs("</mrow></math>", fp);
+    fputs("</mrow>", fp);
+}
+
+/* A long chain "x = a = b = c" is set as a table, one "= …" per row,
+ * since MathML Core does not break lines; short formulas stay one row. */
+#define LONG_FORMULA 70 /* characters of plain text */
+static void emit_math(FILE *fp, const token *tok, int n, size_t text_len)
+{
+    int eq[32], k = 0, depth = 0;
+    for (int i = 0; i < n && k < 32; i++) {
+        depth += op_is(&tok[i], "(") - op_is(&tok[i], ")");
+        if (depth == 0 && op_is(&tok[i], "="))
+            eq[k++] = i;
+    }
+    fputs("<math xmlns=\"http://www.w3.org/1998/Math/MathML\">", fp);
+    if (text_len <= LONG_FORMULA || k < 2) {
+        emit_row(fp, tok, 0, n);
+    } else {
+        fputs("<mtable columnalign=\"right left\">", fp);
+        for (int r = 0; r < k; r++) {
+            fputs("<mtr><mtd>", fp);
+            if (r == 0)
+                emit_row(fp, tok, 0, eq[0]);
+            fputs("</mtd><mtd>", fp);
+            emit_row(fp, tok, eq[r], r + 1 < k ? eq[r + 1] : n);
+            fputs("</mtd></mtr>", fp);
+        }
+        fputs("</mtable>", fp);
+    }
+    fputs("</math>", fp);
 }
 
 /* Is s a neuron name: i1, h3, o2, h2_3? */
@@ -282,7 +312,7 @@ static void formula_block(FILE *fp, const char *text)
     for (int i = 0; i < k; i++)
         fprintf(fp, "%s%s", i ? " " : "", refs[i]);
     fputs("\">", fp);
-    emit_math(fp, tok, n);
+    emit_math(fp, tok, n, strlen(text));
     fputs("<div class=\"plain\">", fp);
     bp_html_escape(fp, text);
     fputs("</div></div>\n", fp);
@@ -328,6 +358,7 @@ static const char *const css =
     "figure{margin:0;overflow-x:auto}figure svg{max-width:100%;height:auto}\n"
     ".f{margin:.3em 0;padding:.2em .5em;border-left:3px solid transparent;overflow-x:auto}\n"
     ".f math{font-size:1.15em;math-style:normal;display:block;margin:.2em 0}\n"
+    ".f mtd{text-align:left;padding:.1em 0}.f mtd:first-child{text-align:right}\n"
     ".plain{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:.8em;color:#666}\n"
     ".f.hl,.f:focus{background:#fff3cd;border-left-color:#e67e00;outline:none}\n"
     "svg .hl circle{stroke:#e67e00;stroke-width:5}\n"
