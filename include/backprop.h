@@ -716,8 +716,29 @@ BP_API bp_status bp_metrics_compute(const float *outputs, const float *targets, 
 BP_API bp_status bp_net_save(const bp_net *net, const char *path);
 /* Rejects wrong magic, unknown version, bad checksum and truncation. */
 BP_API bp_status bp_net_load(bp_net **out, const char *path);
-/* Loads either a binary model or a text .net file, by content. */
+/* Loads a binary model, an ONNX file or a text .net file, by content. */
 BP_API bp_status bp_net_load_any(bp_net **out, const char *path);
+
+/* ONNX (opset 13) and standalone C, so a model runs where backprop is not
+ * installed (docs/export.md).  bp_net_save_onnx writes the input scaling as
+ * Sub/Mul nodes, each layer as a Gemm and its activation node, and the loss
+ * and metadata (class names, …) as metadata_props; the same net always gives
+ * the same bytes.  bp_net_load_onnx reads dense networks as backprop and
+ * torch.onnx.export write them (Gemm or MatMul+Add, Relu, LeakyRelu,
+ * Sigmoid, Tanh, Softmax, Flatten, Identity) and refuses any other graph
+ * with BP_ERR_UNSUPPORTED naming the first node it cannot run.
+ * bp_net_parse_onnx reads the same from memory (`name` for messages).
+ * bp_net_load_any recognises ONNX files by content. */
+BP_API bp_status bp_net_save_onnx(const bp_net *net, const char *path);
+BP_API bp_status bp_net_load_onnx(bp_net **out, const char *path);
+BP_API bp_status bp_net_parse_onnx(bp_net **out, const void *data, size_t len, const char *name);
+/* One dependency-free C99 file with the weights as exact hex-float literals
+ * and `void predict(const float *x, float *y)`, plus its header at h_path
+ * (which the C file includes by its base name).  Compiled without FP
+ * contraction (-ffp-contract=off, no -ffast-math; -std=c99 implies it for
+ * gcc) it gives the same bits as bp_predict under BACKPROP_ISA=portable on
+ * batches of more than one row. */
+BP_API bp_status bp_net_save_c(const bp_net *net, const char *c_path, const char *h_path);
 
 /* A checkpoint: the model plus the trainer's full state (options, epoch,
  * optimizer moments, best weights), so a resumed run continues bit for bit. */

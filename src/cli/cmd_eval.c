@@ -160,7 +160,7 @@ static void put_class(FILE *fp, const bp_net *net, const bp_dataset *ds, int k)
 /* The predictions as CSV: [id,] class or outputs, [true target,] and for
  * classifiers each class's probability under its name. */
 static void write_predictions(FILE *fp, const bp_net *net, const bp_dataset *ds,
-                              const float *out, const char *id, int with_target)
+                              const float *out, const char *id, int with_target, int precision)
 {
     int n_out = bp_net_outputs(net);
     int classifier = cli_model_task(net) == BP_TASK_CLASSIFICATION;
@@ -213,10 +213,10 @@ static void write_predictions(FILE *fp, const bp_net *net, const bp_dataset *ds,
                 put_class(fp, net, ds, labels[r]);
             }
             for (int k = 0; k < n_out; k++)
-                fprintf(fp, ",%.6g", o[k]);
+                fprintf(fp, ",%.*g", precision ? precision : 6, o[k]);
         } else {
             for (int k = 0; k < n_out; k++)
-                fprintf(fp, k ? ",%.9g" : "%.9g", o[k]);
+                fprintf(fp, k ? ",%.*g" : "%.*g", precision ? precision : 9, o[k]);
             for (int k = 0; k < n_t; k++)
                 fprintf(fp, ",%.9g", y[r * (size_t)n_t + (size_t)k]);
         }
@@ -230,6 +230,9 @@ int cmd_predict(int argc, char **argv)
         DATA_OPTIONS,
         {"output", 'o', 1, "FILE.csv", "write here instead of standard output", 0},
         {"threads", 0, 1, "N", "worker threads (default 1)", 0},
+        {"precision", 0, 1, "N",
+         "significant digits of each output (default 6 for probabilities, 9 otherwise; "
+         "9 reads back to the same float)", 0},
         FORCE_OPTION,
         {"id", 0, 1, "COLUMN", "copy this CSV column (name or 1-based index) to the output", 0},
         {"with-target", 0, 0, "", "add the true target from DATA (when it has one)", 0},
@@ -252,6 +255,10 @@ int cmd_predict(int argc, char **argv)
     const char *v;
     if ((v = cli_get(&args, "threads")) &&
         (rc = cli_int("predict", "threads", v, 1, 256, &threads)))
+        return rc;
+    int precision = 0;
+    if ((v = cli_get(&args, "precision")) &&
+        (rc = cli_int("predict", "precision", v, 1, 17, &precision)))
         return rc;
     bp_net *net = NULL;
     bp_dataset *ds = NULL, *test = NULL;
@@ -310,7 +317,7 @@ int cmd_predict(int argc, char **argv)
         }
         fp = bp_output_file(outfile);
     }
-    write_predictions(fp, net, used, out, dopt.id, with_target);
+    write_predictions(fp, net, used, out, dopt.id, with_target, precision);
     if (outfile) {
         bp_status cst = bp_output_commit(outfile);
         outfile = NULL;

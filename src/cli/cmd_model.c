@@ -1,5 +1,6 @@
 /* Commands about model files: info, export. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "common.h"
@@ -60,30 +61,97 @@ int cmd_info(int argc, char **argv)
     return 0;
 }
 
+/* The export format: --format, else the output's extension (.onnx, .c),
+ * else the text .net format.  0 on success, 2 (usage) otherwise. */
+static int export_format(const char *fmt, const char *out, int *kind)
+{
+    static const char *const names[] = {"net", "onnx", "c"};
+    if (!fmt) {
+        const char *dot = strrchr(out, '.');
+        *kind = dot && !strcmp(dot, ".onnx") ? 1 : dot && !strcmp(dot, ".c") ? 2 : 0;
+        return 0;
+    }
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(fmt, names[i]))
+            return *kind = i, 0;
+    fprintf(stderr, "backprop export: --format: expected net, onnx or c, got '%s'\n", fmt);
+    return 2;
+}
+
+/* The header beside a C export: --header, else the output with .h for .c. */
+static int header_path(const char *given, const char *out, char *buf, size_t cap)
+{
+    if (given) {
+        if (strlen(given) >= cap)
+            return 0;
+        strcpy(buf, given);
+        return 1;
+    }
+    size_t n = strlen(out);
+    const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+    if (dot && (!slash || dot > slash) && !strcmp(dot, ".c"))
+        n -= 2;
+    if (n + 3 > cap)
+        return 0;
+    memcpy(buf, out, n);
+    strcpy(buf + n, ".h");
+    return 1;
+}
+
 int cmd_export(int argc, char **argv)
 {
-    cli_option opts[] = {{"output", 'o', 1, "FILE.net", "where to write (required)", 0},
+    cli_option opts[] = {{"output", 'o', 1, "FILE", "where to write (required)", 0},
+                         {"format", 0, 1, "FMT",
+                          "net (text), onnx or c (default: by the extension of -o)", 0},
+                         {"header", 0, 1, "FILE.h",
+                          "with --format c: the header (default: -o with .h)", 0},
                          FORCE_OPTION};
-    cli_args args = {opts, 2, {0}, 0};
-    int rc = cli_begin(&args, "export", "MODEL -o FILE.net",
-                       "Write MODEL in the human-readable text format, every weight exact\n"
-                       "(%.9g reads back to the same bits).", argc, argv, 1, 1);
+    cli_args args = {opts, 4, {0}, 0};
+    int rc = cli_begin(&args, "export", "MODEL -o FILE",
+                       "Write MODEL in another format, every weight exact:\n"
+                       "  net   the human-readable text format (%.9g reads back to the same bits)\n"
+                       "  onnx  ONNX opset 13 (Gemm and activation nodes, the input scaling as\n"
+                       "        Sub/Mul, class names and other metadata as metadata_props)\n"
+                       "  c     one dependency-free C99 file with predict(const float *x, float *y)\n"
+                       "        and its header; compiled with -std=c99 -ffp-contract=off (no\n"
+                       "        -ffast-math) it gives the same bits as BACKPROP_ISA=portable predict.\n"
+                       "The format follows -o's extension (.onnx, .c; anything else is net)\n"
+                       "unless --format says otherwise.", argc, argv, 1, 1);
     if (rc >= 0)
         return rc;
     const char *out = cli_get(&args, "output");
     if (!out) {
-        fprintf(stderr, "backprop export: -o FILE.net is required\n");
+        fprintf(stderr, "backprop export: -o FILE is required\n");
         return 2;
+    }
+    int kind;
+    if ((rc = export_format(cli_get(&args, "format"), out, &kind)))
+        return rc;
+    char hpath[4096];
+    if (kind != 2 && cli_get(&args, "header")) {
+        fprintf(stderr, "backprop export: --header goes with --format c\n");
+        return 2;
+    }
+    if (kind == 2) {
+        if (!header_path(cli_get(&args, "header"), out, hpath, sizeof hpath)) {
+            fprintf(stderr, "backprop export: header path too long\n");
+            return 2;
+        }
+        cli_file files[] = {{"MODEL", args.positional[0], 0}, {"-o", out, 1},
+                            {"--header", hpath, 1}};
+        if ((rc = check_distinct("export", files, 3)))
+            return rc;
+        if (check_writable("export", "header", hpath, cli_get(&args, "force") != NULL))
+            return 1;
     }
     if ((rc = check_output("export", &args, "MODEL", args.positional[0], out)))
         return rc;
     bp_net *net;
     if (bp_net_load_any(&net, args.positional[0]) != BP_OK)
         return cli_fail("export");
-    if (bp_net_write_text(net, NULL, out) != BP_OK) {
-        bp_net_free(net);
-        return cli_fail("export");
-    }
+    bp_status st = kind == 1 ? bp_net_save_onnx(net, out)
+                   : kind == 2 ? bp_net_save_c(net, out, hpath)
+                               : bp_net_write_text(net, NULL, out);
     bp_net_free(net);
-    return 0;
+    return st == BP_OK ? 0 : cli_fail("export");
 }

@@ -1024,6 +1024,10 @@ bp_status bp_net_load_any(bp_net **out, const char *path)
         if (named || (got > 0 && memcmp(head, model_magic, got) == 0))
             return bp_model_read(path, out, NULL, NULL);
     }
+    /* An ONNX ModelProto starts with its ir_version field (tag 0x08); a text
+     * .net file never starts with a backspace. */
+    if (got >= 1 && head[0] == 0x08)
+        return bp_net_load_onnx(out, path);
     /* Not a binary model (or unreadable: the text reader says why). */
     return bp_net_read_text(out, NULL, path);
 }
