@@ -794,6 +794,12 @@ BP_API void bp_remove_temp_files(void);
  * no per-edge labels.  Written atomically. */
 BP_API bp_status bp_draw_svg(const bp_net *net, const float *input, const bp_net *updated,
                       const char *path);
+/* bp_draw_svg with options (bp_explain_options, declared below): the
+ * language of the picture's texts and a highlighted weight or neuron.  Every
+ * neuron (id "n-h1") and weight (edge id "w7", label id "lw7") has an id. */
+struct bp_explain_options;
+BP_API bp_status bp_draw_svg_ex(const bp_net *net, const float *input, const bp_net *updated,
+                                const struct bp_explain_options *opt, const char *path);
 
 /* Plot a training log written by `backprop train --log` (header
  * epoch,seconds,samples_per_s,learning_rate,train_loss,train_accuracy,
@@ -815,7 +821,11 @@ BP_API bp_status bp_plot_svg_flags(const char *log_csv_path, const char *svg_pat
 /* Explaining the maths                                                */
 /* ------------------------------------------------------------------ */
 
-typedef enum bp_trace_format { BP_TRACE_TEXT = 0, BP_TRACE_MARKDOWN } bp_trace_format;
+/* BP_TRACE_HTML (added after the others, so the old values keep their
+ * numbers): one self-contained XHTML page, the "lesson": the drawing inline,
+ * every formula as MathML with a plain-text line under it, and a table and
+ * plot of E over the next steps.  No external URL, script or font. */
+typedef enum bp_trace_format { BP_TRACE_TEXT = 0, BP_TRACE_MARKDOWN, BP_TRACE_HTML } bp_trace_format;
 
 /* One forward pass, the error, one backward pass and the update
  * w' = w − η·∂E/∂w of `net` on one sample, printed like the article: s and a
@@ -826,6 +836,38 @@ typedef enum bp_trace_format { BP_TRACE_TEXT = 0, BP_TRACE_MARKDOWN } bp_trace_f
  * On success `net` holds the updated weights. */
 BP_API bp_status bp_explain_step(bp_net *net, const float *input, const float *target, float lr,
                           bp_trace_format format, FILE *out);
+
+/* Options of bp_explain_step_ex and bp_draw_svg_ex.  They are a struct, not
+ * more parameters, so that bp_explain_step and bp_draw_svg keep their
+ * signatures and later options need no new call; like the other extensible
+ * structs it starts with `size` (set by bp_explain_options_default; checked
+ * by the library; fields only ever added at the end, zero/NULL meaning the
+ * default).  A struct rather than a process-wide setter because the
+ * language is a property of one output, not of the library. */
+typedef struct bp_explain_options {
+    size_t size;           /* sizeof(bp_explain_options): set by bp_explain_options_default */
+    const char *lang;      /* wording: "en" (NULL too) or "zh" (the seed article's terms) */
+    int steps;             /* HTML: the "and then repeat" table covers this many more steps
+                              on the same sample (0: default 100; negative: none) */
+    const char *highlight; /* a weight "w7", a bias "b2" or a neuron "h1" drawn highlighted
+                              (the edge and both its neurons); NULL: none */
+} bp_explain_options;
+
+/* Defaults (English, 100 steps, no highlight) for a struct of `size` bytes;
+ * call the inline bp_explain_options_default(). */
+BP_API void bp_explain_options_init(bp_explain_options *opt, size_t size);
+static inline void bp_explain_options_default(bp_explain_options *opt)
+{
+    bp_explain_options_init(opt, sizeof *opt);
+}
+/* Languages bp_explain_options.lang accepts, for a usage message: "en, zh". */
+BP_API const char *bp_explain_languages(void);
+
+/* bp_explain_step with options (`opt` NULL: the defaults, which print exactly
+ * what bp_explain_step prints).  An unknown language is BP_ERR_ARG. */
+BP_API bp_status bp_explain_step_ex(bp_net *net, const float *input, const float *target,
+                                    float lr, bp_trace_format format,
+                                    const bp_explain_options *opt, FILE *out);
 
 /* ------------------------------------------------------------------ */
 /* Gradient check                                                      */

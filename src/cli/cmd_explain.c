@@ -83,14 +83,59 @@ static int sample_setup_load(const char *cmd, const cli_args *args, const char *
     return -1;
 }
 
+/* --lang, --steps and --highlight, where the command has them. */
+static int explain_options(const char *cmd, const cli_args *args, bp_explain_options *eo)
+{
+    bp_explain_options_default(eo);
+    const char *v = cli_get(args, "lang");
+    if (v) {
+        eo->lang = v;
+        /* Checked here, before any work, so a typo is a usage error. */
+        if (strcmp(v, "en") && strcmp(v, "zh")) {
+            fprintf(stderr, "backprop %s: --lang: expected one of %s, got '%s'\n", cmd,
+                    bp_explain_languages(), v);
+            return 2;
+        }
+    }
+    int rc;
+    if ((v = cli_get(args, "steps"))) {
+        int n;
+        if ((rc = cli_int(cmd, "steps", v, 0, 100000, &n)))
+            return rc;
+        eo->steps = n ? n : -1;
+    }
+    eo->highlight = cli_get(args, "highlight");
+    return 0;
+}
+
+/* The lesson goes to its file atomically: a failed step leaves no half page. */
+static int write_lesson(sample_setup *s, const bp_explain_options *eo, const char *path)
+{
+    bp_output *o;
+    if (bp_output_open(&o, path) != BP_OK)
+        return cli_fail("step");
+    if (bp_explain_step_ex(s->net, s->input, s->target, s->lr, BP_TRACE_HTML, eo,
+                           bp_output_file(o)) != BP_OK) {
+        int rc = cli_fail("step");
+        bp_output_abort(o);
+        return rc;
+    }
+    return bp_output_commit(o) == BP_OK ? 0 : cli_fail("step");
+}
+
 int cmd_step(int argc, char **argv)
 {
     cli_option opts[] = {
         {"input", 0, 1, "x1,x2,...", "the sample's inputs (default: the 'input' line of NET)", 0},
         {"target", 0, 1, "t1,t2,...", "expected outputs (default: the 'target' line of NET)", 0},
         {"lr", 0, 1, "ETA", "learning rate η (default: the 'lr' line of NET, else 0.1)", 0},
-        {"format", 0, 1, "text|markdown", "output format (default text)", 0},
-        {"out", 'o', 1, "NEW.net", "write the updated network here", 0},
+        {"format", 0, 1, "text|markdown|html", "output format (default text); html: one "
+                                                "self-contained page, the lesson", 0},
+        {"out", 'o', 1, "FILE", "write the updated network here (with --format html: the "
+                                "lesson)", 0},
+        {"lang", 0, 1, "en|zh", "language of the words (default en; zh: the article's terms)", 0},
+        {"steps", 0, 1, "N", "html: E over the next N steps on the sample (default 100, 0: none)",
+         0},
         FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
@@ -105,10 +150,15 @@ int cmd_step(int argc, char **argv)
     const char *f = cli_get(&args, "format");
     if (f && !strcmp(f, "markdown"))
         fmt = BP_TRACE_MARKDOWN;
+    else if (f && !strcmp(f, "html"))
+        fmt = BP_TRACE_HTML;
     else if (f && strcmp(f, "text")) {
-        fprintf(stderr, "backprop step: --format: expected text or markdown, got '%s'\n", f);
+        fprintf(stderr, "backprop step: --format: expected text, markdown or html, got '%s'\n", f);
         return 2;
     }
+    bp_explain_options eo;
+    if ((rc = explain_options("step", &args, &eo)))
+        return rc;
     const char *out = cli_get(&args, "out");
     if (out && (rc = check_output("step", &args, "NET", path, out)))
         return rc;
@@ -120,11 +170,13 @@ int cmd_step(int argc, char **argv)
         fprintf(stderr, "backprop step: %s has no 'input' line; give --input\n", path);
     else if (!s.target)
         fprintf(stderr, "backprop step: %s has no 'target' line; give --target\n", path);
-    else if (bp_explain_step(s.net, s.input, s.target, s.lr, fmt, stdout) != BP_OK)
+    else if (fmt == BP_TRACE_HTML && out)
+        rc = write_lesson(&s, &eo, out);
+    else if (bp_explain_step_ex(s.net, s.input, s.target, s.lr, fmt, &eo, stdout) != BP_OK)
         rc = cli_fail("step");
     else
         rc = 0;
-    if (rc == 0 && out) {
+    if (rc == 0 && out && fmt != BP_TRACE_HTML) {
         bp_sample keep = {1, 1, 1, s.input, s.target, s.lr};
         if (bp_net_write_text(s.net, &keep, out) != BP_OK)
             rc = cli_fail("step");
@@ -275,6 +327,9 @@ int cmd_draw(int argc, char **argv)
         {"target", 0, 1, "t1,...", "with an input: also show the weights after one step", 0},
         {"lr", 0, 1, "ETA", "learning rate of that step (default: NET's lr line, else 0.1)", 0},
         {"no-step", 0, 0, "", "do not show updated weights even when NET has a target", 0},
+        {"highlight", 0, 1, "w7|h1", "draw this weight (with both its neurons) or neuron "
+                                     "highlighted", 0},
+        {"lang", 0, 1, "en|zh", "language of the picture's words (default en)", 0},
         FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
@@ -291,6 +346,9 @@ int cmd_draw(int argc, char **argv)
     }
     if ((rc = check_output("draw", &args, "NET", args.positional[0], out)))
         return rc;
+    bp_explain_options eo;
+    if ((rc = explain_options("draw", &args, &eo)))
+        return rc;
     sample_setup s;
     if ((rc = sample_setup_load("draw", &args, args.positional[0], &s)) >= 0)
         return rc;
@@ -305,8 +363,11 @@ int cmd_draw(int argc, char **argv)
         if (sink)
             fclose(sink);
     }
-    if (rc == 0 && bp_draw_svg(s.net, s.input, updated, out) != BP_OK)
-        rc = cli_fail("draw");
+    bp_status st = rc ? BP_OK : bp_draw_svg_ex(s.net, s.input, updated, &eo, out);
+    if (st != BP_OK) {
+        cli_fail("draw");
+        rc = fail_rc(st); /* an unknown --highlight is a usage error */
+    }
     bp_net_free(updated);
     sample_setup_free(&s);
     return rc;

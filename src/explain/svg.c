@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backprop.h"
+#include "explain.h"
 #include "io/io_internal.h"
 
 #define MAX_FULL_UNITS 16   /* wider layers are drawn reduced */
@@ -36,6 +36,7 @@
 
 #define COLOR_POS "#2166ac"
 #define COLOR_NEG "#c0392b"
+#define COLOR_HL "#e67e00"
 
 typedef struct rect {
     double x0, y0, x1, y1;
@@ -57,6 +58,8 @@ typedef struct column {
 typedef struct edge_label {
     double cx, cy, w;
     int positive;
+    size_t wi;      /* weight number (w7: 7) */
+    int l, j, k;    /* layer, receiving and sending neuron */
     char text[TEXT_CAP];
 } edge_label;
 
@@ -134,23 +137,25 @@ static void put_boxed_text(FILE *fp, double cx, double cy, double w, const char 
     fputs("</text>\n", fp);
 }
 
-static const char *layer_role(const bp_net *net, int l, char *buf, size_t cap)
+static const char *layer_role(const bp_net *net, const bp_words *w, int l, char *buf,
+                              size_t cap)
 {
     int L = bp_net_layers(net);
     if (l < 0)
-        snprintf(buf, cap, "input");
+        snprintf(buf, cap, "%s", w->svg_input);
     else if (l == L - 1)
-        snprintf(buf, cap, "output (%s)", bp_activation_name(bp_net_layer(net, l).act));
+        snprintf(buf, cap, "%s (%s)", w->svg_output, bp_activation_name(bp_net_layer(net, l).act));
     else if (L == 2)
-        snprintf(buf, cap, "hidden (%s)", bp_activation_name(bp_net_layer(net, l).act));
+        snprintf(buf, cap, "%s (%s)", w->svg_hidden, bp_activation_name(bp_net_layer(net, l).act));
     else
-        snprintf(buf, cap, "hidden %d (%s)", l + 1, bp_activation_name(bp_net_layer(net, l).act));
+        snprintf(buf, cap, "%s %d (%s)", w->svg_hidden, l + 1,
+                 bp_activation_name(bp_net_layer(net, l).act));
     return buf;
 }
 
 /* "2 inputs → 3 hidden (sigmoid) → 2 output (sigmoid) · loss mse · 12 weights, 0 biases";
  * returns its length in characters (not bytes). */
-static int describe(const bp_net *net, char *buf, size_t cap)
+static int describe(const bp_net *net, const bp_words *w, char *buf, size_t cap)
 {
     size_t n_w = 0, n_b = 0;
     int L = bp_net_layers(net), chars = 0;
@@ -167,7 +172,7 @@ static int describe(const bp_net *net, char *buf, size_t cap)
     chars += k;
     for (int l = 0; l < L && off < cap; l++) {
         k = snprintf(buf + off, cap - off, " " ARROW " %d %s", bp_net_layer(net, l).units,
-                     layer_role(net, l, role, sizeof role));
+                     layer_role(net, w, l, role, sizeof role));
         off += (size_t)k;
         chars += k - 2; /* the arrow is 3 bytes, 1 character */
     }
@@ -213,8 +218,11 @@ typedef struct drawing {
     column col[BP_MAX_LAYERS + 1];
     double gap_y;       /* vertical distance between slots */
     double width, height, top;
-    float *x_in;        /* scaled input [n_inputs], or NULL */
-    const float *raw_in;
+    const float *x_in;  /* scaled input [n_inputs], or NULL */
+    const float *raw_in; /* unscaled input shown beside it, or NULL */
+    const bp_words *w;
+    int embedded;       /* inside the lesson: data-k attributes, no prolog */
+    char hl[3][48];     /* keys drawn highlighted: "w7", "n-h1", "n-o1" */
     bp_workspace *ws;   /* after the forward pass, or NULL */
     rects obstacles;
     edge_label *labels;
@@ -250,7 +258,7 @@ static int node_texts(const drawing *d, int c, int j, char above[][TEXT_CAP], in
             if (n > width)
                 width = n;
             const float *shift, *scale;
-            if (bp_net_scaling(d->net, &shift, &scale)) {
+            if (d->raw_in && bp_net_scaling(d->net, &shift, &scale)) {
                 n = fmt_value(below[(*n_below)++], TEXT_CAP, "raw", d->raw_in[j], NULL);
                 if (n > width)
                     width = n;
@@ -348,7 +356,7 @@ static void layout(drawing *d)
     d->width = x + 90.0;
     d->height = d->top + content_h + 70.0;
     char line[4096];
-    double text_w = describe(net, line, sizeof line) * 7.0 + 40;
+    double text_w = describe(net, d->w, line, sizeof line) * 7.0 + 40;
     if (d->reduced && text_w < 760)
         text_w = 760;
     if (d->width < text_w)
@@ -427,6 +435,10 @@ static bp_status place_edge_labels(drawing *d)
                 char name[32];
                 snprintf(name, sizeof name, "w%zu", wn + i);
                 int len = fmt_value(e->text, sizeof e->text, name, W[i], Wn ? Wn + i : NULL);
+                e->wi = wn + i;
+                e->l = l;
+                e->j = j;
+                e->k = k;
                 e->w = len * MONO_CHAR_W + 2 * LABEL_PAD;
                 e->positive = W[i] >= 0;
                 double x1 = a->x + NODE_R, y1 = slot_y(d, l, k);
@@ -469,8 +481,9 @@ static bp_status place_edge_labels(drawing *d)
 static void write_header(FILE *fp, const drawing *d)
 {
     const bp_net *net = d->net;
+    if (!d->embedded)
+        fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", fp);
     fprintf(fp,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
             "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
             d->width, d->height, d->width, d->height);
@@ -499,7 +512,7 @@ static void write_header(FILE *fp, const drawing *d)
     put_escaped(fp, arch);
     fprintf(fp, "</text>\n<text x=\"20\" y=\"52\" font-size=\"12\">");
     char line[4096];
-    describe(net, line, sizeof line);
+    describe(net, d->w, line, sizeof line);
     put_escaped(fp, line);
     fputs("</text>\n", fp);
     size_t n_w = 0;
@@ -507,13 +520,15 @@ static void write_header(FILE *fp, const drawing *d)
         n_w += (size_t)bp_net_fan_in(net, l) * (size_t)bp_net_layer(net, l).units;
     double y = 70;
     if (d->ws) {
-        fprintf(fp, "<text x=\"20\" y=\"%.0f\" font-size=\"12\">forward pass: "
-                    "s = weighted sum, a = activation of each neuron</text>\n", y);
+        fprintf(fp, "<text x=\"20\" y=\"%.0f\" font-size=\"12\">", y);
+        put_escaped(fp, d->w->svg_forward);
+        fputs("</text>\n", fp);
         y += 18;
     }
     if (d->upd) {
-        fprintf(fp, "<text x=\"20\" y=\"%.0f\" font-size=\"12\">values shown as old "
-                    ARROW " new (after the update)</text>\n", y);
+        fprintf(fp, "<text x=\"20\" y=\"%.0f\" font-size=\"12\">", y);
+        put_escaped(fp, d->w->svg_update);
+        fputs("</text>\n", fp);
         y += 18;
     }
     if (d->reduced) {
@@ -534,20 +549,44 @@ static void write_legend(FILE *fp, const drawing *d)
             FONT_SANS);
     fprintf(fp,
             "<line x1=\"20\" y1=\"%.1f\" x2=\"50\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
-            "<text x=\"56\" y=\"%.1f\">positive weight</text>\n",
-            y, y, COLOR_POS, y + 4);
+            "<text x=\"56\" y=\"%.1f\">%s</text>\n",
+            y, y, COLOR_POS, y + 4, d->w->svg_positive);
     fprintf(fp,
             "<line x1=\"170\" y1=\"%.1f\" x2=\"200\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
-            "<text x=\"206\" y=\"%.1f\">negative weight</text>\n",
-            y, y, COLOR_NEG, y + 4);
-    fprintf(fp, "<text x=\"330\" y=\"%.1f\">line width \xe2\x88\x9d |w|</text>\n", y + 4);
+            "<text x=\"206\" y=\"%.1f\">%s</text>\n",
+            y, y, COLOR_NEG, y + 4, d->w->svg_negative);
+    fprintf(fp, "<text x=\"330\" y=\"%.1f\">", y + 4);
+    put_escaped(fp, d->w->svg_width);
+    fputs("</text>\n", fp);
     fputs("</g>\n", fp);
+}
+
+static int highlighted(const drawing *d, const char *key)
+{
+    for (int i = 0; i < 3; i++)
+        if (d->hl[i][0] && !strcmp(d->hl[i], key))
+            return 1;
+    return 0;
+}
+
+/* id="w7" and, in the lesson, the attributes its script reads: the key and
+ * the two neurons the weight joins. */
+static void weight_attrs(FILE *fp, const drawing *d, const char *prefix, size_t wi, int l,
+                         int j, int k)
+{
+    char from[32], to[32];
+    bp_neuron_name(d->net, l - 1, k, from, sizeof from);
+    bp_neuron_name(d->net, l, j, to, sizeof to);
+    fprintf(fp, " id=\"%sw%zu\"", prefix, wi);
+    if (d->embedded)
+        fprintf(fp, " data-k=\"w%zu\" data-ends=\"n-%s n-%s\"", wi, from, to);
 }
 
 static void write_edges(FILE *fp, const drawing *d)
 {
     fputs("<g id=\"edges\" fill=\"none\">\n", fp);
-    for (int l = 0; l < d->L; l++) {
+    size_t wbase = 1;
+    for (int l = 0; l < d->L; wbase += (size_t)d->col[l].units * (size_t)d->col[l + 1].units, l++) {
         const column *a = &d->col[l], *b = &d->col[l + 1];
         const float *W = bp_net_weights_const(d->net, l);
         size_t n = (size_t)a->units * (size_t)b->units;
@@ -567,11 +606,18 @@ static void write_edges(FILE *fp, const drawing *d)
                 double mag = maxw > 0 && isfinite(w) ? fabs((double)w) / maxw : 0.0;
                 double width = d->reduced ? 0.4 + 1.6 * mag : 0.6 + 3.4 * mag;
                 int pos = !(w < 0);
+                size_t wi = wbase + (size_t)j * a->units + k;
+                char key[32];
+                snprintf(key, sizeof key, "w%zu", wi);
+                int hl = highlighted(d, key);
+                fputs("<line", fp);
+                weight_attrs(fp, d, "", wi, l, j, k);
                 fprintf(fp,
-                        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                        "%s x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                         "stroke-width=\"%.2f\" stroke-opacity=\"%s\"%s/>\n",
-                        a->x + NODE_R, slot_y(d, l, sa), b->x - NODE_R - 1, slot_y(d, l + 1, sb),
-                        pos ? COLOR_POS : COLOR_NEG, width, d->reduced ? "0.45" : "0.75",
+                        hl ? " class=\"hl\"" : "", a->x + NODE_R, slot_y(d, l, sa),
+                        b->x - NODE_R - 1, slot_y(d, l + 1, sb), hl ? COLOR_HL : pos ? COLOR_POS : COLOR_NEG,
+                        hl ? 6.0 : width, hl ? "1" : d->reduced ? "0.45" : "0.75",
                         d->reduced ? "" : pos ? " marker-end=\"url(#arrow-pos)\""
                                               : " marker-end=\"url(#arrow-neg)\"");
             }
@@ -593,7 +639,7 @@ static void write_nodes(FILE *fp, const drawing *d)
         fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" font-weight=\"bold\" "
                     "text-anchor=\"middle\" fill=\"#444444\">",
                 col->x, d->top - 14);
-        put_escaped(fp, layer_role(d->net, c - 1, role, sizeof role));
+        put_escaped(fp, layer_role(d->net, d->w, c - 1, role, sizeof role));
         fputs("</text>\n", fp);
         if (col->ellipsis >= 0)
             fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" "
@@ -614,12 +660,19 @@ static void write_nodes(FILE *fp, const drawing *d)
             char name[32];
             bp_neuron_name(d->net, c - 1, j, name, sizeof name);
             double fs = strlen(name) <= 3 ? 14 : strlen(name) <= 5 ? 11 : 9;
+            char key[40];
+            snprintf(key, sizeof key, "n-%s", name);
+            int hl = highlighted(d, key);
+            fprintf(fp, "<g class=\"neuron%s\" id=\"%s\"", hl ? " hl" : "", key);
+            if (d->embedded)
+                fprintf(fp, " data-k=\"%s\" tabindex=\"0\"", key);
             fprintf(fp,
-                    "<g class=\"neuron\"><circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.0f\" fill=\"%s\" "
-                    "stroke=\"#333333\" stroke-width=\"1.5\"/>"
+                    "><circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.0f\" fill=\"%s\" "
+                    "stroke=\"%s\" stroke-width=\"%s\"/>"
                     "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" font-weight=\"bold\" "
                     "text-anchor=\"middle\" fill=\"#111111\">",
-                    cx, cy, NODE_R, fill, cx, cy + fs * 0.36, fs);
+                    cx, cy, NODE_R, fill, hl ? COLOR_HL : "#333333", hl ? "5" : "1.5", cx,
+                    cy + fs * 0.36, fs);
             put_escaped(fp, name);
             fputs("</text></g>\n", fp);
             char above[2][TEXT_CAP], below[3][TEXT_CAP];
@@ -654,16 +707,62 @@ static void write_edge_labels(FILE *fp, const drawing *d)
     for (size_t i = 0; i < d->n_labels; i++) {
         const edge_label *e = &d->labels[i];
         const char *color = e->positive ? COLOR_POS : COLOR_NEG;
-        put_boxed_text(fp, e->cx, e->cy, e->w, e->text, color, color);
+        char key[32];
+        snprintf(key, sizeof key, "w%zu", e->wi);
+        int hl = highlighted(d, key);
+        fputs("<g", fp);
+        weight_attrs(fp, d, "l", e->wi, e->l, e->j, e->k);
+        fputs(d->embedded ? " tabindex=\"0\"" : "", fp);
+        fputs(hl ? " class=\"hl\">" : ">", fp);
+        put_boxed_text(fp, e->cx, e->cy, e->w, e->text, hl ? COLOR_HL : color, color);
+        fputs("</g>\n", fp);
     }
     fputs("</g>\n", fp);
 }
 
-bp_status bp_draw_svg(const bp_net *net, const float *input, const bp_net *updated,
-                      const char *path)
+/* Finds what --highlight names: a weight (the edge and both neurons), a
+ * bias (its neuron) or a neuron. */
+static bp_status find_highlight(drawing *d, const char *h)
 {
-    if (!net || !path)
-        return bp_error(BP_ERR_ARG, "bp_draw_svg: NULL argument");
+    char name[32];
+    size_t wn = 1, bn = 1, idx = 0;
+    int is_w = h[0] == 'w', is_b = h[0] == 'b';
+    if ((is_w || is_b) && h[1] >= '1' && h[1] <= '9' && strspn(h + 1, "0123456789") == strlen(h + 1))
+        idx = (size_t)strtoull(h + 1, NULL, 10);
+    for (int l = 0; l < d->L; l++) {
+        bp_layer_spec ls = bp_net_layer(d->net, l);
+        size_t fan_in = (size_t)bp_net_fan_in(d->net, l), n = fan_in * (size_t)ls.units;
+        if (is_w && idx >= wn && idx < wn + n) {
+            int j = (int)((idx - wn) / fan_in), k = (int)((idx - wn) % fan_in);
+            snprintf(d->hl[0], sizeof d->hl[0], "w%zu", idx);
+            snprintf(d->hl[1], sizeof d->hl[1], "n-%s", bp_neuron_name(d->net, l - 1, k, name, sizeof name));
+            snprintf(d->hl[2], sizeof d->hl[2], "n-%s", bp_neuron_name(d->net, l, j, name, sizeof name));
+            return BP_OK;
+        }
+        if (is_b && ls.bias && idx >= bn && idx < bn + (size_t)ls.units) {
+            snprintf(d->hl[0], sizeof d->hl[0], "n-%s",
+                     bp_neuron_name(d->net, l, (int)(idx - bn), name, sizeof name));
+            return BP_OK;
+        }
+        wn += n;
+        bn += ls.bias ? (size_t)ls.units : 0;
+    }
+    for (int l = -1; l < d->L; l++) {
+        int units = l < 0 ? bp_net_inputs(d->net) : bp_net_layer(d->net, l).units;
+        for (int j = 0; j < units; j++)
+            if (!strcmp(h, bp_neuron_name(d->net, l, j, name, sizeof name))) {
+                snprintf(d->hl[0], sizeof d->hl[0], "n-%s", name);
+                return BP_OK;
+            }
+    }
+    return bp_error(BP_ERR_ARG, "highlight: this net has no weight, bias or neuron '%s' "
+                                "(weights w1..w%zu, neurons i1.., h.., o..)", h, wn - 1);
+}
+
+bp_status bp_svg_write(FILE *fp, const bp_net *net, const float *x, const float *raw,
+                       const bp_net *updated, const char *highlight, const bp_words *w,
+                       int embedded)
+{
     if (updated && !same_architecture(net, updated))
         return bp_error(BP_ERR_SHAPE,
                         "bp_draw_svg: the updated net's architecture differs from the net's");
@@ -672,41 +771,71 @@ bp_status bp_draw_svg(const bp_net *net, const float *input, const bp_net *updat
     d.net = net;
     d.upd = updated;
     d.L = bp_net_layers(net);
-    d.raw_in = input;
+    d.x_in = x;
+    d.raw_in = raw;
+    d.w = w;
+    d.embedded = embedded;
     bp_status st = BP_OK;
-    if (input) {
-        d.x_in = malloc((size_t)bp_net_inputs(net) * sizeof *d.x_in);
-        if (!d.x_in)
-            return bp_error(BP_ERR_NOMEM, "out of memory drawing %s", path);
-        bp_net_scale_inputs(net, input, d.x_in, 1);
+    if (highlight && *highlight && (st = find_highlight(&d, highlight)) != BP_OK)
+        return st;
+    if (x) {
         st = bp_workspace_create(&d.ws, net, 1, 1);
         if (st == BP_OK)
-            st = bp_forward(net, d.ws, d.x_in, 1);
+            st = bp_forward(net, d.ws, x, 1);
         if (st != BP_OK)
             goto done;
     }
     layout(&d);
     if (!collect_obstacles(&d)) {
-        st = bp_error(BP_ERR_NOMEM, "out of memory drawing %s", path);
+        st = bp_error(BP_ERR_NOMEM, "out of memory drawing the network");
         goto done;
     }
     if (d.edge_labels && (st = place_edge_labels(&d)) != BP_OK)
         goto done;
-
-    bp_atomic_file f;
-    if ((st = bp_atomic_begin(&f, path)) != BP_OK)
-        goto done;
-    write_header(f.fp, &d);
-    write_edges(f.fp, &d);
-    write_nodes(f.fp, &d);
-    write_edge_labels(f.fp, &d);
-    write_legend(f.fp, &d);
-    fputs("</svg>\n", f.fp);
-    st = bp_atomic_commit(&f);
+    write_header(fp, &d);
+    write_edges(fp, &d);
+    write_nodes(fp, &d);
+    write_edge_labels(fp, &d);
+    write_legend(fp, &d);
+    fputs("</svg>\n", fp);
 done:
     bp_workspace_free(d.ws);
-    free(d.x_in);
     free(d.obstacles.r);
     free(d.labels);
+    return st;
+}
+
+bp_status bp_draw_svg(const bp_net *net, const float *input, const bp_net *updated,
+                      const char *path)
+{
+    return bp_draw_svg_ex(net, input, updated, NULL, path);
+}
+
+bp_status bp_draw_svg_ex(const bp_net *net, const float *input, const bp_net *updated,
+                         const struct bp_explain_options *opt, const char *path)
+{
+    if (!net || !path)
+        return bp_error(BP_ERR_ARG, "bp_draw_svg: NULL argument");
+    bp_explain_options o;
+    const bp_words *w;
+    bp_status st = bp_explain_options_take(opt, "bp_draw_svg", &o, &w);
+    if (st != BP_OK)
+        return st;
+    float *x = NULL;
+    if (input) {
+        x = malloc((size_t)bp_net_inputs(net) * sizeof *x);
+        if (!x)
+            return bp_error(BP_ERR_NOMEM, "out of memory drawing %s", path);
+        bp_net_scale_inputs(net, input, x, 1);
+    }
+    bp_atomic_file f;
+    if ((st = bp_atomic_begin(&f, path)) == BP_OK) {
+        st = bp_svg_write(f.fp, net, x, input, updated, o.highlight, w, 0);
+        if (st == BP_OK)
+            st = bp_atomic_commit(&f);
+        else
+            bp_atomic_abort(&f);
+    }
+    free(x);
     return st;
 }

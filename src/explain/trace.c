@@ -17,9 +17,14 @@
 #define MAX_TERMS 8
 
 typedef struct {
-    FILE *fp;
-    int md;
+    FILE *fp;            /* where the pieces go: `out`, or a formula's buffer in HTML */
+    FILE *out;           /* the caller's stream */
+    int md;              /* Markdown: formulas in LaTeX */
+    int html;            /* HTML: formulas in text notation, turned into MathML */
+    const bp_words *w;
     const bp_net *net;
+    char *line;          /* HTML: the formula being written */
+    size_t line_len;
 } tracer;
 
 /* Names in the article's notation.  In Markdown, h1 → h_{1}-style subscripts
@@ -77,12 +82,41 @@ static void sym_delta(const tracer *t, int layer, int j, char *buf, size_t cap)
     snprintf(buf, cap, t->md ? "\\delta_{%s}" : "δ%s", n);
 }
 
-static void line_begin(const tracer *t) { fputs(t->md ? "$$" : "    ", t->fp); }
-static void line_end(const tracer *t) { fputs(t->md ? "$$\n\n" : "\n", t->fp); }
+/* A displayed formula.  In HTML it is collected whole (text notation) and
+ * then written as MathML with the text as its fallback line. */
+static void line_begin(tracer *t)
+{
+    if (t->html) {
+        FILE *mem = open_memstream(&t->line, &t->line_len);
+        if (mem)
+            t->fp = mem;
+        return;
+    }
+    fputs(t->md ? "$$" : "    ", t->fp);
+}
+
+static void line_end(tracer *t)
+{
+    if (t->html) {
+        if (t->fp != t->out) {
+            fclose(t->fp);
+            t->fp = t->out;
+            bp_html_formula(t->out, t->line);
+        }
+        free(t->line);
+        t->line = NULL;
+        return;
+    }
+    fputs(t->md ? "$$\n\n" : "\n", t->fp);
+}
 
 static void heading(const tracer *t, const char *text)
 {
-    if (t->md)
+    if (t->html) {
+        fputs("<h2>", t->fp);
+        bp_html_escape(t->fp, text);
+        fputs("</h2>\n", t->fp);
+    } else if (t->md)
         fprintf(t->fp, "### %s\n\n", text);
     else
         fprintf(t->fp, "\n%s\n", text);
@@ -90,16 +124,28 @@ static void heading(const tracer *t, const char *text)
 
 static void para(const tracer *t, const char *text)
 {
+    if (t->html) {
+        fputs("<p>", t->fp);
+        bp_html_escape(t->fp, text);
+        fputs("</p>\n", t->fp);
+        return;
+    }
     fprintf(t->fp, t->md ? "%s\n\n" : "  %s\n", text);
 }
 
 static void subheading(const tracer *t, const char *text)
 {
+    if (t->html) {
+        fputs("<h3>", t->fp);
+        bp_html_escape(t->fp, text);
+        fputs("</h3>\n", t->fp);
+        return;
+    }
     fprintf(t->fp, t->md ? "#### %s\n\n" : "  %s\n", text);
 }
 
 /* f(s) written out: "sigmoid(s) = 1/(1 + e^(−s))" style for the article's case. */
-static void print_activation(const tracer *t, bp_activation act, float slope, double s, double a,
+static void print_activation(tracer *t, bp_activation act, float slope, double s, double a,
                              const char *a_sym, const char *s_sym)
 {
     char sb[32];
@@ -187,17 +233,53 @@ static void derivative_numbers(const tracer *t, bp_activation act, double s, dou
     }
 }
 
+/* HTML only: the chain rule and the update rule for the output layer's first
+ * weight, in symbols, before the numbers (the article's "taking w7 as an
+ * example").  Text and Markdown keep their established form. */
+static void html_rules(tracer *t, size_t w_first)
+{
+    char w[32], o[32], h[32];
+    sym_w(t, w_first, w, sizeof w);
+    nm(t, bp_net_layers(t->net) - 1, 0, o, sizeof o);
+    sym_a(t, bp_net_layers(t->net) - 2, 0, h, sizeof h);
+    para(t, t->w->chain_rule);
+    line_begin(t);
+    fprintf(t->fp, "∂E/∂%s = ∂E/∂a_%s·∂a_%s/∂s_%s·∂s_%s/∂%s = δ%s·%s", w, o, o, o, o, w, o, h);
+    line_end(t);
+    para(t, t->w->update_rule);
+    line_begin(t);
+    fprintf(t->fp, "%s' = %s − η·∂E/∂%s", w, w, w);
+    line_end(t);
+}
+
 bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *target, float lr,
                           bp_trace_format format, FILE *fp)
+{
+    return bp_explain_step_ex(net, raw_input, target, lr, format, NULL, fp);
+}
+
+bp_status bp_explain_step_ex(bp_net *net, const float *raw_input, const float *target,
+                             float lr, bp_trace_format format, const bp_explain_options *opt,
+                             FILE *fp)
 {
     const float *input = raw_input;
     if (!net || !input || !target || !fp)
         return bp_error(BP_ERR_ARG, "bp_explain_step: NULL argument");
+    if (format != BP_TRACE_TEXT && format != BP_TRACE_MARKDOWN && format != BP_TRACE_HTML)
+        return bp_error(BP_ERR_ARG, "bp_explain_step: unknown format %d", (int)format);
+    bp_explain_options o;
+    const bp_words *words;
+    bp_status st = bp_explain_options_take(opt, "bp_explain_step", &o, &words);
+    if (st != BP_OK)
+        return st;
     if (!(lr > 0) || !isfinite(lr))
         return bp_error(BP_ERR_ARG, "learning rate must be a positive number");
     for (int i = 0; i < bp_net_inputs(net); i++)
         if (!isfinite(input[i]))
             return bp_error(BP_ERR_NUMERIC, "input %d is not a finite number", i + 1);
+    for (int k = 0; k < bp_net_outputs(net); k++)
+        if (!isfinite(target[k]))
+            return bp_error(BP_ERR_NUMERIC, "target %d is not a finite number", k + 1);
     /* The net sees its inputs scaled, as bp_predict and bp_draw_svg feed them,
      * so every s below is the one the model computes for this raw input. */
     float *scaled = NULL;
@@ -208,13 +290,10 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
         bp_net_scale_inputs(net, raw_input, scaled, 1);
         input = scaled;
     }
-    for (int k = 0; k < bp_net_outputs(net); k++)
-        if (!isfinite(target[k]))
-            return bp_error(BP_ERR_NUMERIC, "target %d is not a finite number", k + 1);
 
     bp_net *old = NULL;
     bp_workspace *ws = NULL;
-    bp_status st = bp_net_clone(net, &old);
+    st = bp_net_clone(net, &old);
     if (st == BP_OK)
         st = bp_workspace_create(&ws, net, 1, 1);
     float loss = 0;
@@ -231,25 +310,30 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
         return st;
     }
 
-    tracer t = {.fp = fp, .md = format == BP_TRACE_MARKDOWN, .net = old};
+    tracer t = {.fp = fp, .out = fp, .md = format == BP_TRACE_MARKDOWN,
+                .html = format == BP_TRACE_HTML, .w = words, .net = old};
     int L = bp_net_layers(old);
     bp_loss lossfn = bp_net_loss(old);
     char a1[64], a2[64], b1[64], b2[64], n1[32], expr[1024], nums[1024];
 
     /* Title and set-up. */
+    if (t.html) {
+        st = bp_html_begin(fp, words, old, net, input, scaled ? raw_input : NULL, target, lr);
+        if (st != BP_OK)
+            goto done;
+    } else {
     if (t.md)
-        fprintf(fp, "## One step of backpropagation\n\n");
+        fprintf(fp, "## %s\n\n", t.w->title);
     else
-        fprintf(fp, "One step of backpropagation\n");
-    fprintf(fp, t.md ? "Network: %d inputs" : "  network: %d inputs", bp_net_inputs(old));
+        fprintf(fp, "%s\n", t.w->title);
+    fprintf(fp, t.md ? t.w->net_md_fmt : t.w->net_text_fmt, bp_net_inputs(old));
     for (int l = 0; l < L; l++) {
         bp_layer_spec ls = bp_net_layer(old, l);
-        fprintf(fp, ", %d %s %s%s", ls.units, bp_activation_name(ls.act),
-                l == L - 1 ? "outputs" : "hidden", ls.bias ? " (bias)" : "");
+        fprintf(fp, t.w->layer_fmt, ls.units, bp_activation_name(ls.act),
+                l == L - 1 ? t.w->outputs : t.w->hidden, ls.bias ? t.w->bias : "");
     }
-    fprintf(fp, t.md ? "; loss %s; learning rate $\\eta = %g$.\n\n" : "; loss %s; learning rate η = %g\n",
-            bp_loss_name(lossfn), lr);
-    fprintf(fp, t.md ? "Inputs: " : "  inputs:");
+    fprintf(fp, t.md ? t.w->loss_md_fmt : t.w->loss_text_fmt, bp_loss_name(lossfn), lr);
+    fputs(t.md ? t.w->inputs_md : t.w->inputs_text, fp);
     for (int i = 0; i < bp_net_inputs(old); i++) {
         if (t.md)
             fprintf(fp, "%s$i_{%d} = %.4f$", i ? ", " : "", i + 1, input[i]);
@@ -257,14 +341,12 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
             fprintf(fp, " i%d = %.4f", i + 1, input[i]);
     }
     if (scaled) {
-        fprintf(fp, t.md ? " (the model's input scaling $x' = (x - \\text{shift})\\cdot"
-                           "\\text{scale}$ applied to the raw input"
-                         : "\n  (the model's input scaling x' = (x − shift)·scale applied to the raw input");
+        fputs(t.md ? t.w->scaled_md : t.w->scaled_text, fp);
         for (int i = 0; i < bp_net_inputs(old); i++)
             fprintf(fp, t.md ? "%s$%.4f$" : "%s%.4f", i ? ", " : " ", raw_input[i]);
         fputs(")", fp);
     }
-    fprintf(fp, t.md ? ". Expected outputs: " : "\n  expected:");
+    fputs(t.md ? t.w->expected_md : t.w->expected_text, fp);
     for (int k = 0; k < bp_net_outputs(old); k++) {
         if (t.md)
             fprintf(fp, "%s$\\text{expected}_{%d} = %.4f$", k ? ", " : "", k + 1, target[k]);
@@ -272,9 +354,10 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
             fprintf(fp, " expected%d = %.4f", k + 1, target[k]);
     }
     fputs(t.md ? ".\n\n" : "\n", fp);
+    }
 
     /* Forward propagation. */
-    heading(&t, "Forward propagation");
+    heading(&t, t.w->forward);
     size_t wbase[BP_MAX_LAYERS], bbase[BP_MAX_LAYERS], wn = 1, bn = 1;
     for (int l = 0; l < L; l++) {
         bp_layer_spec ls = bp_net_layer(old, l);
@@ -291,7 +374,7 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
         const float *s = bp_workspace_s(ws, l), *a = bp_workspace_a(ws, l);
         const float *a_prev = l ? bp_workspace_a(ws, l - 1) : input;
         char title[96];
-        snprintf(title, sizeof title, "%s layer%s", l == L - 1 ? "Output" : "Hidden",
+        snprintf(title, sizeof title, t.w->layer_title_fmt, l == L - 1 ? t.w->Output : t.w->Hidden,
                  L > 2 && l < L - 1 ? (snprintf(n1, sizeof n1, " %d", l + 1), n1) : "");
         subheading(&t, title);
         for (int j = 0; j < ls.units; j++) {
@@ -325,10 +408,10 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
                                           num(b1, sizeof b1, B[j], 1));
             }
             line_begin(&t);
-            fprintf(fp, t.md ? "s_{%s} = %s" : "s_%s = %s", n1, expr);
+            fprintf(t.fp, t.md ? "s_{%s} = %s" : "s_%s = %s", n1, expr);
             if (terms)
-                fprintf(fp, " = %s", nums);
-            fprintf(fp, " = %.4f", s[j]);
+                fprintf(t.fp, " = %s", nums);
+            fprintf(t.fp, " = %.4f", s[j]);
             line_end(&t);
             sym_a(&t, l, j, a1, sizeof a1);
             snprintf(a2, sizeof a2, t.md ? "s_{%s}" : "s_%s", n1);
@@ -339,30 +422,27 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
     /* The error. */
     int out_units = bp_net_outputs(old);
     const float *a_out = bp_workspace_a(ws, L - 1);
-    heading(&t, "Error");
+    heading(&t, t.w->error);
     if (lossfn == BP_LOSS_MSE) {
-        para(&t, t.md ? "Squared error of the sample, $E = \\frac{1}{2}\\sum_k (\\text{expected}_k - a_k)^2$:"
-                      : "squared error, E = ½ Σ_k (expected_k − a_k)²:");
+        para(&t, t.md ? t.w->mse_md : t.w->mse_text);
         line_begin(&t);
-        fputs("E = ", fp);
+        fputs("E = ", t.fp);
         for (int k = 0; k < out_units && k < MAX_TERMS; k++)
-            fprintf(fp, t.md ? "%s\\frac{1}{2}(%.4f - %.4f)^2" : "%s½(%.4f − %.4f)²",
+            fprintf(t.fp, t.md ? "%s\\frac{1}{2}(%.4f - %.4f)^2" : "%s½(%.4f − %.4f)²",
                     k ? " + " : "", target[k], a_out[k]);
         if (out_units > MAX_TERMS)
-            fputs(" + …", fp);
-        fprintf(fp, " = %.4f", loss);
+            fputs(" + …", t.fp);
+        fprintf(t.fp, " = %.4f", loss);
         line_end(&t);
     } else if (lossfn == BP_LOSS_XENT) {
-        para(&t, t.md ? "Cross-entropy, $E = -\\sum_k \\text{expected}_k \\ln a_k$:"
-                      : "cross-entropy, E = −Σ_k expected_k·ln a_k:");
+        para(&t, t.md ? t.w->xent_md : t.w->xent_text);
         line_begin(&t);
-        fprintf(fp, "E = %.4f", loss);
+        fprintf(t.fp, "E = %.4f", loss);
         line_end(&t);
     } else {
-        para(&t, t.md ? "Binary cross-entropy, $E = -\\sum_k [t_k \\ln a_k + (1-t_k)\\ln(1-a_k)]$:"
-                      : "binary cross-entropy, E = −Σ_k [t_k·ln a_k + (1−t_k)·ln(1−a_k)]:");
+        para(&t, t.md ? t.w->bce_md : t.w->bce_text);
         line_begin(&t);
-        fprintf(fp, "E = %.4f", loss);
+        fprintf(t.fp, "E = %.4f", loss);
         line_end(&t);
     }
 
@@ -377,8 +457,8 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
         const float *B = bp_net_biases_const(old, l), *Bn = bp_net_biases_const(net, l);
         const float *a_prev = l ? bp_workspace_a(ws, l - 1) : input;
         char title[96];
-        snprintf(title, sizeof title, "Backpropagation, %s layer%s",
-                 l == L - 1 ? "output" : "hidden",
+        snprintf(title, sizeof title, t.w->backprop_fmt,
+                 l == L - 1 ? t.w->output_lc : t.w->hidden_lc,
                  L > 2 && l < L - 1 ? (snprintf(n1, sizeof n1, " %d", l + 1), n1) : "");
         heading(&t, title);
         for (int j = 0; j < ls.units; j++) {
@@ -388,11 +468,11 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
             line_begin(&t);
             if (l == L - 1) {
                 if (lossfn != BP_LOSS_MSE) {
-                    fprintf(fp, t.md ? "%s = %s - \\text{expected}_{%d} = %.4f - %.4f = %.4f"
+                    fprintf(t.fp, t.md ? "%s = %s - \\text{expected}_{%d} = %.4f - %.4f = %.4f"
                                      : "%s = %s − expected%d = %.4f − %.4f = %.4f",
                             a1, a2, j + 1, a[j], target[j], z(delta[j]));
                 } else if (ls.act == BP_ACT_SOFTMAX) {
-                    fprintf(fp, t.md ? "%s = %s\\,(g_{%d} - \\sum_k g_k a_k),\\; g = a - expected; = %.4f"
+                    fprintf(t.fp, t.md ? "%s = %s\\,(g_{%d} - \\sum_k g_k a_k),\\; g = a - expected; = %.4f"
                                      : "%s = %s·(g%d − Σ_k g_k·a_k), g = a − expected: %.4f",
                             a1, a2, j + 1, z(delta[j]));
                 } else {
@@ -400,7 +480,7 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
                     double dv;
                     derivative_factor(&t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
                     derivative_numbers(&t, ls.act, s[j], a[j], fv, sizeof fv);
-                    fprintf(fp, t.md ? "%s = (%s - \\text{expected}_{%d})%s%s = (%.4f - %.4f)%s%s = %.4f"
+                    fprintf(t.fp, t.md ? "%s = (%s - \\text{expected}_{%d})%s%s = (%.4f - %.4f)%s%s = %.4f"
                                      : "%s = (%s − expected%d)%s%s = (%.4f − %.4f)%s%s = %.4f",
                             a1, a2, j + 1, mul(&t), fs, a[j], target[j], mul(&t), fv, z(delta[j]));
                 }
@@ -432,21 +512,24 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
                 derivative_factor(&t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
                 derivative_numbers(&t, ls.act, s[j], a[j], fv, sizeof fv);
                 if (nterms)
-                    fprintf(fp, "%s = (%s)%s%s = (%s)%s%s = %.4f", a1, expr, mul(&t), fs, nums,
+                    fprintf(t.fp, "%s = (%s)%s%s = (%s)%s%s = %.4f", a1, expr, mul(&t), fs, nums,
                             mul(&t), fv, z(delta[j]));
                 else
-                    fprintf(fp, "%s = (%s)%s%s = %.4f%s%s = %.4f", a1, expr, mul(&t), fs, sum,
+                    fprintf(t.fp, "%s = (%s)%s%s = %.4f%s%s = %.4f", a1, expr, mul(&t), fs, sum,
                             mul(&t), fv, z(delta[j]));
             }
             line_end(&t);
         }
+        if (t.html && l == L - 1)
+            html_rules(&t, wbase[l]);
         /* Gradients and updates of this layer's weights. */
         for (int j = 0; j < ls.units; j++) {
             for (int k = 0; k < fan_in; k++) {
                 size_t wi = wbase[l] + (size_t)j * fan_in + k, off = (size_t)j * fan_in + k;
                 if (fan_in > MAX_TERMS && k >= 2 && k < fan_in - 1) {
                     if (k == 2)
-                        fprintf(fp, t.md ? "$$\\vdots$$\n\n" : "    …\n");
+                        fprintf(t.fp, t.html ? "<p class=\"vdots\">⋮</p>\n"
+                                      : t.md ? "$$\\vdots$$\n\n" : "    …\n");
                     continue;
                 }
                 sym_w(&t, wi, a1, sizeof a1);
@@ -455,14 +538,14 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
                 char c1[32], c2[32], c3[32];
                 line_begin(&t);
                 if (t.md)
-                    fprintf(fp, "\\frac{\\partial E}{\\partial %s} = %s \\cdot %s = %s \\cdot %s = %.4f"
+                    fprintf(t.fp, "\\frac{\\partial E}{\\partial %s} = %s \\cdot %s = %s \\cdot %s = %.4f"
                                 ",\\quad %s' = %s - \\eta \\cdot \\frac{\\partial E}{\\partial %s} = "
                                 "%.4f - %g \\cdot %s = %.4f",
                             a1, a2, b1, num(c1, sizeof c1, z(delta[j]), 0),
                             num(c2, sizeof c2, a_prev[k], 1), z(gw[off]), a1, a1, a1, W[off], lr,
                             num(c3, sizeof c3, z(gw[off]), 1), z(Wn[off]));
                 else
-                    fprintf(fp, "∂E/∂%s = %s·%s = %s·%s = %.4f    %s' = %s − η·∂E/∂%s = %.4f − "
+                    fprintf(t.fp, "∂E/∂%s = %s·%s = %s·%s = %.4f    %s' = %s − η·∂E/∂%s = %.4f − "
                                 "%g·%s = %.4f",
                             a1, a2, b1, num(c1, sizeof c1, z(delta[j]), 0),
                             num(c2, sizeof c2, a_prev[k], 1), z(gw[off]), a1, a1, a1, W[off], lr,
@@ -474,7 +557,7 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
                 sym_b(&t, bbase[l] + (size_t)j, a1, sizeof a1);
                 sym_delta(&t, l, j, a2, sizeof a2);
                 line_begin(&t);
-                fprintf(fp, t.md ? "\\frac{\\partial E}{\\partial %s} = %s = %.4f,\\quad %s' = %.4f - %g \\cdot %s = %.4f"
+                fprintf(t.fp, t.md ? "\\frac{\\partial E}{\\partial %s} = %s = %.4f,\\quad %s' = %.4f - %g \\cdot %s = %.4f"
                                  : "∂E/∂%s = %s = %.4f    %s' = %.4f − %g·%s = %.4f",
                         a1, a2, z(gb[j]), a1, B[j], lr, num(c1, sizeof c1, z(gb[j]), 1), z(Bn[j]));
                 line_end(&t);
@@ -482,30 +565,42 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
         }
     }
 
-    heading(&t, "Result: the updated weights");
+    heading(&t, t.w->result);
     for (int l = 0; l < L; l++) {
         bp_layer_spec ls = bp_net_layer(net, l);
         int fan_in = bp_net_fan_in(net, l);
         size_t n = (size_t)ls.units * (size_t)fan_in;
         const float *Wn = bp_net_weights_const(net, l);
-        if (!t.md)
-            fputs("   ", fp);
+        if (t.html)
+            line_begin(&t);
+        else if (!t.md)
+            fputs("   ", t.fp);
         for (size_t i = 0; i < n && i < 64; i++)
-            fprintf(fp, t.md ? "$w_{%zu}' = %.4f$%s" : " w%zu' = %.4f%s", wbase[l] + i, Wn[i],
-                    t.md && i + 1 < n && i + 1 < 64 ? ", " : "");
+            fprintf(t.fp, t.md ? "$w_{%zu}' = %.4f$%s" : t.html ? "w%zu' = %.4f%s" : " w%zu' = %.4f%s",
+                    wbase[l] + i, Wn[i],
+                    (t.md || t.html) && i + 1 < n && i + 1 < 64 ? ", " : "");
         if (n > 64)
-            fprintf(fp, t.md ? " … ($%zu$ weights)" : " … (%zu weights)", n);
+            fprintf(t.fp, t.md ? t.w->more_md_fmt : t.w->more_text_fmt, n);
         if (ls.bias) {
             const float *Bn = bp_net_biases_const(net, l);
             for (int j = 0; j < ls.units && j < 64; j++)
-                fprintf(fp, t.md ? ", $b_{%zu}' = %.4f$" : " b%zu' = %.4f", bbase[l] + (size_t)j,
+                fprintf(t.fp, t.md ? ", $b_{%zu}' = %.4f$" : t.html ? ", b%zu' = %.4f" : " b%zu' = %.4f",
+                        bbase[l] + (size_t)j,
                         Bn[j]);
         }
-        fputs(t.md ? "\n\n" : "\n", fp);
+        if (t.html)
+            line_end(&t);
+        else
+            fputs(t.md ? "\n\n" : "\n", t.fp);
     }
+    if (t.html)
+        st = bp_html_end(fp, words, net, input, target, lr, o.steps, loss);
+done:
     bp_workspace_free(ws);
     bp_net_free(old);
     free(scaled);
+    if (st != BP_OK)
+        return st;
     if (ferror(fp))
         return bp_error(BP_ERR_IO, "write error while printing the trace");
     return BP_OK;
