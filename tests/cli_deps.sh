@@ -32,6 +32,21 @@ CC="$T/cc" sh tools/deps.sh --check >"$T/out" 2>&1
 rc=$?
 if [ "$rc" -eq 1 ] && grep -qF "missing: libcmocka-dev; install with: apt-get install -y libcmocka-dev" "$T/out"; then
     ok; else bad "--check without cmocka: exit $rc"; cat "$T/out"; fi
+# cmocka in a place of its own, named by CPPFLAGS/LDFLAGS as make would pass
+# them: the check must look there too, not install a second copy.
+cat >"$T/cc2" <<STUB
+#!/bin/sh
+seen=0
+for a in "\$@"; do [ "\$a" = "-I$T/inc" ] && seen=1; done
+for a in "\$@"; do
+    case \$a in *.c) if [ \$seen = 0 ] && grep -q cmocka.h "\$a"; then echo "cmocka.h: No such file or directory" >&2; exit 1; fi ;; esac
+done
+exec $REAL_CC "\$@"
+STUB
+chmod +x "$T/cc2"
+if CC="$T/cc2" CPPFLAGS="-I$T/inc" sh tools/deps.sh --check >"$T/out" 2>&1; then ok; else
+    bad "deps.sh ignores CPPFLAGS"; cat "$T/out"; fi
+
 if CC="$T/cc" sh tools/deps.sh --check run >"$T/out" 2>&1; then ok; else
     bad "make run does not need cmocka"; cat "$T/out"; fi
 

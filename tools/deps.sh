@@ -29,7 +29,8 @@ trap 'rm -rf "$tmp"' EXIT
 # compiles_with HEADER LIB: a program including HEADER links with LIB.
 compiles_with() {
     printf '#include <stddef.h>\n#include <stdarg.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <%s>\nint main(void) { return 0; }\n' "$1" >"$tmp/t.c"
-    "$CC" "$tmp/t.c" -o "$tmp/t" $2 >/dev/null 2>&1
+    # shellcheck disable=SC2086 # the flags are lists
+    "$CC" ${CPPFLAGS:-} ${CFLAGS:-} "$tmp/t.c" -o "$tmp/t" ${LDFLAGS:-} $2 >/dev/null 2>&1
 }
 
 missing=""
