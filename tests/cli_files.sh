@@ -90,6 +90,13 @@ ln -s real.bpm "$T/link.bpm"
 expect "train -o symlink" 0 "" "$BP" $TR --hidden 5 -o "$T/link.bpm"
 [ -L "$T/link.bpm" ] && ok || bad "train -o symlink: the link was replaced"
 "$BP" info "$T/real.bpm" 2>/dev/null | grep -q -- '-5-' && ok || bad "train -o symlink: target not replaced"
+# /dev/stdout while standard output is a regular file: written into that file
+# (same inode), not replaced under the open stream.
+: >"$T/stdout.net"
+ino=$(ls -i "$T/stdout.net" | cut -d' ' -f1)
+"$BP" export "$T/m.bpm" -o /dev/stdout >"$T/stdout.net" 2>"$T/err"
+[ "$(ls -i "$T/stdout.net" | cut -d' ' -f1)" = "$ino" ] && ok || bad "export -o /dev/stdout replaced the file standard output was writing to"
+grep -q "^weights" "$T/stdout.net" && ok || bad "export -o /dev/stdout: no network in the file"
 ln -s missing.bpm "$T/dangling.bpm"
 expect "train -o dangling symlink" 1 "symbolic link to a missing file" "$BP" $TR -o "$T/dangling.bpm"
 

@@ -138,6 +138,29 @@ static bp_status begin_fail(bp_atomic_file *f, const char *path, const char *why
     return st;
 }
 
+/* /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N: a stream this process
+ * already has open.  When it leads to a regular file (`> out.txt`), renaming
+ * a new file over that name would leave the open stream writing to the
+ * unlinked old file: write into the stream's file instead. */
+static int names_open_stream(const char *path)
+{
+    return !strcmp(path, "/dev/stdout") || !strcmp(path, "/dev/stderr") ||
+           !strncmp(path, "/dev/fd/", 8) || !strncmp(path, "/proc/self/fd/", 14);
+}
+
+static bp_status write_through(bp_atomic_file *f, const char *path, int flags)
+{
+    int fd = open(path, O_WRONLY | O_NOCTTY | flags);
+    if (fd < 0 || !(f->fp = fdopen(fd, "wb"))) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return begin_fail(f, path, NULL, e);
+    }
+    f->through = 1;
+    return BP_OK;
+}
+
 bp_status bp_atomic_begin(bp_atomic_file *f, const char *path)
 {
     memset(f, 0, sizeof *f);
@@ -150,6 +173,8 @@ bp_status bp_atomic_begin(bp_atomic_file *f, const char *path)
     memcpy(f->path, path, n + 1);
     struct stat sb;
     int have_mode = 0;
+    if (names_open_stream(path))
+        return write_through(f, path, O_APPEND); /* after what the stream holds */
     if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
         /* Replace the file the link points to, not the link. */
         if (!(f->target = realpath(path, NULL)))
@@ -162,15 +187,7 @@ bp_status bp_atomic_begin(bp_atomic_file *f, const char *path)
             return begin_fail(f, path, "it is a directory", 0);
         if (!S_ISREG(sb.st_mode)) {
             /* A device or FIFO: write through it; renaming would replace it. */
-            int fd = open(target, O_WRONLY | O_NOCTTY);
-            if (fd < 0 || !(f->fp = fdopen(fd, "wb"))) {
-                int e = errno;
-                if (fd >= 0)
-                    close(fd);
-                return begin_fail(f, path, NULL, e);
-            }
-            f->through = 1;
-            return BP_OK;
+            return write_through(f, target, 0);
         }
         have_mode = 1;
     } else if (errno != ENOENT) {
