@@ -128,6 +128,409 @@ void bp_sample_clear(bp_sample *sample)
     memset(sample, 0, sizeof *sample);
 }
 
+/* Everything the parser has read so far; the keyword handlers fill it in and
+ * build_net turns it into a net once the whole file is read. */
+typedef struct {
+    parser p;
+    layer_in layers[BP_MAX_LAYERS];
+    int n_layers, n_inputs, have_header, have_init;
+    bp_loss loss;
+    bp_init init;
+    int init_seed;
+    float *shift, *scale, *input, *target;
+    int target_line, target_count, have_lr;
+    float lr;
+    int meta_n;
+    char *meta_key[64], *meta_value[64];
+    int meta_line[64];
+    int pending_rows, pending_layer; /* inside a weights block */
+} net_text;
+
+/* One row of a weights block: one weight per input to the layer. */
+static bp_status read_weight_row(net_text *s)
+{
+    parser *p = &s->p;
+    layer_in *L = &s->layers[s->pending_layer];
+    int fan_in = s->pending_layer ? s->layers[s->pending_layer - 1].spec.units : s->n_inputs;
+    int row = L->spec.units - s->pending_rows;
+    bp_status st = BP_OK;
+    if (p->ntok != fan_in) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "layer %d, neuron %d: expected %d weights (one per input to the layer), "
+                 "found %d", s->pending_layer + 1, row + 1, fan_in, p->ntok);
+        return perr(p, "%s%s", msg, NULL);
+    }
+    for (int k = 0; k < fan_in && st == BP_OK; k++)
+        st = parse_float(p, p->tok[k], &L->weights[(size_t)row * fan_in + k], "a weight");
+    s->pending_rows--;
+    return st;
+}
+
+static bp_status read_header(net_text *s)
+{
+    parser *p = &s->p;
+    if (strcmp(p->tok[0], "backprop-net") != 0 || p->ntok != 2)
+        return perr(p, "expected the header \"backprop-net %s\", found \"%s\"", "1", p->tok[0]);
+    int version;
+    bp_status st = parse_int(p, p->tok[1], 0, 1000000, &version, "the format version");
+    if (st)
+        return st;
+    if (version != NET_FORMAT_VERSION) {
+        char v[32];
+        snprintf(v, sizeof v, "%d", version);
+        return perr(p, "format version %s is not supported (this build reads version 1)", v,
+                    NULL);
+    }
+    s->have_header = 1;
+    return BP_OK;
+}
+
+static bp_status kw_inputs(net_text *s)
+{
+    parser *p = &s->p;
+    if (s->n_inputs)
+        return perr(p, "inputs given twice%s%s", NULL, NULL);
+    if (p->ntok != 2)
+        return perr(p, "expected \"inputs N\"%s%s", NULL, NULL);
+    return parse_int(p, p->tok[1], 1, BP_MAX_UNITS, &s->n_inputs, "inputs");
+}
+
+static bp_status kw_loss(net_text *s)
+{
+    parser *p = &s->p;
+    if (p->ntok != 2)
+        return perr(p, "expected \"loss mse|xent|bce\"%s%s", NULL, NULL);
+    if (bp_loss_parse(p->tok[1], &s->loss) != BP_OK)
+        return perr(p, "unknown loss \"%s\" (expected mse, xent or bce)", p->tok[1], NULL);
+    return BP_OK;
+}
+
+static bp_status kw_init(net_text *s)
+{
+    parser *p = &s->p;
+    bp_status st = BP_OK;
+    if (p->ntok < 2 || p->ntok > 3)
+        st = perr(p, "expected \"init xavier|he [SEED]\"%s%s", NULL, NULL);
+    else if (bp_init_parse(p->tok[1], &s->init) != BP_OK)
+        st = perr(p, "unknown initialiser \"%s\" (expected xavier or he)", p->tok[1], NULL);
+    else if (p->ntok == 3)
+        st = parse_int(p, p->tok[2], 0, 2147483647, &s->init_seed, "the seed");
+    s->have_init = 1;
+    return st;
+}
+
+/* The words after "layer UNITS ACTIVATION": bias, nobias, slope=S. */
+static bp_status layer_options(parser *p, bp_layer_spec *spec)
+{
+    bp_status st = BP_OK;
+    for (int t = 3; t < p->ntok && st == BP_OK; t++) {
+        if (!strcmp(p->tok[t], "bias"))
+            spec->bias = 1;
+        else if (!strcmp(p->tok[t], "nobias"))
+            spec->bias = 0;
+        else if (!strncmp(p->tok[t], "slope=", 6)) {
+            st = parse_float(p, p->tok[t] + 6, &spec->slope, "slope");
+            /* Checked here so no written value can pass for "not given". */
+            if (st == BP_OK && !(spec->slope >= 0.0f && spec->slope < 1.0f))
+                st = perr(p, "layer slope=%s: leaky-ReLU slope must be in [0, 1)%s",
+                          p->tok[t] + 6, NULL);
+        }
+        else
+            st = perr(p, "unknown layer option \"%s\" (expected bias, nobias or slope=S)",
+                      p->tok[t], NULL);
+    }
+    return st;
+}
+
+static bp_status kw_layer(net_text *s)
+{
+    parser *p = &s->p;
+    if (!s->n_inputs)
+        return perr(p, "\"inputs N\" must come before the first layer%s%s", NULL, NULL);
+    if (s->n_layers == BP_MAX_LAYERS)
+        return perr(p, "too many layers (at most 64)%s%s", NULL, NULL);
+    if (p->ntok < 3)
+        return perr(p, "expected \"layer UNITS ACTIVATION [bias|nobias] [slope=S]\"%s%s",
+                    NULL, NULL);
+    layer_in *L = &s->layers[s->n_layers];
+    bp_layer_spec_default(&L->spec);
+    L->spec.bias = 1;
+    L->spec.slope = BP_SLOPE_DEFAULT; /* unless slope= is given */
+    bp_status st = parse_int(p, p->tok[1], 1, BP_MAX_UNITS, &L->spec.units, "units");
+    if (st)
+        return st;
+    if (bp_activation_parse(p->tok[2], &L->spec.act) != BP_OK)
+        return perr(p, "unknown activation \"%s\" (expected linear, sigmoid, tanh, relu, "
+                       "leaky-relu or softmax)%s", p->tok[2], NULL);
+    st = layer_options(p, &L->spec);
+    /* Checked here, not only by bp_net_create, so the message has the line. */
+    if (st == BP_OK && L->spec.act == BP_ACT_SOFTMAX && L->spec.units == 1)
+        st = perr(p, "softmax on a single unit always outputs 1 and learns nothing; for "
+                     "one output use sigmoid (loss bce), or give softmax 2 units%s%s",
+                  NULL, NULL);
+    s->n_layers++;
+    return st;
+}
+
+static bp_status kw_weights(net_text *s)
+{
+    parser *p = &s->p;
+    if (!s->n_layers)
+        return perr(p, "\"weights\" before any \"layer\"%s%s", NULL, NULL);
+    layer_in *L = &s->layers[s->n_layers - 1];
+    if (L->weights) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "layer %d already has weights (from line %d)", s->n_layers,
+                 L->weights_line);
+        return perr(p, "%s%s", msg, NULL);
+    }
+    if (p->ntok != 1)
+        return perr(p, "\"weights\" stands alone on its line; the rows follow%s%s", NULL, NULL);
+    int fan_in = s->n_layers > 1 ? s->layers[s->n_layers - 2].spec.units : s->n_inputs;
+    L->weights = malloc((size_t)L->spec.units * (size_t)fan_in * sizeof(float));
+    if (!L->weights)
+        return bp_error(BP_ERR_NOMEM, "%s:%d: out of memory", p->name, p->line);
+    L->weights_line = p->line;
+    s->pending_rows = L->spec.units;
+    s->pending_layer = s->n_layers - 1;
+    return BP_OK;
+}
+
+static bp_status kw_biases(net_text *s)
+{
+    parser *p = &s->p;
+    if (!s->n_layers)
+        return perr(p, "\"biases\" before any \"layer\"%s%s", NULL, NULL);
+    layer_in *L = &s->layers[s->n_layers - 1];
+    if (!L->spec.bias)
+        return perr(p, "biases given for a layer declared nobias%s%s", NULL, NULL);
+    return parse_vector(p, L->spec.units, &L->biases, "biases");
+}
+
+/* scaling-shift and scaling-scale */
+static bp_status kw_scaling(net_text *s)
+{
+    parser *p = &s->p;
+    const char *kw = p->tok[0];
+    if (!s->n_inputs)
+        return perr(p, "\"inputs N\" must come before %s", kw, NULL);
+    return parse_vector(p, s->n_inputs, kw[8] == 's' && kw[9] == 'h' ? &s->shift : &s->scale,
+                        kw);
+}
+
+static bp_status kw_meta(net_text *s)
+{
+    parser *p = &s->p;
+    if (p->ntok < 3)
+        return perr(p, "expected \"meta KEY VALUE\"%s%s", NULL, NULL);
+    if (s->meta_n == 64)
+        return perr(p, "too many meta lines (at most 64)%s%s", NULL, NULL);
+    /* The value is the rest of the line, spaces kept as single spaces. */
+    size_t vlen = 0;
+    for (int t = 2; t < p->ntok; t++)
+        vlen += strlen(p->tok[t]) + 1;
+    char *v = malloc(vlen);
+    char *k = malloc(strlen(p->tok[1]) + 1);
+    if (!v || !k) {
+        free(v);
+        free(k);
+        return bp_error(BP_ERR_NOMEM, "%s:%d: out of memory", p->name, p->line);
+    }
+    strcpy(k, p->tok[1]);
+    v[0] = '\0';
+    for (int t = 2; t < p->ntok; t++) {
+        if (t > 2)
+            strcat(v, " ");
+        strcat(v, p->tok[t]);
+    }
+    s->meta_line[s->meta_n] = p->line;
+    s->meta_key[s->meta_n] = k;
+    s->meta_value[s->meta_n++] = v;
+    return BP_OK;
+}
+
+static bp_status kw_input(net_text *s)
+{
+    parser *p = &s->p;
+    if (!s->n_inputs)
+        return perr(p, "\"inputs N\" must come before \"input\"%s%s", NULL, NULL);
+    return parse_vector(p, s->n_inputs, &s->input, "input");
+}
+
+static bp_status kw_target(net_text *s)
+{
+    parser *p = &s->p;
+    bp_status st = parse_vector(p, p->ntok - 1, &s->target, "target");
+    s->target_line = p->line;
+    s->target_count = p->ntok - 1;
+    return st;
+}
+
+static bp_status kw_lr(net_text *s)
+{
+    parser *p = &s->p;
+    bp_status st;
+    if (p->ntok != 2)
+        st = perr(p, "expected \"lr VALUE\"%s%s", NULL, NULL);
+    else if ((st = parse_float(p, p->tok[1], &s->lr, "the learning rate")) == BP_OK &&
+             !(s->lr > 0))
+        st = perr(p, "the learning rate must be positive%s%s", NULL, NULL);
+    s->have_lr = 1;
+    return st;
+}
+
+static const struct {
+    const char *kw;
+    bp_status (*handle)(net_text *s);
+} keywords[] = {
+    {"inputs", kw_inputs},         {"loss", kw_loss},     {"init", kw_init},
+    {"layer", kw_layer},           {"weights", kw_weights}, {"biases", kw_biases},
+    {"scaling-shift", kw_scaling}, {"scaling-scale", kw_scaling},
+    {"meta", kw_meta},             {"input", kw_input},   {"target", kw_target},
+    {"lr", kw_lr},
+};
+
+/* One tokenized, non-empty line: a weight row, the header, or a keyword line. */
+static bp_status read_line(net_text *s)
+{
+    if (s->pending_rows > 0)
+        return read_weight_row(s);
+    if (!s->have_header)
+        return read_header(s);
+    const char *kw = s->p.tok[0];
+    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
+        if (!strcmp(kw, keywords[i].kw))
+            return keywords[i].handle(s);
+    return perr(&s->p, "unknown keyword \"%s\" (expected inputs, loss, init, layer, weights, "
+                       "biases, scaling-shift, scaling-scale, meta, input, target or lr)%s",
+                kw, NULL);
+}
+
+/* Reads every line of buf (len bytes, NUL-terminated, modified in place). */
+static bp_status read_lines(net_text *s, char *buf, size_t len)
+{
+    bp_status st = BP_OK;
+    char *line = buf;
+    /* A UTF-8 byte-order mark is harmless; skip it. */
+    if (len >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
+        (unsigned char)line[2] == 0xBF)
+        line += 3;
+    while (line && st == BP_OK) {
+        char *next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        s->p.line++;
+        if ((st = tokenize(&s->p, line)) != BP_OK)
+            break;
+        line = next;
+        if (s->p.ntok == 0)
+            continue;
+        st = read_line(s);
+    }
+    return st;
+}
+
+/* What can only be checked once the whole file is read. */
+static bp_status check_complete(const net_text *s)
+{
+    const char *name = s->p.name;
+    if (s->pending_rows > 0) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "%s: end of file inside the weights of layer %d (line %d): %d of %d neuron rows "
+                 "missing", name, s->pending_layer + 1, s->layers[s->pending_layer].weights_line,
+                 s->pending_rows, s->layers[s->pending_layer].spec.units);
+        return bp_error(BP_ERR_PARSE, "%s", msg);
+    }
+    if (!s->have_header)
+        return bp_error(BP_ERR_PARSE, "%s: empty file; expected the header \"backprop-net 1\"",
+                        name);
+    if (!s->n_inputs)
+        return bp_error(BP_ERR_PARSE, "%s: no \"inputs N\" line", name);
+    if (!s->n_layers)
+        return bp_error(BP_ERR_PARSE, "%s: no \"layer\" line; a net needs at least one layer",
+                        name);
+    for (int l = 0; l < s->n_layers; l++) {
+        const layer_in *L = &s->layers[l];
+        if (!L->weights && !s->have_init)
+            return bp_error(BP_ERR_PARSE,
+                            "%s: layer %d has no weights; give a \"weights\" block or an "
+                            "\"init xavier|he [SEED]\" line", name, l + 1);
+        else if (L->spec.bias && !L->biases && L->weights && !s->have_init)
+            return bp_error(BP_ERR_PARSE,
+                            "%s: layer %d has a bias but no \"biases\" line (declare it nobias, "
+                            "or give its biases)", name, l + 1);
+    }
+    if ((!s->shift) != (!s->scale))
+        return bp_error(BP_ERR_PARSE, "%s: scaling needs both scaling-shift and scaling-scale",
+                        name);
+    return BP_OK;
+}
+
+/* Creates the net that was read and fills in its parameters, scaling and meta. */
+static bp_status build_net(const net_text *s, bp_net **out)
+{
+    const char *name = s->p.name;
+    bp_net *net = NULL;
+    bp_layer_spec specs[BP_MAX_LAYERS];
+    for (int l = 0; l < s->n_layers; l++)
+        specs[l] = s->layers[l].spec;
+    bp_status st = bp_net_create(&net, s->n_inputs, s->n_layers, specs, s->loss);
+    if (st != BP_OK) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s: %s", name, bp_errmsg());
+        bp_error(st, "%s", msg);
+        return BP_ERR_PARSE;
+    }
+    if (s->have_init)
+        st = bp_net_init(net, s->init, (uint64_t)s->init_seed);
+    for (int l = 0; st == BP_OK && l < s->n_layers; l++) {
+        const layer_in *L = &s->layers[l];
+        int fan_in = bp_net_fan_in(net, l);
+        if (L->weights)
+            memcpy(bp_net_weights(net, l), L->weights,
+                   (size_t)L->spec.units * (size_t)fan_in * sizeof(float));
+        if (L->biases)
+            memcpy(bp_net_biases(net, l), L->biases, (size_t)L->spec.units * sizeof(float));
+    }
+    if (st == BP_OK && s->shift)
+        st = bp_net_set_scaling(net, s->shift, s->scale);
+    for (int i = 0; st == BP_OK && i < s->meta_n; i++)
+        if ((st = bp_net_set_meta(net, s->meta_key[i], s->meta_value[i])) != BP_OK) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s:%d: meta %s: %s", name, s->meta_line[i],
+                     s->meta_key[i], bp_errmsg());
+            st = bp_error(BP_ERR_PARSE, "%s", msg);
+        }
+    if (st == BP_OK && s->target && s->target_count != bp_net_outputs(net))
+        st = bp_error(BP_ERR_PARSE, "%s:%d: target has %d values but the net has %d outputs",
+                      name, s->target_line, s->target_count, bp_net_outputs(net));
+    if (st != BP_OK) {
+        bp_net_free(net);
+        return st;
+    }
+    *out = net;
+    return BP_OK;
+}
+
+static void net_text_free(net_text *s)
+{
+    free(s->p.tok);
+    free(s->shift);
+    free(s->scale);
+    free(s->input);
+    free(s->target);
+    for (int l = 0; l < BP_MAX_LAYERS; l++) {
+        free(s->layers[l].weights);
+        free(s->layers[l].biases);
+    }
+    for (int i = 0; i < s->meta_n; i++) {
+        free(s->meta_key[i]);
+        free(s->meta_value[i]);
+    }
+}
+
 bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, size_t len,
                             const char *name_for_errors)
 {
@@ -139,338 +542,42 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
         name_for_errors = "(text)";
     if (sample)
         memset(sample, 0, sizeof *sample);
-    parser p = {.name = name_for_errors ? name_for_errors : "<text>"};
-    layer_in layers[BP_MAX_LAYERS];
-    memset(layers, 0, sizeof layers);
-    int n_layers = 0, n_inputs = 0, have_header = 0, have_init = 0;
-    bp_loss loss = BP_LOSS_MSE;
-    bp_init init = BP_INIT_XAVIER;
-    int init_seed = 0;
-    float *shift = NULL, *scale = NULL, *input = NULL, *target = NULL;
-    int target_line = 0, target_count = 0, have_lr = 0;
-    float lr = 0;
-    int meta_n = 0;
-    char *meta_key[64], *meta_value[64];
-    int meta_line[64];
-    int pending_rows = 0, pending_layer = -1; /* inside a weights block */
+    net_text text_read, *s = &text_read;
+    memset(s, 0, sizeof *s);
+    s->p.name = name_for_errors;
+    s->loss = BP_LOSS_MSE;
+    s->init = BP_INIT_XAVIER;
+    s->pending_layer = -1;
     bp_net *net = NULL;
-    bp_status st = BP_OK;
 
     char *buf = malloc(len + 1);
     if (!buf)
-        return bp_error(BP_ERR_NOMEM, "%s: out of memory", p.name);
+        return bp_error(BP_ERR_NOMEM, "%s: out of memory", name_for_errors);
     memcpy(buf, text, len);
     buf[len] = '\0';
     if (memchr(buf, '\0', len)) {
         free(buf);
-        return bp_error(BP_ERR_PARSE, "%s: contains a NUL byte; not a text .net file", p.name);
+        return bp_error(BP_ERR_PARSE, "%s: contains a NUL byte; not a text .net file",
+                        name_for_errors);
     }
 
-    char *line = buf;
-    /* A UTF-8 byte-order mark is harmless; skip it. */
-    if (len >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
-        (unsigned char)line[2] == 0xBF)
-        line += 3;
-    while (line && st == BP_OK) {
-        char *next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        p.line++;
-        if ((st = tokenize(&p, line)) != BP_OK)
-            break;
-        line = next;
-        if (p.ntok == 0)
-            continue;
-        const char *kw = p.tok[0];
-
-        if (pending_rows > 0) {
-            layer_in *L = &layers[pending_layer];
-            int fan_in = pending_layer ? layers[pending_layer - 1].spec.units : n_inputs;
-            int row = L->spec.units - pending_rows;
-            if (p.ntok != fan_in) {
-                char msg[200];
-                snprintf(msg, sizeof msg,
-                         "layer %d, neuron %d: expected %d weights (one per input to the layer), "
-                         "found %d", pending_layer + 1, row + 1, fan_in, p.ntok);
-                st = perr(&p, "%s%s", msg, NULL);
-                break;
-            }
-            for (int k = 0; k < fan_in && st == BP_OK; k++)
-                st = parse_float(&p, p.tok[k], &L->weights[(size_t)row * fan_in + k], "a weight");
-            pending_rows--;
-            continue;
-        }
-
-        if (!have_header) {
-            if (strcmp(kw, "backprop-net") != 0 || p.ntok != 2) {
-                st = perr(&p, "expected the header \"backprop-net %s\", found \"%s\"", "1", kw);
-                break;
-            }
-            int version;
-            if ((st = parse_int(&p, p.tok[1], 0, 1000000, &version, "the format version")))
-                break;
-            if (version != NET_FORMAT_VERSION) {
-                char v[32];
-                snprintf(v, sizeof v, "%d", version);
-                st = perr(&p, "format version %s is not supported (this build reads version 1)",
-                          v, NULL);
-                break;
-            }
-            have_header = 1;
-        } else if (!strcmp(kw, "inputs")) {
-            if (n_inputs) {
-                st = perr(&p, "inputs given twice%s%s", NULL, NULL);
-            } else if (p.ntok != 2) {
-                st = perr(&p, "expected \"inputs N\"%s%s", NULL, NULL);
-            } else {
-                st = parse_int(&p, p.tok[1], 1, BP_MAX_UNITS, &n_inputs, "inputs");
-            }
-        } else if (!strcmp(kw, "loss")) {
-            if (p.ntok != 2)
-                st = perr(&p, "expected \"loss mse|xent|bce\"%s%s", NULL, NULL);
-            else if (bp_loss_parse(p.tok[1], &loss) != BP_OK)
-                st = perr(&p, "unknown loss \"%s\" (expected mse, xent or bce)", p.tok[1], NULL);
-        } else if (!strcmp(kw, "init")) {
-            if (p.ntok < 2 || p.ntok > 3)
-                st = perr(&p, "expected \"init xavier|he [SEED]\"%s%s", NULL, NULL);
-            else if (bp_init_parse(p.tok[1], &init) != BP_OK)
-                st = perr(&p, "unknown initialiser \"%s\" (expected xavier or he)", p.tok[1],
-                          NULL);
-            else if (p.ntok == 3)
-                st = parse_int(&p, p.tok[2], 0, 2147483647, &init_seed, "the seed");
-            have_init = 1;
-        } else if (!strcmp(kw, "layer")) {
-            if (!n_inputs) {
-                st = perr(&p, "\"inputs N\" must come before the first layer%s%s", NULL, NULL);
-                break;
-            }
-            if (n_layers == BP_MAX_LAYERS) {
-                st = perr(&p, "too many layers (at most 64)%s%s", NULL, NULL);
-                break;
-            }
-            if (p.ntok < 3) {
-                st = perr(&p, "expected \"layer UNITS ACTIVATION [bias|nobias] [slope=S]\"%s%s",
-                          NULL, NULL);
-                break;
-            }
-            layer_in *L = &layers[n_layers];
-            bp_layer_spec_default(&L->spec);
-            L->spec.bias = 1;
-            L->spec.slope = BP_SLOPE_DEFAULT; /* unless slope= is given */
-            if ((st = parse_int(&p, p.tok[1], 1, BP_MAX_UNITS, &L->spec.units, "units")))
-                break;
-            if (bp_activation_parse(p.tok[2], &L->spec.act) != BP_OK) {
-                st = perr(&p, "unknown activation \"%s\" (expected linear, sigmoid, tanh, relu, "
-                              "leaky-relu or softmax)%s", p.tok[2], NULL);
-                break;
-            }
-            for (int t = 3; t < p.ntok && st == BP_OK; t++) {
-                if (!strcmp(p.tok[t], "bias"))
-                    L->spec.bias = 1;
-                else if (!strcmp(p.tok[t], "nobias"))
-                    L->spec.bias = 0;
-                else if (!strncmp(p.tok[t], "slope=", 6)) {
-                    st = parse_float(&p, p.tok[t] + 6, &L->spec.slope, "slope");
-                    /* Checked here so no written value can pass for "not given". */
-                    if (st == BP_OK && !(L->spec.slope >= 0.0f && L->spec.slope < 1.0f))
-                        st = perr(&p, "layer slope=%s: leaky-ReLU slope must be in [0, 1)%s",
-                                  p.tok[t] + 6, NULL);
-                }
-                else
-                    st = perr(&p, "unknown layer option \"%s\" (expected bias, nobias or slope=S)",
-                              p.tok[t], NULL);
-            }
-            /* Checked here, not only by bp_net_create, so the message has the line. */
-            if (st == BP_OK && L->spec.act == BP_ACT_SOFTMAX && L->spec.units == 1)
-                st = perr(&p, "softmax on a single unit always outputs 1 and learns nothing; for "
-                              "one output use sigmoid (loss bce), or give softmax 2 units%s%s",
-                          NULL, NULL);
-            n_layers++;
-        } else if (!strcmp(kw, "weights")) {
-            if (!n_layers) {
-                st = perr(&p, "\"weights\" before any \"layer\"%s%s", NULL, NULL);
-                break;
-            }
-            layer_in *L = &layers[n_layers - 1];
-            if (L->weights) {
-                char msg[120];
-                snprintf(msg, sizeof msg, "layer %d already has weights (from line %d)",
-                         n_layers, L->weights_line);
-                st = perr(&p, "%s%s", msg, NULL);
-                break;
-            }
-            if (p.ntok != 1) {
-                st = perr(&p, "\"weights\" stands alone on its line; the rows follow%s%s", NULL,
-                          NULL);
-                break;
-            }
-            int fan_in = n_layers > 1 ? layers[n_layers - 2].spec.units : n_inputs;
-            L->weights = malloc((size_t)L->spec.units * (size_t)fan_in * sizeof(float));
-            if (!L->weights) {
-                st = bp_error(BP_ERR_NOMEM, "%s:%d: out of memory", p.name, p.line);
-                break;
-            }
-            L->weights_line = p.line;
-            pending_rows = L->spec.units;
-            pending_layer = n_layers - 1;
-        } else if (!strcmp(kw, "biases")) {
-            if (!n_layers) {
-                st = perr(&p, "\"biases\" before any \"layer\"%s%s", NULL, NULL);
-                break;
-            }
-            layer_in *L = &layers[n_layers - 1];
-            if (!L->spec.bias)
-                st = perr(&p, "biases given for a layer declared nobias%s%s", NULL, NULL);
-            else
-                st = parse_vector(&p, L->spec.units, &L->biases, "biases");
-        } else if (!strcmp(kw, "scaling-shift") || !strcmp(kw, "scaling-scale")) {
-            if (!n_inputs)
-                st = perr(&p, "\"inputs N\" must come before %s", kw, NULL);
-            else
-                st = parse_vector(&p, n_inputs, kw[8] == 's' && kw[9] == 'h' ? &shift : &scale,
-                                  kw);
-        } else if (!strcmp(kw, "meta")) {
-            if (p.ntok < 3) {
-                st = perr(&p, "expected \"meta KEY VALUE\"%s%s", NULL, NULL);
-            } else if (meta_n == 64) {
-                st = perr(&p, "too many meta lines (at most 64)%s%s", NULL, NULL);
-            } else {
-                /* The value is the rest of the line, spaces kept as single spaces. */
-                size_t vlen = 0;
-                for (int t = 2; t < p.ntok; t++)
-                    vlen += strlen(p.tok[t]) + 1;
-                char *v = malloc(vlen);
-                char *k = malloc(strlen(p.tok[1]) + 1);
-                if (!v || !k) {
-                    free(v);
-                    free(k);
-                    st = bp_error(BP_ERR_NOMEM, "%s:%d: out of memory", p.name, p.line);
-                    break;
-                }
-                strcpy(k, p.tok[1]);
-                v[0] = '\0';
-                for (int t = 2; t < p.ntok; t++) {
-                    if (t > 2)
-                        strcat(v, " ");
-                    strcat(v, p.tok[t]);
-                }
-                meta_line[meta_n] = p.line;
-                meta_key[meta_n] = k;
-                meta_value[meta_n++] = v;
-            }
-        } else if (!strcmp(kw, "input")) {
-            if (!n_inputs)
-                st = perr(&p, "\"inputs N\" must come before \"input\"%s%s", NULL, NULL);
-            else
-                st = parse_vector(&p, n_inputs, &input, "input");
-        } else if (!strcmp(kw, "target")) {
-            st = parse_vector(&p, p.ntok - 1, &target, "target");
-            target_line = p.line;
-            target_count = p.ntok - 1;
-        } else if (!strcmp(kw, "lr")) {
-            if (p.ntok != 2)
-                st = perr(&p, "expected \"lr VALUE\"%s%s", NULL, NULL);
-            else if ((st = parse_float(&p, p.tok[1], &lr, "the learning rate")) == BP_OK &&
-                     !(lr > 0))
-                st = perr(&p, "the learning rate must be positive%s%s", NULL, NULL);
-            have_lr = 1;
-        } else {
-            st = perr(&p, "unknown keyword \"%s\" (expected inputs, loss, init, layer, weights, "
-                          "biases, scaling-shift, scaling-scale, meta, input, target or lr)%s",
-                      kw, NULL);
-        }
-    }
-
-    if (st == BP_OK && pending_rows > 0) {
-        char msg[200];
-        snprintf(msg, sizeof msg,
-                 "%s: end of file inside the weights of layer %d (line %d): %d of %d neuron rows "
-                 "missing", p.name, pending_layer + 1, layers[pending_layer].weights_line,
-                 pending_rows, layers[pending_layer].spec.units);
-        st = bp_error(BP_ERR_PARSE, "%s", msg);
-    }
-    if (st == BP_OK && !have_header)
-        st = bp_error(BP_ERR_PARSE, "%s: empty file; expected the header \"backprop-net 1\"",
-                      p.name);
-    if (st == BP_OK && !n_inputs)
-        st = bp_error(BP_ERR_PARSE, "%s: no \"inputs N\" line", p.name);
-    if (st == BP_OK && !n_layers)
-        st = bp_error(BP_ERR_PARSE, "%s: no \"layer\" line; a net needs at least one layer",
-                      p.name);
-    for (int l = 0; st == BP_OK && l < n_layers; l++) {
-        if (!layers[l].weights && !have_init)
-            st = bp_error(BP_ERR_PARSE,
-                          "%s: layer %d has no weights; give a \"weights\" block or an "
-                          "\"init xavier|he [SEED]\" line", p.name, l + 1);
-        else if (layers[l].spec.bias && !layers[l].biases && layers[l].weights && !have_init)
-            st = bp_error(BP_ERR_PARSE,
-                          "%s: layer %d has a bias but no \"biases\" line (declare it nobias, or "
-                          "give its biases)", p.name, l + 1);
-    }
-    if (st == BP_OK && (!shift) != (!scale))
-        st = bp_error(BP_ERR_PARSE, "%s: scaling needs both scaling-shift and scaling-scale",
-                      p.name);
-    if (st == BP_OK) {
-        bp_layer_spec specs[BP_MAX_LAYERS];
-        for (int l = 0; l < n_layers; l++)
-            specs[l] = layers[l].spec;
-        st = bp_net_create(&net, n_inputs, n_layers, specs, loss);
-        if (st != BP_OK) {
-            char msg[600];
-            snprintf(msg, sizeof msg, "%s: %s", p.name, bp_errmsg());
-            bp_error(st, "%s", msg);
-            st = BP_ERR_PARSE;
-        }
-    }
-    if (st == BP_OK && have_init)
-        st = bp_net_init(net, init, (uint64_t)init_seed);
-    for (int l = 0; st == BP_OK && l < n_layers; l++) {
-        int fan_in = bp_net_fan_in(net, l);
-        if (layers[l].weights)
-            memcpy(bp_net_weights(net, l), layers[l].weights,
-                   (size_t)layers[l].spec.units * (size_t)fan_in * sizeof(float));
-        if (layers[l].biases)
-            memcpy(bp_net_biases(net, l), layers[l].biases,
-                   (size_t)layers[l].spec.units * sizeof(float));
-    }
-    if (st == BP_OK && shift)
-        st = bp_net_set_scaling(net, shift, scale);
-    for (int i = 0; st == BP_OK && i < meta_n; i++)
-        if ((st = bp_net_set_meta(net, meta_key[i], meta_value[i])) != BP_OK) {
-            char msg[600];
-            snprintf(msg, sizeof msg, "%s:%d: meta %s: %s", p.name, meta_line[i], meta_key[i],
-                     bp_errmsg());
-            st = bp_error(BP_ERR_PARSE, "%s", msg);
-        }
-    if (st == BP_OK && target && target_count != bp_net_outputs(net))
-        st = bp_error(BP_ERR_PARSE, "%s:%d: target has %d values but the net has %d outputs",
-                      p.name, target_line, target_count, bp_net_outputs(net));
+    bp_status st = read_lines(s, buf, len);
+    if (st == BP_OK)
+        st = check_complete(s);
+    if (st == BP_OK)
+        st = build_net(s, &net);
     if (st == BP_OK && sample) {
-        sample->has_input = input != NULL;
-        sample->has_target = target != NULL;
-        sample->has_lr = have_lr;
-        sample->input = input;
-        sample->target = target;
-        sample->lr = lr;
-        input = target = NULL;
+        sample->has_input = s->input != NULL;
+        sample->has_target = s->target != NULL;
+        sample->has_lr = s->have_lr;
+        sample->input = s->input;
+        sample->target = s->target;
+        sample->lr = s->lr;
+        s->input = s->target = NULL;
     }
-
     free(buf);
-    free(p.tok);
-    free(shift);
-    free(scale);
-    free(input);
-    free(target);
-    for (int l = 0; l < BP_MAX_LAYERS; l++) {
-        free(layers[l].weights);
-        free(layers[l].biases);
-    }
-    for (int i = 0; i < meta_n; i++) {
-        free(meta_key[i]);
-        free(meta_value[i]);
-    }
+    net_text_free(s);
     if (st != BP_OK) {
-        bp_net_free(net);
         if (sample)
             bp_sample_clear(sample);
         return st;
