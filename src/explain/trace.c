@@ -258,20 +258,379 @@ bp_status bp_explain_step(bp_net *net, const float *raw_input, const float *targ
     return bp_explain_step_ex(net, raw_input, target, lr, format, NULL, fp);
 }
 
-bp_status bp_explain_step_ex(bp_net *net, const float *raw_input, const float *target,
-                             float lr, bp_trace_format format, const bp_explain_options *opt,
-                             FILE *fp)
+/* One step's numbers: the net before (old) and after (net) the update, and the
+ * workspace that holds the forward and backward values in between. */
+typedef struct {
+    tracer t;
+    const bp_net *old, *net;
+    const bp_workspace *ws;
+    const float *input;     /* as the net sees it (scaled) */
+    const float *raw_input; /* the caller's, when scaling changed it; else NULL */
+    const float *target;
+    float lr, loss;
+    int L;
+    size_t wbase[BP_MAX_LAYERS], bbase[BP_MAX_LAYERS]; /* first w / b number of each layer */
+} step_trace;
+
+/* Title and set-up, text and Markdown (HTML has its own page head). */
+static void print_setup(step_trace *c)
 {
-    const float *input = raw_input;
+    tracer *t = &c->t;
+    FILE *fp = t->fp;
+    const bp_net *old = c->old;
+    int L = c->L;
+    if (t->md)
+        fprintf(fp, "## %s\n\n", t->w->title);
+    else
+        fprintf(fp, "%s\n", t->w->title);
+    fprintf(fp, t->md ? t->w->net_md_fmt : t->w->net_text_fmt, bp_net_inputs(old));
+    for (int l = 0; l < L; l++) {
+        bp_layer_spec ls = bp_net_layer(old, l);
+        fprintf(fp, t->w->layer_fmt, ls.units, bp_activation_name(ls.act),
+                l == L - 1 ? t->w->outputs : t->w->hidden, ls.bias ? t->w->bias : "");
+    }
+    fprintf(fp, t->md ? t->w->loss_md_fmt : t->w->loss_text_fmt, bp_loss_name(bp_net_loss(old)),
+            c->lr);
+    fputs(t->md ? t->w->inputs_md : t->w->inputs_text, fp);
+    for (int i = 0; i < bp_net_inputs(old); i++) {
+        if (t->md)
+            fprintf(fp, "%s$i_{%d} = %.4f$", i ? ", " : "", i + 1, c->input[i]);
+        else
+            fprintf(fp, " i%d = %.4f", i + 1, c->input[i]);
+    }
+    if (c->raw_input) {
+        fputs(t->md ? t->w->scaled_md : t->w->scaled_text, fp);
+        for (int i = 0; i < bp_net_inputs(old); i++)
+            fprintf(fp, t->md ? "%s$%.4f$" : "%s%.4f", i ? ", " : " ", c->raw_input[i]);
+        fputs(")", fp);
+    }
+    fputs(t->md ? t->w->expected_md : t->w->expected_text, fp);
+    for (int k = 0; k < bp_net_outputs(old); k++) {
+        if (t->md)
+            fprintf(fp, "%s$\\text{expected}_{%d} = %.4f$", k ? ", " : "", k + 1, c->target[k]);
+        else
+            fprintf(fp, " expected%d = %.4f", k + 1, c->target[k]);
+    }
+    fputs(t->md ? ".\n\n" : "\n", fp);
+}
+
+/* s_j = Σ_k w_jk·a_k (+ b_j) and a_j = f(s_j) for neuron j of layer l. */
+static void print_neuron_forward(step_trace *c, int l, int j)
+{
+    tracer *t = &c->t;
+    bp_layer_spec ls = bp_net_layer(c->old, l);
+    int fan_in = bp_net_fan_in(c->old, l);
+    const float *W = bp_net_weights_const(c->old, l), *B = bp_net_biases_const(c->old, l);
+    const float *s = bp_workspace_s(c->ws, l), *a = bp_workspace_a(c->ws, l);
+    const float *a_prev = l ? bp_workspace_a(c->ws, l - 1) : c->input;
+    char a1[64], a2[64], b1[64], b2[64], n1[32], expr[1024], nums[1024];
+    nm(t, l, j, n1, sizeof n1);
+    size_t e = 0, m = 0;
+    expr[0] = nums[0] = '\0';
+    int terms = fan_in <= MAX_TERMS ? fan_in : 0;
+    for (int k = 0; k < terms; k++) {
+        sym_w(t, c->wbase[l] + (size_t)j * fan_in + k, a1, sizeof a1);
+        sym_a(t, l - 1, k, a2, sizeof a2);
+        e += (size_t)snprintf(expr + e, sizeof expr - e, "%s%s%s%s", k ? " + " : "", a1, mul(t),
+                              a2);
+        m += (size_t)snprintf(nums + m, sizeof nums - m, "%s%s%s%s", k ? " + " : "",
+                              num(b1, sizeof b1, W[(size_t)j * fan_in + k], k > 0), mul(t),
+                              num(b2, sizeof b2, a_prev[k], 1));
+    }
+    if (!terms) {
+        size_t first = c->wbase[l] + (size_t)j * fan_in, last = first + fan_in - 1;
+        if (t->md)
+            snprintf(expr, sizeof expr, "\\sum_{k=1}^{%d} w_k \\cdot a_k \\;(w_{%zu} \\ldots w_{%zu})",
+                     fan_in, first, last);
+        else
+            snprintf(expr, sizeof expr, "Σ_k w·a over %d inputs (w%zu..w%zu)", fan_in, first,
+                     last);
+    }
+    if (ls.bias) {
+        sym_b(t, c->bbase[l] + (size_t)j, a1, sizeof a1);
+        e += (size_t)snprintf(expr + e, sizeof expr - e, " + %s", a1);
+        if (terms)
+            m += (size_t)snprintf(nums + m, sizeof nums - m, " + %s", num(b1, sizeof b1, B[j], 1));
+    }
+    line_begin(t);
+    fprintf(t->fp, t->md ? "s_{%s} = %s" : "s_%s = %s", n1, expr);
+    if (terms)
+        fprintf(t->fp, " = %s", nums);
+    fprintf(t->fp, " = %.4f", s[j]);
+    line_end(t);
+    sym_a(t, l, j, a1, sizeof a1);
+    snprintf(a2, sizeof a2, t->md ? "s_{%s}" : "s_%s", n1);
+    print_activation(t, ls.act, ls.slope, s[j], a[j], a1, a2);
+}
+
+static void print_forward(step_trace *c)
+{
+    tracer *t = &c->t;
+    int L = c->L;
+    char n1[32];
+    heading(t, t->w->forward);
+    for (int l = 0; l < L; l++) {
+        char title[96];
+        snprintf(title, sizeof title, t->w->layer_title_fmt,
+                 l == L - 1 ? t->w->Output : t->w->Hidden,
+                 L > 2 && l < L - 1 ? (snprintf(n1, sizeof n1, " %d", l + 1), n1) : "");
+        subheading(t, title);
+        for (int j = 0; j < bp_net_layer(c->old, l).units; j++)
+            print_neuron_forward(c, l, j);
+    }
+}
+
+static void print_error(step_trace *c)
+{
+    tracer *t = &c->t;
+    int out_units = bp_net_outputs(c->old);
+    const float *a_out = bp_workspace_a(c->ws, c->L - 1);
+    bp_loss lossfn = bp_net_loss(c->old);
+    heading(t, t->w->error);
+    if (lossfn == BP_LOSS_MSE) {
+        para(t, t->md ? t->w->mse_md : t->w->mse_text);
+        line_begin(t);
+        fputs("E = ", t->fp);
+        for (int k = 0; k < out_units && k < MAX_TERMS; k++)
+            fprintf(t->fp, t->md ? "%s\\frac{1}{2}(%.4f - %.4f)^2" : "%s½(%.4f − %.4f)²",
+                    k ? " + " : "", c->target[k], a_out[k]);
+        if (out_units > MAX_TERMS)
+            fputs(" + …", t->fp);
+        fprintf(t->fp, " = %.4f", c->loss);
+        line_end(t);
+    } else {
+        para(t, lossfn == BP_LOSS_XENT ? (t->md ? t->w->xent_md : t->w->xent_text)
+                                       : (t->md ? t->w->bce_md : t->w->bce_text));
+        line_begin(t);
+        fprintf(t->fp, "E = %.4f", c->loss);
+        line_end(t);
+    }
+}
+
+/* δ of output neuron j (between line_begin and line_end); a1 is δ's name, a2 the output's. */
+static void print_output_delta(step_trace *c, int j, const char *a1, const char *a2)
+{
+    tracer *t = &c->t;
+    int l = c->L - 1;
+    bp_layer_spec ls = bp_net_layer(c->old, l);
+    const float *s = bp_workspace_s(c->ws, l), *a = bp_workspace_a(c->ws, l);
+    const float *delta = bp_workspace_delta(c->ws, l);
+    if (bp_net_loss(c->old) != BP_LOSS_MSE) {
+        fprintf(t->fp, t->md ? "%s = %s - \\text{expected}_{%d} = %.4f - %.4f = %.4f"
+                             : "%s = %s − expected%d = %.4f − %.4f = %.4f",
+                a1, a2, j + 1, a[j], c->target[j], z(delta[j]));
+    } else if (ls.act == BP_ACT_SOFTMAX) {
+        fprintf(t->fp, t->md ? "%s = %s\\,(g_{%d} - \\sum_k g_k a_k),\\; g = a - expected; = %.4f"
+                             : "%s = %s·(g%d − Σ_k g_k·a_k), g = a − expected: %.4f",
+                a1, a2, j + 1, z(delta[j]));
+    } else {
+        char fs[128], fv[128];
+        double dv;
+        derivative_factor(t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
+        derivative_numbers(t, ls.act, s[j], a[j], fv, sizeof fv);
+        fprintf(t->fp, t->md ? "%s = (%s - \\text{expected}_{%d})%s%s = (%.4f - %.4f)%s%s = %.4f"
+                             : "%s = (%s − expected%d)%s%s = (%.4f − %.4f)%s%s = %.4f",
+                a1, a2, j + 1, mul(t), fs, a[j], c->target[j], mul(t), fv, z(delta[j]));
+    }
+}
+
+/* δ_h = (Σ_next δ·w) · f'(s_h) for hidden neuron j of layer l (between
+ * line_begin and line_end); a1 is δ's name, a2 the neuron's output's. */
+static void print_hidden_delta(step_trace *c, int l, int j, const char *a1, const char *a2)
+{
+    tracer *t = &c->t;
+    bp_layer_spec ls = bp_net_layer(c->old, l);
+    const float *s = bp_workspace_s(c->ws, l), *a = bp_workspace_a(c->ws, l);
+    const float *delta = bp_workspace_delta(c->ws, l);
+    bp_layer_spec nx = bp_net_layer(c->old, l + 1);
+    const float *Wx = bp_net_weights_const(c->old, l + 1);
+    const float *dx = bp_workspace_delta(c->ws, l + 1);
+    int nterms = nx.units <= MAX_TERMS ? nx.units : 0;
+    char b1[64], b2[64], expr[1024], nums[1024];
+    size_t e = 0, m = 0;
+    expr[0] = nums[0] = '\0';
+    double sum = 0;
+    for (int q = 0; q < nx.units; q++)
+        sum += (double)dx[q] * Wx[(size_t)q * ls.units + j];
+    for (int q = 0; q < nterms; q++) {
+        sym_delta(t, l + 1, q, b1, sizeof b1);
+        sym_w(t, c->wbase[l + 1] + (size_t)q * ls.units + j, b2, sizeof b2);
+        e += (size_t)snprintf(expr + e, sizeof expr - e, "%s%s%s%s", q ? " + " : "", b1, mul(t),
+                              b2);
+        char c1[32], c2[32];
+        m += (size_t)snprintf(nums + m, sizeof nums - m, "%s%s%s%s", q ? " + " : "",
+                              num(c1, sizeof c1, dx[q], q > 0), mul(t),
+                              num(c2, sizeof c2, Wx[(size_t)q * ls.units + j], 1));
+    }
+    if (!nterms)
+        snprintf(expr, sizeof expr, t->md ? "\\sum_q \\delta_q w_q" : "Σ_q δ_q·w_q");
+    char fs[128], fv[128];
+    double dv;
+    derivative_factor(t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
+    derivative_numbers(t, ls.act, s[j], a[j], fv, sizeof fv);
+    if (nterms)
+        fprintf(t->fp, "%s = (%s)%s%s = (%s)%s%s = %.4f", a1, expr, mul(t), fs, nums, mul(t), fv,
+                z(delta[j]));
+    else
+        fprintf(t->fp, "%s = (%s)%s%s = %.4f%s%s = %.4f", a1, expr, mul(t), fs, sum, mul(t), fv,
+                z(delta[j]));
+}
+
+/* ∂E/∂w = δ·a and w' = w − η·∂E/∂w for weight k of neuron j in layer l. */
+static void print_weight_update(step_trace *c, int l, int j, int k)
+{
+    tracer *t = &c->t;
+    int fan_in = bp_net_fan_in(c->old, l);
+    const float *delta = bp_workspace_delta(c->ws, l), *gw = bp_workspace_grad_w(c->ws, l);
+    const float *W = bp_net_weights_const(c->old, l), *Wn = bp_net_weights_const(c->net, l);
+    const float *a_prev = l ? bp_workspace_a(c->ws, l - 1) : c->input;
+    float lr = c->lr;
+    size_t wi = c->wbase[l] + (size_t)j * fan_in + k, off = (size_t)j * fan_in + k;
+    char a1[64], a2[64], b1[64];
+    sym_w(t, wi, a1, sizeof a1);
+    sym_delta(t, l, j, a2, sizeof a2);
+    sym_a(t, l - 1, k, b1, sizeof b1);
+    char c1[32], c2[32], c3[32];
+    line_begin(t);
+    if (t->md)
+        fprintf(t->fp, "\\frac{\\partial E}{\\partial %s} = %s \\cdot %s = %s \\cdot %s = %.4f"
+                       ",\\quad %s' = %s - \\eta \\cdot \\frac{\\partial E}{\\partial %s} = "
+                       "%.4f - %g \\cdot %s = %.4f",
+                a1, a2, b1, num(c1, sizeof c1, z(delta[j]), 0), num(c2, sizeof c2, a_prev[k], 1),
+                z(gw[off]), a1, a1, a1, W[off], lr, num(c3, sizeof c3, z(gw[off]), 1),
+                z(Wn[off]));
+    else
+        fprintf(t->fp, "∂E/∂%s = %s·%s = %s·%s = %.4f    %s' = %s − η·∂E/∂%s = %.4f − "
+                       "%g·%s = %.4f",
+                a1, a2, b1, num(c1, sizeof c1, z(delta[j]), 0), num(c2, sizeof c2, a_prev[k], 1),
+                z(gw[off]), a1, a1, a1, W[off], lr, num(c3, sizeof c3, z(gw[off]), 1),
+                z(Wn[off]));
+    line_end(t);
+}
+
+/* Gradients and updates of layer l's weights and biases. */
+static void print_layer_updates(step_trace *c, int l)
+{
+    tracer *t = &c->t;
+    bp_layer_spec ls = bp_net_layer(c->old, l);
+    int fan_in = bp_net_fan_in(c->old, l);
+    const float *gb = bp_workspace_grad_b(c->ws, l);
+    const float *B = bp_net_biases_const(c->old, l), *Bn = bp_net_biases_const(c->net, l);
+    char a1[64], a2[64];
+    for (int j = 0; j < ls.units; j++) {
+        for (int k = 0; k < fan_in; k++) {
+            if (fan_in > MAX_TERMS && k >= 2 && k < fan_in - 1) {
+                if (k == 2)
+                    fprintf(t->fp, t->html ? "<p class=\"vdots\">⋮</p>\n"
+                                   : t->md ? "$$\\vdots$$\n\n" : "    …\n");
+                continue;
+            }
+            print_weight_update(c, l, j, k);
+        }
+        if (ls.bias) {
+            char c1[32];
+            sym_b(t, c->bbase[l] + (size_t)j, a1, sizeof a1);
+            sym_delta(t, l, j, a2, sizeof a2);
+            line_begin(t);
+            fprintf(t->fp, t->md ? "\\frac{\\partial E}{\\partial %s} = %s = %.4f,\\quad %s' = %.4f - %g \\cdot %s = %.4f"
+                                 : "∂E/∂%s = %s = %.4f    %s' = %.4f − %g·%s = %.4f",
+                    a1, a2, z(gb[j]), a1, B[j], c->lr, num(c1, sizeof c1, z(gb[j]), 1),
+                    z(Bn[j]));
+            line_end(t);
+        }
+    }
+}
+
+/* Backpropagation, layer by layer from the output. */
+static void print_backprop(step_trace *c)
+{
+    tracer *t = &c->t;
+    int L = c->L;
+    char a1[64], a2[64], n1[32];
+    for (int l = L - 1; l >= 0; l--) {
+        char title[96];
+        snprintf(title, sizeof title, t->w->backprop_fmt,
+                 l == L - 1 ? t->w->output_lc : t->w->hidden_lc,
+                 L > 2 && l < L - 1 ? (snprintf(n1, sizeof n1, " %d", l + 1), n1) : "");
+        heading(t, title);
+        for (int j = 0; j < bp_net_layer(c->old, l).units; j++) {
+            sym_delta(t, l, j, a1, sizeof a1);
+            sym_a(t, l, j, a2, sizeof a2);
+            line_begin(t);
+            if (l == L - 1)
+                print_output_delta(c, j, a1, a2);
+            else
+                print_hidden_delta(c, l, j, a1, a2);
+            line_end(t);
+        }
+        if (t->html && l == L - 1)
+            html_rules(t, c->wbase[l]);
+        print_layer_updates(c, l);
+    }
+}
+
+/* The updated weights and biases, one line per layer. */
+static void print_result(step_trace *c)
+{
+    tracer *t = &c->t;
+    const bp_net *net = c->net;
+    heading(t, t->w->result);
+    for (int l = 0; l < c->L; l++) {
+        bp_layer_spec ls = bp_net_layer(net, l);
+        int fan_in = bp_net_fan_in(net, l);
+        size_t n = (size_t)ls.units * (size_t)fan_in;
+        const float *Wn = bp_net_weights_const(net, l);
+        if (t->html)
+            line_begin(t);
+        else if (!t->md)
+            fputs("   ", t->fp);
+        for (size_t i = 0; i < n && i < 64; i++)
+            fprintf(t->fp, t->md ? "$w_{%zu}' = %.4f$%s" : t->html ? "w%zu' = %.4f%s" : " w%zu' = %.4f%s",
+                    c->wbase[l] + i, Wn[i],
+                    (t->md || t->html) && i + 1 < n && i + 1 < 64 ? ", " : "");
+        if (n > 64)
+            fprintf(t->fp, t->md ? t->w->more_md_fmt : t->w->more_text_fmt, n);
+        if (ls.bias) {
+            const float *Bn = bp_net_biases_const(net, l);
+            for (int j = 0; j < ls.units && j < 64; j++)
+                fprintf(t->fp, t->md ? ", $b_{%zu}' = %.4f$" : t->html ? ", b%zu' = %.4f" : " b%zu' = %.4f",
+                        c->bbase[l] + (size_t)j, Bn[j]);
+        }
+        if (t->html)
+            line_end(t);
+        else
+            fputs(t->md ? "\n\n" : "\n", t->fp);
+    }
+}
+
+/* The article's numbering: w1, w2, ... and b1, b2, ... run on across layers. */
+static void number_parameters(step_trace *c)
+{
+    size_t wn = 1, bn = 1;
+    for (int l = 0; l < c->L; l++) {
+        bp_layer_spec ls = bp_net_layer(c->old, l);
+        c->wbase[l] = wn;
+        c->bbase[l] = bn;
+        wn += (size_t)ls.units * (size_t)bp_net_fan_in(c->old, l);
+        if (ls.bias)
+            bn += (size_t)ls.units;
+    }
+}
+
+/* Checks the arguments, as bp_explain_step_ex documents them. */
+static bp_status check_step_args(const bp_net *net, const float *input, const float *target,
+                                 FILE *fp, bp_trace_format format)
+{
     if (!net || !input || !target || !fp)
         return bp_error(BP_ERR_ARG, "bp_explain_step: NULL argument");
     if (format != BP_TRACE_TEXT && format != BP_TRACE_MARKDOWN && format != BP_TRACE_HTML)
         return bp_error(BP_ERR_ARG, "bp_explain_step: unknown format %d", (int)format);
-    bp_explain_options o;
-    const bp_words *words;
-    bp_status st = bp_explain_options_take(opt, "bp_explain_step", &o, &words);
-    if (st != BP_OK)
-        return st;
+    return BP_OK;
+}
+
+static bp_status check_step_values(const bp_net *net, const float *input, const float *target,
+                                   float lr)
+{
     if (!(lr > 0) || !isfinite(lr))
         return bp_error(BP_ERR_ARG, "learning rate must be a positive number");
     for (int i = 0; i < bp_net_inputs(net); i++)
@@ -280,6 +639,24 @@ bp_status bp_explain_step_ex(bp_net *net, const float *raw_input, const float *t
     for (int k = 0; k < bp_net_outputs(net); k++)
         if (!isfinite(target[k]))
             return bp_error(BP_ERR_NUMERIC, "target %d is not a finite number", k + 1);
+    return BP_OK;
+}
+
+bp_status bp_explain_step_ex(bp_net *net, const float *raw_input, const float *target,
+                             float lr, bp_trace_format format, const bp_explain_options *opt,
+                             FILE *fp)
+{
+    const float *input = raw_input;
+    bp_status st = check_step_args(net, input, target, fp, format);
+    if (st != BP_OK)
+        return st;
+    bp_explain_options o;
+    const bp_words *words;
+    st = bp_explain_options_take(opt, "bp_explain_step", &o, &words);
+    if (st != BP_OK)
+        return st;
+    if ((st = check_step_values(net, input, target, lr)) != BP_OK)
+        return st;
     /* The net sees its inputs scaled, as bp_predict and bp_draw_svg feed them,
      * so every s below is the one the model computes for this raw input. */
     float *scaled = NULL;
@@ -303,297 +680,26 @@ bp_status bp_explain_step_ex(bp_net *net, const float *raw_input, const float *t
         st = bp_backward(net, ws, input, target, 1, &loss);
     if (st == BP_OK)
         st = bp_sgd_step(net, ws, lr);
-    if (st != BP_OK) {
-        bp_workspace_free(ws);
-        bp_net_free(old);
-        free(scaled);
-        return st;
-    }
+    if (st != BP_OK)
+        goto done;
 
-    tracer t = {.fp = fp, .out = fp, .md = format == BP_TRACE_MARKDOWN,
-                .html = format == BP_TRACE_HTML, .w = words, .net = old};
-    int L = bp_net_layers(old);
-    bp_loss lossfn = bp_net_loss(old);
-    char a1[64], a2[64], b1[64], b2[64], n1[32], expr[1024], nums[1024];
-
-    /* Title and set-up. */
-    if (t.html) {
+    step_trace c = {.t = {.fp = fp, .out = fp, .md = format == BP_TRACE_MARKDOWN,
+                          .html = format == BP_TRACE_HTML, .w = words, .net = old},
+                    .old = old, .net = net, .ws = ws, .input = input,
+                    .raw_input = scaled ? raw_input : NULL, .target = target, .lr = lr,
+                    .loss = loss, .L = bp_net_layers(old)};
+    number_parameters(&c);
+    if (c.t.html)
         st = bp_html_begin(fp, words, old, net, input, scaled ? raw_input : NULL, target, lr);
-        if (st != BP_OK)
-            goto done;
-    } else {
-    if (t.md)
-        fprintf(fp, "## %s\n\n", t.w->title);
     else
-        fprintf(fp, "%s\n", t.w->title);
-    fprintf(fp, t.md ? t.w->net_md_fmt : t.w->net_text_fmt, bp_net_inputs(old));
-    for (int l = 0; l < L; l++) {
-        bp_layer_spec ls = bp_net_layer(old, l);
-        fprintf(fp, t.w->layer_fmt, ls.units, bp_activation_name(ls.act),
-                l == L - 1 ? t.w->outputs : t.w->hidden, ls.bias ? t.w->bias : "");
-    }
-    fprintf(fp, t.md ? t.w->loss_md_fmt : t.w->loss_text_fmt, bp_loss_name(lossfn), lr);
-    fputs(t.md ? t.w->inputs_md : t.w->inputs_text, fp);
-    for (int i = 0; i < bp_net_inputs(old); i++) {
-        if (t.md)
-            fprintf(fp, "%s$i_{%d} = %.4f$", i ? ", " : "", i + 1, input[i]);
-        else
-            fprintf(fp, " i%d = %.4f", i + 1, input[i]);
-    }
-    if (scaled) {
-        fputs(t.md ? t.w->scaled_md : t.w->scaled_text, fp);
-        for (int i = 0; i < bp_net_inputs(old); i++)
-            fprintf(fp, t.md ? "%s$%.4f$" : "%s%.4f", i ? ", " : " ", raw_input[i]);
-        fputs(")", fp);
-    }
-    fputs(t.md ? t.w->expected_md : t.w->expected_text, fp);
-    for (int k = 0; k < bp_net_outputs(old); k++) {
-        if (t.md)
-            fprintf(fp, "%s$\\text{expected}_{%d} = %.4f$", k ? ", " : "", k + 1, target[k]);
-        else
-            fprintf(fp, " expected%d = %.4f", k + 1, target[k]);
-    }
-    fputs(t.md ? ".\n\n" : "\n", fp);
-    }
-
-    /* Forward propagation. */
-    heading(&t, t.w->forward);
-    size_t wbase[BP_MAX_LAYERS], bbase[BP_MAX_LAYERS], wn = 1, bn = 1;
-    for (int l = 0; l < L; l++) {
-        bp_layer_spec ls = bp_net_layer(old, l);
-        wbase[l] = wn;
-        bbase[l] = bn;
-        wn += (size_t)ls.units * (size_t)bp_net_fan_in(old, l);
-        if (ls.bias)
-            bn += (size_t)ls.units;
-    }
-    for (int l = 0; l < L; l++) {
-        bp_layer_spec ls = bp_net_layer(old, l);
-        int fan_in = bp_net_fan_in(old, l);
-        const float *W = bp_net_weights_const(old, l), *B = bp_net_biases_const(old, l);
-        const float *s = bp_workspace_s(ws, l), *a = bp_workspace_a(ws, l);
-        const float *a_prev = l ? bp_workspace_a(ws, l - 1) : input;
-        char title[96];
-        snprintf(title, sizeof title, t.w->layer_title_fmt, l == L - 1 ? t.w->Output : t.w->Hidden,
-                 L > 2 && l < L - 1 ? (snprintf(n1, sizeof n1, " %d", l + 1), n1) : "");
-        subheading(&t, title);
-        for (int j = 0; j < ls.units; j++) {
-            nm(&t, l, j, n1, sizeof n1);
-            size_t e = 0, m = 0;
-            expr[0] = nums[0] = '\0';
-            int terms = fan_in <= MAX_TERMS ? fan_in : 0;
-            for (int k = 0; k < terms; k++) {
-                sym_w(&t, wbase[l] + (size_t)j * fan_in + k, a1, sizeof a1);
-                sym_a(&t, l - 1, k, a2, sizeof a2);
-                e += (size_t)snprintf(expr + e, sizeof expr - e, "%s%s%s%s", k ? " + " : "", a1,
-                                      mul(&t), a2);
-                m += (size_t)snprintf(nums + m, sizeof nums - m, "%s%s%s%s", k ? " + " : "",
-                                      num(b1, sizeof b1, W[(size_t)j * fan_in + k], k > 0),
-                                      mul(&t), num(b2, sizeof b2, a_prev[k], 1));
-            }
-            if (!terms) {
-                size_t first = wbase[l] + (size_t)j * fan_in, last = first + fan_in - 1;
-                if (t.md)
-                    snprintf(expr, sizeof expr, "\\sum_{k=1}^{%d} w_k \\cdot a_k \\;(w_{%zu} \\ldots w_{%zu})",
-                             fan_in, first, last);
-                else
-                    snprintf(expr, sizeof expr, "Σ_k w·a over %d inputs (w%zu..w%zu)", fan_in,
-                             first, last);
-            }
-            if (ls.bias) {
-                sym_b(&t, bbase[l] + (size_t)j, a1, sizeof a1);
-                e += (size_t)snprintf(expr + e, sizeof expr - e, " + %s", a1);
-                if (terms)
-                    m += (size_t)snprintf(nums + m, sizeof nums - m, " + %s",
-                                          num(b1, sizeof b1, B[j], 1));
-            }
-            line_begin(&t);
-            fprintf(t.fp, t.md ? "s_{%s} = %s" : "s_%s = %s", n1, expr);
-            if (terms)
-                fprintf(t.fp, " = %s", nums);
-            fprintf(t.fp, " = %.4f", s[j]);
-            line_end(&t);
-            sym_a(&t, l, j, a1, sizeof a1);
-            snprintf(a2, sizeof a2, t.md ? "s_{%s}" : "s_%s", n1);
-            print_activation(&t, ls.act, ls.slope, s[j], a[j], a1, a2);
-        }
-    }
-
-    /* The error. */
-    int out_units = bp_net_outputs(old);
-    const float *a_out = bp_workspace_a(ws, L - 1);
-    heading(&t, t.w->error);
-    if (lossfn == BP_LOSS_MSE) {
-        para(&t, t.md ? t.w->mse_md : t.w->mse_text);
-        line_begin(&t);
-        fputs("E = ", t.fp);
-        for (int k = 0; k < out_units && k < MAX_TERMS; k++)
-            fprintf(t.fp, t.md ? "%s\\frac{1}{2}(%.4f - %.4f)^2" : "%s½(%.4f − %.4f)²",
-                    k ? " + " : "", target[k], a_out[k]);
-        if (out_units > MAX_TERMS)
-            fputs(" + …", t.fp);
-        fprintf(t.fp, " = %.4f", loss);
-        line_end(&t);
-    } else if (lossfn == BP_LOSS_XENT) {
-        para(&t, t.md ? t.w->xent_md : t.w->xent_text);
-        line_begin(&t);
-        fprintf(t.fp, "E = %.4f", loss);
-        line_end(&t);
-    } else {
-        para(&t, t.md ? t.w->bce_md : t.w->bce_text);
-        line_begin(&t);
-        fprintf(t.fp, "E = %.4f", loss);
-        line_end(&t);
-    }
-
-    /* Backpropagation, layer by layer from the output. */
-    for (int l = L - 1; l >= 0; l--) {
-        bp_layer_spec ls = bp_net_layer(old, l);
-        int fan_in = bp_net_fan_in(old, l);
-        const float *s = bp_workspace_s(ws, l), *a = bp_workspace_a(ws, l);
-        const float *delta = bp_workspace_delta(ws, l);
-        const float *gw = bp_workspace_grad_w(ws, l), *gb = bp_workspace_grad_b(ws, l);
-        const float *W = bp_net_weights_const(old, l), *Wn = bp_net_weights_const(net, l);
-        const float *B = bp_net_biases_const(old, l), *Bn = bp_net_biases_const(net, l);
-        const float *a_prev = l ? bp_workspace_a(ws, l - 1) : input;
-        char title[96];
-        snprintf(title, sizeof title, t.w->backprop_fmt,
-                 l == L - 1 ? t.w->output_lc : t.w->hidden_lc,
-                 L > 2 && l < L - 1 ? (snprintf(n1, sizeof n1, " %d", l + 1), n1) : "");
-        heading(&t, title);
-        for (int j = 0; j < ls.units; j++) {
-            nm(&t, l, j, n1, sizeof n1);
-            sym_delta(&t, l, j, a1, sizeof a1);
-            sym_a(&t, l, j, a2, sizeof a2);
-            line_begin(&t);
-            if (l == L - 1) {
-                if (lossfn != BP_LOSS_MSE) {
-                    fprintf(t.fp, t.md ? "%s = %s - \\text{expected}_{%d} = %.4f - %.4f = %.4f"
-                                     : "%s = %s − expected%d = %.4f − %.4f = %.4f",
-                            a1, a2, j + 1, a[j], target[j], z(delta[j]));
-                } else if (ls.act == BP_ACT_SOFTMAX) {
-                    fprintf(t.fp, t.md ? "%s = %s\\,(g_{%d} - \\sum_k g_k a_k),\\; g = a - expected; = %.4f"
-                                     : "%s = %s·(g%d − Σ_k g_k·a_k), g = a − expected: %.4f",
-                            a1, a2, j + 1, z(delta[j]));
-                } else {
-                    char fs[128], fv[128];
-                    double dv;
-                    derivative_factor(&t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
-                    derivative_numbers(&t, ls.act, s[j], a[j], fv, sizeof fv);
-                    fprintf(t.fp, t.md ? "%s = (%s - \\text{expected}_{%d})%s%s = (%.4f - %.4f)%s%s = %.4f"
-                                     : "%s = (%s − expected%d)%s%s = (%.4f − %.4f)%s%s = %.4f",
-                            a1, a2, j + 1, mul(&t), fs, a[j], target[j], mul(&t), fv, z(delta[j]));
-                }
-            } else {
-                /* δ_h = (Σ_next δ·w) · f'(s_h) */
-                bp_layer_spec nx = bp_net_layer(old, l + 1);
-                const float *Wx = bp_net_weights_const(old, l + 1);
-                const float *dx = bp_workspace_delta(ws, l + 1);
-                int nterms = nx.units <= MAX_TERMS ? nx.units : 0;
-                size_t e = 0, m = 0;
-                expr[0] = nums[0] = '\0';
-                double sum = 0;
-                for (int q = 0; q < nx.units; q++)
-                    sum += (double)dx[q] * Wx[(size_t)q * ls.units + j];
-                for (int q = 0; q < nterms; q++) {
-                    sym_delta(&t, l + 1, q, b1, sizeof b1);
-                    sym_w(&t, wbase[l + 1] + (size_t)q * ls.units + j, b2, sizeof b2);
-                    e += (size_t)snprintf(expr + e, sizeof expr - e, "%s%s%s%s", q ? " + " : "",
-                                          b1, mul(&t), b2);
-                    char c1[32], c2[32];
-                    m += (size_t)snprintf(nums + m, sizeof nums - m, "%s%s%s%s", q ? " + " : "",
-                                          num(c1, sizeof c1, dx[q], q > 0), mul(&t),
-                                          num(c2, sizeof c2, Wx[(size_t)q * ls.units + j], 1));
-                }
-                if (!nterms)
-                    snprintf(expr, sizeof expr, t.md ? "\\sum_q \\delta_q w_q" : "Σ_q δ_q·w_q");
-                char fs[128], fv[128];
-                double dv;
-                derivative_factor(&t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
-                derivative_numbers(&t, ls.act, s[j], a[j], fv, sizeof fv);
-                if (nterms)
-                    fprintf(t.fp, "%s = (%s)%s%s = (%s)%s%s = %.4f", a1, expr, mul(&t), fs, nums,
-                            mul(&t), fv, z(delta[j]));
-                else
-                    fprintf(t.fp, "%s = (%s)%s%s = %.4f%s%s = %.4f", a1, expr, mul(&t), fs, sum,
-                            mul(&t), fv, z(delta[j]));
-            }
-            line_end(&t);
-        }
-        if (t.html && l == L - 1)
-            html_rules(&t, wbase[l]);
-        /* Gradients and updates of this layer's weights. */
-        for (int j = 0; j < ls.units; j++) {
-            for (int k = 0; k < fan_in; k++) {
-                size_t wi = wbase[l] + (size_t)j * fan_in + k, off = (size_t)j * fan_in + k;
-                if (fan_in > MAX_TERMS && k >= 2 && k < fan_in - 1) {
-                    if (k == 2)
-                        fprintf(t.fp, t.html ? "<p class=\"vdots\">⋮</p>\n"
-                                      : t.md ? "$$\\vdots$$\n\n" : "    …\n");
-                    continue;
-                }
-                sym_w(&t, wi, a1, sizeof a1);
-                sym_delta(&t, l, j, a2, sizeof a2);
-                sym_a(&t, l - 1, k, b1, sizeof b1);
-                char c1[32], c2[32], c3[32];
-                line_begin(&t);
-                if (t.md)
-                    fprintf(t.fp, "\\frac{\\partial E}{\\partial %s} = %s \\cdot %s = %s \\cdot %s = %.4f"
-                                ",\\quad %s' = %s - \\eta \\cdot \\frac{\\partial E}{\\partial %s} = "
-                                "%.4f - %g \\cdot %s = %.4f",
-                            a1, a2, b1, num(c1, sizeof c1, z(delta[j]), 0),
-                            num(c2, sizeof c2, a_prev[k], 1), z(gw[off]), a1, a1, a1, W[off], lr,
-                            num(c3, sizeof c3, z(gw[off]), 1), z(Wn[off]));
-                else
-                    fprintf(t.fp, "∂E/∂%s = %s·%s = %s·%s = %.4f    %s' = %s − η·∂E/∂%s = %.4f − "
-                                "%g·%s = %.4f",
-                            a1, a2, b1, num(c1, sizeof c1, z(delta[j]), 0),
-                            num(c2, sizeof c2, a_prev[k], 1), z(gw[off]), a1, a1, a1, W[off], lr,
-                            num(c3, sizeof c3, z(gw[off]), 1), z(Wn[off]));
-                line_end(&t);
-            }
-            if (ls.bias) {
-                char c1[32];
-                sym_b(&t, bbase[l] + (size_t)j, a1, sizeof a1);
-                sym_delta(&t, l, j, a2, sizeof a2);
-                line_begin(&t);
-                fprintf(t.fp, t.md ? "\\frac{\\partial E}{\\partial %s} = %s = %.4f,\\quad %s' = %.4f - %g \\cdot %s = %.4f"
-                                 : "∂E/∂%s = %s = %.4f    %s' = %.4f − %g·%s = %.4f",
-                        a1, a2, z(gb[j]), a1, B[j], lr, num(c1, sizeof c1, z(gb[j]), 1), z(Bn[j]));
-                line_end(&t);
-            }
-        }
-    }
-
-    heading(&t, t.w->result);
-    for (int l = 0; l < L; l++) {
-        bp_layer_spec ls = bp_net_layer(net, l);
-        int fan_in = bp_net_fan_in(net, l);
-        size_t n = (size_t)ls.units * (size_t)fan_in;
-        const float *Wn = bp_net_weights_const(net, l);
-        if (t.html)
-            line_begin(&t);
-        else if (!t.md)
-            fputs("   ", t.fp);
-        for (size_t i = 0; i < n && i < 64; i++)
-            fprintf(t.fp, t.md ? "$w_{%zu}' = %.4f$%s" : t.html ? "w%zu' = %.4f%s" : " w%zu' = %.4f%s",
-                    wbase[l] + i, Wn[i],
-                    (t.md || t.html) && i + 1 < n && i + 1 < 64 ? ", " : "");
-        if (n > 64)
-            fprintf(t.fp, t.md ? t.w->more_md_fmt : t.w->more_text_fmt, n);
-        if (ls.bias) {
-            const float *Bn = bp_net_biases_const(net, l);
-            for (int j = 0; j < ls.units && j < 64; j++)
-                fprintf(t.fp, t.md ? ", $b_{%zu}' = %.4f$" : t.html ? ", b%zu' = %.4f" : " b%zu' = %.4f",
-                        bbase[l] + (size_t)j,
-                        Bn[j]);
-        }
-        if (t.html)
-            line_end(&t);
-        else
-            fputs(t.md ? "\n\n" : "\n", t.fp);
-    }
-    if (t.html)
+        print_setup(&c);
+    if (st != BP_OK)
+        goto done;
+    print_forward(&c);
+    print_error(&c);
+    print_backprop(&c);
+    print_result(&c);
+    if (c.t.html)
         st = bp_html_end(fp, words, net, input, target, lr, o.steps, loss);
 done:
     bp_workspace_free(ws);
