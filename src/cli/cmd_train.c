@@ -529,6 +529,308 @@ static int check_train_files(cli_args *a, const char *data, const char *output)
     return 0;
 }
 
+/* One train run: what the options say, and what it loads and builds. */
+typedef struct {
+    cli_args *a;
+    const char *data, *output, *resume;
+    cli_data_options dopt;
+    bp_train_options topt;
+    float val_fraction;
+    int val_given, stratified;
+    progress_state prog;
+    bp_dataset *all, *test, *train, *val;
+    bp_net *net;
+    bp_trainer *tr;
+    FILE *jfp;
+    double seconds; /* spent in bp_trainer_run */
+} train_run;
+
+static int train_fail(void)
+{
+    fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+    return 1;
+}
+
+/* Reads the options into r; 0, or the exit code. */
+static int train_parse_options(train_run *r)
+{
+    cli_args *a = r->a;
+    int rc;
+    const char *v;
+    r->data = cli_get(a, "data");
+    if (!r->data && a->n_positional)
+        r->data = a->positional[0];
+    if (!r->data) {
+        fprintf(stderr, "backprop train: no training data (give DATA or --data)\n");
+        return 2;
+    }
+    if ((rc = data_options(a, "train", &r->dopt)))
+        return rc;
+    bp_train_options_default(&r->topt);
+    if ((rc = train_options(a, &r->topt)))
+        return rc;
+    bp_train_options *topt = &r->topt;
+    if (!cli_get(a, "lr"))
+        topt->learning_rate = topt->optimizer == BP_OPT_ADAM || topt->optimizer == BP_OPT_ADAMW ||
+                                      topt->optimizer == BP_OPT_RMSPROP
+                                  ? 0.001f
+                                  : 0.01f;
+    if (!cli_get(a, "threads")) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        topt->threads = cores > 0 ? (int)(cores < 256 ? cores : 256) : 1;
+    }
+    if (cli_get(a, "resume") && (rc = resume_conflicts(a)))
+        return rc;
+    r->val_fraction = 0.1f;
+    r->val_given = cli_get(a, "val") != NULL;
+    r->stratified = 1;
+    if ((v = cli_get(a, "val")) && (rc = cli_float("train", "val", v, &r->val_fraction)))
+        return rc;
+    if (r->val_fraction < 0 || r->val_fraction >= 1) {
+        fprintf(stderr, "backprop train: --val must be in [0, 1)\n");
+        return 2;
+    }
+    r->output = cli_get(a, "output");
+    if (!r->output)
+        r->output = "model.bpm";
+    progress_state *prog = &r->prog;
+    prog->tty = isatty(fileno(stderr));
+    prog->quiet = cli_get(a, "quiet") != NULL;
+    prog->checkpoint = cli_get(a, "checkpoint");
+    prog->checkpoint_every = prog->checkpoint ? 1 : 0;
+    if ((v = cli_get(a, "checkpoint-every")) &&
+        (rc = cli_int("train", "checkpoint-every", v, 1, 1000000, &prog->checkpoint_every)))
+        return rc;
+    return check_train_files(a, r->data, r->output);
+}
+
+/* --resume: the net, the trainer and the run's split from the checkpoint. */
+static int train_resume(train_run *r)
+{
+    if (bp_checkpoint_load(r->resume, &r->net, &r->tr) != BP_OK)
+        return train_fail();
+    /* The split must be the one the run started with. */
+    const char *vf = bp_net_get_meta(r->net, "val_fraction");
+    if (vf)
+        r->val_fraction = strtof(vf, NULL);
+    const char *vs = bp_net_get_meta(r->net, "val_split");
+    r->stratified = vs && !strcmp(vs, "stratified"); /* older runs: the plain split */
+    const bp_train_options *saved = bp_trainer_options(r->tr);
+    if (cli_get(r->a, "epochs")) {
+        if (!r->prog.quiet && r->topt.epochs != saved->epochs)
+            fprintf(stderr, "resuming at epoch %d: --epochs %d replaces the checkpoint's %d\n",
+                    bp_trainer_epoch(r->tr), r->topt.epochs, saved->epochs);
+        bp_trainer_set_epochs(r->tr, r->topt.epochs);
+    }
+    if (!r->prog.quiet && cli_get(r->a, "threads") && r->topt.threads != saved->threads)
+        fprintf(stderr, "resuming with the checkpoint's %d threads, not --threads %d (the "
+                        "result is the same)\n",
+                saved->threads, r->topt.threads);
+    r->topt = *bp_trainer_options(r->tr);
+    return 0;
+}
+
+/* Loads the data, resumes if asked, and splits off the validation rows. */
+static int train_load_data(train_run *r)
+{
+    bp_status lst;
+    if ((lst = cli_load_data(r->data, &r->dopt, &r->all, &r->test)) != BP_OK ||
+        (lst = cli_need_targets(r->data, r->all)) != BP_OK ||
+        (lst = bp_dataset_check_finite(r->all, r->data)) != BP_OK) {
+        fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+        return fail_rc(lst);
+    }
+    int rc;
+    r->resume = cli_get(r->a, "resume");
+    if (r->resume && (rc = train_resume(r)))
+        return rc;
+    if (r->val_fraction > 0)
+        return split_validation(&r->all, &r->val_fraction, r->val_given || r->resume,
+                                r->stratified, r->topt.seed, &r->train, &r->val);
+    r->train = r->all;
+    r->all = NULL;
+    return 0;
+}
+
+/* A fresh run: the net (--net or built from the options), its scaling, meta
+ * and schema, and the trainer. */
+static int train_new_net(train_run *r)
+{
+    int rc;
+    const char *v;
+    const char *netfile = cli_get(r->a, "net");
+    if (netfile) {
+        if (bp_net_load_any(&r->net, netfile) != BP_OK)
+            return train_fail();
+        if (bp_net_inputs(r->net) != bp_dataset_inputs(r->train) ||
+            bp_net_outputs(r->net) != bp_dataset_outputs(r->train)) {
+            fprintf(stderr, "backprop train: %s has %d inputs and %d outputs per row but %s "
+                            "takes %d and gives %d\n", r->data, bp_dataset_inputs(r->train),
+                    bp_dataset_outputs(r->train), netfile, bp_net_inputs(r->net),
+                    bp_net_outputs(r->net));
+            return 1;
+        }
+    } else if ((rc = build_net(r->a, r->train, r->topt.seed, &r->net)) != 0) {
+        return rc;
+    }
+    /* A new net standardises its inputs by default; one from --net keeps
+     * its own scaling unless --scale says otherwise. */
+    bp_scaling scaling = netfile ? BP_SCALE_NONE : BP_SCALE_STANDARD;
+    if ((v = cli_get(r->a, "scale")) && bp_scaling_parse(v, &scaling) != BP_OK) {
+        fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+        return 2;
+    }
+    if ((scaling != BP_SCALE_NONE || v) && bp_net_fit_scaling(r->net, r->train, scaling) != BP_OK)
+        return train_fail();
+    char buf[32];
+    snprintf(buf, sizeof buf, "%g", r->val_fraction);
+    bp_net_set_meta(r->net, "val_fraction", buf);
+    if (r->val_fraction > 0)
+        bp_net_set_meta(r->net, "val_split", "stratified");
+    const char *base = strrchr(r->data, '/');
+    bp_net_set_meta(r->net, "data", base ? base + 1 : r->data);
+    /* The model keeps the data's schema, so new data maps the same way. */
+    if (bp_net_set_schema(r->net, r->train) != BP_OK)
+        return train_fail();
+    bp_status lst;
+    if ((lst = bp_trainer_create(&r->tr, r->net, &r->topt)) != BP_OK) {
+        fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+        return fail_rc(lst);
+    }
+    return 0;
+}
+
+/* The test file is read through the model's schema (columns by name,
+ * labels in the model's class order). */
+static int train_load_test(train_run *r)
+{
+    const char *test_path = cli_get(r->a, "test");
+    if (!test_path)
+        return 0;
+    bp_dataset_free(r->test);
+    r->test = NULL;
+    if (cli_load_data_for(test_path, &r->dopt, r->net, &r->test) != BP_OK ||
+        bp_dataset_check_finite(r->test, test_path) != BP_OK)
+        return train_fail();
+    if (bp_dataset_outputs(r->test) == 0) {
+        fprintf(stderr, "backprop train: %s has no target column to test against\n", test_path);
+        return 1;
+    }
+    return 0;
+}
+
+/* --log: a fresh log with its header, or (resuming) the old one appended to. */
+static int train_open_log(train_run *r)
+{
+    const char *v = cli_get(r->a, "log");
+    progress_state *prog = &r->prog;
+    if (!v)
+        return 0;
+    int fresh = !r->resume || access(v, F_OK) != 0;
+    if (!fresh)
+        prog->old_log = is_old_log(v);
+    prog->log = fopen(v, fresh ? "w" : "a");
+    if (!prog->log) {
+        fprintf(stderr, "backprop train: %s: cannot write the log\n", v);
+        return 1;
+    }
+    if (fresh)
+        fputs(LOG_HEADER "\n", prog->log);
+    prog->val = r->val;
+    prog->test = r->test;
+    prog->threads = r->topt.threads;
+    prog->regression = bp_dataset_classes(r->train) == 0;
+    prog->mse_outputs = bp_net_loss(r->net) == BP_LOSS_MSE ? bp_net_outputs(r->net) : 0;
+    prog->log_path = v;
+    errno = 0;
+    if (fflush(prog->log) != 0 || ferror(prog->log)) { /* e.g. /dev/full, before training */
+        fprintf(stderr, "backprop train: log %s: write failed: %s\n", v,
+                strerror(errno ? errno : EIO));
+        return 1;
+    }
+    return 0;
+}
+
+/* Says why a run stopped with st (not an interruption that was saved). */
+static void train_report_failure(const train_run *r, bp_status st)
+{
+    const progress_state *prog = &r->prog;
+    if (prog->failed) /* the checkpoint could not be written; already said why */
+        return;
+    fprintf(stderr, "backprop train: %s\n", bp_errmsg());
+    if (st == BP_ERR_NUMERIC && prog->saved_epoch > 0)
+        fprintf(stderr, "backprop train: the last good checkpoint is %s (epoch %d); inspect "
+                        "it with 'backprop info %s', continue with --resume %s\n",
+                prog->checkpoint, prog->saved_epoch, prog->checkpoint, prog->checkpoint);
+    else if (st == BP_ERR_NUMERIC && r->resume)
+        fprintf(stderr, "backprop train: no new checkpoint was written; %s is unchanged\n",
+                r->resume);
+    else if (st == BP_ERR_NUMERIC && prog->checkpoint)
+        fprintf(stderr, "backprop train: no checkpoint was written (no epoch finished)\n");
+}
+
+/* Trains; 0 when the epochs ran, else the exit code (an interruption is saved here). */
+static int train_run_epochs(train_run *r)
+{
+    bp_net *net = r->net;
+    bp_trainer *tr = r->tr;
+    progress_state *prog = &r->prog;
+    bp_trainer_set_progress(tr, on_progress, prog, prog->tty && !prog->quiet ? 20 : 0);
+    if (!prog->quiet) {
+        printf("training %d", bp_net_inputs(net));
+        for (int l = 0; l < bp_net_layers(net); l++)
+            printf("-%d", bp_net_layer(net, l).units);
+        printf(" (%zu parameters) on %zu rows%s, %s, %d threads\n", bp_net_param_count(net),
+               bp_dataset_rows(r->train), r->val ? " (+ validation)" : "",
+               bp_optimizer_name(bp_trainer_options(tr)->optimizer),
+               bp_trainer_options(tr)->threads);
+    }
+    cli_defer_signals(tr);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bp_status st = bp_trainer_run(tr, r->train, r->val);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    if (st == BP_ERR_INTERRUPTED && cli_interrupted && !prog->failed)
+        return save_interrupted(prog, tr, net, r->output);
+    if (st != BP_OK) {
+        train_report_failure(r, st);
+        return 1;
+    }
+    return 0;
+}
+
+/* Evaluates, saves the model and reports. */
+static int train_finish(train_run *r)
+{
+    report_stop(&r->prog, bp_trainer_options(r->tr), bp_trainer_epoch(r->tr), r->val != NULL);
+    /* Evaluate first: a run that exits 1 writes no model. */
+    bp_metrics m;
+    bp_metrics_init(&m);
+    const bp_dataset *eval_set = cli_interrupted ? NULL : r->test ? r->test : r->val;
+    if (eval_set && bp_evaluate(r->net, eval_set, r->topt.threads, &m) != BP_OK)
+        return train_fail();
+    if (bp_net_save(r->net, r->output) != BP_OK) {
+        bp_metrics_clear(&m);
+        return train_fail();
+    }
+    if (cli_interrupted) {
+        fprintf(stderr, "backprop train: interrupted after training; model saved to %s\n",
+                r->output);
+        return 128 + cli_interrupted;
+    }
+    if (!r->prog.quiet)
+        printf("saved %s\n", r->output);
+    if (eval_set)
+        print_eval(r->test ? "test" : "validation", &m);
+    bp_metrics_clear(&m);
+    const bp_dataset *const sets[3] = {r->train, r->val, r->test};
+    if (r->jfp && write_train_json(r->jfp, r->output, r->net, r->tr, sets, r->topt.threads,
+                                   r->seconds))
+        return train_fail();
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_option opts[] = {
@@ -578,264 +880,35 @@ int cmd_train(int argc, char **argv)
                        "Train a network on DATA and save it.", argc, argv, 0, 1);
     if (rc >= 0)
         return rc;
-    const char *data = cli_get(&args, "data");
-    if (!data && args.n_positional)
-        data = args.positional[0];
-    if (!data) {
-        fprintf(stderr, "backprop train: no training data (give DATA or --data)\n");
-        return 2;
-    }
-    cli_data_options dopt;
-    if ((rc = data_options(&args, "train", &dopt)))
+    train_run r;
+    memset(&r, 0, sizeof r);
+    r.a = &args;
+    if ((rc = train_parse_options(&r)))
         return rc;
-    bp_train_options topt;
-    bp_train_options_default(&topt);
-    if ((rc = train_options(&args, &topt)))
-        return rc;
-    if (!cli_get(&args, "lr"))
-        topt.learning_rate = topt.optimizer == BP_OPT_ADAM || topt.optimizer == BP_OPT_ADAMW ||
-                                     topt.optimizer == BP_OPT_RMSPROP
-                                 ? 0.001f
-                                 : 0.01f;
-    if (!cli_get(&args, "threads")) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        topt.threads = cores > 0 ? (int)(cores < 256 ? cores : 256) : 1;
-    }
-    if (cli_get(&args, "resume") && (rc = resume_conflicts(&args)))
-        return rc;
-    float val_fraction = 0.1f;
-    int val_given = cli_get(&args, "val") != NULL, stratified = 1;
-    const char *v;
-    if ((v = cli_get(&args, "val")) && (rc = cli_float("train", "val", v, &val_fraction)))
-        return rc;
-    if (val_fraction < 0 || val_fraction >= 1) {
-        fprintf(stderr, "backprop train: --val must be in [0, 1)\n");
-        return 2;
-    }
-    const char *output = cli_get(&args, "output");
-    if (!output)
-        output = "model.bpm";
-    progress_state prog = {0};
-    prog.tty = isatty(fileno(stderr));
-    prog.quiet = cli_get(&args, "quiet") != NULL;
-    prog.checkpoint = cli_get(&args, "checkpoint");
-    prog.checkpoint_every = prog.checkpoint ? 1 : 0;
-    if ((v = cli_get(&args, "checkpoint-every")) &&
-        (rc = cli_int("train", "checkpoint-every", v, 1, 1000000, &prog.checkpoint_every)))
-        return rc;
-
-    if ((rc = check_train_files(&args, data, output)))
-        return rc;
-
-    bp_dataset *all = NULL, *test = NULL, *train = NULL, *val = NULL;
-    bp_net *net = NULL;
-    bp_trainer *tr = NULL;
-    bp_status lst;
-    FILE *jfp = NULL;
-    if (cli_get(&args, "json") && !(jfp = json_stdout_begin("train")))
+    if (cli_get(&args, "json") && !(r.jfp = json_stdout_begin("train")))
         return 1;
-    struct timespec t0, t1;
-    rc = 1;
-    if ((lst = cli_load_data(data, &dopt, &all, &test)) != BP_OK ||
-        (lst = cli_need_targets(data, all)) != BP_OK ||
-        (lst = bp_dataset_check_finite(all, data)) != BP_OK) {
-        fprintf(stderr, "backprop train: %s\n", bp_errmsg());
-        rc = fail_rc(lst);
-        goto done;
-    }
-
-    const char *resume = cli_get(&args, "resume");
-    if (resume) {
-        if (bp_checkpoint_load(resume, &net, &tr) != BP_OK)
-            goto fail;
-        /* The split must be the one the run started with. */
-        const char *vf = bp_net_get_meta(net, "val_fraction");
-        if (vf)
-            val_fraction = strtof(vf, NULL);
-        const char *vs = bp_net_get_meta(net, "val_split");
-        stratified = vs && !strcmp(vs, "stratified"); /* older runs: the plain split */
-        if (cli_get(&args, "epochs")) {
-            if (!prog.quiet && topt.epochs != bp_trainer_options(tr)->epochs)
-                fprintf(stderr, "resuming at epoch %d: --epochs %d replaces the checkpoint's %d\n",
-                        bp_trainer_epoch(tr), topt.epochs, bp_trainer_options(tr)->epochs);
-            bp_trainer_set_epochs(tr, topt.epochs);
-        }
-        if (!prog.quiet && cli_get(&args, "threads") &&
-            topt.threads != bp_trainer_options(tr)->threads)
-            fprintf(stderr, "resuming with the checkpoint's %d threads, not --threads %d (the "
-                            "result is the same)\n",
-                    bp_trainer_options(tr)->threads, topt.threads);
-        topt = *bp_trainer_options(tr);
-    }
-    if (val_fraction > 0) {
-        if ((rc = split_validation(&all, &val_fraction, val_given || resume, stratified,
-                                   topt.seed, &train, &val)) != 0)
-            goto done;
-        rc = 1;
-    } else {
-        train = all;
-        all = NULL;
-    }
-    if (!resume) {
-        const char *netfile = cli_get(&args, "net");
-        if (netfile) {
-            if (bp_net_load_any(&net, netfile) != BP_OK)
-                goto fail;
-            if (bp_net_inputs(net) != bp_dataset_inputs(train) ||
-                bp_net_outputs(net) != bp_dataset_outputs(train)) {
-                fprintf(stderr, "backprop train: %s has %d inputs and %d outputs per row but %s "
-                                "takes %d and gives %d\n", data, bp_dataset_inputs(train),
-                        bp_dataset_outputs(train), netfile, bp_net_inputs(net),
-                        bp_net_outputs(net));
-                goto done;
-            }
-        } else if ((rc = build_net(&args, train, topt.seed, &net)) != 0) {
-            goto done;
-        }
-        rc = 1;
-        /* A new net standardises its inputs by default; one from --net keeps
-         * its own scaling unless --scale says otherwise. */
-        bp_scaling scaling = netfile ? BP_SCALE_NONE : BP_SCALE_STANDARD;
-        if ((v = cli_get(&args, "scale")) && bp_scaling_parse(v, &scaling) != BP_OK) {
-            fprintf(stderr, "backprop train: %s\n", bp_errmsg());
-            rc = 2;
-            goto done;
-        }
-        if ((scaling != BP_SCALE_NONE || v) && bp_net_fit_scaling(net, train, scaling) != BP_OK)
-            goto fail;
-        char buf[32];
-        snprintf(buf, sizeof buf, "%g", val_fraction);
-        bp_net_set_meta(net, "val_fraction", buf);
-        if (val_fraction > 0)
-            bp_net_set_meta(net, "val_split", "stratified");
-        const char *base = strrchr(data, '/');
-        bp_net_set_meta(net, "data", base ? base + 1 : data);
-        /* The model keeps the data's schema, so new data maps the same way. */
-        if (bp_net_set_schema(net, train) != BP_OK)
-            goto fail;
-        if ((lst = bp_trainer_create(&tr, net, &topt)) != BP_OK) {
-            fprintf(stderr, "backprop train: %s\n", bp_errmsg());
-            rc = fail_rc(lst);
-            goto done;
-        }
-    }
-    /* The test file is read through the model's schema (columns by name,
-     * labels in the model's class order). */
-    const char *test_path = cli_get(&args, "test");
-    if (test_path) {
-        bp_dataset_free(test);
-        test = NULL;
-        if (cli_load_data_for(test_path, &dopt, net, &test) != BP_OK ||
-            bp_dataset_check_finite(test, test_path) != BP_OK)
-            goto fail;
-        if (bp_dataset_outputs(test) == 0) {
-            fprintf(stderr, "backprop train: %s has no target column to test against\n",
-                    test_path);
-            goto done;
-        }
-    }
-    if ((v = cli_get(&args, "log"))) {
-        int fresh = !resume || access(v, F_OK) != 0;
-        if (!fresh)
-            prog.old_log = is_old_log(v);
-        prog.log = fopen(v, fresh ? "w" : "a");
-        if (!prog.log) {
-            fprintf(stderr, "backprop train: %s: cannot write the log\n", v);
-            goto done;
-        }
-        if (fresh)
-        if (fresh)
-            fputs(LOG_HEADER "\n", prog.log);
-        prog.val = val;
-        prog.test = test;
-        prog.threads = topt.threads;
-        prog.regression = bp_dataset_classes(train) == 0;
-        prog.mse_outputs = bp_net_loss(net) == BP_LOSS_MSE ? bp_net_outputs(net) : 0;
-        prog.log_path = v;
-        errno = 0;
-        if (fflush(prog.log) != 0 || ferror(prog.log)) { /* e.g. /dev/full, before training */
-            fprintf(stderr, "backprop train: log %s: write failed: %s\n", v,
-                    strerror(errno ? errno : EIO));
-            goto done;
-        }
-    }
-    bp_trainer_set_progress(tr, on_progress, &prog, prog.tty && !prog.quiet ? 20 : 0);
-    if (!prog.quiet) {
-        printf("training %d", bp_net_inputs(net));
-        for (int l = 0; l < bp_net_layers(net); l++)
-            printf("-%d", bp_net_layer(net, l).units);
-        printf(" (%zu parameters) on %zu rows%s, %s, %d threads\n", bp_net_param_count(net),
-               bp_dataset_rows(train), val ? " (+ validation)" : "",
-               bp_optimizer_name(bp_trainer_options(tr)->optimizer),
-               bp_trainer_options(tr)->threads);
-    }
-    cli_defer_signals(tr);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    bp_status st = bp_trainer_run(tr, train, val);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (st == BP_ERR_INTERRUPTED && cli_interrupted && !prog.failed) {
-        rc = save_interrupted(&prog, tr, net, output);
-        goto done;
-    }
-    if (st != BP_OK) {
-        if (prog.failed) /* the checkpoint could not be written; already said why */
-            goto done;
-        fprintf(stderr, "backprop train: %s\n", bp_errmsg());
-        if (st == BP_ERR_NUMERIC && prog.saved_epoch > 0)
-            fprintf(stderr, "backprop train: the last good checkpoint is %s (epoch %d); inspect "
-                            "it with 'backprop info %s', continue with --resume %s\n",
-                    prog.checkpoint, prog.saved_epoch, prog.checkpoint, prog.checkpoint);
-        else if (st == BP_ERR_NUMERIC && resume)
-            fprintf(stderr, "backprop train: no new checkpoint was written; %s is unchanged\n",
-                    resume);
-        else if (st == BP_ERR_NUMERIC && prog.checkpoint)
-            fprintf(stderr, "backprop train: no checkpoint was written (no epoch finished)\n");
-        goto done;
-    }
-    report_stop(&prog, bp_trainer_options(tr), bp_trainer_epoch(tr), val != NULL);
-    /* Evaluate first: a run that exits 1 writes no model. */
-    bp_metrics m;
-    bp_metrics_init(&m);
-    const bp_dataset *eval_set = cli_interrupted ? NULL : test ? test : val;
-    if (eval_set && bp_evaluate(net, eval_set, topt.threads, &m) != BP_OK)
-        goto fail;
-    if (bp_net_save(net, output) != BP_OK) {
-        bp_metrics_clear(&m);
-        goto fail;
-    }
-    if (cli_interrupted) {
-        fprintf(stderr, "backprop train: interrupted after training; model saved to %s\n",
-                output);
-        rc = 128 + cli_interrupted;
-        goto done;
-    }
-    if (!prog.quiet)
-        printf("saved %s\n", output);
-    if (eval_set)
-        print_eval(test ? "test" : "validation", &m);
-    bp_metrics_clear(&m);
-    const bp_dataset *const sets[3] = {train, val, test};
-    if (jfp && write_train_json(jfp, output, net, tr, sets, topt.threads,
-                                (double)(t1.tv_sec - t0.tv_sec) +
-                                    (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9))
-        goto fail;
-    rc = 0;
-    goto done;
-fail:
-    fprintf(stderr, "backprop train: %s\n", bp_errmsg());
-    rc = 1;
-done:
-    if (jfp && json_stdout_end("train", jfp))
+    rc = train_load_data(&r);
+    if (!rc && !r.resume)
+        rc = train_new_net(&r);
+    if (!rc)
+        rc = train_load_test(&r);
+    if (!rc)
+        rc = train_open_log(&r);
+    if (!rc)
+        rc = train_run_epochs(&r);
+    if (!rc)
+        rc = train_finish(&r);
+    if (r.jfp && json_stdout_end("train", r.jfp))
         rc = 1;
     cli_undefer_signals();
-    if (prog.log)
-        fclose(prog.log);
-    bp_trainer_free(tr);
-    bp_net_free(net);
-    bp_dataset_free(all);
-    bp_dataset_free(train);
-    bp_dataset_free(val);
-    bp_dataset_free(test);
+    if (r.prog.log)
+        fclose(r.prog.log);
+    bp_trainer_free(r.tr);
+    bp_net_free(r.net);
+    bp_dataset_free(r.all);
+    bp_dataset_free(r.train);
+    bp_dataset_free(r.val);
+    bp_dataset_free(r.test);
     return rc;
 }
 
