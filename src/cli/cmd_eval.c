@@ -224,6 +224,92 @@ static void write_predictions(FILE *fp, const bp_net *net, const bp_dataset *ds,
     }
 }
 
+/* predict's options beyond the data options. */
+typedef struct {
+    cli_data_options dopt;
+    int with_target, threads, precision;
+    const char *path; /* -o, or NULL for standard output */
+} predict_options;
+
+/* Reads the options and checks the output file; 0, or the exit code. */
+static int predict_parse_options(cli_args *args, predict_options *p)
+{
+    int rc;
+    const char *v;
+    if ((rc = data_options(args, "predict", &p->dopt)))
+        return rc;
+    p->dopt.id = cli_get(args, "id");
+    p->with_target = cli_get(args, "with-target") != NULL;
+    p->threads = 1;
+    if ((v = cli_get(args, "threads")) &&
+        (rc = cli_int("predict", "threads", v, 1, 256, &p->threads)))
+        return rc;
+    p->precision = 0;
+    if ((v = cli_get(args, "precision")) &&
+        (rc = cli_int("predict", "precision", v, 1, 17, &p->precision)))
+        return rc;
+    p->path = cli_get(args, "output");
+    if (p->path) {
+        cli_file files[] = {{"MODEL", args->positional[0], 0},
+                            {"DATA", args->positional[1], 0},
+                            {"--labels", cli_get(args, "labels"), 0},
+                            {"-o", p->path, 1}};
+        if ((rc = check_distinct("predict", files, 4)))
+            return rc;
+        if (check_writable("predict", "output", p->path, cli_get(args, "force") != NULL))
+            return 1;
+    }
+    return 0;
+}
+
+/* Loads the model and the data mapped through it; 0, or the exit code. */
+static int predict_load(const cli_args *args, const predict_options *p, bp_net **net,
+                        bp_dataset **ds)
+{
+    bp_status lst = BP_OK;
+    if (bp_net_load_any(net, args->positional[0]) != BP_OK ||
+        (lst = cli_load_data_for(args->positional[1], &p->dopt, *net, ds)) != BP_OK) {
+        if (lst == BP_ERR_SHAPE) /* data and model disagree: name both */
+            fprintf(stderr, "backprop predict: %s (model %s)\n", bp_errmsg(), args->positional[0]);
+        else
+            cli_fail("predict");
+        return *net ? fail_rc(lst) : 1; /* an unknown --target is a usage error */
+    }
+    if (p->dopt.id && !bp_dataset_row_id(*ds, 0) && bp_dataset_rows(*ds) > 0) {
+        fprintf(stderr, "backprop predict: --id needs a CSV file\n");
+        return 2;
+    }
+    if (bp_dataset_inputs(*ds) != bp_net_inputs(*net)) {
+        fprintf(stderr, "backprop predict: %s has %d inputs per row but the model takes %d\n",
+                args->positional[1], bp_dataset_inputs(*ds), bp_net_inputs(*net));
+        return 1;
+    }
+    return 0;
+}
+
+/* Writes the predictions to -o (through the library's writer: a temporary
+ * renamed at the end, so a failed write keeps any previous file, or straight
+ * into a device or FIFO) or to standard output; 0 or 1. */
+static int predict_write(const predict_options *p, const bp_net *net, const bp_dataset *ds,
+                         const float *out)
+{
+    if (!p->path) {
+        write_predictions(stdout, net, ds, out, p->dopt.id, p->with_target, p->precision);
+        errno = 0;
+        int rc = fflush(stdout) != 0 || ferror(stdout) ? 1 : 0;
+        if (rc)
+            fprintf(stderr, "backprop predict: standard output: write failed: %s\n",
+                    strerror(errno ? errno : EIO));
+        return rc;
+    }
+    bp_output *outfile = NULL;
+    if (bp_output_open(&outfile, p->path) != BP_OK)
+        return cli_fail("predict");
+    write_predictions(bp_output_file(outfile), net, ds, out, p->dopt.id, p->with_target,
+                      p->precision);
+    return bp_output_commit(outfile) == BP_OK ? 0 : cli_fail("predict");
+}
+
 int cmd_predict(int argc, char **argv)
 {
     cli_option opts[] = {
@@ -246,96 +332,30 @@ int cmd_predict(int argc, char **argv)
                        argc, argv, 2, 2);
     if (rc >= 0)
         return rc;
-    cli_data_options dopt;
-    if ((rc = data_options(&args, "predict", &dopt)))
-        return rc;
-    dopt.id = cli_get(&args, "id");
-    int with_target = cli_get(&args, "with-target") != NULL;
-    int threads = 1;
-    const char *v;
-    if ((v = cli_get(&args, "threads")) &&
-        (rc = cli_int("predict", "threads", v, 1, 256, &threads)))
-        return rc;
-    int precision = 0;
-    if ((v = cli_get(&args, "precision")) &&
-        (rc = cli_int("predict", "precision", v, 1, 17, &precision)))
+    predict_options p;
+    if ((rc = predict_parse_options(&args, &p)))
         return rc;
     bp_net *net = NULL;
-    bp_dataset *ds = NULL, *test = NULL;
+    bp_dataset *ds = NULL;
     bp_workspace *ws = NULL;
     float *out = NULL;
-    bp_output *outfile = NULL;
-    FILE *fp = stdout;
-    const char *path = cli_get(&args, "output");
-    if (path) {
-        cli_file files[] = {{"MODEL", args.positional[0], 0},
-                            {"DATA", args.positional[1], 0},
-                            {"--labels", cli_get(&args, "labels"), 0},
-                            {"-o", path, 1}};
-        if ((rc = check_distinct("predict", files, 4)))
-            return rc;
-        if (check_writable("predict", "output", path, cli_get(&args, "force") != NULL))
-            return 1;
-    }
+    if ((rc = predict_load(&args, &p, &net, &ds)))
+        goto done;
     rc = 1;
-    bp_status lst = BP_OK;
-    if (bp_net_load_any(&net, args.positional[0]) != BP_OK ||
-        (lst = cli_load_data_for(args.positional[1], &dopt, net, &ds)) != BP_OK) {
-        if (lst == BP_ERR_SHAPE) /* data and model disagree: name both */
-            fprintf(stderr, "backprop predict: %s (model %s)\n", bp_errmsg(), args.positional[0]);
-        else
-            cli_fail("predict");
-        rc = net ? fail_rc(lst) : 1; /* an unknown --target is a usage error */
-        goto done;
-    }
-    if (dopt.id && !bp_dataset_row_id(ds, 0) && bp_dataset_rows(ds) > 0) {
-        fprintf(stderr, "backprop predict: --id needs a CSV file\n");
-        rc = 2;
-        goto done;
-    }
-    const bp_dataset *used = test ? test : ds;
-    if (bp_dataset_inputs(used) != bp_net_inputs(net)) {
-        fprintf(stderr, "backprop predict: %s has %d inputs per row but the model takes %d\n",
-                args.positional[1], bp_dataset_inputs(used), bp_net_inputs(net));
-        goto done;
-    }
-    size_t rows = bp_dataset_rows(used);
+    size_t rows = bp_dataset_rows(ds);
     int n_out = bp_net_outputs(net);
     out = malloc((rows ? rows : 1) * (size_t)n_out * sizeof(float));
-    if (!out || bp_workspace_create(&ws, net, 256, threads) != BP_OK ||
-        bp_predict(net, ws, bp_dataset_x_const(used), rows, out) != BP_OK) {
+    if (!out || bp_workspace_create(&ws, net, 256, p.threads) != BP_OK ||
+        bp_predict(net, ws, bp_dataset_x_const(ds), rows, out) != BP_OK) {
         cli_fail("predict");
         goto done;
     }
-    /* -o FILE goes through the library's writer: a temporary renamed at the
-     * end (a failed write keeps any previous file), or straight into a
-     * device or FIFO. */
-    if (path) {
-        if (bp_output_open(&outfile, path) != BP_OK) {
-            cli_fail("predict");
-            goto done;
-        }
-        fp = bp_output_file(outfile);
-    }
-    write_predictions(fp, net, used, out, dopt.id, with_target, precision);
-    if (outfile) {
-        bp_status cst = bp_output_commit(outfile);
-        outfile = NULL;
-        rc = cst == BP_OK ? 0 : cli_fail("predict");
-    } else {
-        errno = 0;
-        rc = fflush(fp) != 0 || ferror(fp) ? 1 : 0;
-        if (rc)
-            fprintf(stderr, "backprop predict: standard output: write failed: %s\n",
-                    strerror(errno ? errno : EIO));
-    }
+    rc = predict_write(&p, net, ds, out);
 done:
-    bp_output_abort(outfile);
     free(out);
     bp_workspace_free(ws);
     bp_net_free(net);
     bp_dataset_free(ds);
-    bp_dataset_free(test);
     return rc;
 }
 
