@@ -589,11 +589,12 @@ static bp_status legacy_schema(bp_net *net, uint32_t version)
     return bp_net_set_classes(net, classes, n == classes ? names : NULL);
 }
 
-static bp_status parse_model(const unsigned char *data, size_t size, const char *path,
-                             bp_net **out, unsigned char **blob, size_t *blob_len)
+/* Header: magic, version, length, then the checksum — before anything else
+ * is believed.  Gives the version and the length of the body (without the
+ * checksum). */
+static bp_status check_header(const unsigned char *data, size_t size, const char *path,
+                              uint32_t *version_out, size_t *body_out)
 {
-    /* Header: magic, version, length, then the checksum — before anything
-     * else is believed. */
     size_t m = size < sizeof model_magic ? size : sizeof model_magic;
     if (memcmp(data, model_magic, m) != 0)
         return bp_error(BP_ERR_FORMAT, "%s: not a backprop model file (bad magic)", path);
@@ -629,10 +630,17 @@ static bp_status parse_model(const unsigned char *data, size_t size, const char 
     uint32_t crc = crc_update((uint32_t)crc32(0L, Z_NULL, 0), data, body);
     if (crc != get_u32(data + body))
         return bp_error(BP_ERR_FORMAT, "%s: checksum mismatch: file is corrupt", path);
+    *version_out = version;
+    *body_out = body;
+    return BP_OK;
+}
 
-    /* Section table. */
-    section sec[S_COUNT];
-    memset(sec, 0, sizeof sec);
+/* The section table: where each known section is; unknown optional ones are
+ * skipped, unknown required ones refused. */
+static bp_status read_sections(const unsigned char *data, size_t body, const char *path,
+                               section sec[S_COUNT])
+{
+    memset(sec, 0, S_COUNT * sizeof *sec);
     size_t off = HEADER_BYTES;
     while (off < body) {
         if (body - off < SECTION_HEAD)
@@ -669,203 +677,254 @@ static bp_status parse_model(const unsigned char *data, size_t size, const char 
         if ((k == S_ARCH || k == S_PARM) && !sec[k].present)
             return bp_error(BP_ERR_FORMAT, "%s: the required section %s is missing", path,
                             known_tags[k]);
+    return BP_OK;
+}
 
-    /* ARCH */
-    cursor c = {path, "ARCH", sec[S_ARCH].p, sec[S_ARCH].len};
+/* What ARCH says, every field checked. */
+typedef struct {
+    uint32_t n_inputs, n_layers, loss_code;
+    bp_layer_spec spec[BP_MAX_LAYERS];
+    uint64_t n_params;
+} arch_info;
+
+/* One row of ARCH's layer table (layer l, fan_in inputs). */
+static bp_status read_arch_layer(cursor *c, uint32_t l, uint64_t fan_in, arch_info *a)
+{
+    const char *path = c->path;
+    uint32_t units = take_u32(c), act = take_u32(c), bias = take_u32(c);
+    float slope = get_f32(c->p);
+    c->p += 4;
+    c->left -= 4;
+    if (units < 1 || units > BP_MAX_UNITS)
+        return bp_error(BP_ERR_FORMAT, "%s: layer %lu: %lu units is outside 1..%d", path,
+                        (unsigned long)l + 1, (unsigned long)units, BP_MAX_UNITS);
+    if (act >= N_ACT_CODES)
+        return bp_error(BP_ERR_FORMAT, "%s: layer %lu: unknown activation code %lu", path,
+                        (unsigned long)l + 1, (unsigned long)act);
+    if (bias > 1)
+        return bp_error(BP_ERR_FORMAT, "%s: layer %lu: bias flag is %lu, not 0 or 1", path,
+                        (unsigned long)l + 1, (unsigned long)bias);
+    if (!(slope >= 0.0f && slope < 1.0f))
+        return bp_error(BP_ERR_FORMAT, "%s: layer %lu: leaky-ReLU slope %g is outside [0, 1)",
+                        path, (unsigned long)l + 1, (double)slope);
+    /* Each factor ≤ 2^20 and the sum is checked every layer, so no overflow. */
+    a->n_params += (uint64_t)units * fan_in + (bias ? units : 0);
+    if (a->n_params > BP_MAX_PARAMS)
+        return bp_error(BP_ERR_FORMAT, "%s: the net would have more than %zu parameters",
+                        path, BP_MAX_PARAMS);
+    bp_layer_spec_default(&a->spec[l]);
+    a->spec[l].units = (int)units;
+    a->spec[l].act = act_codes[act];
+    a->spec[l].bias = (int)bias;
+    a->spec[l].slope = slope;
+    return BP_OK;
+}
+
+static bp_status read_arch(const char *path, const section *s, arch_info *a)
+{
+    cursor c = {path, "ARCH", s->p, s->len};
     bp_status st = need(&c, 12, "inputs, layers and loss");
     if (st != BP_OK)
         return st;
-    uint32_t n_inputs = take_u32(&c), n_layers = take_u32(&c), loss_code = take_u32(&c);
-    if (n_inputs < 1 || n_inputs > BP_MAX_UNITS)
+    a->n_inputs = take_u32(&c);
+    a->n_layers = take_u32(&c);
+    a->loss_code = take_u32(&c);
+    if (a->n_inputs < 1 || a->n_inputs > BP_MAX_UNITS)
         return bp_error(BP_ERR_FORMAT, "%s: %lu inputs is outside 1..%d", path,
-                        (unsigned long)n_inputs, BP_MAX_UNITS);
-    if (n_layers < 1 || n_layers > BP_MAX_LAYERS)
+                        (unsigned long)a->n_inputs, BP_MAX_UNITS);
+    if (a->n_layers < 1 || a->n_layers > BP_MAX_LAYERS)
         return bp_error(BP_ERR_FORMAT, "%s: %lu layers is outside 1..%d", path,
-                        (unsigned long)n_layers, BP_MAX_LAYERS);
-    if (loss_code >= N_LOSS_CODES)
+                        (unsigned long)a->n_layers, BP_MAX_LAYERS);
+    if (a->loss_code >= N_LOSS_CODES)
         return bp_error(BP_ERR_FORMAT, "%s: unknown loss code %lu", path,
-                        (unsigned long)loss_code);
-    st = need(&c, 16 * (uint64_t)n_layers, "the layer table");
+                        (unsigned long)a->loss_code);
+    st = need(&c, 16 * (uint64_t)a->n_layers, "the layer table");
     if (st != BP_OK)
         return st;
-    bp_layer_spec spec[BP_MAX_LAYERS];
-    uint64_t n_params = 0, fan_in = n_inputs;
-    for (uint32_t l = 0; l < n_layers; l++) {
-        uint32_t units = take_u32(&c), act = take_u32(&c), bias = take_u32(&c);
-        float slope = get_f32(c.p);
-        c.p += 4;
-        c.left -= 4;
-        if (units < 1 || units > BP_MAX_UNITS)
-            return bp_error(BP_ERR_FORMAT, "%s: layer %lu: %lu units is outside 1..%d", path,
-                            (unsigned long)l + 1, (unsigned long)units, BP_MAX_UNITS);
-        if (act >= N_ACT_CODES)
-            return bp_error(BP_ERR_FORMAT, "%s: layer %lu: unknown activation code %lu", path,
-                            (unsigned long)l + 1, (unsigned long)act);
-        if (bias > 1)
-            return bp_error(BP_ERR_FORMAT, "%s: layer %lu: bias flag is %lu, not 0 or 1", path,
-                            (unsigned long)l + 1, (unsigned long)bias);
-        if (!(slope >= 0.0f && slope < 1.0f))
-            return bp_error(BP_ERR_FORMAT, "%s: layer %lu: leaky-ReLU slope %g is outside [0, 1)",
-                            path, (unsigned long)l + 1, (double)slope);
-        /* Each factor ≤ 2^20 and the sum is checked every layer, so no overflow. */
-        n_params += (uint64_t)units * fan_in + (bias ? units : 0);
-        if (n_params > BP_MAX_PARAMS)
-            return bp_error(BP_ERR_FORMAT, "%s: the net would have more than %zu parameters",
-                            path, BP_MAX_PARAMS);
-        bp_layer_spec_default(&spec[l]);
-        spec[l].units = (int)units;
-        spec[l].act = act_codes[act];
-        spec[l].bias = (int)bias;
-        spec[l].slope = slope;
-        fan_in = units;
+    a->n_params = 0;
+    uint64_t fan_in = a->n_inputs;
+    for (uint32_t l = 0; l < a->n_layers; l++) {
+        if ((st = read_arch_layer(&c, l, fan_in, a)) != BP_OK)
+            return st;
+        fan_in = (uint64_t)a->spec[l].units;
     }
-    if ((st = expect_end(&c)) != BP_OK)
-        return st;
+    return expect_end(&c);
+}
 
-    /* PARM: the count must agree with the architecture before allocating. */
-    cursor pc = {path, "PARM", sec[S_PARM].p, sec[S_PARM].len};
-    if ((st = need(&pc, 8, "the parameter count")) != BP_OK)
+/* PARM: the count must agree with the architecture before allocating.
+ * Leaves pc at the parameters. */
+static bp_status check_parm(const char *path, const section *s, uint64_t n_params, cursor *pc)
+{
+    *pc = (cursor){path, "PARM", s->p, s->len};
+    bp_status st;
+    if ((st = need(pc, 8, "the parameter count")) != BP_OK)
         return st;
-    uint64_t count = get_u64(pc.p);
-    pc.p += 8;
-    pc.left -= 8;
+    uint64_t count = get_u64(pc->p);
+    pc->p += 8;
+    pc->left -= 8;
     if (count != n_params)
         return bp_error(BP_ERR_FORMAT,
                         "%s: the file holds %llu parameters but its architecture has %llu", path,
                         (unsigned long long)count, (unsigned long long)n_params);
-    if ((st = need(&pc, 4 * count, "the parameters")) != BP_OK)
+    if ((st = need(pc, 4 * count, "the parameters")) != BP_OK)
         return st;
-    if (pc.left != 4 * count)
-        return expect_end(&(cursor){path, "PARM", pc.p, pc.left - 4 * count});
+    if (pc->left != 4 * count)
+        return expect_end(&(cursor){path, "PARM", pc->p, pc->left - 4 * count});
+    return BP_OK;
+}
 
-    /* SCAL */
-    cursor sc = {path, "SCAL", sec[S_SCAL].p, sec[S_SCAL].len};
-    uint32_t scaled = 0;
-    if (sec[S_SCAL].present) {
-        if ((st = need(&sc, 8, "the scaling flag and count")) != BP_OK)
-            return st;
-        scaled = take_u32(&sc);
-        uint32_t n = take_u32(&sc);
-        if (scaled > 1)
-            return bp_error(BP_ERR_FORMAT, "%s: scaling flag is %lu, not 0 or 1", path,
-                            (unsigned long)scaled);
-        if (n != (scaled ? n_inputs : 0))
-            return bp_error(BP_ERR_FORMAT, "%s: scaling covers %lu inputs, the net has %lu", path,
-                            (unsigned long)n, (unsigned long)n_inputs);
-        if ((st = need(&sc, 8 * (uint64_t)n, "the scaling arrays")) != BP_OK)
-            return st;
-        if (sc.left != 8 * (uint64_t)n)
-            return expect_end(&(cursor){path, "SCAL", sc.p, sc.left - 8 * (uint64_t)n});
+/* SCAL, when present: sets *scaled and leaves sc at the shift and scale arrays. */
+static bp_status check_scal(const char *path, const section *s, uint32_t n_inputs, cursor *sc,
+                            uint32_t *scaled)
+{
+    *sc = (cursor){path, "SCAL", s->p, s->len};
+    *scaled = 0;
+    if (!s->present)
+        return BP_OK;
+    bp_status st;
+    if ((st = need(sc, 8, "the scaling flag and count")) != BP_OK)
+        return st;
+    *scaled = take_u32(sc);
+    uint32_t n = take_u32(sc);
+    if (*scaled > 1)
+        return bp_error(BP_ERR_FORMAT, "%s: scaling flag is %lu, not 0 or 1", path,
+                        (unsigned long)*scaled);
+    if (n != (*scaled ? n_inputs : 0))
+        return bp_error(BP_ERR_FORMAT, "%s: scaling covers %lu inputs, the net has %lu", path,
+                        (unsigned long)n, (unsigned long)n_inputs);
+    if ((st = need(sc, 8 * (uint64_t)n, "the scaling arrays")) != BP_OK)
+        return st;
+    if (sc->left != 8 * (uint64_t)n)
+        return expect_end(&(cursor){path, "SCAL", sc->p, sc->left - 8 * (uint64_t)n});
+    return BP_OK;
+}
+
+/* The shift and scale arrays (checked by check_scal) into the net. */
+static bp_status read_scaling(bp_net *net, const char *path, cursor *sc, uint32_t n_inputs)
+{
+    float *v = malloc(2 * (size_t)n_inputs * sizeof(float));
+    if (!v)
+        return bp_error(BP_ERR_NOMEM, "%s: out of memory for input scaling", path);
+    read_f32s(sc, v, 2 * (size_t)n_inputs);
+    bp_status st = bp_net_set_scaling(net, v, v + n_inputs);
+    free(v);
+    if (st != BP_OK)
+        return with_path(st, path);
+    return BP_OK;
+}
+
+/* One META string (j 0: the key, 1: the value of entry i) into out. */
+static bp_status read_meta_string(cursor *mc, uint32_t i, int j, char out[BP_META_VALUE_MAX])
+{
+    const char *path = mc->path;
+    const uint32_t cap[2] = {BP_META_KEY_MAX - 1, BP_META_VALUE_MAX - 1};
+    bp_status st;
+    if ((st = need(mc, 4, j ? "a metadata value length" : "a metadata key length")) != BP_OK)
+        return st;
+    uint32_t len = take_u32(mc);
+    if (len > cap[j] || (j == 0 && len == 0))
+        return bp_error(BP_ERR_FORMAT, "%s: metadata entry %lu: %s length %lu is "
+                                       "outside %d..%lu",
+                        path, (unsigned long)i + 1, j ? "value" : "key", (unsigned long)len,
+                        j ? 0 : 1, (unsigned long)cap[j]);
+    if ((st = need(mc, len, j ? "a metadata value" : "a metadata key")) != BP_OK)
+        return st;
+    if (memchr(mc->p, '\0', len))
+        return bp_error(BP_ERR_FORMAT, "%s: metadata entry %lu: %s contains a NUL byte", path,
+                        (unsigned long)i + 1, j ? "value" : "key");
+    memcpy(out, mc->p, len);
+    out[len] = '\0';
+    mc->p += len;
+    mc->left -= len;
+    return BP_OK;
+}
+
+/* META: key/value pairs, each key once. */
+static bp_status read_meta(bp_net *net, const char *path, const section *s)
+{
+    cursor mc = {path, "META", s->p, s->len};
+    bp_status st;
+    if ((st = need(&mc, 4, "the entry count")) != BP_OK)
+        return st;
+    uint32_t n = take_u32(&mc);
+    if (n > BP_META_MAX)
+        return bp_error(BP_ERR_FORMAT, "%s: %lu metadata entries, at most %d allowed", path,
+                        (unsigned long)n, BP_META_MAX);
+    for (uint32_t i = 0; i < n; i++) {
+        char kv[2][BP_META_VALUE_MAX];
+        for (int j = 0; j < 2; j++)
+            if ((st = read_meta_string(&mc, i, j, kv[j])) != BP_OK)
+                return st;
+        if (bp_net_get_meta(net, kv[0]))
+            return bp_error(BP_ERR_FORMAT, "%s: metadata key \"%s\" appears twice", path, kv[0]);
+        st = bp_net_set_meta(net, kv[0], kv[1]);
+        if (st != BP_OK)
+            return reraise(st, path, "META");
     }
+    return expect_end(&mc);
+}
+
+/* TRST: handed over as bytes (none when the section is absent). */
+static bp_status take_trainer_state(const char *path, const section *s, unsigned char **blob,
+                                    size_t *blob_len)
+{
+    *blob = NULL;
+    *blob_len = 0;
+    if (!s->present)
+        return BP_OK;
+    if (s->len > SIZE_MAX)
+        return bp_error(BP_ERR_NOMEM, "%s: trainer state too large", path);
+    size_t n = (size_t)s->len;
+    unsigned char *b = malloc(n ? n : 1);
+    if (!b)
+        return bp_error(BP_ERR_NOMEM, "%s: out of memory for %zu bytes of trainer state", path,
+                        n);
+    memcpy(b, s->p, n);
+    *blob = b;
+    *blob_len = n;
+    return BP_OK;
+}
+
+static bp_status parse_model(const unsigned char *data, size_t size, const char *path,
+                             bp_net **out, unsigned char **blob, size_t *blob_len)
+{
+    uint32_t version = 0, scaled = 0;
+    size_t body = 0;
+    section sec[S_COUNT];
+    arch_info arch;
+    cursor pc, sc;
+    bp_status st;
+    if ((st = check_header(data, size, path, &version, &body)) != BP_OK ||
+        (st = read_sections(data, body, path, sec)) != BP_OK ||
+        (st = read_arch(path, &sec[S_ARCH], &arch)) != BP_OK ||
+        (st = check_parm(path, &sec[S_PARM], arch.n_params, &pc)) != BP_OK ||
+        (st = check_scal(path, &sec[S_SCAL], arch.n_inputs, &sc, &scaled)) != BP_OK)
+        return st;
 
     /* Everything is bounded now: build the net. */
     bp_net *net = NULL;
-    st = bp_net_create(&net, (int)n_inputs, (int)n_layers, spec, loss_codes[loss_code]);
+    st = bp_net_create(&net, (int)arch.n_inputs, (int)arch.n_layers, arch.spec,
+                       loss_codes[arch.loss_code]);
     if (st != BP_OK)
         return reraise(st, path, "ARCH");
-    read_f32s(&pc, net->params, (size_t)count);
+    read_f32s(&pc, net->params, (size_t)arch.n_params);
     st = check_params_finite(net, path, BP_ERR_NUMERIC);
-    if (st != BP_OK)
-        goto fail;
-    if (scaled) {
-        float *v = malloc(2 * (size_t)n_inputs * sizeof(float));
-        if (!v) {
-            st = bp_error(BP_ERR_NOMEM, "%s: out of memory for input scaling", path);
-            goto fail;
-        }
-        read_f32s(&sc, v, 2 * (size_t)n_inputs);
-        st = bp_net_set_scaling(net, v, v + n_inputs);
-        free(v);
-        if (st != BP_OK) {
-            st = with_path(st, path);
-            goto fail;
-        }
-    }
-
-    /* META */
-    if (sec[S_META].present) {
-        cursor mc = {path, "META", sec[S_META].p, sec[S_META].len};
-        if ((st = need(&mc, 4, "the entry count")) != BP_OK)
-            goto fail;
-        uint32_t n = take_u32(&mc);
-        if (n > BP_META_MAX) {
-            st = bp_error(BP_ERR_FORMAT, "%s: %lu metadata entries, at most %d allowed", path,
-                          (unsigned long)n, BP_META_MAX);
-            goto fail;
-        }
-        for (uint32_t i = 0; i < n; i++) {
-            char kv[2][BP_META_VALUE_MAX];
-            const uint32_t cap[2] = {BP_META_KEY_MAX - 1, BP_META_VALUE_MAX - 1};
-            for (int j = 0; j < 2; j++) {
-                if ((st = need(&mc, 4, j ? "a metadata value length" : "a metadata key length")) !=
-                    BP_OK)
-                    goto fail;
-                uint32_t len = take_u32(&mc);
-                if (len > cap[j] || (j == 0 && len == 0)) {
-                    st = bp_error(BP_ERR_FORMAT, "%s: metadata entry %lu: %s length %lu is "
-                                                 "outside %d..%lu",
-                                  path, (unsigned long)i + 1, j ? "value" : "key",
-                                  (unsigned long)len, j ? 0 : 1, (unsigned long)cap[j]);
-                    goto fail;
-                }
-                if ((st = need(&mc, len, j ? "a metadata value" : "a metadata key")) != BP_OK)
-                    goto fail;
-                if (memchr(mc.p, '\0', len)) {
-                    st = bp_error(BP_ERR_FORMAT, "%s: metadata entry %lu: %s contains a NUL byte",
-                                  path, (unsigned long)i + 1, j ? "value" : "key");
-                    goto fail;
-                }
-                memcpy(kv[j], mc.p, len);
-                kv[j][len] = '\0';
-                mc.p += len;
-                mc.left -= len;
-            }
-            if (bp_net_get_meta(net, kv[0])) {
-                st = bp_error(BP_ERR_FORMAT, "%s: metadata key \"%s\" appears twice", path, kv[0]);
-                goto fail;
-            }
-            st = bp_net_set_meta(net, kv[0], kv[1]);
-            if (st != BP_OK) {
-                st = reraise(st, path, "META");
-                goto fail;
-            }
-        }
-        if ((st = expect_end(&mc)) != BP_OK)
-            goto fail;
-    }
-
+    if (st == BP_OK && scaled)
+        st = read_scaling(net, path, &sc, arch.n_inputs);
+    if (st == BP_OK && sec[S_META].present)
+        st = read_meta(net, path, &sec[S_META]);
     /* SCHM (version 2), or what a version 1 file implies. */
-    st = sec[S_SCHM].present ? read_schema(net, path, &sec[S_SCHM]) : legacy_schema(net, version);
-    if (st != BP_OK)
-        goto fail;
-
-    /* TRST: handed over as bytes. */
-    if (blob) {
-        *blob = NULL;
-        *blob_len = 0;
-        if (sec[S_TRST].present) {
-            if (sec[S_TRST].len > SIZE_MAX) {
-                st = bp_error(BP_ERR_NOMEM, "%s: trainer state too large", path);
-                goto fail;
-            }
-            size_t n = (size_t)sec[S_TRST].len;
-            unsigned char *b = malloc(n ? n : 1);
-            if (!b) {
-                st = bp_error(BP_ERR_NOMEM, "%s: out of memory for %zu bytes of trainer state",
-                              path, n);
-                goto fail;
-            }
-            memcpy(b, sec[S_TRST].p, n);
-            *blob = b;
-            *blob_len = n;
-        }
+    if (st == BP_OK)
+        st = sec[S_SCHM].present ? read_schema(net, path, &sec[S_SCHM])
+                                 : legacy_schema(net, version);
+    if (st == BP_OK && blob)
+        st = take_trainer_state(path, &sec[S_TRST], blob, blob_len);
+    if (st != BP_OK) {
+        bp_net_free(net);
+        return st;
     }
     *out = net;
     return BP_OK;
-
-fail:
-    bp_net_free(net);
-    return st;
 }
 
 static size_t max_file_bytes(void)
