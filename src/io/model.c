@@ -213,6 +213,35 @@ static void write_schema(writer *w, const bp_net *net, uint64_t len)
     write_names(w, net->class_names, net->n_classes);
 }
 
+/* Writes the checksum, frees w, and commits the file when every byte went
+ * out and the length is the one the header promised (else leaves the old file). */
+static bp_status finish_model_file(writer *w, bp_atomic_file *af, const char *path,
+                                   uint64_t total)
+{
+    w_flush(w);
+    uint32_t crc = w->crc;
+    unsigned char tail[4] = {(unsigned char)crc, (unsigned char)(crc >> 8),
+                             (unsigned char)(crc >> 16), (unsigned char)(crc >> 24)};
+    if (!w->failed && fwrite(tail, 1, 4, af->fp) != 4) {
+        w->failed = 1;
+        w->err = errno;
+    }
+    uint64_t written = w->written + 4;
+    int failed = w->failed, err = w->err ? w->err : EIO;
+    free(w);
+    if (failed) {
+        bp_atomic_abort(af);
+        return bp_error(BP_ERR_IO, "%s: write failed: %s (previous file left unchanged)", path,
+                        strerror(err));
+    }
+    if (written != total) {
+        bp_atomic_abort(af);
+        return bp_error(BP_ERR_IO, "%s: internal error: wrote %llu bytes, planned %llu", path,
+                        (unsigned long long)written, (unsigned long long)total);
+    }
+    return bp_atomic_commit(af);
+}
+
 bp_status bp_model_write(const char *path, const bp_net *net, const unsigned char *blob,
                          size_t blob_len)
 {
@@ -307,28 +336,7 @@ bp_status bp_model_write(const char *path, const bp_net *net, const unsigned cha
         w_bytes(w, blob, blob_len);
     }
 
-    w_flush(w);
-    uint32_t crc = w->crc;
-    unsigned char tail[4] = {(unsigned char)crc, (unsigned char)(crc >> 8),
-                             (unsigned char)(crc >> 16), (unsigned char)(crc >> 24)};
-    if (!w->failed && fwrite(tail, 1, 4, af.fp) != 4) {
-        w->failed = 1;
-        w->err = errno;
-    }
-    uint64_t written = w->written + 4;
-    int failed = w->failed, err = w->err ? w->err : EIO;
-    free(w);
-    if (failed) {
-        bp_atomic_abort(&af);
-        return bp_error(BP_ERR_IO, "%s: write failed: %s (previous file left unchanged)", path,
-                        strerror(err));
-    }
-    if (written != total) {
-        bp_atomic_abort(&af);
-        return bp_error(BP_ERR_IO, "%s: internal error: wrote %llu bytes, planned %llu", path,
-                        (unsigned long long)written, (unsigned long long)total);
-    }
-    return bp_atomic_commit(&af);
+    return finish_model_file(w, &af, path, total);
 }
 
 bp_status bp_net_save(const bp_net *net, const char *path)
