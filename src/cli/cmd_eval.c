@@ -14,6 +14,62 @@
 
 /* ---- eval ------------------------------------------------------------------ */
 
+/* Loads the model and the data mapped through it, and checks the data can be
+ * evaluated (inputs match, a target is there); 0, or the exit code. */
+static int eval_load(const cli_args *args, const cli_data_options *dopt, bp_net **net,
+                     bp_dataset **ds)
+{
+    bp_status lst = BP_OK;
+    if ((lst = bp_net_load_any(net, args->positional[0])) != BP_OK ||
+        (lst = cli_load_data_for(args->positional[1], dopt, *net, ds)) != BP_OK) {
+        if (lst == BP_ERR_SHAPE) /* data and model disagree: name both */
+            fprintf(stderr, "backprop eval: %s (model %s)\n", bp_errmsg(), args->positional[0]);
+        else
+            cli_fail("eval");
+        return *net ? fail_rc(lst) : 1; /* an unknown --target is a usage error */
+    }
+    if (bp_dataset_inputs(*ds) != bp_net_inputs(*net)) {
+        fprintf(stderr, "backprop eval: %s has %d inputs per row but the model takes %d (%s)\n",
+                args->positional[1], bp_dataset_inputs(*ds), bp_net_inputs(*net),
+                args->positional[0]);
+        return 1;
+    }
+    if (bp_dataset_outputs(*ds) == 0 && cli_data_is_idx(args->positional[1], dopt)) {
+        cli_need_targets(args->positional[1], *ds);
+        cli_fail("eval");
+        return 2;
+    }
+    if (bp_dataset_outputs(*ds) == 0) {
+        const char *t = bp_net_target_name(*net, 0);
+        fprintf(stderr, "backprop eval: %s has no target column%s%s%s to evaluate against "
+                        "(predict works without one)\n", args->positional[1], t ? " (\"" : "",
+                t ? t : "", t ? "\")" : "");
+        return 1;
+    }
+    return 0;
+}
+
+/* Per-class precision, recall and F1, and the confusion matrix. */
+static void print_class_table(const bp_net *net, const bp_dataset *used, const bp_metrics *m)
+{
+    int k = m->classes;
+    printf("\n%-16s %9s %9s %9s\n", "class", "precision", "recall", "f1");
+    for (int c = 0; c < k; c++) {
+        char nb[256];
+        const char *name = class_name(net, used, c, nb, sizeof nb);
+        char fallback[16];
+        snprintf(fallback, sizeof fallback, "%d", c);
+        printf("%-16s %9.4f %9.4f %9.4f\n", name ? name : fallback, m->precision[c],
+               m->recall[c], m->f1[c]);
+    }
+    printf("\nconfusion matrix (rows: true class, columns: predicted)\n");
+    for (int r = 0; r < k; r++) {
+        for (int c = 0; c < k; c++)
+            printf("%6zu", m->confusion[(size_t)r * (size_t)k + (size_t)c]);
+        putchar('\n');
+    }
+}
+
 int cmd_eval(int argc, char **argv)
 {
     cli_option opts[] = {
@@ -40,43 +96,16 @@ int cmd_eval(int argc, char **argv)
     if ((v = cli_get(&args, "threads")) && (rc = cli_int("eval", "threads", v, 1, 256, &threads)))
         return rc;
     bp_net *net = NULL;
-    bp_dataset *ds = NULL, *test = NULL;
+    bp_dataset *ds = NULL;
     bp_metrics m;
     bp_metrics_init(&m);
     FILE *jfp = NULL;
     if (cli_get(&args, "json") && !(jfp = json_stdout_begin("eval")))
         return 1;
+    if ((rc = eval_load(&args, &dopt, &net, &ds)))
+        goto done;
     rc = 1;
-    bp_status lst = BP_OK;
-    if ((lst = bp_net_load_any(&net, args.positional[0])) != BP_OK ||
-        (lst = cli_load_data_for(args.positional[1], &dopt, net, &ds)) != BP_OK) {
-        if (lst == BP_ERR_SHAPE) /* data and model disagree: name both */
-            fprintf(stderr, "backprop eval: %s (model %s)\n", bp_errmsg(), args.positional[0]);
-        else
-            cli_fail("eval");
-        rc = net ? fail_rc(lst) : 1; /* an unknown --target is a usage error */
-        goto done;
-    }
-    if (bp_dataset_inputs(test ? test : ds) != bp_net_inputs(net)) {
-        fprintf(stderr, "backprop eval: %s has %d inputs per row but the model takes %d (%s)\n",
-                args.positional[1], bp_dataset_inputs(test ? test : ds), bp_net_inputs(net),
-                args.positional[0]);
-        goto done;
-    }
-    if (bp_dataset_outputs(ds) == 0 && cli_data_is_idx(args.positional[1], &dopt)) {
-        cli_need_targets(args.positional[1], ds);
-        cli_fail("eval");
-        rc = 2;
-        goto done;
-    }
-    if (bp_dataset_outputs(ds) == 0) {
-        const char *t = bp_net_target_name(net, 0);
-        fprintf(stderr, "backprop eval: %s has no target column%s%s%s to evaluate against "
-                        "(predict works without one)\n", args.positional[1], t ? " (\"" : "",
-                t ? t : "", t ? "\")" : "");
-        goto done;
-    }
-    bp_status est = bp_evaluate(net, test ? test : ds, threads, &m);
+    bp_status est = bp_evaluate(net, ds, threads, &m);
     if (est == BP_ERR_SHAPE) { /* the library's message names neither file */
         fprintf(stderr, "backprop eval: %s (model %s): %s\n", args.positional[1],
                 args.positional[0], bp_errmsg());
@@ -86,30 +115,13 @@ int cmd_eval(int argc, char **argv)
         cli_fail("eval");
         goto done;
     }
-    const bp_dataset *used = test ? test : ds;
     print_eval("eval", &m);
-    if (m.classes) {
-        int k = m.classes;
-        printf("\n%-16s %9s %9s %9s\n", "class", "precision", "recall", "f1");
-        for (int c = 0; c < k; c++) {
-            char nb[256];
-            const char *name = class_name(net, used, c, nb, sizeof nb);
-            char fallback[16];
-            snprintf(fallback, sizeof fallback, "%d", c);
-            printf("%-16s %9.4f %9.4f %9.4f\n", name ? name : fallback, m.precision[c],
-                   m.recall[c], m.f1[c]);
-        }
-        printf("\nconfusion matrix (rows: true class, columns: predicted)\n");
-        for (int r = 0; r < k; r++) {
-            for (int c = 0; c < k; c++)
-                printf("%6zu", m.confusion[(size_t)r * (size_t)k + (size_t)c]);
-            putchar('\n');
-        }
-    }
+    if (m.classes)
+        print_class_table(net, ds, &m);
     rc = 0;
     if (jfp) {
         json_writer w;
-        json_names names = {net, used};
+        json_names names = {net, ds};
         json_init(&w, jfp);
         json_object_begin(&w, NULL);
         json_string(&w, "command", "eval");
@@ -124,7 +136,6 @@ done:
     bp_metrics_clear(&m);
     bp_net_free(net);
     bp_dataset_free(ds);
-    bp_dataset_free(test);
     return rc;
 }
 
