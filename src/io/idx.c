@@ -130,15 +130,16 @@ static void source_close(idx_source *s)
     free(s);
 }
 
-static bp_status read_idx(const char *path, idx_array *a)
+/* Opens path for reading, through zlib when it starts with the gzip magic. */
+static bp_status idx_open(const char *path, idx_source **out, uint64_t *file_size, int *gzipped)
 {
-    memset(a, 0, sizeof *a);
+    *out = NULL;
     struct stat sb;
     if (stat(path, &sb) != 0)
         return bp_error(BP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode))
         return bp_error(BP_ERR_IO, "cannot read %s: not a regular file", path);
-    uint64_t file_size = (uint64_t)sb.st_size;
+    *file_size = (uint64_t)sb.st_size;
     idx_source *gz = calloc(1, sizeof *gz);
     if (!gz)
         return bp_error(BP_ERR_NOMEM, "out of memory opening %s", path);
@@ -148,154 +149,155 @@ static bp_status read_idx(const char *path, idx_array *a)
         free(gz);
         return bp_error(BP_ERR_IO, "cannot open %s: %s", path, strerror(e));
     }
-    bp_status st = BP_OK;
-    unsigned char head[4 + 4 * IDX_MAX_DIMS];
+    *out = gz;
     int c0 = getc(gz->fp), c1 = getc(gz->fp);
-    int gzipped = c0 == 0x1f && c1 == 0x8b;
+    *gzipped = c0 == 0x1f && c1 == 0x8b;
     rewind(gz->fp);
-    if (gzipped) {
+    if (*gzipped) {
         gz->gz = 1;
-        if (inflateInit2(&gz->zs, 16 + MAX_WBITS) != Z_OK) {
-            st = bp_error(BP_ERR_NOMEM, "%s: cannot start zlib", path);
-            goto fail;
-        }
+        if (inflateInit2(&gz->zs, 16 + MAX_WBITS) != Z_OK)
+            return bp_error(BP_ERR_NOMEM, "%s: cannot start zlib", path);
         gz->zinit = 1;
     }
+    return BP_OK;
+}
+
+/* The magic, type, dimension count and dimensions into a (count checked). */
+static bp_status idx_read_header(idx_source *gz, const char *path, int gzipped, idx_array *a,
+                                 size_t *hbytes_out)
+{
+    unsigned char head[4 + 4 * IDX_MAX_DIMS];
     long long got = read_bytes(gz, head, 4);
-    if (got < 0) {
-        st = bp_error(BP_ERR_FORMAT, "%s: %s", path, gz->err);
-        goto fail;
-    }
-    if (got < 4) {
-        st = bp_error(BP_ERR_FORMAT, "%s: too short to be an IDX file (%lld bytes%s)", path, got,
-                      gzipped ? " after gunzip" : "");
-        goto fail;
-    }
-    if (head[0] != 0 || head[1] != 0) {
-        st = bp_error(BP_ERR_FORMAT, "%s: not an IDX file: bad magic %02x %02x %02x %02x "
-                      "(expected 00 00, a type byte and a dimension count)", path, head[0],
-                      head[1], head[2], head[3]);
-        goto fail;
-    }
+    if (got < 0)
+        return bp_error(BP_ERR_FORMAT, "%s: %s", path, gz->err);
+    if (got < 4)
+        return bp_error(BP_ERR_FORMAT, "%s: too short to be an IDX file (%lld bytes%s)", path,
+                        got, gzipped ? " after gunzip" : "");
+    if (head[0] != 0 || head[1] != 0)
+        return bp_error(BP_ERR_FORMAT, "%s: not an IDX file: bad magic %02x %02x %02x %02x "
+                        "(expected 00 00, a type byte and a dimension count)", path, head[0],
+                        head[1], head[2], head[3]);
     a->type = head[2];
     a->ndims = head[3];
     a->elsize = type_size(a->type);
-    if (!a->elsize) {
-        st = bp_error(BP_ERR_FORMAT, "%s: unknown IDX data type 0x%02x (expected 08 u8, 09 i8, "
-                      "0B i16, 0C i32, 0D f32 or 0E f64)", path, a->type);
-        goto fail;
-    }
-    if (a->ndims < 1 || a->ndims > IDX_MAX_DIMS) {
-        st = bp_error(BP_ERR_FORMAT, "%s: IDX header has %d dimensions (expected 1 to %d)", path,
-                      a->ndims, IDX_MAX_DIMS);
-        goto fail;
-    }
+    if (!a->elsize)
+        return bp_error(BP_ERR_FORMAT, "%s: unknown IDX data type 0x%02x (expected 08 u8, 09 "
+                        "i8, 0B i16, 0C i32, 0D f32 or 0E f64)", path, a->type);
+    if (a->ndims < 1 || a->ndims > IDX_MAX_DIMS)
+        return bp_error(BP_ERR_FORMAT, "%s: IDX header has %d dimensions (expected 1 to %d)",
+                        path, a->ndims, IDX_MAX_DIMS);
     size_t hbytes = 4 * (size_t)a->ndims;
     got = read_bytes(gz, head + 4, hbytes);
-    if (got < 0 || (size_t)got < hbytes) {
-        st = bp_error(BP_ERR_FORMAT, "%s: truncated IDX header (%d dimensions announced)%s%s",
-                      path, a->ndims, got < 0 ? ": " : "", got < 0 ? gz->err : "");
-        goto fail;
-    }
+    if (got < 0 || (size_t)got < hbytes)
+        return bp_error(BP_ERR_FORMAT, "%s: truncated IDX header (%d dimensions announced)%s%s",
+                        path, a->ndims, got < 0 ? ": " : "", got < 0 ? gz->err : "");
     uint64_t count = 1;
     for (int d = 0; d < a->ndims; d++) {
         const unsigned char *b = head + 4 + 4 * d;
         a->dims[d] = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-        if (a->dims[d] == 0) {
-            st = bp_error(BP_ERR_FORMAT, "%s: IDX dimension %d is 0", path, d + 1);
-            goto fail;
-        }
+        if (a->dims[d] == 0)
+            return bp_error(BP_ERR_FORMAT, "%s: IDX dimension %d is 0", path, d + 1);
         count *= a->dims[d]; /* ≤ 2^31 · 2^32 before the check below: no overflow */
-        if (count > IDX_MAX_ELEMENTS) {
-            st = bp_error(BP_ERR_FORMAT, "%s: IDX header claims more than 2^31 elements "
-                          "(dimension %d is %lu); refusing it", path, d + 1,
-                          (unsigned long)a->dims[d]);
-            goto fail;
-        }
+        if (count > IDX_MAX_ELEMENTS)
+            return bp_error(BP_ERR_FORMAT, "%s: IDX header claims more than 2^31 elements "
+                            "(dimension %d is %lu); refusing it", path, d + 1,
+                            (unsigned long)a->dims[d]);
     }
     a->count = count;
-    uint64_t data_bytes = count * a->elsize;
-    uint64_t header_bytes = 4 + hbytes;
+    *hbytes_out = hbytes;
+    return BP_OK;
+}
+
+/* The data the header claims must fit the file (exactly, when not gzipped). */
+static bp_status idx_check_size(const char *path, const idx_array *a, int gzipped,
+                                uint64_t file_size, uint64_t header_bytes)
+{
+    uint64_t count = a->count, data_bytes = count * a->elsize;
     if (!gzipped) {
-        if (file_size < header_bytes + data_bytes) {
-            st = bp_error(BP_ERR_FORMAT, "%s: truncated: the header claims %llu elements "
-                          "(%llu bytes of data) but the file holds %llu bytes of data", path,
-                          (unsigned long long)count, (unsigned long long)data_bytes,
-                          (unsigned long long)(file_size - header_bytes));
-            goto fail;
-        }
-        if (file_size > header_bytes + data_bytes) {
-            st = bp_error(BP_ERR_FORMAT, "%s: %llu bytes after the %llu elements the header "
-                          "claims", path,
-                          (unsigned long long)(file_size - header_bytes - data_bytes),
-                          (unsigned long long)count);
-            goto fail;
-        }
+        if (file_size < header_bytes + data_bytes)
+            return bp_error(BP_ERR_FORMAT, "%s: truncated: the header claims %llu elements "
+                            "(%llu bytes of data) but the file holds %llu bytes of data", path,
+                            (unsigned long long)count, (unsigned long long)data_bytes,
+                            (unsigned long long)(file_size - header_bytes));
+        if (file_size > header_bytes + data_bytes)
+            return bp_error(BP_ERR_FORMAT, "%s: %llu bytes after the %llu elements the header "
+                            "claims", path,
+                            (unsigned long long)(file_size - header_bytes - data_bytes),
+                            (unsigned long long)count);
     } else if (data_bytes > file_size * GZIP_MAX_RATIO + 4096) {
-        st = bp_error(BP_ERR_FORMAT, "%s: the header claims %llu bytes of data, more than a "
-                      "%llu-byte gzip file can hold (truncated or corrupt)", path,
-                      (unsigned long long)data_bytes, (unsigned long long)file_size);
-        goto fail;
+        return bp_error(BP_ERR_FORMAT, "%s: the header claims %llu bytes of data, more than a "
+                        "%llu-byte gzip file can hold (truncated or corrupt)", path,
+                        (unsigned long long)data_bytes, (unsigned long long)file_size);
     }
-    if (data_bytes > SIZE_MAX) {
-        st = bp_error(BP_ERR_NOMEM, "%s: %llu bytes do not fit in memory", path,
-                      (unsigned long long)data_bytes);
-        goto fail;
-    }
-    /* Grow the buffer as data arrives. */
-    size_t want = (size_t)data_bytes, have = 0, cap = want < (1u << 24) ? want : (1u << 24);
+    if (data_bytes > SIZE_MAX)
+        return bp_error(BP_ERR_NOMEM, "%s: %llu bytes do not fit in memory", path,
+                        (unsigned long long)data_bytes);
+    return BP_OK;
+}
+
+/* The elements into a->data, the buffer grown as data arrives; a gzip stream
+ * is read on to its end, which checks its trailer (CRC and length). */
+static bp_status idx_read_data(idx_source *gz, const char *path, int gzipped, idx_array *a)
+{
+    size_t want = (size_t)(a->count * a->elsize), have = 0;
+    size_t cap = want < (1u << 24) ? want : (1u << 24);
     a->data = malloc(cap ? cap : 1);
-    if (!a->data) {
-        st = bp_error(BP_ERR_NOMEM, "%s: out of memory", path);
-        goto fail;
-    }
+    if (!a->data)
+        return bp_error(BP_ERR_NOMEM, "%s: out of memory", path);
     while (have < want) {
         if (have == cap) {
             size_t nc = cap * 2 < want ? cap * 2 : want;
             unsigned char *nd = realloc(a->data, nc);
-            if (!nd) {
-                st = bp_error(BP_ERR_NOMEM, "%s: out of memory (%zu bytes)", path, nc);
-                goto fail;
-            }
+            if (!nd)
+                return bp_error(BP_ERR_NOMEM, "%s: out of memory (%zu bytes)", path, nc);
             a->data = nd;
             cap = nc;
         }
         long long r = read_bytes(gz, a->data + have, cap - have);
-        if (r < 0) {
-            st = bp_error(BP_ERR_FORMAT, "%s: truncated or corrupt: %s (after %zu of %zu data "
-                          "bytes)", path, gz->err, have, want);
-            goto fail;
-        }
-        if (r == 0) {
-            st = bp_error(BP_ERR_FORMAT, "%s: truncated: the header claims %llu elements (%zu "
-                          "bytes of data) but the %s ends after %zu bytes", path,
-                          (unsigned long long)count, want,
-                          gzipped ? "gzip stream" : "file", have);
-            goto fail;
-        }
+        if (r < 0)
+            return bp_error(BP_ERR_FORMAT, "%s: truncated or corrupt: %s (after %zu of %zu "
+                            "data bytes)", path, gz->err, have, want);
+        if (r == 0)
+            return bp_error(BP_ERR_FORMAT, "%s: truncated: the header claims %llu elements (%zu "
+                            "bytes of data) but the %s ends after %zu bytes", path,
+                            (unsigned long long)a->count, want,
+                            gzipped ? "gzip stream" : "file", have);
         have += (size_t)r;
     }
     if (gzipped) {
-        /* Reading on to the end checks the gzip trailer (CRC and length). */
         unsigned char extra;
         long long r = read_bytes(gz, &extra, 1);
-        if (r < 0) {
-            st = bp_error(BP_ERR_FORMAT, "%s: truncated or corrupt at the end: %s", path,
-                          gz->err);
-            goto fail;
-        }
-        if (r > 0) {
-            st = bp_error(BP_ERR_FORMAT, "%s: extra data after the %llu elements the header "
-                          "claims", path, (unsigned long long)count);
-            goto fail;
-        }
+        if (r < 0)
+            return bp_error(BP_ERR_FORMAT, "%s: truncated or corrupt at the end: %s", path,
+                            gz->err);
+        if (r > 0)
+            return bp_error(BP_ERR_FORMAT, "%s: extra data after the %llu elements the header "
+                            "claims", path, (unsigned long long)a->count);
     }
-    source_close(gz);
     return BP_OK;
-fail:
+}
+
+static bp_status read_idx(const char *path, idx_array *a)
+{
+    memset(a, 0, sizeof *a);
+    idx_source *gz = NULL;
+    uint64_t file_size = 0;
+    int gzipped = 0;
+    size_t hbytes = 0;
+    bp_status st = idx_open(path, &gz, &file_size, &gzipped);
+    if (st != BP_OK && !gz)
+        return st;
+    if (st == BP_OK)
+        st = idx_read_header(gz, path, gzipped, a, &hbytes);
+    if (st == BP_OK)
+        st = idx_check_size(path, a, gzipped, file_size, 4 + (uint64_t)hbytes);
+    if (st == BP_OK)
+        st = idx_read_data(gz, path, gzipped, a);
     source_close(gz);
-    free(a->data);
-    a->data = NULL;
+    if (st != BP_OK) {
+        free(a->data);
+        a->data = NULL;
+    }
     return st;
 }
 
