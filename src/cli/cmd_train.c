@@ -593,10 +593,7 @@ int cmd_train(int argc, char **argv)
     if ((rc = train_options(&args, &topt)))
         return rc;
     if (!cli_get(&args, "lr"))
-        topt.learning_rate = topt.optimizer == BP_OPT_ADAM || topt.optimizer == BP_OPT_ADAMW ||
-                                     topt.optimizer == BP_OPT_RMSPROP
-                                 ? 0.001f
-                                 : 0.01f;
+        topt.learning_rate = bp_learning_rate_default(topt.optimizer);
     if (!cli_get(&args, "threads")) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         topt.threads = cores > 0 ? (int)(cores < 256 ? cores : 256) : 1;

@@ -25,6 +25,8 @@
 #include <zlib.h>
 
 #include "io_internal.h"
+#include "nn/error.h"
+#include "nn/le.h"
 #include "nn/nn_internal.h"
 
 #define MODEL_VERSION 2u   /* 2 added the SCHM section; version 1 files still load */
@@ -122,23 +124,19 @@ static void w_bytes(writer *w, const void *data, size_t len)
 
 static void w_u32(writer *w, uint32_t v)
 {
-    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
+    unsigned char b[4];
+    bp_le_put_u32(b, v);
     w_bytes(w, b, 4);
 }
 
 static void w_u64(writer *w, uint64_t v)
 {
-    w_u32(w, (uint32_t)v);
-    w_u32(w, (uint32_t)(v >> 32));
+    unsigned char b[8];
+    bp_le_put_u64(b, v);
+    w_bytes(w, b, 8);
 }
 
-static void w_f32(writer *w, float f)
-{
-    uint32_t bits;
-    memcpy(&bits, &f, 4);
-    w_u32(w, bits);
-}
+static void w_f32(writer *w, float f) { w_u32(w, bp_f32_bits(f)); }
 
 static void w_f32s(writer *w, const float *v, size_t n)
 {
@@ -342,23 +340,8 @@ bp_status bp_net_save(const bp_net *net, const char *path)
 /* Reading                                                             */
 /* ------------------------------------------------------------------ */
 
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
-static uint64_t get_u64(const unsigned char *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-static float get_f32(const unsigned char *p)
-{
-    uint32_t bits = get_u32(p);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
+static float get_f32(const unsigned char *p) { return bp_f32_from_bits(bp_le_get_u32(p)); }
 
 /* A bounded cursor over one section's payload. */
 typedef struct {
@@ -380,7 +363,7 @@ static bp_status need(const cursor *c, uint64_t n, const char *what)
 
 static uint32_t take_u32(cursor *c)
 {
-    uint32_t v = get_u32(c->p);
+    uint32_t v = bp_le_get_u32(c->p);
     c->p += 4;
     c->left -= 4;
     return v;
@@ -420,19 +403,15 @@ static void tag_text(const unsigned char *t, char out[20])
  * format error about section `tag` of this file (out-of-memory stays so). */
 static bp_status reraise(bp_status st, const char *path, const char *tag)
 {
-    char msg[768];
-    snprintf(msg, sizeof msg, "%s", bp_errmsg());
     if (st == BP_ERR_NOMEM)
-        return bp_error(st, "%s: %s", path, msg);
-    return bp_error(BP_ERR_FORMAT, "%s: section %s: %s", path, tag, msg);
+        return bp_error_prefix(st, "%s: ", path);
+    return bp_error_prefix(BP_ERR_FORMAT, "%s: section %s: ", path, tag);
 }
 
 /* Prefixes the last message with the path, keeping the status. */
 static bp_status with_path(bp_status st, const char *path)
 {
-    char msg[768];
-    snprintf(msg, sizeof msg, "%s", bp_errmsg());
-    return bp_error(st, "%s: %s", path, msg);
+    return bp_error_prefix(st, "%s: ", path);
 }
 
 static bp_status read_f32s(cursor *c, float *out, size_t n)
@@ -602,14 +581,14 @@ static bp_status parse_model(const unsigned char *data, size_t size, const char 
                         "%s: truncated: the file has %zu bytes, less than a model header; "
                         "expected %zu more bytes",
                         path, size, (size_t)HEADER_BYTES - size);
-    uint32_t version = get_u32(data + 8);
+    uint32_t version = bp_le_get_u32(data + 8);
     if (version > MODEL_VERSION)
         return bp_error(BP_ERR_FORMAT, "%s: model format version %lu is newer than this build "
                                        "reads (%u)",
                         path, (unsigned long)version, MODEL_VERSION);
     if (version == 0)
         return bp_error(BP_ERR_FORMAT, "%s: model format version 0 is not valid", path);
-    uint64_t total = get_u64(data + 12);
+    uint64_t total = bp_le_get_u64(data + 12);
     if (total < HEADER_BYTES + CRC_BYTES)
         return bp_error(BP_ERR_FORMAT, "%s: header gives an impossible file length of %llu bytes",
                         path, (unsigned long long)total);
@@ -627,7 +606,7 @@ static bp_status parse_model(const unsigned char *data, size_t size, const char 
                         (unsigned long long)total);
     size_t body = size - CRC_BYTES;
     uint32_t crc = crc_update((uint32_t)crc32(0L, Z_NULL, 0), data, body);
-    if (crc != get_u32(data + body))
+    if (crc != bp_le_get_u32(data + body))
         return bp_error(BP_ERR_FORMAT, "%s: checksum mismatch: file is corrupt", path);
 
     /* Section table. */
@@ -638,8 +617,8 @@ static bp_status parse_model(const unsigned char *data, size_t size, const char 
         if (body - off < SECTION_HEAD)
             return bp_error(BP_ERR_FORMAT, "%s: truncated section header at byte %zu", path, off);
         const unsigned char *h = data + off;
-        uint32_t flags = get_u32(h + 4);
-        uint64_t len = get_u64(h + 8);
+        uint32_t flags = bp_le_get_u32(h + 4);
+        uint64_t len = bp_le_get_u64(h + 8);
         char tag[20];
         tag_text(h, tag);
         if (len > (uint64_t)(body - off - SECTION_HEAD))
@@ -726,7 +705,7 @@ static bp_status parse_model(const unsigned char *data, size_t size, const char 
     cursor pc = {path, "PARM", sec[S_PARM].p, sec[S_PARM].len};
     if ((st = need(&pc, 8, "the parameter count")) != BP_OK)
         return st;
-    uint64_t count = get_u64(pc.p);
+    uint64_t count = bp_le_get_u64(pc.p);
     pc.p += 8;
     pc.left -= 8;
     if (count != n_params)
@@ -906,8 +885,8 @@ static bp_status read_model_file(const char *path, unsigned char **data, size_t 
     size_t got = fread(head, 1, sizeof head, fp);
     if (got < sizeof head && ferror(fp))
         return read_error(fp, path);
-    uint64_t total = got == sizeof head ? get_u64(head + 12) : 0;
-    uint32_t version = got == sizeof head ? get_u32(head + 8) : 0;
+    uint64_t total = got == sizeof head ? bp_le_get_u64(head + 12) : 0;
+    uint32_t version = got == sizeof head ? bp_le_get_u32(head + 8) : 0;
     if (got < sizeof head || memcmp(head, model_magic, sizeof model_magic) != 0 ||
         version == 0 || version > MODEL_VERSION || total < HEADER_BYTES + CRC_BYTES) {
         fclose(fp); /* too short or not a model: parse_model says which */

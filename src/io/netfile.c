@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "io_internal.h"
+#include "nn/error.h"
 
 #define NET_FORMAT_VERSION 1
 #define NET_MAX_FILE_BYTES ((size_t)1 << 31)
@@ -415,12 +416,8 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
         for (int l = 0; l < n_layers; l++)
             specs[l] = layers[l].spec;
         st = bp_net_create(&net, n_inputs, n_layers, specs, loss);
-        if (st != BP_OK) {
-            char msg[600];
-            snprintf(msg, sizeof msg, "%s: %s", p.name, bp_errmsg());
-            bp_error(st, "%s", msg);
-            st = BP_ERR_PARSE;
-        }
+        if (st != BP_OK)
+            st = bp_error_prefix(BP_ERR_PARSE, "%s: ", p.name);
     }
     if (st == BP_OK && have_init)
         st = bp_net_init(net, init, (uint64_t)init_seed);
@@ -436,12 +433,9 @@ bp_status bp_net_parse_text(bp_net **out, bp_sample *sample, const char *text, s
     if (st == BP_OK && shift)
         st = bp_net_set_scaling(net, shift, scale);
     for (int i = 0; st == BP_OK && i < meta_n; i++)
-        if ((st = bp_net_set_meta(net, meta_key[i], meta_value[i])) != BP_OK) {
-            char msg[600];
-            snprintf(msg, sizeof msg, "%s:%d: meta %s: %s", p.name, meta_line[i], meta_key[i],
-                     bp_errmsg());
-            st = bp_error(BP_ERR_PARSE, "%s", msg);
-        }
+        if ((st = bp_net_set_meta(net, meta_key[i], meta_value[i])) != BP_OK)
+            st = bp_error_prefix(BP_ERR_PARSE, "%s:%d: meta %s: ", p.name, meta_line[i],
+                                 meta_key[i]);
     if (st == BP_OK && target && target_count != bp_net_outputs(net))
         st = bp_error(BP_ERR_PARSE, "%s:%d: target has %d values but the net has %d outputs",
                       p.name, target_line, target_count, bp_net_outputs(net));

@@ -125,18 +125,13 @@ bp_status bp_check_targets(const bp_net *net, const float *target, size_t rows, 
 bp_status bp_check_data_fits(const bp_net *net, const bp_dataset *ds, const char *which,
                              const char *noun);
 
-/* The class an output row predicts: the largest output, or for a single
- * (sigmoid) output, class 1 when it exceeds ½. */
-static inline int bp_predicted_class(const float *out, int n_out)
-{
-    if (n_out == 1)
-        return out[0] > 0.5f;
-    int best = 0;
-    for (int k = 1; k < n_out; k++)
-        if (out[k] > out[best])
-            best = k;
-    return best;
-}
+/* 1 if a and b have the same parameter shapes: inputs, layers, units per
+ * layer and which layers have biases.  That is the rule for showing one net's
+ * weights beside another's (the drawing of a step, explain/svg.c).  With
+ * with_functions, the activations and the loss must match too: the rule for
+ * bp_net_copy_params, since the same numbers under other functions would be
+ * another model. */
+int bp_net_same_architecture(const bp_net *a, const bp_net *b, int with_functions);
 
 /* Trainer state as bytes for checkpoints (little-endian, versioned inside).
  * io/ stores the blob without looking into it. */
