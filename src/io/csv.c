@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "backprop.h"
-#include "nn/nn_internal.h"
+#include "nn/net_io.h"
 
 #define BP_CSV_MAX_COLUMNS 1000000
 #define BP_CSV_MAX_CLASSES 65536
