@@ -3,10 +3,12 @@
 #     kernels/ → nn/ → io/ → explain/ → cli/
 # and the CLI sees only the public header and its own.  See docs/layers.md.
 #
-# The Makefile still gives every file -Isrc (the directories include each
-# other as "nn/…", "io/…", and one flag keeps the build, the fuzz build and
-# the tests alike); this check is the guard instead of per-directory paths:
-# it fails the build's `make check` on the first include that breaks the rule.
+# The compiler guards part of it: the Makefile builds kernels/ and cli/
+# without -Isrc, so an include of another layer there does not compile.  nn/,
+# io/ and explain/ need -Isrc (they include "kernels/…", "nn/net_io.h",
+# "io/…"), and an include path cannot allow nn/net_io.h while refusing
+# nn/nn_internal.h next to it, so for them this check is the guard: it fails
+# `make check` and names every include that breaks the rule.
 #
 #   sh tests/cli_layering.sh            check src/ (prints file:line per violation)
 #   sh tests/cli_layering.sh --rules-only DIR   check DIR (a copy of src/) only
