@@ -2,6 +2,7 @@
  * CPU path this machine runs; determinism across thread counts. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <time.h>
 
 #include "kernels/kernels.h"
@@ -247,7 +248,13 @@ static void count_task(void *ctx, int t)
 static void test_pool(void **state)
 {
     (void)state;
+    /* kernels/ sets errno, not a message (nn/ words it; docs/layers.md). */
+    errno = 0;
     assert_null(bpk_pool_create(0, NULL));
+    assert_int_equal(errno, EINVAL);
+    errno = 0;
+    assert_null(bpk_pool_create(1025, NULL));
+    assert_int_equal(errno, EINVAL);
     assert_int_equal(bpk_pool_threads(NULL), 1);
     for (int threads = 1; threads <= 4; threads++) {
         bpk_pool *pool = bpk_pool_create(threads, NULL);
