@@ -43,7 +43,41 @@ else
         compiles_with cmocka.h -lcmocka || missing="$missing libcmocka-dev"
     fi
 fi
-[ -z "$missing" ] && exit 0
+
+# What the rest of the suite uses when it is there (each test that needs one
+# says so in one line and skips without it): Python with numpy, scikit-learn,
+# onnx and torch, Chromium for the lesson's browser test, Fashion-MNIST, groff
+# for the man page checks.  For `make check`, as root or with passwordless
+# sudo, they are installed too (BACKPROP_DEPS_OPTIONAL=0 skips this); a failed
+# install only means those tests skip.
+optional_missing() {
+    py=${DEPS_PYTHON:-/usr/bin/python3}
+    for m in numpy:python3-numpy sklearn:python3-sklearn onnx:python3-onnx torch:python3-torch; do
+        "$py" -c "import ${m%%:*}" >/dev/null 2>&1 || printf ' %s' "${m#*:}"
+    done
+    command -v chromium >/dev/null 2>&1 || printf ' chromium'
+    [ -d /usr/share/datasets/fashion-mnist ] || printf ' dataset-fashion-mnist'
+    command -v groff >/dev/null 2>&1 || printf ' groff-base'
+}
+install_optional() {
+    [ "$target" = check ] && [ "$check_only" -eq 0 ] && [ "${BACKPROP_DEPS_OPTIONAL:-1}" != 0 ] || return 0
+    command -v "$APT" >/dev/null 2>&1 || return 0
+    if [ "$(id -u)" -eq 0 ]; then s=""
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then s="sudo "
+    else return 0; fi
+    opt=$(optional_missing)
+    [ -n "$opt" ] || return 0
+    echo "tools/deps.sh: for the optional tests:$opt; running: ${s}$APT update; ${s}$APT install -y$opt"
+    ${s}"$APT" update >/dev/null 2>&1
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive ${s}"$APT" install -y --no-install-recommends $opt ||
+        echo "tools/deps.sh: that install failed; the tests that need them will say they skip"
+}
+
+if [ -z "$missing" ]; then
+    install_optional
+    exit 0
+fi
 
 cmd="apt-get install -y$missing"
 if [ "$check_only" -eq 1 ]; then
@@ -74,4 +108,6 @@ if ! ${sudo}"$APT" install -y $missing; then
     exit 1
 fi
 # Installed: check again, so a package that did not provide the file is reported.
-exec sh "$0" --check "$target"
+sh "$0" --check "$target" || exit 1
+install_optional
+exit 0
