@@ -18,7 +18,7 @@
 
 #include "explain.h"
 #include "io/io_internal.h"
-#include "nn/nn_internal.h"
+#include "nn/net_io.h"
 
 #define MAX_FULL_UNITS 16   /* wider layers are drawn reduced */
 #define MAX_FULL_EDGES 200  /* more edges: no per-edge labels */

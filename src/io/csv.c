@@ -32,7 +32,8 @@
 
 #include "backprop.h"
 #include "io_internal.h"
-#include "nn/nn_internal.h"
+#include "nn/error.h"
+#include "nn/net_io.h"
 
 #define BP_CSV_MAX_COLUMNS 1000000
 #define BP_CSV_MAX_CLASSES 65536
