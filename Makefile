@@ -16,7 +16,10 @@ WARN    := -std=c11 -Wall -Wextra -Wpedantic
 # Only the functions declared BP_API in backprop.h are exported from the
 # shared library (tests/cli_symbols.sh checks it); internal helpers stay hidden.
 VISIBILITY := -fvisibility=hidden
-CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
+CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L
+# src/ on the include path ("nn/…", "io/…"): for nn/, io/, explain/, the tests
+# and the fuzz build, not for kernels/ or cli/ (see below, docs/layers.md).
+SRC_INC := -Isrc
 LDLIBS  := -lz -lm -lpthread
 
 BUILD := build
@@ -35,6 +38,10 @@ LIB_SRC := $(sort $(wildcard src/kernels/*.c src/nn/*.c src/io/*.c src/explain/*
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+# kernels/ and cli/ include only their own headers and backprop.h, so they
+# build without -Isrc: an include of another layer there fails to compile.
+# The other layers' rules are checked by tests/cli_layering.sh.
+$(CLI_OBJ) $(filter $(BUILD)/obj/src/kernels/%,$(LIB_OBJ)): SRC_INC :=
 HEADERS := include/backprop.h $(wildcard src/*/*.h)
 
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
@@ -67,13 +74,13 @@ deps:
 # the right path is chosen by cpuid at run time.
 $(BUILD)/obj/%_avx2.o: %_avx2.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -mavx2 -mfma -c $< -o $@
+	$(CC) $(CPPFLAGS) $(SRC_INC) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -mavx2 -mfma -c $< -o $@
 $(BUILD)/obj/%_avx512.o: %_avx512.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma -c $< -o $@
+	$(CC) $(CPPFLAGS) $(SRC_INC) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma -c $< -o $@
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -c $< -o $@
+	$(CC) $(CPPFLAGS) $(SRC_INC) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -88,7 +95,7 @@ $(CLI): $(CLI_OBJ) $(STATIC)
 # directly; they link the static library.
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(STATIC) -lcmocka $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(SRC_INC) -Itests $(WARN) $(CFLAGS) -o $@ $< $(STATIC) -lcmocka $(LDFLAGS) $(LDLIBS)
 # Examples use only the public header, as an outside program would.
 $(BUILD)/examples/%: examples/%.c include/backprop.h $(STATIC)
 	@mkdir -p $(dir $@)
@@ -168,18 +175,18 @@ FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 
 $(FUZZ_DIR)/obj/%_avx2.o: %_avx2.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -mavx2 -mfma -c $< -o $@
+	$(FUZZ_CC) $(CPPFLAGS) $(SRC_INC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -mavx2 -mfma -c $< -o $@
 $(FUZZ_DIR)/obj/%_avx512.o: %_avx512.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma -c $< -o $@
+	$(FUZZ_CC) $(CPPFLAGS) $(SRC_INC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma -c $< -o $@
 $(FUZZ_DIR)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(FUZZ_CC) $(CPPFLAGS) $(SRC_INC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FUZZ_DIR)/libbackprop.a: $(FUZZ_LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_DIR)/libbackprop.a
-	$(FUZZ_CC) $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libbackprop.a $(LDLIBS)
+	$(FUZZ_CC) $(CPPFLAGS) $(SRC_INC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libbackprop.a $(LDLIBS)
 
 fuzz-build: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)

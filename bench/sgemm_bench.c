@@ -98,7 +98,7 @@ static void run_shapes(const shape *s, int n)
     for (g_blas = 0; g_blas < 2; g_blas++)
         for (int i = 0; i < n && i < 64; i++)
             for (int threads = 1; threads <= 2; threads++) {
-                g_pool = g_blas ? NULL : bpk_pool_create(threads);
+                g_pool = g_blas ? NULL : bpk_pool_create(threads, NULL);
                 if (g_blas)
                     openblas_set_num_threads(threads);
                 r[i][threads - 1][g_blas] = bench(&s[i]);

@@ -635,6 +635,12 @@ static inline void bp_train_options_default(bp_train_options *opts)
 {
     bp_train_options_init(opts, sizeof *opts);
 }
+/* The one place the default learning rates live: 0.001 for the adaptive
+ * optimizers (Adam, AdamW, RMSprop), 0.01 for the others.  `backprop train`
+ * uses it for the optimizer it was given when --lr is not.  The struct's
+ * default (bp_train_options_init) is chosen before any optimizer is, and is
+ * the 0.01 of plain SGD whatever the optimizer field says, as it always was. */
+BP_API float bp_learning_rate_default(bp_optimizer optimizer);
 
 /* A trainer drives `net` (which it does not own; keep it alive) with its own
  * optimizer state and workspace. */
@@ -705,6 +711,11 @@ BP_API void bp_metrics_clear(bp_metrics *m);
 /* The same metrics from outputs and targets already computed. */
 BP_API bp_status bp_metrics_compute(const float *outputs, const float *targets, const int32_t *labels,
                              size_t rows, int outputs_per_row, int classes, bp_metrics *out);
+/* The class one row of outputs predicts: the largest output, or for a single
+ * (sigmoid) output, class 1 when it exceeds 0.5.  The one rule that
+ * bp_evaluate, the trainer's accuracy and `backprop predict` all use.
+ * -1 when outputs is NULL or outputs_per_row < 1. */
+BP_API int bp_predicted_class(const float *outputs, int outputs_per_row);
 
 /* ------------------------------------------------------------------ */
 /* Model files (binary) and checkpoints                                */

@@ -102,7 +102,7 @@ case_ "out of float range" 1 "range.csv:3:2: expected a number, found \"1e999\",
 case_ "unclosed quote" 1 "quote.csv:3:1: quoted field is not closed" $BP $TR "$D/quote.csv" -o "$M"
 case_ "one column" 1 "onecol.csv:1: found 1 column" $BP $TR "$D/onecol.csv" -o "$M"
 case_ "NUL byte" 1 "nul.csv:2: contains a NUL byte" $BP $TR "$D/nul.csv" -o "$M"
-case_ "missing data file" 1 "nothere.csv: No such file or directory" $BP $TR "$D/nothere.csv" -o "$M"
+case_ "missing data file" 1 "nothere.csv: cannot open: No such file or directory" $BP $TR "$D/nothere.csv" -o "$M"
 case_ "unknown target column" 2 'no column named "nosuch" for the target' $BP $TR data/iris.csv --target nosuch -o "$M"
 case_ "BOM accepted" 0 "" $BP $TR "$D/bom.csv" --val 0 -o "$W/bom.bpm"
 case_ "CRLF accepted" 0 "" $BP $TR "$D/crlf.csv" --val 0 -o "$W/crlf.bpm"

@@ -212,13 +212,7 @@ static void write_predictions(FILE *fp, const bp_net *net, const bp_dataset *ds,
             fputc(',', fp);
         }
         if (classifier) {
-            int best = 0;
-            if (n_out == 1)
-                best = o[0] > 0.5f;
-            for (int k = 1; k < n_out; k++)
-                if (o[k] > o[best])
-                    best = k;
-            put_class(fp, net, ds, best);
+            put_class(fp, net, ds, bp_predicted_class(o, n_out));
             if (n_t && labels) {
                 fputc(',', fp);
                 put_class(fp, net, ds, labels[r]);

@@ -571,10 +571,7 @@ static int train_parse_options(train_run *r)
         return rc;
     bp_train_options *topt = &r->topt;
     if (!cli_get(a, "lr"))
-        topt->learning_rate = topt->optimizer == BP_OPT_ADAM || topt->optimizer == BP_OPT_ADAMW ||
-                                      topt->optimizer == BP_OPT_RMSPROP
-                                  ? 0.001f
-                                  : 0.01f;
+        topt->learning_rate = bp_learning_rate_default(topt->optimizer);
     if (!cli_get(a, "threads")) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         topt->threads = cores > 0 ? (int)(cores < 256 ? cores : 256) : 1;

@@ -74,7 +74,16 @@ bp_status bp_html_begin(FILE *fp, const bp_words *w, const bp_net *old, const bp
                         const float *input, const float *raw, const float *target, float lr);
 bp_status bp_html_end(FILE *fp, const bp_words *w, const bp_net *net, const float *input,
                       const float *target, float lr, int steps, float first_loss);
-/* Writes s with & < > " escaped. */
+/* The one XML/HTML text escaper (html.c, svg.c, plot.c): writes s with
+ * & < > " escaped.  The callers differ on purpose, so the differences are
+ * flags: BP_XML_APOS also escapes ' (svg.c, whose attributes may be quoted
+ * either way); BP_XML_CLEAN turns control characters and bytes that are not
+ * UTF-8 into '?' (plot.c: titles come from file names, which may hold
+ * anything).  Each caller keeps the bytes it wrote before. */
+#define BP_XML_APOS 1u
+#define BP_XML_CLEAN 2u
+void bp_xml_escape(FILE *fp, const char *s, unsigned flags);
+/* bp_xml_escape with no flags: & < > " escaped. */
 void bp_html_escape(FILE *fp, const char *s);
 
 #endif

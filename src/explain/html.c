@@ -21,18 +21,50 @@
 #define MAX_REFS 48
 #define REF_CAP 24
 
-void bp_html_escape(FILE *fp, const char *s)
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
+static int utf8_valid_len(const unsigned char *s)
 {
-    for (; *s; s++) {
+    int n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
+          : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 2 && s[0] < 0xC2)
+        return 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+void bp_xml_escape(FILE *fp, const char *str, unsigned flags)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        int n = 1;
+        if (flags & BP_XML_CLEAN) {
+            n = utf8_valid_len(s);
+            if (n == 0 || (n == 1 && *s < 0x20 && *s != '\t')) {
+                fputc('?', fp);
+                s++;
+                continue;
+            }
+        }
         switch (*s) {
         case '&': fputs("&amp;", fp); break;
         case '<': fputs("&lt;", fp); break;
         case '>': fputs("&gt;", fp); break;
         case '"': fputs("&quot;", fp); break;
-        default: fputc(*s, fp);
+        case '\'':
+            if (flags & BP_XML_APOS)
+                fputs("&apos;", fp);
+            else
+                fputc('\'', fp);
+            break;
+        default: fwrite(s, 1, (size_t)n, fp);
         }
+        s += n;
     }
 }
+
+void bp_html_escape(FILE *fp, const char *s) { bp_xml_escape(fp, s, 0); }
 
 /* ---- formulas: text notation → MathML -------------------------------- */
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "explain.h"
-#include "nn/nn_internal.h"
+#include "nn/net_io.h"
 
 static const bp_words english = {
     .code = "en",

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "backprop.h"
+#include "explain.h"
 #include "io/io_internal.h"
 
 #define LOG_MAX_BYTES ((size_t)256 << 20)
@@ -256,42 +257,6 @@ static axis log_axis(double lo, double hi)
     return a;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static int utf8_len(const unsigned char *s)
-{
-    int n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
-          : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
-    if (n == 2 && s[0] < 0xC2)
-        return 0;
-    for (int i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
-
-/* Text content for XML: markup characters escaped; control characters and
- * bytes that are not UTF-8 (a file name may hold anything) become '?'. */
-static void put_escaped(FILE *fp, const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    while (*s) {
-        int n = utf8_len(s);
-        if (n == 0 || (n == 1 && *s < 0x20 && *s != '\t')) {
-            fputc('?', fp);
-            s++;
-            continue;
-        }
-        switch (*s) {
-        case '&': fputs("&amp;", fp); break;
-        case '<': fputs("&lt;", fp); break;
-        case '>': fputs("&gt;", fp); break;
-        case '"': fputs("&quot;", fp); break;
-        default: fwrite(s, 1, (size_t)n, fp);
-        }
-        s += n;
-    }
-}
-
 typedef struct panel {
     double x, y, w, h; /* plotting area */
     axis ax, ay;
@@ -465,7 +430,7 @@ static void draw_panel(FILE *fp, panel *p, const series_log *lg, const char *tit
     fprintf(fp, "<g font-family=\"%s\" font-size=\"12\" fill=\"#222222\">\n", FONT_SANS);
     fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", p->x,
             p->y - 12);
-    put_escaped(fp, title);
+    bp_xml_escape(fp, title, BP_XML_CLEAN);
     fputs("</text>\n", fp);
     fprintf(fp,
             "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fbfbfb\" "
@@ -585,11 +550,11 @@ static void write_plot(FILE *fp, const char *log_path, const series_log *lg, uns
     const char *base = strrchr(log_path, '/');
     base = base ? base + 1 : log_path;
     fputs("<title>training log ", fp);
-    put_escaped(fp, base);
+    bp_xml_escape(fp, base, BP_XML_CLEAN);
     fputs("</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n", fp);
     fprintf(fp, "<g font-family=\"%s\" fill=\"#222222\">\n", FONT_SANS);
     fputs("<text x=\"20\" y=\"30\" font-size=\"18\" font-weight=\"bold\">Training log: ", fp);
-    put_escaped(fp, base);
+    bp_xml_escape(fp, base, BP_XML_CLEAN);
     fputs("</text>\n", fp);
     write_summary(fp, lg);
     if (!accuracy && !rmse)

@@ -18,6 +18,7 @@
 
 #include "explain.h"
 #include "io/io_internal.h"
+#include "nn/net_io.h"
 
 #define MAX_FULL_UNITS 16   /* wider layers are drawn reduced */
 #define MAX_FULL_EDGES 200  /* more edges: no per-edge labels */
@@ -108,20 +109,6 @@ static int fmt_value(char *buf, size_t cap, const char *name, float v, const flo
     return (int)(strlen(name) + strlen(a) + 3);
 }
 
-static void put_escaped(FILE *fp, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", fp); break;
-        case '<': fputs("&lt;", fp); break;
-        case '>': fputs("&gt;", fp); break;
-        case '"': fputs("&quot;", fp); break;
-        case '\'': fputs("&apos;", fp); break;
-        default: fputc(*s, fp);
-        }
-    }
-}
-
 /* A monospace text with a translucent white box behind it, centred on (cx, cy). */
 static void put_boxed_text(FILE *fp, double cx, double cy, double w, const char *text,
                            const char *stroke, const char *fill)
@@ -133,7 +120,7 @@ static void put_boxed_text(FILE *fp, double cx, double cy, double w, const char 
     if (stroke)
         fprintf(fp, " stroke=\"%s\" stroke-width=\"0.6\"", stroke);
     fprintf(fp, "/>\n<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">", cx, cy + MONO_PX * 0.35, fill);
-    put_escaped(fp, text);
+    bp_xml_escape(fp, text, BP_XML_APOS);
     fputs("</text>\n", fp);
 }
 
@@ -194,18 +181,6 @@ static int slot_neuron(const column *c, int slot)
     if (slot == c->ellipsis)
         return -1;
     return c->units - (c->slots - slot);
-}
-
-static int same_architecture(const bp_net *a, const bp_net *b)
-{
-    if (bp_net_inputs(a) != bp_net_inputs(b) || bp_net_layers(a) != bp_net_layers(b))
-        return 0;
-    for (int l = 0; l < bp_net_layers(a); l++) {
-        bp_layer_spec x = bp_net_layer(a, l), y = bp_net_layer(b, l);
-        if (x.units != y.units || (x.bias != 0) != (y.bias != 0))
-            return 0;
-    }
-    return 1;
 }
 
 /* ---- the drawing ---------------------------------------------------- */
@@ -492,7 +467,7 @@ static void write_header(FILE *fp, const drawing *d)
     for (int l = 0; l < d->L && off < sizeof arch; l++)
         off += (size_t)snprintf(arch + off, sizeof arch - off, "-%d", bp_net_layer(net, l).units);
     fputs("<title>backprop network ", fp);
-    put_escaped(fp, arch);
+    bp_xml_escape(fp, arch, BP_XML_APOS);
     fputs("</title>\n", fp);
     fprintf(fp,
             "<defs>\n"
@@ -509,11 +484,11 @@ static void write_header(FILE *fp, const drawing *d)
     /* Title and one line describing the net. */
     fprintf(fp, "<g id=\"title\" font-family=\"%s\" fill=\"#222222\">\n", FONT_SANS);
     fprintf(fp, "<text x=\"20\" y=\"30\" font-size=\"18\" font-weight=\"bold\">Network ");
-    put_escaped(fp, arch);
+    bp_xml_escape(fp, arch, BP_XML_APOS);
     fprintf(fp, "</text>\n<text x=\"20\" y=\"52\" font-size=\"12\">");
     char line[4096];
     describe(net, d->w, line, sizeof line);
-    put_escaped(fp, line);
+    bp_xml_escape(fp, line, BP_XML_APOS);
     fputs("</text>\n", fp);
     size_t n_w = 0;
     for (int l = 0; l < d->L; l++)
@@ -521,13 +496,13 @@ static void write_header(FILE *fp, const drawing *d)
     double y = 70;
     if (d->ws) {
         fprintf(fp, "<text x=\"20\" y=\"%.0f\" font-size=\"12\">", y);
-        put_escaped(fp, d->w->svg_forward);
+        bp_xml_escape(fp, d->w->svg_forward, BP_XML_APOS);
         fputs("</text>\n", fp);
         y += 18;
     }
     if (d->upd) {
         fprintf(fp, "<text x=\"20\" y=\"%.0f\" font-size=\"12\">", y);
-        put_escaped(fp, d->w->svg_update);
+        bp_xml_escape(fp, d->w->svg_update, BP_XML_APOS);
         fputs("</text>\n", fp);
         y += 18;
     }
@@ -556,7 +531,7 @@ static void write_legend(FILE *fp, const drawing *d)
             "<text x=\"206\" y=\"%.1f\">%s</text>\n",
             y, y, COLOR_NEG, y + 4, d->w->svg_negative);
     fprintf(fp, "<text x=\"330\" y=\"%.1f\">", y + 4);
-    put_escaped(fp, d->w->svg_width);
+    bp_xml_escape(fp, d->w->svg_width, BP_XML_APOS);
     fputs("</text>\n", fp);
     fputs("</g>\n", fp);
 }
@@ -639,7 +614,8 @@ static void write_nodes(FILE *fp, const drawing *d)
         fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" font-weight=\"bold\" "
                     "text-anchor=\"middle\" fill=\"#444444\">",
                 col->x, d->top - 14);
-        put_escaped(fp, layer_role(d->net, d->w, c - 1, role, sizeof role));
+        bp_xml_escape(fp, layer_role(d->net, d->w, c - 1, role, sizeof role),
+                      BP_XML_APOS);
         fputs("</text>\n", fp);
         if (col->ellipsis >= 0)
             fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" "
@@ -673,7 +649,7 @@ static void write_nodes(FILE *fp, const drawing *d)
                     "text-anchor=\"middle\" fill=\"#111111\">",
                     cx, cy, NODE_R, fill, hl ? COLOR_HL : "#333333", hl ? "5" : "1.5", cx,
                     cy + fs * 0.36, fs);
-            put_escaped(fp, name);
+            bp_xml_escape(fp, name, BP_XML_APOS);
             fputs("</text></g>\n", fp);
             char above[2][TEXT_CAP], below[3][TEXT_CAP];
             int na, nb;
@@ -763,7 +739,7 @@ bp_status bp_svg_write(FILE *fp, const bp_net *net, const float *x, const float 
                        const bp_net *updated, const char *highlight, const bp_words *w,
                        int embedded)
 {
-    if (updated && !same_architecture(net, updated))
+    if (updated && !bp_net_same_architecture(net, updated, 0))
         return bp_error(BP_ERR_SHAPE,
                         "bp_draw_svg: the updated net's architecture differs from the net's");
     drawing d;

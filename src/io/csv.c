@@ -31,7 +31,9 @@
 #include <string.h>
 
 #include "backprop.h"
-#include "nn/nn_internal.h"
+#include "io_internal.h"
+#include "nn/error.h"
+#include "nn/net_io.h"
 
 #define BP_CSV_MAX_COLUMNS 1000000
 #define BP_CSV_MAX_CLASSES 65536
@@ -46,57 +48,6 @@ void bp_csv_options_init(bp_csv_options *opts, size_t size)
     d.task = -1;
     d.n_classes = 0;
     bp_abi_fill(opts, size, &d, sizeof d);
-}
-
-/* ---- reading the file ---------------------------------------------------- */
-
-static bp_status read_whole_file(const char *path, char **out, size_t *out_len)
-{
-    *out = NULL;
-    *out_len = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return bp_error(BP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(fp);
-        return bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
-    }
-    for (;;) {
-        if (cap - len < 2) { /* keep one byte for the final NUL */
-            if (cap > SIZE_MAX / 2) {
-                free(buf);
-                fclose(fp);
-                return bp_error(BP_ERR_NOMEM, "%s is too large to read", path);
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                fclose(fp);
-                return bp_error(BP_ERR_NOMEM, "out of memory reading %s (%zu bytes so far)",
-                                path, len);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t n = fread(buf + len, 1, cap - len - 1, fp);
-        len += n;
-        if (n == 0) {
-            if (ferror(fp)) {
-                int e = errno;
-                free(buf);
-                fclose(fp);
-                return bp_error(BP_ERR_IO, "cannot read %s: %s", path, strerror(e));
-            }
-            break;
-        }
-    }
-    fclose(fp);
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    return BP_OK;
 }
 
 /* ---- numbers --------------------------------------------------------------- */
@@ -1108,7 +1059,7 @@ static bp_status read_csv(bp_dataset **out, const char *path, const bp_csv_optio
 
     char *buf;
     size_t len;
-    bp_status st = read_whole_file(path, &buf, &len);
+    bp_status st = bp_read_file(path, SIZE_MAX - 1, &buf, &len);
     if (st != BP_OK)
         return st;
     const char *nul = memchr(buf, '\0', len);

@@ -25,7 +25,9 @@
 #include <zlib.h>
 
 #include "io_internal.h"
-#include "nn/nn_internal.h"
+#include "nn/error.h"
+#include "nn/le.h"
+#include "nn/net_io.h"
 
 #define MODEL_VERSION 2u   /* 2 added the SCHM section; version 1 files still load */
 #define HEADER_BYTES 20u   /* magic + version + file length */
@@ -122,23 +124,19 @@ static void w_bytes(writer *w, const void *data, size_t len)
 
 static void w_u32(writer *w, uint32_t v)
 {
-    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
+    unsigned char b[4];
+    bp_le_put_u32(b, v);
     w_bytes(w, b, 4);
 }
 
 static void w_u64(writer *w, uint64_t v)
 {
-    w_u32(w, (uint32_t)v);
-    w_u32(w, (uint32_t)(v >> 32));
+    unsigned char b[8];
+    bp_le_put_u64(b, v);
+    w_bytes(w, b, 8);
 }
 
-static void w_f32(writer *w, float f)
-{
-    uint32_t bits;
-    memcpy(&bits, &f, 4);
-    w_u32(w, bits);
-}
+static void w_f32(writer *w, float f) { w_u32(w, bp_f32_bits(f)); }
 
 static void w_f32s(writer *w, const float *v, size_t n)
 {
@@ -156,9 +154,9 @@ static void w_section(writer *w, const char tag[4], uint32_t flags, uint64_t len
 /* Names the first non-finite parameter of net (by layer, neuron, input). */
 static bp_status check_params_finite(const bp_net *net, const char *path, bp_status status)
 {
-    for (int l = 0; l < net->n_layers; l++) {
-        int units = net->layer[l].units, fan_in = net->fan_in[l];
-        const float *W = net->params + net->w_offset[l];
+    for (int l = 0; l < bp_net_layers(net); l++) {
+        int units = bp_net_layer(net, l).units, fan_in = bp_net_fan_in(net, l);
+        const float *W = bp_net_weights_const(net, l);
         for (size_t i = 0; i < (size_t)units * (size_t)fan_in; i++)
             if (!isfinite(W[i]))
                 return bp_error(status,
@@ -166,8 +164,8 @@ static bp_status check_params_finite(const bp_net *net, const char *path, bp_sta
                                 "finite (%g)",
                                 path, l + 1, i / (size_t)fan_in + 1, i % (size_t)fan_in + 1,
                                 (double)W[i]);
-        if (net->layer[l].bias) {
-            const float *b = net->params + net->b_offset[l];
+        if (bp_net_layer(net, l).bias) {
+            const float *b = bp_net_biases_const(net, l);
             for (int j = 0; j < units; j++)
                 if (!isfinite(b[j]))
                     return bp_error(status, "%s: layer %d: bias of neuron %d is not finite (%g)",
@@ -177,40 +175,50 @@ static bp_status check_params_finite(const bp_net *net, const char *path, bp_sta
     return BP_OK;
 }
 
-/* SCHM: the schema of the training data (docs/model-format.md). */
-static uint64_t names_length(char *const *names, int n)
+/* SCHM: the schema of the training data (docs/model-format.md).  A list of
+ * n names, read through its public getter, is either complete or absent
+ * (getter NULL for name 0), which is written as 0 names. */
+typedef const char *(*name_getter)(const bp_net *net, int i);
+
+static int names_count(const bp_net *net, name_getter name, int n)
+{
+    return n > 0 && name(net, 0) ? n : 0;
+}
+
+static uint64_t names_length(const bp_net *net, name_getter name, int n)
 {
     uint64_t len = 4;
-    for (int i = 0; names && i < n; i++)
-        len += 4 + strlen(names[i]);
+    for (int i = 0; i < names_count(net, name, n); i++)
+        len += 4 + strlen(name(net, i));
     return len;
 }
 
 static uint64_t schema_length(const bp_net *net)
 {
-    return 4 + names_length(net->input_names, net->input_names ? net->n_inputs : 0) +
-           names_length(net->target_names, net->n_targets) + 4 +
-           names_length(net->class_names, net->class_names ? net->n_classes : 0);
+    return 4 + names_length(net, bp_net_input_name, bp_net_inputs(net)) +
+           names_length(net, bp_net_target_name, bp_net_target_count(net)) + 4 +
+           names_length(net, bp_net_class_name, bp_net_classes(net));
 }
 
-static void write_names(writer *w, char *const *names, int n)
+static void write_names(writer *w, const bp_net *net, name_getter name, int n)
 {
-    w_u32(w, names ? (uint32_t)n : 0u);
-    for (int i = 0; names && i < n; i++) {
-        size_t len = strlen(names[i]);
+    n = names_count(net, name, n);
+    w_u32(w, (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(name(net, i));
         w_u32(w, (uint32_t)len);
-        w_bytes(w, names[i], len);
+        w_bytes(w, name(net, i), len);
     }
 }
 
 static void write_schema(writer *w, const bp_net *net, uint64_t len)
 {
     w_section(w, "SCHM", 0, len);
-    w_u32(w, (uint32_t)net->task);
-    write_names(w, net->input_names, net->n_inputs);
-    write_names(w, net->target_names, net->n_targets);
-    w_u32(w, (uint32_t)net->n_classes);
-    write_names(w, net->class_names, net->n_classes);
+    w_u32(w, (uint32_t)bp_net_task(net));
+    write_names(w, net, bp_net_input_name, bp_net_inputs(net));
+    write_names(w, net, bp_net_target_name, bp_net_target_count(net));
+    w_u32(w, (uint32_t)bp_net_classes(net));
+    write_names(w, net, bp_net_class_name, bp_net_classes(net));
 }
 
 /* Writes the checksum, frees w, and commits the file when every byte went
@@ -252,24 +260,30 @@ bp_status bp_model_write(const char *path, const bp_net *net, const unsigned cha
     bp_status st = check_params_finite(net, path, BP_ERR_NUMERIC);
     if (st != BP_OK)
         return st;
-    uint32_t loss_code = loss_to_code(net->loss);
+    const int n_inputs = bp_net_inputs(net), n_layers = bp_net_layers(net);
+    const size_t n_params = bp_net_param_count(net);
+    uint32_t loss_code = loss_to_code(bp_net_loss(net));
     if (loss_code == UINT32_MAX)
-        return bp_error(BP_ERR_ARG, "%s: net has an unknown loss %d", path, (int)net->loss);
-    for (int l = 0; l < net->n_layers; l++)
-        if (act_to_code(net->layer[l].act) == UINT32_MAX)
+        return bp_error(BP_ERR_ARG, "%s: net has an unknown loss %d", path, (int)bp_net_loss(net));
+    for (int l = 0; l < n_layers; l++)
+        if (act_to_code(bp_net_layer(net, l).act) == UINT32_MAX)
             return bp_error(BP_ERR_ARG, "%s: layer %d has an unknown activation %d", path, l + 1,
-                            (int)net->layer[l].act);
+                            (int)bp_net_layer(net, l).act);
 
     /* Section lengths, known before a byte is written. */
     const float *shift, *scale;
     int scaled = bp_net_scaling(net, &shift, &scale);
-    uint64_t n_in = (uint64_t)net->n_inputs;
-    uint64_t arch_len = 12 + 16 * (uint64_t)net->n_layers;
-    uint64_t parm_len = 8 + 4 * (uint64_t)net->n_params;
+    uint64_t n_in = (uint64_t)n_inputs;
+    uint64_t arch_len = 12 + 16 * (uint64_t)n_layers;
+    uint64_t parm_len = 8 + 4 * (uint64_t)n_params;
     uint64_t scal_len = 8 + (scaled ? 8 * n_in : 0);
     uint64_t meta_len = 4;
-    for (int i = 0; i < net->n_meta; i++)
-        meta_len += 8 + strlen(net->meta_key[i]) + strlen(net->meta_value[i]);
+    const int n_meta = bp_net_meta_count(net);
+    for (int i = 0; i < n_meta; i++) {
+        const char *key, *value;
+        bp_net_meta_at(net, i, &key, &value);
+        meta_len += 8 + strlen(key) + strlen(value);
+    }
     uint64_t schm_len = schema_length(net);
     uint64_t total = HEADER_BYTES + 5 * SECTION_HEAD + arch_len + parm_len + scal_len + meta_len +
                      schm_len +
@@ -296,11 +310,11 @@ bp_status bp_model_write(const char *path, const bp_net *net, const unsigned cha
     w_u64(w, total);
 
     w_section(w, "ARCH", SEC_REQUIRED, arch_len);
-    w_u32(w, (uint32_t)net->n_inputs);
-    w_u32(w, (uint32_t)net->n_layers);
+    w_u32(w, (uint32_t)n_inputs);
+    w_u32(w, (uint32_t)n_layers);
     w_u32(w, loss_code);
-    for (int l = 0; l < net->n_layers; l++) {
-        const bp_layer_spec *L = &net->layer[l];
+    for (int l = 0; l < n_layers; l++) {
+        const bp_layer_spec spec = bp_net_layer(net, l), *L = &spec;
         w_u32(w, (uint32_t)L->units);
         w_u32(w, act_to_code(L->act));
         w_u32(w, L->bias ? 1u : 0u);
@@ -308,25 +322,27 @@ bp_status bp_model_write(const char *path, const bp_net *net, const unsigned cha
     }
 
     w_section(w, "PARM", SEC_REQUIRED, parm_len);
-    w_u64(w, (uint64_t)net->n_params);
-    w_f32s(w, net->params, net->n_params);
+    w_u64(w, (uint64_t)n_params);
+    w_f32s(w, bp_net_params_const(net), n_params);
 
     w_section(w, "SCAL", SEC_REQUIRED, scal_len);
     w_u32(w, scaled ? 1u : 0u);
-    w_u32(w, scaled ? (uint32_t)net->n_inputs : 0u);
+    w_u32(w, scaled ? (uint32_t)n_inputs : 0u);
     if (scaled) {
-        w_f32s(w, shift, (size_t)net->n_inputs);
-        w_f32s(w, scale, (size_t)net->n_inputs);
+        w_f32s(w, shift, (size_t)n_inputs);
+        w_f32s(w, scale, (size_t)n_inputs);
     }
 
     w_section(w, "META", 0, meta_len);
-    w_u32(w, (uint32_t)net->n_meta);
-    for (int i = 0; i < net->n_meta; i++) {
-        size_t kl = strlen(net->meta_key[i]), vl = strlen(net->meta_value[i]);
+    w_u32(w, (uint32_t)n_meta);
+    for (int i = 0; i < n_meta; i++) {
+        const char *key, *value;
+        bp_net_meta_at(net, i, &key, &value);
+        size_t kl = strlen(key), vl = strlen(value);
         w_u32(w, (uint32_t)kl);
-        w_bytes(w, net->meta_key[i], kl);
+        w_bytes(w, key, kl);
         w_u32(w, (uint32_t)vl);
-        w_bytes(w, net->meta_value[i], vl);
+        w_bytes(w, value, vl);
     }
 
     write_schema(w, net, schm_len);
@@ -350,23 +366,8 @@ bp_status bp_net_save(const bp_net *net, const char *path)
 /* Reading                                                             */
 /* ------------------------------------------------------------------ */
 
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
-static uint64_t get_u64(const unsigned char *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-static float get_f32(const unsigned char *p)
-{
-    uint32_t bits = get_u32(p);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
+static float get_f32(const unsigned char *p) { return bp_f32_from_bits(bp_le_get_u32(p)); }
 
 /* A bounded cursor over one section's payload. */
 typedef struct {
@@ -388,7 +389,7 @@ static bp_status need(const cursor *c, uint64_t n, const char *what)
 
 static uint32_t take_u32(cursor *c)
 {
-    uint32_t v = get_u32(c->p);
+    uint32_t v = bp_le_get_u32(c->p);
     c->p += 4;
     c->left -= 4;
     return v;
@@ -428,19 +429,15 @@ static void tag_text(const unsigned char *t, char out[20])
  * format error about section `tag` of this file (out-of-memory stays so). */
 static bp_status reraise(bp_status st, const char *path, const char *tag)
 {
-    char msg[768];
-    snprintf(msg, sizeof msg, "%s", bp_errmsg());
     if (st == BP_ERR_NOMEM)
-        return bp_error(st, "%s: %s", path, msg);
-    return bp_error(BP_ERR_FORMAT, "%s: section %s: %s", path, tag, msg);
+        return bp_error_prefix(st, "%s: ", path);
+    return bp_error_prefix(BP_ERR_FORMAT, "%s: section %s: ", path, tag);
 }
 
 /* Prefixes the last message with the path, keeping the status. */
 static bp_status with_path(bp_status st, const char *path)
 {
-    char msg[768];
-    snprintf(msg, sizeof msg, "%s", bp_errmsg());
-    return bp_error(st, "%s: %s", path, msg);
+    return bp_error_prefix(st, "%s: ", path);
 }
 
 static bp_status read_f32s(cursor *c, float *out, size_t n)
@@ -529,11 +526,11 @@ static bp_status read_schema(bp_net *net, const char *path, const section *sec)
                         (unsigned long)task);
     char **in = NULL, **tg = NULL, **cl = NULL;
     uint32_t n_in = 0, n_tg = 0, n_cl = 0, classes = 0;
-    int outputs = net->layer[net->n_layers - 1].units;
-    st = read_names(&c, (uint32_t)net->n_inputs, "input names", &in, &n_in);
-    if (st == BP_OK && n_in != 0 && n_in != (uint32_t)net->n_inputs)
+    int outputs = bp_net_outputs(net);
+    st = read_names(&c, (uint32_t)bp_net_inputs(net), "input names", &in, &n_in);
+    if (st == BP_OK && n_in != 0 && n_in != (uint32_t)bp_net_inputs(net))
         st = bp_error(BP_ERR_FORMAT, "%s: section SCHM: %lu input names for %d inputs", path,
-                      (unsigned long)n_in, net->n_inputs);
+                      (unsigned long)n_in, bp_net_inputs(net));
     if (st == BP_OK)
         st = read_names(&c, BP_MAX_UNITS, "target names", &tg, &n_tg);
     if (st == BP_OK && (st = need(&c, 4, "the class count")) == BP_OK)
@@ -574,9 +571,9 @@ static bp_status legacy_schema(bp_net *net, uint32_t version)
 {
     if (version >= 2)
         return BP_OK;
-    int outputs = net->layer[net->n_layers - 1].units;
-    int classes = net->layer[net->n_layers - 1].act == BP_ACT_SOFTMAX ? outputs
-                  : net->loss == BP_LOSS_BCE && outputs == 1 ? 2 : 0;
+    int outputs = bp_net_outputs(net);
+    int classes = bp_net_layer(net, bp_net_layers(net) - 1).act == BP_ACT_SOFTMAX ? outputs
+                  : bp_net_loss(net) == BP_LOSS_BCE && outputs == 1 ? 2 : 0;
     if (classes == 0)
         return BP_OK;
     const char *list = bp_net_get_meta(net, "classes");
@@ -611,14 +608,14 @@ static bp_status check_header(const unsigned char *data, size_t size, const char
                         "%s: truncated: the file has %zu bytes, less than a model header; "
                         "expected %zu more bytes",
                         path, size, (size_t)HEADER_BYTES - size);
-    uint32_t version = get_u32(data + 8);
+    uint32_t version = bp_le_get_u32(data + 8);
     if (version > MODEL_VERSION)
         return bp_error(BP_ERR_FORMAT, "%s: model format version %lu is newer than this build "
                                        "reads (%u)",
                         path, (unsigned long)version, MODEL_VERSION);
     if (version == 0)
         return bp_error(BP_ERR_FORMAT, "%s: model format version 0 is not valid", path);
-    uint64_t total = get_u64(data + 12);
+    uint64_t total = bp_le_get_u64(data + 12);
     if (total < HEADER_BYTES + CRC_BYTES)
         return bp_error(BP_ERR_FORMAT, "%s: header gives an impossible file length of %llu bytes",
                         path, (unsigned long long)total);
@@ -636,7 +633,7 @@ static bp_status check_header(const unsigned char *data, size_t size, const char
                         (unsigned long long)total);
     size_t body = size - CRC_BYTES;
     uint32_t crc = crc_update((uint32_t)crc32(0L, Z_NULL, 0), data, body);
-    if (crc != get_u32(data + body))
+    if (crc != bp_le_get_u32(data + body))
         return bp_error(BP_ERR_FORMAT, "%s: checksum mismatch: file is corrupt", path);
     *version_out = version;
     *body_out = body;
@@ -654,8 +651,8 @@ static bp_status read_sections(const unsigned char *data, size_t body, const cha
         if (body - off < SECTION_HEAD)
             return bp_error(BP_ERR_FORMAT, "%s: truncated section header at byte %zu", path, off);
         const unsigned char *h = data + off;
-        uint32_t flags = get_u32(h + 4);
-        uint64_t len = get_u64(h + 8);
+        uint32_t flags = bp_le_get_u32(h + 4);
+        uint64_t len = bp_le_get_u64(h + 8);
         char tag[20];
         tag_text(h, tag);
         if (len > (uint64_t)(body - off - SECTION_HEAD))
@@ -767,7 +764,7 @@ static bp_status check_parm(const char *path, const section *s, uint64_t n_param
     bp_status st;
     if ((st = need(pc, 8, "the parameter count")) != BP_OK)
         return st;
-    uint64_t count = get_u64(pc->p);
+    uint64_t count = bp_le_get_u64(pc->p);
     pc->p += 8;
     pc->left -= 8;
     if (count != n_params)
@@ -915,7 +912,7 @@ static bp_status parse_model(const unsigned char *data, size_t size, const char 
                        loss_codes[arch.loss_code]);
     if (st != BP_OK)
         return reraise(st, path, "ARCH");
-    read_f32s(&pc, net->params, (size_t)arch.n_params);
+    read_f32s(&pc, bp_net_params(net), (size_t)arch.n_params);
     st = check_params_finite(net, path, BP_ERR_NUMERIC);
     if (st == BP_OK && scaled)
         st = read_scaling(net, path, &sc, arch.n_inputs);
@@ -973,8 +970,8 @@ static bp_status read_model_file(const char *path, unsigned char **data, size_t 
     size_t got = fread(head, 1, sizeof head, fp);
     if (got < sizeof head && ferror(fp))
         return read_error(fp, path);
-    uint64_t total = got == sizeof head ? get_u64(head + 12) : 0;
-    uint32_t version = got == sizeof head ? get_u32(head + 8) : 0;
+    uint64_t total = got == sizeof head ? bp_le_get_u64(head + 12) : 0;
+    uint32_t version = got == sizeof head ? bp_le_get_u32(head + 8) : 0;
     if (got < sizeof head || memcmp(head, model_magic, sizeof model_magic) != 0 ||
         version == 0 || version > MODEL_VERSION || total < HEADER_BYTES + CRC_BYTES) {
         fclose(fp); /* too short or not a model: parse_model says which */

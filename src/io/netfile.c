@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "io_internal.h"
+#include "nn/error.h"
 
 #define NET_FORMAT_VERSION 1
 #define NET_MAX_FILE_BYTES ((size_t)1 << 31)
@@ -477,12 +478,8 @@ static bp_status build_net(const net_text *s, bp_net **out)
     for (int l = 0; l < s->n_layers; l++)
         specs[l] = s->layers[l].spec;
     bp_status st = bp_net_create(&net, s->n_inputs, s->n_layers, specs, s->loss);
-    if (st != BP_OK) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "%s: %s", name, bp_errmsg());
-        bp_error(st, "%s", msg);
-        return BP_ERR_PARSE;
-    }
+    if (st != BP_OK)
+        return bp_error_prefix(BP_ERR_PARSE, "%s: ", name);
     if (s->have_init)
         st = bp_net_init(net, s->init, (uint64_t)s->init_seed);
     for (int l = 0; st == BP_OK && l < s->n_layers; l++) {
@@ -497,12 +494,9 @@ static bp_status build_net(const net_text *s, bp_net **out)
     if (st == BP_OK && s->shift)
         st = bp_net_set_scaling(net, s->shift, s->scale);
     for (int i = 0; st == BP_OK && i < s->meta_n; i++)
-        if ((st = bp_net_set_meta(net, s->meta_key[i], s->meta_value[i])) != BP_OK) {
-            char msg[600];
-            snprintf(msg, sizeof msg, "%s:%d: meta %s: %s", name, s->meta_line[i],
-                     s->meta_key[i], bp_errmsg());
-            st = bp_error(BP_ERR_PARSE, "%s", msg);
-        }
+        if ((st = bp_net_set_meta(net, s->meta_key[i], s->meta_value[i])) != BP_OK)
+            st = bp_error_prefix(BP_ERR_PARSE, "%s:%d: meta %s: ", name, s->meta_line[i],
+                                 s->meta_key[i]);
     if (st == BP_OK && s->target && s->target_count != bp_net_outputs(net))
         st = bp_error(BP_ERR_PARSE, "%s:%d: target has %d values but the net has %d outputs",
                       name, s->target_line, s->target_count, bp_net_outputs(net));

@@ -21,7 +21,7 @@
 
 #include "io/io_internal.h"
 #include "io/protobuf.h"
-#include "nn/nn_internal.h"
+#include "nn/net_io.h"
 
 #define ONNX_OPSET 13
 #define ONNX_IR_VERSION 7          /* the IR version that goes with opset 13 */
@@ -123,17 +123,17 @@ static void put_graph_nodes(pb_buf *g, const bp_net *net)
     char cur[32] = "input";
     const float *shift, *scale;
     if (bp_net_scaling(net, &shift, &scale)) {
-        put_initializer(g, "scaling_shift", shift, 0, net->n_inputs);
-        put_initializer(g, "scaling_scale", scale, 0, net->n_inputs);
+        put_initializer(g, "scaling_shift", shift, 0, bp_net_inputs(net));
+        put_initializer(g, "scaling_scale", scale, 0, bp_net_inputs(net));
         put_node(g, "Sub", "scaling_sub", "input", "scaling_shift", NULL, "x_shifted", no_attr,
                  no_attr);
         put_node(g, "Mul", "scaling_mul", "x_shifted", "scaling_scale", NULL, "x_scaled",
                  no_attr, no_attr);
         strcpy(cur, "x_scaled");
     }
-    for (int l = 0; l < net->n_layers; l++) {
-        const bp_layer_spec *L = &net->layer[l];
-        int last = l == net->n_layers - 1;
+    for (int l = 0; l < bp_net_layers(net); l++) {
+        const bp_layer_spec spec = bp_net_layer(net, l), *L = &spec;
+        int last = l == bp_net_layers(net) - 1;
         char wname[32], bname[32], gname[32], sname[32], aname[32], actname[32];
         snprintf(wname, sizeof wname, "W%d", l + 1);
         snprintf(bname, sizeof bname, "b%d", l + 1);
@@ -142,7 +142,7 @@ static void put_graph_nodes(pb_buf *g, const bp_net *net)
         snprintf(sname, sizeof sname, "%s", last && !op ? "output" : "");
         if (!sname[0])
             snprintf(sname, sizeof sname, "s%d", l + 1);
-        put_initializer(g, wname, bp_net_weights_const(net, l), L->units, net->fan_in[l]);
+        put_initializer(g, wname, bp_net_weights_const(net, l), L->units, bp_net_fan_in(net, l));
         if (L->bias)
             put_initializer(g, bname, bp_net_biases_const(net, l), 0, L->units);
         onnx_attr transb = {"transB", 2, 0.0f, 1};
@@ -215,7 +215,7 @@ static void put_schema(pb_buf *m, const bp_net *net)
     if (task != BP_TASK_UNKNOWN)
         put_meta(m, TASK_KEY, task == BP_TASK_CLASSIFICATION ? "classification" : "regression");
     if (bp_net_input_name(net, 0))
-        put_name_list(m, "feature_names", net, net->n_inputs, bp_net_input_name);
+        put_name_list(m, "feature_names", net, bp_net_inputs(net), bp_net_input_name);
     if (bp_net_target_count(net) > 0 && bp_net_target_name(net, 0))
         put_name_list(m, "target_names", net, bp_net_target_count(net), bp_net_target_name);
     if (bp_net_classes(net) > 0) {
@@ -234,7 +234,7 @@ bp_status bp_net_save_onnx(const bp_net *net, const char *path)
     pb_buf graph = {0}, model = {0}, opset = {0};
     put_graph_nodes(&graph, net);
     pb_put_string_field(&graph, 2, "backprop");
-    put_value_info(&graph, 11, "input", net->n_inputs);
+    put_value_info(&graph, 11, "input", bp_net_inputs(net));
     put_value_info(&graph, 12, "output", bp_net_outputs(net));
 
     pb_put_varint_field(&model, 1, ONNX_IR_VERSION);
@@ -243,10 +243,13 @@ bp_status bp_net_save_onnx(const bp_net *net, const char *path)
     pb_put_message_field(&model, 7, &graph);
     pb_put_varint_field(&opset, 2, ONNX_OPSET);   /* default domain "" */
     pb_put_message_field(&model, 8, &opset);
-    put_meta(&model, LOSS_KEY, bp_loss_name(net->loss));
+    put_meta(&model, LOSS_KEY, bp_loss_name(bp_net_loss(net)));
     put_schema(&model, net);
-    for (int i = 0; i < net->n_meta; i++)
-        put_meta(&model, net->meta_key[i], net->meta_value[i]);
+    for (int i = 0; i < bp_net_meta_count(net); i++) {
+        const char *key, *value;
+        bp_net_meta_at(net, i, &key, &value);
+        put_meta(&model, key, value);
+    }
     if (model.failed) {
         pb_free(&model);
         return bp_error(BP_ERR_NOMEM, "%s: out of memory for the ONNX model", path);

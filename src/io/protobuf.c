@@ -1,5 +1,6 @@
 /* Protocol-buffers wire format, writer and bounds-checked reader (protobuf.h). */
 #include "io/protobuf.h"
+#include "nn/le.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +70,8 @@ void pb_put_varint_field(pb_buf *b, int field, uint64_t v)
 
 static void put_le32(pb_buf *b, uint32_t v)
 {
-    unsigned char t[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
+    unsigned char t[4];
+    bp_le_put_u32(t, v);
     put_raw(b, t, 4);
 }
 
@@ -80,14 +81,7 @@ void pb_put_fixed32_field(pb_buf *b, int field, uint32_t v)
     put_le32(b, v);
 }
 
-static uint32_t float_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-void pb_put_float_field(pb_buf *b, int field, float f) { pb_put_fixed32_field(b, field, float_bits(f)); }
+void pb_put_float_field(pb_buf *b, int field, float f) { pb_put_fixed32_field(b, field, bp_f32_bits(f)); }
 
 void pb_put_bytes_field(pb_buf *b, int field, const void *data, size_t n)
 {
@@ -120,7 +114,7 @@ void pb_put_packed_floats(pb_buf *b, int field, const float *v, size_t n)
     if (!reserve(b, n * 4))
         return;
     for (size_t i = 0; i < n; i++)
-        put_le32(b, float_bits(v[i]));
+        put_le32(b, bp_f32_bits(v[i]));
 }
 
 /* ---- reader ----------------------------------------------------------------- */
@@ -188,8 +182,5 @@ int pb_next(pb_reader *r, pb_field *f)
 
 float pb_float_at(const unsigned char *p)
 {
-    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
+    return bp_f32_from_bits(bp_le_get_u32(p));
 }

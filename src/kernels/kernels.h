@@ -23,8 +23,11 @@
  * the training loop never creates a thread. */
 typedef struct bpk_pool bpk_pool;
 
-/* NULL on failure (message set).  threads ≥ 1; 1 means run on the caller. */
-bpk_pool *bpk_pool_create(int threads);
+/* threads in [1, 1024]; 1 means run on the caller.  NULL on failure with
+ * errno EINVAL (thread count out of range), ENOMEM, or EAGAIN (creating
+ * thread *failed_thread failed; failed_thread may be NULL).  No message is
+ * set: kernels/ does not call into nn/, whose caller words it. */
+bpk_pool *bpk_pool_create(int threads, int *failed_thread);
 void bpk_pool_free(bpk_pool *pool);
 int bpk_pool_threads(const bpk_pool *pool);
 /* Run fn(ctx, task) for every task in [0, ntasks), spread over the pool's

@@ -8,6 +8,7 @@
  * One job at a time per pool: bpk_pool_run must not be called concurrently
  * on the same pool, nor from inside one of its tasks.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -89,19 +90,17 @@ static void *worker(void *arg)
     return NULL;
 }
 
-bpk_pool *bpk_pool_create(int threads)
+bpk_pool *bpk_pool_create(int threads, int *failed_thread)
 {
-    if (threads < 1) {
-        bp_error(BP_ERR_ARG, "thread count must be at least 1 (got %d)", threads);
-        return NULL;
-    }
-    if (threads > 1024) {
-        bp_error(BP_ERR_ARG, "thread count %d is too large (at most 1024)", threads);
+    /* kernels/ sits below nn/error.c, so it words no message: errno says why
+     * and the caller (nn/workspace.c) reports it. */
+    if (threads < 1 || threads > 1024) {
+        errno = EINVAL;
         return NULL;
     }
     bpk_pool *p = calloc(1, sizeof *p);
     if (!p) {
-        bp_error(BP_ERR_NOMEM, "out of memory creating a thread pool");
+        errno = ENOMEM;
         return NULL;
     }
     p->threads = threads;
@@ -115,7 +114,7 @@ bpk_pool *bpk_pool_create(int threads)
     p->tids = calloc((size_t)threads - 1, sizeof *p->tids);
     if (!p->tids) {
         free(p);
-        bp_error(BP_ERR_NOMEM, "out of memory creating a thread pool");
+        errno = ENOMEM;
         return NULL;
     }
     pthread_mutex_init(&p->mu, NULL);
@@ -124,7 +123,9 @@ bpk_pool *bpk_pool_create(int threads)
     for (int i = 0; i < threads - 1; i++) {
         if (pthread_create(&p->tids[i], NULL, worker, p) != 0) {
             bpk_pool_free(p);
-            bp_error(BP_ERR_NOMEM, "cannot create thread %d of a pool of %d", i + 1, threads);
+            if (failed_thread)
+                *failed_thread = i + 1;
+            errno = EAGAIN;
             return NULL;
         }
         p->nstarted++;

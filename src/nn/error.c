@@ -8,8 +8,10 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "backprop.h"
+#include "error.h"
 
 static _Thread_local char error_message[1024];
 
@@ -23,6 +25,19 @@ bp_status bp_error(bp_status status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(error_message, sizeof error_message, fmt, ap);
     va_end(ap);
+    return status;
+}
+
+bp_status bp_error_prefix(bp_status status, const char *fmt, ...)
+{
+    char old[sizeof error_message];
+    memcpy(old, error_message, sizeof old);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(error_message, sizeof error_message, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof error_message)
+        snprintf(error_message + n, sizeof error_message - (size_t)n, "%s", old);
     return status;
 }
 

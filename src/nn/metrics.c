@@ -34,6 +34,19 @@ void bp_metrics_clear(bp_metrics *m)
         metrics_reset(m);
 }
 
+int bp_predicted_class(const float *out, int n_out)
+{
+    if (!out || n_out < 1)
+        return -1;
+    if (n_out == 1)
+        return out[0] > 0.5f;
+    int best = 0;
+    for (int k = 1; k < n_out; k++)
+        if (out[k] > out[best])
+            best = k;
+    return best;
+}
+
 bp_status bp_metrics_compute(const float *outputs, const float *targets, const int32_t *labels,
                              size_t rows, int n_out, int classes, bp_metrics *m)
 {

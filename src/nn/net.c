@@ -181,13 +181,15 @@ bp_status bp_net_clone(const bp_net *net, bp_net **out)
     return st;
 }
 
-static int same_architecture(const bp_net *a, const bp_net *b)
+int bp_net_same_architecture(const bp_net *a, const bp_net *b, int with_functions)
 {
-    if (a->n_inputs != b->n_inputs || a->n_layers != b->n_layers || a->loss != b->loss)
+    if (a->n_inputs != b->n_inputs || a->n_layers != b->n_layers ||
+        (with_functions && a->loss != b->loss))
         return 0;
     for (int l = 0; l < a->n_layers; l++)
-        if (a->layer[l].units != b->layer[l].units || a->layer[l].act != b->layer[l].act ||
-            a->layer[l].bias != b->layer[l].bias)
+        if (a->layer[l].units != b->layer[l].units ||
+            (a->layer[l].bias != 0) != (b->layer[l].bias != 0) ||
+            (with_functions && a->layer[l].act != b->layer[l].act))
             return 0;
     return 1;
 }
@@ -196,7 +198,7 @@ bp_status bp_net_copy_params(bp_net *dst, const bp_net *src)
 {
     if (!dst || !src)
         return bp_error(BP_ERR_ARG, "bp_net_copy_params: NULL argument");
-    if (!same_architecture(dst, src))
+    if (!bp_net_same_architecture(dst, src, 1))
         return bp_error(BP_ERR_SHAPE, "cannot copy parameters between nets of different shape");
     memcpy(dst->params, src->params, src->n_params * sizeof(float));
     const float *shift, *scale;

@@ -6,29 +6,7 @@
 
 #include "backprop.h"
 #include "kernels/kernels.h"
-
-/* Extensible structs (backprop.h): the end of each one's first versioned
- * layout.  A `size` below it is refused; fields added later go after it. */
-#define BP_END_OF(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
-#define BP_LAYER_SPEC_V1 BP_END_OF(bp_layer_spec, slope)
-#define BP_CSV_OPTIONS_V1 BP_END_OF(bp_csv_options, n_classes)
-#define BP_TRAIN_OPTIONS_V1 BP_END_OF(bp_train_options, report_every)
-#define BP_METRICS_V1 BP_END_OF(bp_metrics, r2)
-/* BP_OK if s (an extensible struct) is non-NULL and its size ≥ v1_size, else
- * BP_ERR_ARG naming fn, the type and the init call to use. */
-bp_status bp_abi_check(const void *s, size_t v1_size, const char *fn, const char *type,
-                       const char *init);
-/* Copy a checked struct into dst (this library's layout, dst_size bytes,
- * already holding defaults): only the prefix both know; dst's size becomes
- * dst_size. */
-void bp_abi_copy(void *dst, size_t dst_size, const void *src);
-/* Fill a caller's struct of `size` bytes: defaults (known bytes) then zeros;
- * its size field becomes `size`. */
-void bp_abi_fill(void *dst, size_t size, const void *defaults, size_t known);
-
-#define BP_META_MAX 64
-#define BP_META_KEY_MAX 64
-#define BP_META_VALUE_MAX 256
+#include "nn/net_io.h"
 
 struct bp_net {
     int n_inputs;
@@ -125,23 +103,5 @@ bp_status bp_check_targets(const bp_net *net, const float *target, size_t rows, 
 bp_status bp_check_data_fits(const bp_net *net, const bp_dataset *ds, const char *which,
                              const char *noun);
 
-/* The class an output row predicts: the largest output, or for a single
- * (sigmoid) output, class 1 when it exceeds ½. */
-static inline int bp_predicted_class(const float *out, int n_out)
-{
-    if (n_out == 1)
-        return out[0] > 0.5f;
-    int best = 0;
-    for (int k = 1; k < n_out; k++)
-        if (out[k] > out[best])
-            best = k;
-    return best;
-}
 
-/* Trainer state as bytes for checkpoints (little-endian, versioned inside).
- * io/ stores the blob without looking into it. */
-bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, size_t *len);
-/* Builds a trainer for net from a blob made by bp_trainer_state_export. */
-bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned char *blob,
-                                  size_t len);
 #endif

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "error.h"
+#include "le.h"
 #include "nn_internal.h"
 #include "rng.h"
 
@@ -108,13 +110,20 @@ bp_status bp_scaling_parse(const char *name, bp_scaling *out)
     return st;
 }
 
+float bp_learning_rate_default(bp_optimizer optimizer)
+{
+    return optimizer == BP_OPT_ADAM || optimizer == BP_OPT_ADAMW || optimizer == BP_OPT_RMSPROP
+               ? 0.001f
+               : 0.01f;
+}
+
 void bp_train_options_init(bp_train_options *opts, size_t size)
 {
     bp_train_options d, *o = &d;
     memset(o, 0, sizeof *o);
     o->epochs = 10;
     o->batch_size = 32;
-    o->learning_rate = 0.01f;
+    o->learning_rate = bp_learning_rate_default(BP_OPT_SGD); /* see backprop.h */
     o->optimizer = BP_OPT_ADAM;
     o->momentum = 0.9f;
     o->beta1 = 0.9f;
@@ -896,32 +905,20 @@ static void put(bytes_out *b, const void *src, size_t n)
 static void put_u64(bytes_out *b, uint64_t v)
 {
     unsigned char c[8];
-    for (int i = 0; i < 8; i++)
-        c[i] = (unsigned char)(v >> (8 * i));
+    bp_le_put_u64(c, v);
     put(b, c, 8);
 }
 
 static void put_u32(bytes_out *b, uint32_t v)
 {
     unsigned char c[4];
-    for (int i = 0; i < 4; i++)
-        c[i] = (unsigned char)(v >> (8 * i));
+    bp_le_put_u32(c, v);
     put(b, c, 4);
 }
 
-static void put_f32(bytes_out *b, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    put_u32(b, u);
-}
+static void put_f32(bytes_out *b, float f) { put_u32(b, bp_f32_bits(f)); }
 
-static void put_f64(bytes_out *b, double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    put_u64(b, u);
-}
+static void put_f64(bytes_out *b, double d) { put_u64(b, bp_f64_bits(d)); }
 
 static void put_array(bytes_out *b, const float *a, size_t n)
 {
@@ -941,9 +938,7 @@ static uint64_t get_u64(bytes_in *b)
 {
     if (b->failed || b->len - b->pos < 8)
         return b->failed = 1, 0;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)b->p[b->pos + (size_t)i] << (8 * i);
+    uint64_t v = bp_le_get_u64(b->p + b->pos);
     b->pos += 8;
     return v;
 }
@@ -952,28 +947,14 @@ static uint32_t get_u32(bytes_in *b)
 {
     if (b->failed || b->len - b->pos < 4)
         return b->failed = 1, 0;
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)b->p[b->pos + (size_t)i] << (8 * i);
+    uint32_t v = bp_le_get_u32(b->p + b->pos);
     b->pos += 4;
     return v;
 }
 
-static float get_f32(bytes_in *b)
-{
-    uint32_t u = get_u32(b);
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
+static float get_f32(bytes_in *b) { return bp_f32_from_bits(get_u32(b)); }
 
-static double get_f64(bytes_in *b)
-{
-    uint64_t u = get_u64(b);
-    double d;
-    memcpy(&d, &u, 8);
-    return d;
-}
+static double get_f64(bytes_in *b) { return bp_f64_from_bits(get_u64(b)); }
 
 /* Reads an optional array into dst (allocated by the trainer when expected). */
 static void get_array(bytes_in *b, float *dst, size_t n)
@@ -1141,11 +1122,8 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
         return bp_error(BP_ERR_FORMAT, "trainer state: best validation loss is %g", best_val);
     bp_trainer *tr;
     bp_status st = bp_trainer_create(&tr, net, &o);
-    if (st != BP_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "trainer state: %s", bp_errmsg());
-        return bp_error(BP_ERR_FORMAT, "%s", msg);
-    }
+    if (st != BP_OK)
+        return bp_error_prefix(BP_ERR_FORMAT, "trainer state: ");
     tr->epochs_done = epochs_done;
     tr->steps = steps;
     tr->best_val = best_val;

@@ -5,6 +5,7 @@
  * The net is only read here (except by the update steps), which is what lets
  * one const net serve many threads, each with its own workspace.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,24 @@
 
 /* Room for n floats, rounded up to 16 so every buffer starts 64-byte aligned. */
 static size_t padded(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* bpk_pool_create, with the message kernels/ leaves to its caller. */
+static bpk_pool *pool_create(int threads)
+{
+    int failed = 0;
+    bpk_pool *pool = bpk_pool_create(threads, &failed);
+    if (pool)
+        return pool;
+    if (errno == EINVAL && threads < 1)
+        bp_error(BP_ERR_ARG, "thread count must be at least 1 (got %d)", threads);
+    else if (errno == EINVAL)
+        bp_error(BP_ERR_ARG, "thread count %d is too large (at most 1024)", threads);
+    else if (errno == EAGAIN)
+        bp_error(BP_ERR_NOMEM, "cannot create thread %d of a pool of %d", failed, threads);
+    else
+        bp_error(BP_ERR_NOMEM, "out of memory creating a thread pool");
+    return NULL;
+}
 
 bp_status bp_workspace_create(bp_workspace **out, const bp_net *net, int max_batch, int threads)
 {
@@ -70,7 +89,7 @@ bp_status bp_workspace_create(bp_workspace **out, const bp_net *net, int max_bat
     ws->grads = p, p += padded(net->n_params);
     ws->input = p;
 
-    ws->pool = bpk_pool_create(threads);
+    ws->pool = pool_create(threads);
     if (!ws->pool) {
         free(ws->arena);
         free(ws);
