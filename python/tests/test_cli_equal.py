@@ -1,6 +1,6 @@
 """Python and the CLI give the same predictions for the same model file:
-bit for bit for regression outputs (printed with %.9g), the same class and
-probabilities to the CLI's 6 digits for a classifier."""
+bit for bit for regression outputs (printed with %.9g) and for a classifier's
+probabilities (predict --precision 9), and the same class names."""
 import csv
 import os
 import subprocess
@@ -12,8 +12,9 @@ import numpy as np
 from backprop import MLPClassifier, MLPRegressor, Net
 
 
-def cli_predict(model, data):
-    r = subprocess.run([util.CLI, "predict", model, data], capture_output=True, text=True)
+def cli_predict(model, data, *options):
+    r = subprocess.run([util.CLI, "predict", model, data, *options], capture_output=True,
+                       text=True)
     if r.returncode != 0:
         raise AssertionError("backprop predict failed: " + r.stderr)
     return list(csv.reader(r.stdout.splitlines()))
@@ -70,6 +71,11 @@ class SameAsCli(unittest.TestCase):
         # the model records the classes, so the CLI prints their names
         self.assertEqual(clf.net_.classes, list(clf.classes_))
         self.assertEqual(cli_class, mine_names)
+        # with 9 digits the probabilities read back to the very same float32 bits
+        rows9 = cli_predict(model, self.write_csv(self.X, self.y), "--precision", "9")
+        cli9 = np.array([[float(v) for v in r[1:]] for r in rows9[1:]], dtype=np.float32)
+        mine = clf.net_.predict(self.X.astype(np.float32))
+        np.testing.assert_array_equal(cli9.view(np.uint32), mine.view(np.uint32))
 
 
 if __name__ == "__main__":
