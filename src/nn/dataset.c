@@ -16,6 +16,7 @@
 
 #include "backprop.h"
 #include "rng.h"
+#include "nn_internal.h"
 
 struct bp_dataset {
     size_t rows;
@@ -50,15 +51,6 @@ static char *dup_string(const char *s)
     if (p)
         memcpy(p, s, n);
     return p;
-}
-
-static void free_names(char **names, int n)
-{
-    if (!names)
-        return;
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
 }
 
 /* Allocates a floats array of rows·cols elements (at least one byte, so a
@@ -110,9 +102,9 @@ void bp_dataset_free(bp_dataset *ds)
     free(ds->x);
     free(ds->y);
     free(ds->labels);
-    free_names(ds->class_names, ds->n_class_names);
-    free_names(ds->input_names, ds->inputs);
-    free_names(ds->target_names, ds->n_targets);
+    bp_names_free(ds->class_names, ds->n_class_names);
+    bp_names_free(ds->input_names, ds->inputs);
+    bp_names_free(ds->target_names, ds->n_targets);
     if (ds->row_ids) {
         for (size_t r = 0; r < ds->rows; r++)
             free(ds->row_ids[r]);
@@ -158,7 +150,7 @@ bp_status bp_dataset_set_labels(bp_dataset *ds, const int32_t *labels, int class
     free(ds->labels);
     ds->labels = copy;
     if (ds->classes != classes) {
-        free_names(ds->class_names, ds->n_class_names);
+        bp_names_free(ds->class_names, ds->n_class_names);
         ds->class_names = NULL;
         ds->n_class_names = 0;
     }
@@ -176,34 +168,12 @@ bp_status bp_dataset_set_labels(bp_dataset *ds, const int32_t *labels, int class
     return BP_OK;
 }
 
-/* Copies n names (each non-NULL) into a fresh array. */
-static bp_status copy_names(char ***out, int n, const char *const *names, const char *what)
-{
-    *out = NULL;
-    char **copy = calloc((size_t)n, sizeof *copy);
-    if (!copy)
-        return bp_error(BP_ERR_NOMEM, "out of memory copying %d %s names", n, what);
-    for (int i = 0; i < n; i++) {
-        if (!names[i]) {
-            free_names(copy, n);
-            return bp_error(BP_ERR_ARG, "%s name %d is NULL", what, i + 1);
-        }
-        copy[i] = dup_string(names[i]);
-        if (!copy[i]) {
-            free_names(copy, n);
-            return bp_error(BP_ERR_NOMEM, "out of memory copying %d %s names", n, what);
-        }
-    }
-    *out = copy;
-    return BP_OK;
-}
-
 bp_status bp_dataset_set_class_names(bp_dataset *ds, int classes, const char *const *names)
 {
     if (!ds)
         return bp_error(BP_ERR_ARG, "bp_dataset_set_class_names: data set is NULL");
     if (!names) {
-        free_names(ds->class_names, ds->n_class_names);
+        bp_names_free(ds->class_names, ds->n_class_names);
         ds->class_names = NULL;
         ds->n_class_names = 0;
         return BP_OK;
@@ -215,10 +185,10 @@ bp_status bp_dataset_set_class_names(bp_dataset *ds, int classes, const char *co
         return bp_error(BP_ERR_SHAPE, "bp_dataset_set_class_names: %d names for %d classes",
                         classes, ds->classes);
     char **copy;
-    bp_status st = copy_names(&copy, classes, names, "class");
+    bp_status st = bp_names_copy(&copy, classes, names, "class", 0);
     if (st != BP_OK)
         return st;
-    free_names(ds->class_names, ds->n_class_names);
+    bp_names_free(ds->class_names, ds->n_class_names);
     ds->class_names = copy;
     ds->n_class_names = classes;
     return BP_OK;
@@ -226,9 +196,7 @@ bp_status bp_dataset_set_class_names(bp_dataset *ds, int classes, const char *co
 
 const char *bp_dataset_class_name(const bp_dataset *ds, int k)
 {
-    if (!ds || !ds->class_names || k < 0 || k >= ds->n_class_names)
-        return NULL;
-    return ds->class_names[k];
+    return ds ? bp_name_at(ds->class_names, ds->n_class_names, k) : NULL;
 }
 
 bp_status bp_dataset_set_input_names(bp_dataset *ds, const char *const *names)
@@ -237,20 +205,18 @@ bp_status bp_dataset_set_input_names(bp_dataset *ds, const char *const *names)
         return bp_error(BP_ERR_ARG, "bp_dataset_set_input_names: data set is NULL");
     char **copy = NULL;
     if (names) {
-        bp_status st = copy_names(&copy, ds->inputs, names, "input");
+        bp_status st = bp_names_copy(&copy, ds->inputs, names, "input", 0);
         if (st != BP_OK)
             return st;
     }
-    free_names(ds->input_names, ds->inputs);
+    bp_names_free(ds->input_names, ds->inputs);
     ds->input_names = copy;
     return BP_OK;
 }
 
 const char *bp_dataset_input_name(const bp_dataset *ds, int i)
 {
-    if (!ds || !ds->input_names || i < 0 || i >= ds->inputs)
-        return NULL;
-    return ds->input_names[i];
+    return ds ? bp_name_at(ds->input_names, ds->inputs, i) : NULL;
 }
 
 bp_status bp_dataset_subset(const bp_dataset *ds, const size_t *idx, size_t n, bp_dataset **out)
@@ -466,11 +432,11 @@ bp_status bp_dataset_set_target_names(bp_dataset *ds, int n, const char *const *
         return bp_error(BP_ERR_ARG, "bp_dataset_set_target_names: bad argument");
     char **copy = NULL;
     if (n > 0) {
-        bp_status st = copy_names(&copy, n, names, "target");
+        bp_status st = bp_names_copy(&copy, n, names, "target", 0);
         if (st != BP_OK)
             return st;
     }
-    free_names(ds->target_names, ds->n_targets);
+    bp_names_free(ds->target_names, ds->n_targets);
     ds->target_names = copy;
     ds->n_targets = n;
     return BP_OK;
@@ -480,9 +446,7 @@ int bp_dataset_target_count(const bp_dataset *ds) { return ds ? ds->n_targets : 
 
 const char *bp_dataset_target_name(const bp_dataset *ds, int j)
 {
-    if (!ds || !ds->target_names || j < 0 || j >= ds->n_targets)
-        return NULL;
-    return ds->target_names[j];
+    return ds ? bp_name_at(ds->target_names, ds->n_targets, j) : NULL;
 }
 
 bp_status bp_dataset_set_row_ids(bp_dataset *ds, const char *const *ids)

@@ -104,4 +104,13 @@ bp_status bp_check_data_fits(const bp_net *net, const bp_dataset *ds, const char
                              const char *noun);
 
 
+/* Owned name arrays (names.c), shared by data sets and a net's schema.
+ * bp_names_copy: NULL names or n == 0 give *out = NULL; a NULL name, or one
+ * longer than max_len bytes (0: no limit), is refused naming `what`. */
+void bp_names_free(char **names, int n);
+bp_status bp_names_copy(char ***out, int n, const char *const *names, const char *what,
+                        size_t max_len);
+/* names[i], or NULL when names is NULL or i is outside 0..n-1. */
+const char *bp_name_at(char *const *names, int n, int i);
+
 #endif

@@ -8,47 +8,11 @@
 
 #include "nn_internal.h"
 
-static void free_list(char **names, int n)
-{
-    if (!names)
-        return;
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-}
-
-/* A fresh copy of n names; NULL names are refused, as are over-long ones. */
-static bp_status copy_list(char ***out, int n, const char *const *names, const char *what)
-{
-    *out = NULL;
-    if (!names || n == 0)
-        return BP_OK;
-    char **c = calloc((size_t)n, sizeof *c);
-    if (!c)
-        return bp_error(BP_ERR_NOMEM, "out of memory copying %d %s names", n, what);
-    for (int i = 0; i < n; i++) {
-        size_t len = names[i] ? strlen(names[i]) : 0;
-        if (!names[i] || len > BP_NAME_MAX) {
-            free_list(c, n);
-            return bp_error(BP_ERR_ARG, "%s name %d is %s", what, i + 1,
-                            names[i] ? "longer than BP_NAME_MAX bytes" : "NULL");
-        }
-        c[i] = malloc(len + 1);
-        if (!c[i]) {
-            free_list(c, n);
-            return bp_error(BP_ERR_NOMEM, "out of memory copying %d %s names", n, what);
-        }
-        memcpy(c[i], names[i], len + 1);
-    }
-    *out = c;
-    return BP_OK;
-}
-
 void bp_net_schema_free(bp_net *net)
 {
-    free_list(net->input_names, net->n_inputs);
-    free_list(net->target_names, net->n_targets);
-    free_list(net->class_names, net->n_classes);
+    bp_names_free(net->input_names, net->n_inputs);
+    bp_names_free(net->target_names, net->n_targets);
+    bp_names_free(net->class_names, net->n_classes);
     net->input_names = net->target_names = net->class_names = NULL;
     net->n_targets = net->n_classes = 0;
     net->task = BP_TASK_UNKNOWN;
@@ -85,19 +49,17 @@ bp_status bp_net_set_input_names(bp_net *net, const char *const *names)
     if (!net)
         return bp_error(BP_ERR_ARG, "bp_net_set_input_names: net is NULL");
     char **c;
-    bp_status st = copy_list(&c, net->n_inputs, names, "input");
+    bp_status st = bp_names_copy(&c, net->n_inputs, names, "input", BP_NAME_MAX);
     if (st != BP_OK)
         return st;
-    free_list(net->input_names, net->n_inputs);
+    bp_names_free(net->input_names, net->n_inputs);
     net->input_names = c;
     return BP_OK;
 }
 
 const char *bp_net_input_name(const bp_net *net, int i)
 {
-    if (!net || !net->input_names || i < 0 || i >= net->n_inputs)
-        return NULL;
-    return net->input_names[i];
+    return net ? bp_name_at(net->input_names, net->n_inputs, i) : NULL;
 }
 
 bp_status bp_net_set_target_names(bp_net *net, int n, const char *const *names)
@@ -107,10 +69,10 @@ bp_status bp_net_set_target_names(bp_net *net, int n, const char *const *names)
     if (n < 0 || n > BP_MAX_UNITS || (n > 0 && !names))
         return bp_error(BP_ERR_ARG, "bp_net_set_target_names: bad count %d or NULL names", n);
     char **c;
-    bp_status st = copy_list(&c, n, names, "target");
+    bp_status st = bp_names_copy(&c, n, names, "target", BP_NAME_MAX);
     if (st != BP_OK)
         return st;
-    free_list(net->target_names, net->n_targets);
+    bp_names_free(net->target_names, net->n_targets);
     net->target_names = c;
     net->n_targets = n;
     return BP_OK;
@@ -120,9 +82,7 @@ int bp_net_target_count(const bp_net *net) { return net ? net->n_targets : 0; }
 
 const char *bp_net_target_name(const bp_net *net, int j)
 {
-    if (!net || !net->target_names || j < 0 || j >= net->n_targets)
-        return NULL;
-    return net->target_names[j];
+    return net ? bp_name_at(net->target_names, net->n_targets, j) : NULL;
 }
 
 bp_status bp_net_set_classes(bp_net *net, int classes, const char *const *names)
@@ -134,10 +94,10 @@ bp_status bp_net_set_classes(bp_net *net, int classes, const char *const *names)
         return bp_error(BP_ERR_SHAPE, "%d classes do not fit a net with %d output%s (one per "
                         "class, or 1 for 2 classes)", classes, outputs, outputs == 1 ? "" : "s");
     char **c;
-    bp_status st = copy_list(&c, classes, names, "class");
+    bp_status st = bp_names_copy(&c, classes, names, "class", BP_NAME_MAX);
     if (st != BP_OK)
         return st;
-    free_list(net->class_names, net->n_classes);
+    bp_names_free(net->class_names, net->n_classes);
     net->class_names = c;
     net->n_classes = classes;
     if (classes > 0)
@@ -149,9 +109,7 @@ int bp_net_classes(const bp_net *net) { return net ? net->n_classes : 0; }
 
 const char *bp_net_class_name(const bp_net *net, int k)
 {
-    if (!net || !net->class_names || k < 0 || k >= net->n_classes)
-        return NULL;
-    return net->class_names[k];
+    return net ? bp_name_at(net->class_names, net->n_classes, k) : NULL;
 }
 
 bp_status bp_net_set_schema(bp_net *net, const bp_dataset *ds)
