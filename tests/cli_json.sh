@@ -3,23 +3,7 @@
 # NaN), agree with the text report, and their supports, confusion matrix and
 # averages add up; class names that need escaping; the training log's test and
 # RMSE columns; info's per-layer summary.
-B=${BUILD:-build}
-BP="$B/backprop"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "cli_json: FAIL: $*"; }
-expect_rc() { # expected-rc description command...
-    want=$1; what=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; cat "$T/err"; fi
-}
-contains() { # file text description
-    if grep -qF -- "$2" "$1"; then ok; else bad "$3: missing '$2'"; fi
-}
+TEST=cli_json; . "$(dirname "$0")/lib.sh"
 check() { # description python-program (reads the JSON in $T/out, text in $T/err)
     if "$PY" - "$T/out" "$T/err" <<PYEOF >"$T/py" 2>&1; then ok; else bad "$1"; cat "$T/py"; fi
 import json, math, re, sys

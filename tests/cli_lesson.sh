@@ -3,23 +3,7 @@
 # where Chromium is installed, the lesson in a real browser.  The page checks
 # are in tests/lesson_check.py.
 #   LESSON_SCREENSHOT=docs/lesson.png sh tests/cli_lesson.sh   refreshes the README's picture
-B=${BUILD:-build}
-BP="$B/backprop"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "cli_lesson: FAIL: $*"; }
-expect_rc() { # expected-rc description command...
-    want=$1; what=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; cat "$T/err"; fi
-}
-contains() { # file text description
-    if grep -qF -- "$2" "$1"; then ok; else bad "$3: missing '$2'"; fi
-}
+TEST=cli_lesson; . "$(dirname "$0")/lib.sh"
 lacks() {
     if grep -qF -- "$2" "$1"; then bad "$3: has '$2'"; else ok; fi
 }

@@ -2,23 +2,7 @@
 # Learning curves worth looking at (backprop plot): whole-epoch ticks, a
 # one-epoch log, regression logs (RMSE panel), a logarithmic loss axis on
 # request and automatically, test curves, and old 8-column logs.
-B=${BUILD:-build}
-BP="$B/backprop"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "cli_plot: FAIL: $*"; }
-expect_rc() { # expected-rc description command...
-    want=$1; what=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; cat "$T/err"; fi
-}
-contains() { # file text description
-    if grep -qF -- "$2" "$1"; then ok; else bad "$3: missing '$2'"; fi
-}
+TEST=cli_plot; . "$(dirname "$0")/lib.sh"
 lacks() { # file text description
     if grep -qF -- "$2" "$1"; then bad "$3: has '$2'"; else ok; fi
 }
