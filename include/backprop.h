@@ -627,6 +627,16 @@ typedef struct bp_train_options {
      *   changes only training (not bp_backward's result outside a trainer). */
     float min_delta;
     float flat_spot;
+    /* shards: data-parallel training (docs/scaling.md).  0 (default) keeps
+     *   the one-process path and its bits.  S > 0 splits every batch into S
+     *   fixed, contiguous shards (shard k: rows [k·n/S, (k+1)·n/S) of a batch
+     *   of n rows), computes each shard's gradient on its own and adds the S
+     *   gradients in ascending shard order (bp_sum_shards).  The result
+     *   depends on S, never on how many processes share the shards: one
+     *   process with shards = S and P processes (P divides S, see
+     *   bp_trainer_set_reduce) write the same bits.  Dropout masks are drawn
+     *   per sample, so they do not depend on S either. */
+    int shards;
 } bp_train_options;
 
 /* Defaults for a struct of `size` bytes; call the inline bp_train_options_default(). */
@@ -668,6 +678,39 @@ BP_API void bp_trainer_set_epochs(bp_trainer *tr, int epochs);
  * at the next epoch end.  A run that is not interrupted is unchanged, bit for
  * bit. */
 BP_API void bp_trainer_request_stop(bp_trainer *tr);
+
+/* ---- data parallel: gradients → reduce → update -------------------------
+ *
+ * Every training step runs in three stages: compute the gradient of this
+ * process's shards, reduce (combine the shards of all processes), update.
+ * In one process the reduce is the in-order sum of the local shards.  With
+ * several processes a transport (the CLI's MPI layer) sets a hook that makes
+ * the shard gradients of every process meet.
+ *
+ * The hook is called once per step on every rank with this rank's shards:
+ * `local` holds local_shards = shards/ranks vectors of `len` floats, one
+ * after another (shard rank·local_shards first).  It must leave in `total`,
+ * on every rank, the sum of all `shards` vectors in ascending shard order,
+ * exactly as bp_sum_shards computes it (the sum is element-wise, so any
+ * slice of the vectors may be summed on its own: a reduce-scatter of slices
+ * followed by an all-gather gives the same bits).  The last 4 floats of each
+ * vector are the shard's statistics (loss sum, correct predictions, rows,
+ * stop requests) and are summed like the rest.  Return 0, or non-zero after
+ * writing a message to err (cap bytes): training then stops with BP_ERR_IO
+ * and that message. */
+typedef int (*bp_reduce_fn)(void *user, const float *local, int local_shards, size_t len,
+                            float *total, char *err, size_t cap);
+/* This process is `rank` of `ranks` (ranks divides the options' shards);
+ * fn (NULL: none, for one process) combines the shards.  Call before
+ * bp_trainer_run; a run with ranks > 1 refuses options with shards = 0 and
+ * the fused online-SGD path is off whenever a hook is set. */
+BP_API bp_status bp_trainer_set_reduce(bp_trainer *tr, int rank, int ranks, bp_reduce_fn fn,
+                                       void *user);
+/* out[i] = ((v_0[i] + v_1[i]) + v_2[i]) + … over `count` vectors of `len`
+ * floats stored one after another: the one order every reduce must keep. */
+BP_API void bp_sum_shards(const float *vectors, int count, size_t len, float *out);
+/* Floats per shard vector a reduce hook receives: parameters + 4 statistics. */
+BP_API size_t bp_trainer_shard_len(const bp_trainer *tr);
 
 /* η of a 0-based epoch under the options' schedule and warm-up. */
 BP_API float bp_schedule_lr(const bp_train_options *opts, int epoch);

@@ -63,6 +63,11 @@ void bpk_act_backward(float *delta, const float *s, const float *a, size_t n,
 /* out[j] = scale · Σ_i X[i][j] over `rows` rows, i ascending. */
 void bpk_col_sum(bpk_pool *pool, const float *X, int rows, int cols, float scale, float *out);
 
+/* out[i] = ((v_0[i] + v_1[i]) + v_2[i]) + … over `count` vectors of `len`
+ * floats stored one after another.  Element-wise, so any slice of the vectors
+ * summed on its own gives the same bits: the data-parallel reduce's order. */
+void bpk_sum_vectors(const float *v, int count, size_t len, float *out);
+
 /* ---- batch-1 paths ------------------------------------------------------ */
 
 /* y[M] = W[M][K] · x[K] (+ bias when not NULL). */

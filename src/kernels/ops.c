@@ -148,3 +148,21 @@ void bpk_rmsprop_update(float *w, float *v, const float *g, size_t n, float lr, 
     if (n)
         bpk_impl_get()->rmsprop(w, v, g, n, lr, rho, eps);
 }
+
+void bpk_sum_vectors(const float *v, int count, size_t len, float *out)
+{
+    if (count <= 0) {
+        for (size_t i = 0; i < len; i++)
+            out[i] = 0.0f;
+        return;
+    }
+    /* Plain adds in vector order: the compiler may vectorise across i, which
+     * never reorders the additions of one element. */
+    for (size_t i = 0; i < len; i++)
+        out[i] = v[i];
+    for (int k = 1; k < count; k++) {
+        const float *x = v + (size_t)k * len;
+        for (size_t i = 0; i < len; i++)
+            out[i] += x[i];
+    }
+}

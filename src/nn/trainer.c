@@ -38,6 +38,10 @@ struct bp_trainer {
     size_t *order;
     size_t order_cap;
     volatile sig_atomic_t stop; /* bp_trainer_request_stop: checked after every batch */
+    /* Data parallel (bp_trainer_set_reduce): this process is rank of ranks. */
+    int rank, ranks;
+    bp_reduce_fn reduce;
+    void *reduce_user;
 };
 
 /* ---- names --------------------------------------------------------------- */
@@ -193,6 +197,8 @@ static bp_status check_options(const bp_train_options *o)
             o->patience);
     REQUIRE(o->min_delta >= 0 && isfinite(o->min_delta), "min_delta must be >= 0");
     REQUIRE(o->flat_spot >= 0 && o->flat_spot <= 1, "flat_spot must be in [0, 1]");
+    REQUIRE(o->shards >= 0 && o->shards <= 65536, "shards must be in 0..65536 (got %d)",
+            o->shards);
     REQUIRE(o->threads >= 1 && o->threads <= 256, "threads must be in 1..256 (got %d)",
             o->threads);
     REQUIRE(o->rprop_increase > 1 && o->rprop_decrease > 0 && o->rprop_decrease < 1 &&
@@ -247,6 +253,7 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
         return bp_error(BP_ERR_NOMEM, "out of memory for a trainer");
     tr->net = net;
     tr->opts = o;
+    tr->ranks = 1;
     tr->best_val = INFINITY;
     size_t np = net->n_params;
     int ok = 1;
@@ -298,6 +305,40 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
         return bp_error(BP_ERR_NOMEM, "out of memory for the trainer of a %zu-parameter net", np);
     }
     *out = tr;
+    return BP_OK;
+}
+
+/* ---- data parallel ---------------------------------------------------- */
+
+/* Statistics appended to each shard's gradient vector (backprop.h). */
+enum { STAT_LOSS, STAT_CORRECT, STAT_ROWS, STAT_STOP, STAT_COUNT };
+
+size_t bp_trainer_shard_len(const bp_trainer *tr)
+{
+    return tr ? tr->net->n_params + STAT_COUNT : 0;
+}
+
+void bp_sum_shards(const float *vectors, int count, size_t len, float *out)
+{
+    if (vectors && out)
+        bpk_sum_vectors(vectors, count, len, out);
+}
+
+bp_status bp_trainer_set_reduce(bp_trainer *tr, int rank, int ranks, bp_reduce_fn fn, void *user)
+{
+    if (!tr)
+        return bp_error(BP_ERR_ARG, "bp_trainer_set_reduce: NULL trainer");
+    if (ranks < 1 || rank < 0 || rank >= ranks)
+        return bp_error(BP_ERR_ARG, "rank %d of %d processes is not a valid place", rank, ranks);
+    if (ranks > 1 && (tr->opts.shards == 0 || tr->opts.shards % ranks != 0))
+        return bp_error(BP_ERR_ARG,
+                        "%d processes need a shard count they divide (shards is %d); every "
+                        "process count that divides it gives the same bits",
+                        ranks, tr->opts.shards);
+    tr->rank = rank;
+    tr->ranks = ranks;
+    tr->reduce = fn;
+    tr->reduce_user = user;
     return BP_OK;
 }
 
