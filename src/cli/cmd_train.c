@@ -856,14 +856,16 @@ static int train_mpi_leave(train_run *r, int rc)
     if (!cli_mpi_active())
         return rc;
     const char *timing = getenv("BACKPROP_MPI_TIMING");
-    double secs, bytes;
+    double wait, secs, bytes;
     long calls;
-    cli_mpi_reduce_stats(&secs, &calls, &bytes);
+    cli_mpi_reduce_stats(&wait, &secs, &calls, &bytes);
     if (cli_mpi_rank() == 0 && timing && !strcmp(timing, "1") && calls > 0 && r->seconds > 0)
         fprintf(stderr, "mpi: %d processes, %ld steps, %.3f ms per step, all-reduce %.3f ms "
-                        "per step (%.1f%%), %.0f bytes sent per step by each process\n",
+                        "per step (%.1f%%), waiting for the slowest rank %.3f ms per step "
+                        "(%.1f%%), %.0f bytes sent per step by each process\n",
                 cli_mpi_ranks(), calls, 1e3 * r->seconds / (double)calls,
-                1e3 * secs / (double)calls, 100 * secs / r->seconds, bytes);
+                1e3 * secs / (double)calls, 100 * secs / r->seconds, 1e3 * wait / (double)calls,
+                100 * wait / r->seconds, bytes);
     rc = cli_mpi_agree_end(rc);
     cli_mpi_stop();
     return rc;

@@ -44,9 +44,10 @@ int cli_mpi_allgather(const void *mine, size_t bytes, void *all, char *err, size
  * slices; never MPI_Allreduce on floats (its order depends on the job). */
 int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len, float *total,
                    char *err, size_t cap);
-/* Time spent in cli_mpi_reduce so far, its calls, and the bytes this rank
- * sent per call (for BACKPROP_MPI_TIMING and the bench). */
-void cli_mpi_reduce_stats(double *seconds, long *calls, double *bytes_per_call);
+/* Seconds cli_mpi_reduce spent so far exchanging, and (BACKPROP_MPI_TIMING=1
+ * only) waiting for the slowest rank before it; its calls; the bytes this
+ * rank sent per call.  For the timing report and the bench. */
+void cli_mpi_reduce_stats(double *wait, double *seconds, long *calls, double *bytes_per_call);
 /* Ends the whole job at once with `code` (a rank that cannot go on while the
  * others wait in a collective step). */
 void cli_mpi_abort(int code);
