@@ -6,6 +6,7 @@
 #   make install PREFIX=/usr/local
 #   make SANITIZE=1 check   everything under ASan + UBSan, in build/san
 #   make BLAS=openblas   GEMM from OpenBLAS instead of our kernels (for comparison)
+#   make MPI=0           a one-process CLI even where mpicc is installed
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -38,6 +39,7 @@ LIB_SRC := $(sort $(wildcard src/kernels/*.c src/nn/*.c src/io/*.c src/explain/*
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+
 # kernels/ and cli/ include only their own headers and backprop.h, so they
 # build without -Isrc: an include of another layer there fails to compile.
 # The other layers' rules are checked by tests/cli_layering.sh.
@@ -66,6 +68,26 @@ ifneq ($(DEPS_RC),0)
 $(error the build dependencies are missing (see above))
 endif
 endif
+# MPI (docs/scaling.md): where mpicc is installed, build/backprop is the
+# multi-process command (`mpirun -np P build/backprop train …`).  Only
+# src/cli/mpi.c includes <mpi.h>: it is compiled with mpicc into mpi.mpi.o
+# (the stubs of a one-process build are mpi.o, so switching never reuses a
+# stale object) and the CLI is linked with mpicc.  The library never
+# depends on MPI, and a plain `backprop train` never starts it.
+MPI ?= auto
+MPICC ?= mpicc
+ifeq ($(MPI),auto)
+MPI := $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+endif
+ifeq ($(MPI),1)
+CLI_OBJ := $(filter-out $(BUILD)/obj/src/cli/mpi.o,$(CLI_OBJ)) $(BUILD)/obj/src/cli/mpi.mpi.o
+CLI_LD := $(MPICC)
+MPI_SAY := MPI: building the multi-process backprop with $(MPICC)
+else
+CLI_LD = $(CC)
+MPI_SAY := MPI: $(MPICC) not found; one-process build
+endif
+
 all: $(STATIC) $(SHARED) $(CLI)
 deps:
 	CC="$(CC)" sh tools/deps.sh check
@@ -88,8 +110,12 @@ $(STATIC): $(LIB_OBJ)
 	ar rcs $@ $^
 $(SHARED): $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -Wl,-soname,libbackprop.so.0 -o $@ $^ $(LDLIBS)
+$(BUILD)/obj/src/cli/mpi.mpi.o: src/cli/mpi.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CPPFLAGS) -DBP_MPI $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -c $< -o $@
 $(CLI): $(CLI_OBJ) $(STATIC)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS)
+	@echo "$(MPI_SAY)"
+	$(CLI_LD) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS)
 
 # Tests see the library's internal headers (src/) so kernels can be tested
 # directly; they link the static library.

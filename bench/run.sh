@@ -304,3 +304,4 @@ EOF
 } >"$RES"
 say "bench: wrote $RES"
 cat "$RES"
+sh bench/mpi.sh "$BUILD" | tee -a "$RES" # MPI rows (bench/mpi.sh: skips itself without mpirun)
