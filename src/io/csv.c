@@ -717,6 +717,17 @@ static bp_status numbered_labels(const char *path, const bp_csv_options *o, csv_
     return BP_OK;
 }
 
+/* The end of a build: on success *out gets ds, else ds is freed. */
+static bp_status hand_over(bp_dataset **out, bp_dataset *ds, bp_status st)
+{
+    if (st != BP_OK) {
+        bp_dataset_free(ds);
+        return st;
+    }
+    *out = ds;
+    return BP_OK;
+}
+
 /* Builds the data set from the rows read, without a model: classification
  * or regression is decided here, from the target strings. */
 static bp_status build_dataset(bp_dataset **out, const char *path, const bp_csv_options *o,
@@ -756,12 +767,7 @@ static bp_status build_dataset(bp_dataset **out, const char *path, const bp_csv_
     }
     free(labels);
     free(names);
-    if (st != BP_OK) {
-        bp_dataset_free(ds);
-        return st;
-    }
-    *out = ds;
-    return BP_OK;
+    return hand_over(out, ds, st);
 }
 
 /* The class of label s through the model's classes: by name, or by value
@@ -904,12 +910,7 @@ static bp_status build_mapped(bp_dataset **out, const char *path, const bp_net *
         free(names);
     }
     free(labels);
-    if (st != BP_OK) {
-        bp_dataset_free(ds);
-        return st;
-    }
-    *out = ds;
-    return BP_OK;
+    return hand_over(out, ds, st);
 }
 
 /* Input, target and id names from the header; notes the unused columns. */
