@@ -40,11 +40,21 @@ run draw-digits.svg "$BP" draw "$T/digits.bpm" -o "$T/draw-digits.svg"
 run step-iris.txt "$BP" step "$T/iris.bpm" --input 5.1,3.5,1.4,0.2 --target 1,0,0
 # The log's seconds and samples per second vary run to run; fix them.
 awk -F, -v OFS=, 'NR > 1 { $2 = "0.000100"; $3 = "1000000.0" } 1' "$T/iris-log.csv" >"$T/log.csv"
+# Every activation's derivative in the trace: tanh and leaky ReLU hidden
+# layers (ReLU is iris's), a linear output with MSE and a sigmoid one with BCE.
+"$BP" train data/iris.csv --layers 4,3,3,3 --act tanh --out-act linear --loss mse --epochs 2 \
+    --threads 1 -o "$T/tanh.bpm" -q >/dev/null 2>&1 || bad "train tanh"
+"$BP" train data/xor.csv --hidden 3 --act leaky-relu --epochs 2 --threads 1 -o "$T/leaky.bpm" \
+    -q >/dev/null 2>&1 || bad "train leaky"
+run step-tanh.md "$BP" step "$T/tanh.bpm" --input 5.1,3.5,1.4,0.2 --target 1,0,0 \
+    --format markdown
+run step-leaky.txt "$BP" step "$T/leaky.bpm" --input 1,0 --target 1
+run step-leaky.md "$BP" step "$T/leaky.bpm" --input 0,0 --target 0 --format markdown
 run plot.svg "$BP" plot "$T/log.csv" -o "$T/plot.svg"
 
 FILES="step.txt step.md step-zh.txt step-zh.md step-input.txt lesson.html lesson-zh.html
 draw.svg draw-w7.svg draw-h1.svg draw-nostep.svg draw-iris.svg draw-digits.svg step-iris.txt
-plot.svg"
+step-tanh.md step-leaky.txt step-leaky.md plot.svg"
 # shellcheck disable=SC2086
 (cd "$T" && sha256sum $FILES) >"$T/got" 2>"$T/err" || { bad "missing outputs"; cat "$T/err"; }
 if [ "${1:-}" = --record ]; then

@@ -183,37 +183,35 @@ static void print_activation(tracer *t, bp_activation act, float slope, double s
     line_end(t);
 }
 
-/* f'(s) as a factor, e.g. "a_h1·(1 − a_h1)" and its value. */
-static void derivative_factor(const tracer *t, bp_activation act, float slope, double s,
-                              double a, const char *a_sym, char *sym, size_t cap, double *value)
+/* f'(s) as a factor in symbols, e.g. "a_h1·(1 − a_h1)".  Only the symbols:
+ * every number the trace prints comes from the workspace the kernels filled,
+ * or from bp_activation_derivative, the one definition of f'. */
+static void derivative_factor(const tracer *t, bp_activation act, float slope,
+                              const char *a_sym, char *sym, size_t cap)
 {
     switch (act) {
     case BP_ACT_SIGMOID:
         snprintf(sym, cap, "%s%s(1 %s %s)", a_sym, mul(t), minus(t), a_sym);
-        *value = a * (1 - a);
         break;
     case BP_ACT_TANH:
         snprintf(sym, cap, t->md ? "(1 - %s^2)" : "(1 − %s²)", a_sym);
-        *value = 1 - a * a;
         break;
     case BP_ACT_RELU:
         snprintf(sym, cap, t->md ? "\\mathbb{1}[s > 0]" : "[s > 0]");
-        *value = s > 0 ? 1 : 0;
         break;
     case BP_ACT_LEAKY_RELU:
         snprintf(sym, cap, t->md ? "(s > 0 \\;?\\; 1 : %g)" : "(s > 0 ? 1 : %g)", slope);
-        *value = s > 0 ? 1 : slope;
         break;
     default:
         snprintf(sym, cap, "1");
-        *value = 1;
         break;
     }
 }
 
-/* The factors' numbers, e.g. "0.6042·(1 − 0.6042)". */
-static void derivative_numbers(const tracer *t, bp_activation act, double s, double a, char *buf,
-                               size_t cap)
+/* The factors' numbers, e.g. "0.6042·(1 − 0.6042)"; leaky ReLU's slope by
+ * name where s ≤ 0. */
+static void derivative_numbers(const tracer *t, bp_activation act, float slope, float s, double a,
+                               char *buf, size_t cap)
 {
     char ab[32];
     switch (act) {
@@ -223,13 +221,12 @@ static void derivative_numbers(const tracer *t, bp_activation act, double s, dou
     case BP_ACT_TANH:
         snprintf(buf, cap, t->md ? "(1 - %s^2)" : "(1 − %s²)", num(ab, sizeof ab, a, 1));
         break;
-    default: {
-        double d = act == BP_ACT_RELU ? (s > 0) : act == BP_ACT_LINEAR ? 1 : (s > 0 ? 1 : NAN);
-        if (isnan(d))
-            snprintf(buf, cap, "%s", s > 0 ? "1" : "slope");
-        else
-            snprintf(buf, cap, "%g", d);
-    }
+    case BP_ACT_LEAKY_RELU:
+        snprintf(buf, cap, "%s", s > 0 ? "1" : "slope");
+        break;
+    default:
+        snprintf(buf, cap, "%g", (double)bp_activation_derivative(act, s, slope));
+        break;
     }
 }
 
@@ -425,9 +422,8 @@ static void print_output_delta(step_trace *c, int j, const char *a1, const char 
                 a1, a2, j + 1, z(delta[j]));
     } else {
         char fs[128], fv[128];
-        double dv;
-        derivative_factor(t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
-        derivative_numbers(t, ls.act, s[j], a[j], fv, sizeof fv);
+        derivative_factor(t, ls.act, ls.slope, a2, fs, sizeof fs);
+        derivative_numbers(t, ls.act, ls.slope, s[j], a[j], fv, sizeof fv);
         fprintf(t->fp, t->md ? "%s = (%s - \\text{expected}_{%d})%s%s = (%.4f - %.4f)%s%s = %.4f"
                              : "%s = (%s − expected%d)%s%s = (%.4f − %.4f)%s%s = %.4f",
                 a1, a2, j + 1, mul(t), fs, a[j], c->target[j], mul(t), fv, z(delta[j]));
@@ -465,9 +461,8 @@ static void print_hidden_delta(step_trace *c, int l, int j, const char *a1, cons
     if (!nterms)
         snprintf(expr, sizeof expr, t->md ? "\\sum_q \\delta_q w_q" : "Σ_q δ_q·w_q");
     char fs[128], fv[128];
-    double dv;
-    derivative_factor(t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
-    derivative_numbers(t, ls.act, s[j], a[j], fv, sizeof fv);
+    derivative_factor(t, ls.act, ls.slope, a2, fs, sizeof fs);
+    derivative_numbers(t, ls.act, ls.slope, s[j], a[j], fv, sizeof fv);
     if (nterms)
         fprintf(t->fp, "%s = (%s)%s%s = (%s)%s%s = %.4f", a1, expr, mul(t), fs, nums, mul(t), fv,
                 z(delta[j]));
