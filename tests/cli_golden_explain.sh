@@ -50,11 +50,22 @@ run step-tanh.md "$BP" step "$T/tanh.bpm" --input 5.1,3.5,1.4,0.2 --target 1,0,0
     --format markdown
 run step-leaky.txt "$BP" step "$T/leaky.bpm" --input 1,0 --target 1
 run step-leaky.md "$BP" step "$T/leaky.bpm" --input 0,0 --target 0 --format markdown
+# Wide layers: sums over more than 8 inputs summarised, more than 64 weights
+# cut; softmax with MSE (its own output delta).
+run step-digits.txt "$BP" step "$T/digits.bpm" --input "$(head -2 data/digits.csv | tail -1 |
+    cut -d, -f1-64)" --target 1,0,0,0,0,0,0,0,0,0
+run step-digits.md "$BP" step "$T/digits.bpm" --input "$(head -3 data/digits.csv | tail -1 |
+    cut -d, -f1-64)" --target 0,1,0,0,0,0,0,0,0,0 --format markdown
+"$BP" train data/iris.csv --hidden 4 --loss mse --epochs 2 --threads 1 -o "$T/smse.bpm" -q \
+    >/dev/null 2>&1 || bad "train softmax+mse"
+run step-smse.md "$BP" step "$T/smse.bpm" --input 5.1,3.5,1.4,0.2 --target 0,1,0 --format markdown
+run step-smse.txt "$BP" step "$T/smse.bpm" --input 5.1,3.5,1.4,0.2 --target 0,1,0
 run plot.svg "$BP" plot "$T/log.csv" -o "$T/plot.svg"
 
 FILES="step.txt step.md step-zh.txt step-zh.md step-input.txt lesson.html lesson-zh.html
 draw.svg draw-w7.svg draw-h1.svg draw-nostep.svg draw-iris.svg draw-digits.svg step-iris.txt
-step-tanh.md step-leaky.txt step-leaky.md plot.svg"
+step-tanh.md step-leaky.txt step-leaky.md step-digits.txt step-digits.md step-smse.md step-smse.txt
+plot.svg"
 # shellcheck disable=SC2086
 (cd "$T" && sha256sum $FILES) >"$T/got" 2>"$T/err" || { bad "missing outputs"; cat "$T/err"; }
 if [ "${1:-}" = --record ]; then
