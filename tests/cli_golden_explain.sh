@@ -56,6 +56,10 @@ run step-digits.txt "$BP" step "$T/digits.bpm" --input "$(head -2 data/digits.cs
     cut -d, -f1-64)" --target 1,0,0,0,0,0,0,0,0,0
 run step-digits.md "$BP" step "$T/digits.bpm" --input "$(head -3 data/digits.csv | tail -1 |
     cut -d, -f1-64)" --target 0,1,0,0,0,0,0,0,0,0 --format markdown
+contains "$T/step-digits.txt" "s_h1 = Σ_k w·a over 64 inputs (w1..w64) + b1 = " \
+    "a summarised sum keeps its bias term"
+contains "$T/step-digits.md" "s_{h1} = \\sum_{k=1}^{64} w_k \\cdot a_k \\;(w_{1} \\ldots w_{64}) + b_{1}" \
+    "a summarised sum keeps its bias term (Markdown)"
 "$BP" train data/iris.csv --hidden 4 --loss mse --epochs 2 --threads 1 -o "$T/smse.bpm" -q \
     >/dev/null 2>&1 || bad "train softmax+mse"
 run step-smse.md "$BP" step "$T/smse.bpm" --input 5.1,3.5,1.4,0.2 --target 0,1,0 --format markdown

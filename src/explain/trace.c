@@ -342,6 +342,7 @@ static void print_neuron_forward(step_trace *c, int l, int j)
         else
             snprintf(expr, sizeof expr, "Σ_k w·a over %d inputs (w%zu..w%zu)", fan_in, first,
                      last);
+        e = strlen(expr); /* the bias term follows the summary */
     }
     if (ls.bias) {
         sym_b(t, c->bbase[l] + (size_t)j, a1, sizeof a1);
