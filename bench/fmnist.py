@@ -1,11 +1,12 @@
 """Fashion-MNIST for the PyTorch peers: the gzip IDX files of Debian's dataset-fashion-mnist
 (or $BACKPROP_DATA) as float32 arrays in [0, 1] and int64 labels, like bp_dataset_load_named.
 
-`python3 bench/fmnist.py synth DIR` writes a synthetic stand-in with the same shapes (60000 +
+`python3 bench/fmnist.py synth DIR [TRAIN TEST]` writes a synthetic stand-in with the same shapes (60000 +
 10000 images of 28×28 bytes, 10 classes) to DIR, for bench/run.sh on a machine without the data
 set: noise plus a bright band whose position is the class, so the nets still learn something.
 Timings on it are comparable with the real set's (the work per sample is the same); accuracies
-are not.  Standard library only, deterministic (seed 42)."""
+are not.  TRAIN and TEST change the row counts (tests use small ones).  Standard library only,
+deterministic (seed 42)."""
 import gzip
 import os
 import random
@@ -41,11 +42,11 @@ def load(which):
     return x, y
 
 
-def synth(out):
+def synth(out, ntrain=60000, ntest=10000):
     """Writes the four gzip IDX files of a synthetic Fashion-MNIST-shaped set into out."""
     os.makedirs(out, exist_ok=True)
     rnd = random.Random(42)
-    for stem, n in (("train", 60000), ("t10k", 10000)):
+    for stem, n in (("train", ntrain), ("t10k", ntest)):
         labels = bytes(rnd.randrange(10) for _ in range(n))
         pix = bytearray(rnd.randbytes(n * 784))
         for i, k in enumerate(labels):  # class k: rows 2k+4 and 2k+5 of the 28×28 image lit
@@ -59,6 +60,8 @@ def synth(out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "synth":
-        raise SystemExit("usage: python3 bench/fmnist.py synth DIR")
-    synth(sys.argv[2])
+    rows = [int(a) if a.isdigit() else 0 for a in sys.argv[3:5]]
+    if len(sys.argv) not in (3, 5) or sys.argv[1] != "synth" or any(r < 1 for r in rows):
+        print("usage: python3 bench/fmnist.py synth DIR [TRAIN_ROWS TEST_ROWS] (rows ≥ 1)", file=sys.stderr)
+        sys.exit(2)
+    synth(sys.argv[2], *rows)

@@ -21,7 +21,9 @@
 #   BENCH_RUNS=3        rounds (≥ 3 for a median with min–max)
 #   BENCH_EPOCHS=3      epochs per run of workload B (each epoch timed)
 #   BENCH_THREADS=cores threads for backprop's workloads B and C
-#   BENCH_SWEEP_STEPS=50  minibatches per timed chunk in the PyTorch sweep (3 chunks a setting)
+#   BENCH_SWEEP_STEPS=50  minibatches per timed chunk in the PyTorch sweep
+#   BENCH_SWEEP_CHUNKS=3  timed chunks per setting and pass (their median is the setting's time)
+#   BENCH_SWEEP_PASSES=2  passes over all settings (the second in reverse order)
 #   BENCH_SWEEP_B1=2000   test rows for the sweep's batch-1 inference
 #   BENCH_BLAS_DIRS=d1:d2 more directories holding a libblas.so.3 to try under PyTorch
 #   BENCH_CORETYPES="…" the OPENBLAS_CORETYPE values to try (default from /proc/cpuinfo flags)
@@ -47,14 +49,15 @@ QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
     RUNS=${BENCH_RUNS:-1}; EPOCHS=${BENCH_EPOCHS:-1}; ABLATION=${BENCH_ABLATION:-0}
     WAIT=${BENCH_WAIT:-0}; TORCH_N=${TORCH_SEED_N:-1000}; SWEEP_STEPS=${BENCH_SWEEP_STEPS:-15}
-    SWEEP_B1=${BENCH_SWEEP_B1:-300}; PEAK_RUNS=${PEAK_RUNS:-3}
+    SWEEP_B1=${BENCH_SWEEP_B1:-300}; PEAK_RUNS=${PEAK_RUNS:-3}; SWEEP_PASSES=${BENCH_SWEEP_PASSES:-1}
     RES=${BENCH_RESULTS:-$OUT/results-quick.md}
 else
     RUNS=${BENCH_RUNS:-3}; EPOCHS=${BENCH_EPOCHS:-3}; ABLATION=${BENCH_ABLATION:-1}
     WAIT=${BENCH_WAIT:-120}; TORCH_N=${TORCH_SEED_N:-10000}; SWEEP_STEPS=${BENCH_SWEEP_STEPS:-50}
-    SWEEP_B1=${BENCH_SWEEP_B1:-2000}; PEAK_RUNS=${PEAK_RUNS:-5}
+    SWEEP_B1=${BENCH_SWEEP_B1:-2000}; PEAK_RUNS=${PEAK_RUNS:-5}; SWEEP_PASSES=${BENCH_SWEEP_PASSES:-2}
     RES=${BENCH_RESULTS:-bench/results.md}
 fi
+SWEEP_CHUNKS=${BENCH_SWEEP_CHUNKS:-3}
 export PEAK_RUNS
 THREADS=${BENCH_THREADS:-$NCPU}
 QUIET=${BENCH_QUIET:-$(awk -v n="$NCPU" 'BEGIN { print n - 0.5 }')}
@@ -232,8 +235,9 @@ torch_at() {
 # medians TAG FIELD LOG: "LABEL median" of FIELD per setting, fastest first
 medians() {
     grep "^$1 " "$3" 2>/dev/null | sed -n "s/.*setting=\([^ ]*\) .* $2=\([^ ]*\).*/\1 \2/p" | sort -k1,1 -k2,2g |
-        awk '{ if ($1 != l) { if (n) print l, v[int((n + 1) / 2)]; l = $1; n = 0 } v[++n] = $2 }
-             END { if (n) print l, v[int((n + 1) / 2)] }' | sort -k2,2g
+        awk 'function m() { return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+             { if ($1 != l) { if (n) print l, m(); l = $1; n = 0 } v[++n] = $2 }
+             END { if (n) print l, m() }' | sort -k2,2g
 }
 # setting_cores LABEL: the cores a setting may keep busy (the most of its two thread counts)
 setting_cores() {
@@ -256,8 +260,16 @@ if [ $HAVE_TORCH = 1 ]; then
     say "bench: ---- PyTorch settings sweep ($(wc -l <"$OUT/settings.txt") settings, load $SWEEP_LOAD)"
     TORCH_STEPS=$SWEEP_STEPS TORCH_B1_ROWS=$SWEEP_B1
     export TORCH_STEPS TORCH_B1_ROWS
-    for lab in $(cut -d' ' -f1 "$OUT/settings.txt"); do
-        torch_at sweep "$lab" bench/torch_modern.py 3 0
+    # SWEEP_PASSES passes over the settings, every other one in reverse order, so that a
+    # change of load during the sweep does not favour the settings that came first.
+    p=1
+    while [ "$p" -le "$SWEEP_PASSES" ]; do
+        order=$(cut -d' ' -f1 "$OUT/settings.txt")
+        [ $((p % 2)) = 0 ] && order=$(echo "$order" | awk '{ l[NR] = $0 } END { for (i = NR; i > 0; i--) print l[i] }')
+        for lab in $order; do
+            torch_at sweep "$lab" bench/torch_modern.py "$SWEEP_CHUNKS" "$p"
+        done
+        p=$((p + 1))
     done
     unset TORCH_STEPS TORCH_B1_ROWS
     WB=$(medians torch-B train_s "$OUT/sweep.log" | awk 'NR == 1 { print $1 }')
@@ -454,8 +466,9 @@ cat <<EOF2
 
 ## PyTorch at its best setting
 
-Every setting below was run once, briefly ($SWEEP_STEPS-minibatch chunks, 3 chunks, scaled to an
-epoch; batch 1 over $SWEEP_B1 test rows; load $SWEEP_LOAD at the start); the fastest per workload
+Every setting below was run briefly: $SWEEP_PASSES pass(es) over all settings (the second in reverse
+order), each timing $SWEEP_CHUNKS chunks of $SWEEP_STEPS minibatches scaled to an epoch (the median of
+all chunks is shown) and batch 1 over $SWEEP_B1 test rows (median of the passes); load $SWEEP_LOAD at the start; the fastest per workload
 (**bold**) is the anchor, re-measured in every round beside backprop.  The BLAS libraries found:$BLAS_NOTES
 
 $(sweep_table)
