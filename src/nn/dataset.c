@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "backprop.h"
-#include "rng.h"
+#include "kernels/rng.h"
 #include "nn_internal.h"
 
 struct bp_dataset {

@@ -3,9 +3,10 @@
 #define BP_NN_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "backprop.h"
-#include "kernels/kernels.h"
+#include "kernels/backend.h"
 #include "nn/net_io.h"
 
 struct bp_net {
@@ -50,8 +51,8 @@ struct bp_workspace {
     float *delta[BP_MAX_LAYERS];
     float *grads;  /* n_params, bp_net_params order */
     float *input;  /* [max_batch][n_inputs]: scaled inputs for bp_predict */
-    float *arena;
-    bpk_pool *pool;
+    float *arena;     /* the buffers above, allocated by the backend */
+    bpk_backend *be;  /* the ops, memory and threads every pass runs on */
     /* Dropout (training only): the next layer reads drop_a = a ⊙ mask, where
      * mask holds 0 or 1/keep; a itself stays f(s) so f'(s) can use it. */
     int dropout_active;
@@ -78,9 +79,14 @@ struct bp_rng;
 /* Allocates the dropout buffers of the hidden layers (once). */
 bp_status bp_workspace_enable_dropout(bp_workspace *ws);
 /* A training forward pass: like bp_forward, then every hidden activation is
- * dropped with probability p (inverted dropout), masks drawn from rng. */
+ * dropped with probability p (inverted dropout), masks drawn from src. */
 bp_status bp_forward_dropout(const bp_net *net, bp_workspace *ws, const float *x, int batch,
-                             float p, struct bp_rng *rng);
+                             float p, const bpk_mask_source *src);
+/* bp_backward with the gradient scaled by `scale` instead of 1/batch: a
+ * shard of a larger batch scales by 1/(rows of the whole batch), so the
+ * shards' gradients add up to the batch mean. */
+bp_status bp_backward_scaled(const bp_net *net, bp_workspace *ws, const float *x,
+                             const float *target, int batch, float scale, float *loss);
 
 /* BP_OK if the workspace was made for a net of this architecture. */
 bp_status bp_workspace_check(const bp_net *net, const bp_workspace *ws);

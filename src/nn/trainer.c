@@ -17,7 +17,7 @@
 #include "error.h"
 #include "le.h"
 #include "nn_internal.h"
-#include "rng.h"
+#include "kernels/rng.h"
 
 struct bp_trainer {
     bp_net *net;
@@ -34,7 +34,6 @@ struct bp_trainer {
     int bad_epochs;
     float *last_good;      /* weights at the start of the epoch, for divergence */
     float *batch_x, *batch_y;
-    int32_t *batch_labels;
     size_t *order;
     size_t order_cap;
     volatile sig_atomic_t stop; /* bp_trainer_request_stop: checked after every batch */
@@ -42,7 +41,12 @@ struct bp_trainer {
     int rank, ranks;
     bp_reduce_fn reduce;
     void *reduce_user;
+    float *shard_grads; /* [shards / ranks][shard_len]: this rank's shard vectors */
+    float *shard_total; /* [shard_len]: their sum over all ranks */
 };
+
+/* Statistics appended to each shard's gradient vector (backprop.h). */
+enum { STAT_LOSS, STAT_CORRECT, STAT_ROWS, STAT_STOP, STAT_COUNT };
 
 /* ---- names --------------------------------------------------------------- */
 
@@ -211,29 +215,48 @@ static bp_status check_options(const bp_train_options *o)
     return BP_OK;
 }
 
+/* Every buffer but the row order lives in the workspace's backend. */
 void bp_trainer_free(bp_trainer *tr)
 {
     if (!tr)
         return;
+    if (tr->ws) {
+        float *bufs[] = {tr->m,         tr->v,         tr->rprop_step, tr->rprop_prev,
+                         tr->full_grad, tr->best,      tr->last_good,  tr->batch_x,
+                         tr->batch_y,   tr->shard_grads, tr->shard_total};
+        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+            if (bufs[i])
+                bpk_release(tr->ws->be, bufs[i]);
+    }
     bp_workspace_free(tr->ws);
-    free(tr->m);
-    free(tr->v);
-    free(tr->rprop_step);
-    free(tr->rprop_prev);
-    free(tr->full_grad);
-    free(tr->best);
-    free(tr->last_good);
-    free(tr->batch_x);
-    free(tr->batch_y);
-    free(tr->batch_labels);
     free(tr->order);
     free(tr);
 }
 
-static float *alloc_params(size_t n, int zero)
+/* n floats, zeroed, from the trainer's backend (NULL when out of memory). */
+static float *alloc_params(bp_trainer *tr, size_t n) { return bpk_alloc(tr->ws->be, n); }
+
+/* The optimizer's state; RPROP's steps start at delta_zero. */
+static int alloc_optimizer_state(bp_trainer *tr)
 {
-    float *p = zero ? calloc(n ? n : 1, sizeof(float)) : malloc((n ? n : 1) * sizeof(float));
-    return p;
+    size_t np = tr->net->n_params;
+    switch (tr->opts.optimizer) {
+    case BP_OPT_MOMENTUM:
+    case BP_OPT_NESTEROV:
+    case BP_OPT_RMSPROP:
+        return (tr->v = alloc_params(tr, np)) != NULL;
+    case BP_OPT_ADAM:
+    case BP_OPT_ADAMW:
+        return (tr->m = alloc_params(tr, np)) && (tr->v = alloc_params(tr, np));
+    case BP_OPT_RPROP:
+        if (!(tr->rprop_step = alloc_params(tr, np)) || !(tr->rprop_prev = alloc_params(tr, np)) ||
+            !(tr->full_grad = alloc_params(tr, np)))
+            return 0;
+        bpk_fill(tr->ws->be, tr->rprop_step, np, tr->opts.rprop_delta_zero);
+        return 1;
+    default:
+        return 1;
+    }
 }
 
 bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_options *opts)
@@ -255,51 +278,20 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
     tr->opts = o;
     tr->ranks = 1;
     tr->best_val = INFINITY;
-    size_t np = net->n_params;
-    int ok = 1;
-    switch (o.optimizer) {
-    case BP_OPT_MOMENTUM:
-    case BP_OPT_NESTEROV:
-    case BP_OPT_RMSPROP:
-        ok = (tr->v = alloc_params(np, 1)) != NULL;
-        break;
-    case BP_OPT_ADAM:
-    case BP_OPT_ADAMW:
-        ok = (tr->m = alloc_params(np, 1)) && (tr->v = alloc_params(np, 1));
-        break;
-    case BP_OPT_RPROP:
-        ok = (tr->rprop_step = alloc_params(np, 0)) && (tr->rprop_prev = alloc_params(np, 1)) &&
-             (tr->full_grad = alloc_params(np, 1));
-        if (ok)
-            for (size_t i = 0; i < np; i++)
-                tr->rprop_step[i] = o.rprop_delta_zero;
-        break;
-    default:
-        break;
+    /* The workspace first: its backend allocates everything else. */
+    if ((st = bp_workspace_create(&tr->ws, net, o.batch_size, o.threads)) != BP_OK ||
+        (o.dropout > 0 && (st = bp_workspace_enable_dropout(tr->ws)) != BP_OK)) {
+        bp_trainer_free(tr);
+        return st;
     }
+    tr->ws->flat_spot = o.flat_spot;
+    size_t np = net->n_params, B = (size_t)o.batch_size;
     /* Zeroed: without a validation set `best` is never filled, yet a
      * checkpoint saves it and the loader refuses non-finite values. */
-    if (ok && o.patience > 0)
-        ok = (tr->best = alloc_params(np, 1)) != NULL;
-    if (ok)
-        ok = (tr->last_good = alloc_params(np, 0)) != NULL;
-    int B = o.batch_size;
-    if (ok && (st = bp_workspace_create(&tr->ws, net, B, o.threads)) != BP_OK) {
-        bp_trainer_free(tr);
-        return st;
-    }
-    if (ok)
-        tr->ws->flat_spot = o.flat_spot;
-    if (ok && o.dropout > 0 && (st = bp_workspace_enable_dropout(tr->ws)) != BP_OK) {
-        bp_trainer_free(tr);
-        return st;
-    }
-    if (ok) {
-        tr->batch_x = malloc((size_t)B * (size_t)net->n_inputs * sizeof(float));
-        tr->batch_y = malloc((size_t)B * (size_t)bp_net_outputs(net) * sizeof(float));
-        tr->batch_labels = malloc((size_t)B * sizeof(int32_t));
-        ok = tr->batch_x && tr->batch_y && tr->batch_labels;
-    }
+    int ok = alloc_optimizer_state(tr) && (o.patience == 0 || (tr->best = alloc_params(tr, np))) &&
+             (tr->last_good = alloc_params(tr, np)) &&
+             (tr->batch_x = alloc_params(tr, B * (size_t)net->n_inputs)) &&
+             (tr->batch_y = alloc_params(tr, B * (size_t)bp_net_outputs(net)));
     if (!ok) {
         bp_trainer_free(tr);
         return bp_error(BP_ERR_NOMEM, "out of memory for the trainer of a %zu-parameter net", np);
@@ -310,9 +302,6 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
 
 /* ---- data parallel ---------------------------------------------------- */
 
-/* Statistics appended to each shard's gradient vector (backprop.h). */
-enum { STAT_LOSS, STAT_CORRECT, STAT_ROWS, STAT_STOP, STAT_COUNT };
-
 size_t bp_trainer_shard_len(const bp_trainer *tr)
 {
     return tr ? tr->net->n_params + STAT_COUNT : 0;
@@ -321,7 +310,7 @@ size_t bp_trainer_shard_len(const bp_trainer *tr)
 void bp_sum_shards(const float *vectors, int count, size_t len, float *out)
 {
     if (vectors && out)
-        bpk_sum_vectors(vectors, count, len, out);
+        bpk_sum_vectors_host(vectors, count, len, out);
 }
 
 bp_status bp_trainer_set_reduce(bp_trainer *tr, int rank, int ranks, bp_reduce_fn fn, void *user)
@@ -404,42 +393,31 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Correct predictions among `rows` output rows (1-output nets: a > 0.5). */
-static size_t count_correct(const float *out, int n_out, const int32_t *labels, int rows)
-{
-    size_t correct = 0;
-    for (int r = 0; r < rows; r++) {
-        const float *o = out + (size_t)r * n_out;
-        int pred = bp_predicted_class(o, n_out);
-        correct += pred == labels[r];
-    }
-    return correct;
-}
-
 /* Names the first place a non-finite value appears, for the divergence message. */
 static void locate_nonfinite(const bp_net *net, const bp_workspace *ws, char *buf, size_t cap)
 {
     char name[32];
     for (int l = 0; l < net->n_layers; l++) {
         size_t n = (size_t)ws->batch * (size_t)net->layer[l].units;
-        for (size_t i = 0; i < n; i++)
-            if (!isfinite(ws->s[l][i]) || !isfinite(ws->a[l][i])) {
-                int j = (int)(i % (size_t)net->layer[l].units);
-                snprintf(buf, cap, "layer %d, neuron %s (weighted sum s = %g)", l + 1,
-                         bp_neuron_name(net, l, j, name, sizeof name), ws->s[l][i]);
-                return;
-            }
+        size_t is = bpk_find_nonfinite(ws->be, ws->s[l], n);
+        size_t ia = bpk_find_nonfinite(ws->be, ws->a[l], n);
+        size_t i = is < ia ? is : ia;
+        if (i < n) {
+            int j = (int)(i % (size_t)net->layer[l].units);
+            snprintf(buf, cap, "layer %d, neuron %s (weighted sum s = %g)", l + 1,
+                     bp_neuron_name(net, l, j, name, sizeof name), ws->s[l][i]);
+            return;
+        }
     }
     for (int l = 0; l < net->n_layers; l++) {
         size_t n = (size_t)net->layer[l].units * (size_t)net->fan_in[l];
-        const float *W = net->params + net->w_offset[l];
-        for (size_t i = 0; i < n; i++)
-            if (!isfinite(W[i])) {
-                snprintf(buf, cap, "layer %d, weights of neuron %s", l + 1,
-                         bp_neuron_name(net, l, (int)(i / (size_t)net->fan_in[l]), name,
-                                        sizeof name));
-                return;
-            }
+        size_t i = bpk_find_nonfinite(ws->be, net->params + net->w_offset[l], n);
+        if (i < n) {
+            snprintf(buf, cap, "layer %d, weights of neuron %s", l + 1,
+                     bp_neuron_name(net, l, (int)(i / (size_t)net->fan_in[l]), name,
+                                    sizeof name));
+            return;
+        }
     }
     snprintf(buf, cap, "the loss of layer %d's outputs", net->n_layers);
 }
@@ -448,7 +426,7 @@ static bp_status diverged(bp_trainer *tr, int epoch, size_t batch, const char *w
 {
     const bp_train_options *o = &tr->opts;
     /* Put back the weights of the last good epoch so the caller keeps a usable model. */
-    memcpy(tr->net->params, tr->last_good, tr->net->n_params * sizeof(float));
+    bpk_copy(tr->ws->be, tr->net->params, tr->last_good, tr->net->n_params);
     const char *hint =
         o->optimizer == BP_OPT_RPROP
             ? "the data may hold extreme values; scale the inputs (--scale standard)"
@@ -465,118 +443,66 @@ static bp_status diverged(bp_trainer *tr, int epoch, size_t batch, const char *w
                     epoch + 1, batch + 1, where, hint, (double)lr, restored);
 }
 
-/* The element-wise optimizer updates run in fixed slices spread over the
- * pool: every element's arithmetic is the same whatever the thread count,
- * because the slices (not the threads) decide where vector bodies and tails
- * fall. */
-#define UPDATE_CHUNK ((size_t)1 << 14)
-
-typedef struct {
-    bp_trainer *tr;
-    float *g;
-    float lr, c1, c2;
-} update_job;
-
-static void update_slice(void *ctx, int task)
-{
-    const update_job *j = ctx;
-    bp_trainer *tr = j->tr;
-    const bp_train_options *o = &tr->opts;
-    size_t n = tr->net->n_params, first = (size_t)task * UPDATE_CHUNK;
-    size_t len = n - first < UPDATE_CHUNK ? n - first : UPDATE_CHUNK;
-    float *w = tr->net->params + first;
-    const float *g = j->g + first;
-    switch (o->optimizer) {
-    case BP_OPT_SGD:
-        bpk_sgd_update(w, g, len, j->lr);
-        break;
-    case BP_OPT_MOMENTUM:
-    case BP_OPT_NESTEROV:
-        bpk_momentum_update(w, tr->v + first, g, len, j->lr, o->momentum,
-                            o->optimizer == BP_OPT_NESTEROV);
-        break;
-    case BP_OPT_ADAM:
-    case BP_OPT_ADAMW:
-        bpk_adam_update(w, tr->m + first, tr->v + first, g, len, j->lr, o->beta1, o->beta2,
-                        o->eps, j->c1, j->c2,
-                        o->optimizer == BP_OPT_ADAMW ? o->weight_decay : 0.0f);
-        break;
-    case BP_OPT_RMSPROP:
-        bpk_rmsprop_update(w, tr->v + first, g, len, j->lr, o->rho, o->eps);
-        break;
-    default:
-        break;
-    }
-}
-
-/* Applies weight decay (L2 form), gradient clipping and the optimizer step. */
+/* Stage 3: weight decay (L2 form), gradient clipping, then the optimizer's
+ * update of the weights from the gradient g (which it may change). */
 static void optimizer_step(bp_trainer *tr, float *g, float lr)
 {
     const bp_train_options *o = &tr->opts;
     bp_net *net = tr->net;
+    bpk_backend *be = tr->ws->be;
     size_t n = net->n_params;
-    float *w = net->params;
     if (o->weight_decay > 0 && o->optimizer != BP_OPT_ADAMW)
-        for (size_t i = 0; i < n; i++)
-            g[i] += o->weight_decay * w[i];
+        bpk_axpy(be, g, net->params, n, o->weight_decay); /* g += λ·w */
     if (o->clip_norm > 0) {
-        double ss = 0;
-        for (size_t i = 0; i < n; i++)
-            ss += (double)g[i] * g[i];
-        double norm = sqrt(ss);
-        if (norm > o->clip_norm) {
-            float f = (float)(o->clip_norm / norm);
-            for (size_t i = 0; i < n; i++)
-                g[i] *= f;
-        }
+        double norm = sqrt(bpk_sumsq(be, g, n));
+        if (norm > o->clip_norm)
+            bpk_scale(be, g, n, (float)(o->clip_norm / norm));
     }
     tr->steps++;
-    if (o->optimizer == BP_OPT_RPROP) {
-        /* iRPROP− (Igel & Hüsken): grow the step while the gradient keeps its
-         * sign, shrink it and skip the update when the sign flips. */
-        for (size_t i = 0; i < n; i++) {
-            float prod = g[i] * tr->rprop_prev[i];
-            float step = tr->rprop_step[i];
-            if (prod > 0) {
-                step = fminf(step * o->rprop_increase, o->rprop_delta_max);
-            } else if (prod < 0) {
-                step = fmaxf(step * o->rprop_decrease, o->rprop_delta_min);
-                g[i] = 0;
-            }
-            tr->rprop_step[i] = step;
-            if (g[i] > 0)
-                w[i] -= step;
-            else if (g[i] < 0)
-                w[i] += step;
-            tr->rprop_prev[i] = g[i];
-        }
-        return;
-    }
-    update_job job = {tr, g, lr, 0, 0};
-    if (o->optimizer == BP_OPT_ADAM || o->optimizer == BP_OPT_ADAMW) {
-        job.c1 = (float)(1 - pow(o->beta1, (double)tr->steps));
-        job.c2 = (float)(1 - pow(o->beta2, (double)tr->steps));
-    }
-    int tasks = (int)((n + UPDATE_CHUNK - 1) / UPDATE_CHUNK);
-    bpk_pool_run(tr->ws->pool, tasks, update_slice, &job);
+    int adam = o->optimizer == BP_OPT_ADAM || o->optimizer == BP_OPT_ADAMW;
+    bpk_update u = {
+        .optimizer = o->optimizer,
+        .lr = lr,
+        .momentum = o->momentum,
+        .beta1 = o->beta1,
+        .beta2 = o->beta2,
+        .eps = o->eps,
+        .rho = o->rho,
+        .c1 = adam ? (float)(1 - pow(o->beta1, (double)tr->steps)) : 0,
+        .c2 = adam ? (float)(1 - pow(o->beta2, (double)tr->steps)) : 0,
+        .decoupled_wd = o->optimizer == BP_OPT_ADAMW ? o->weight_decay : 0.0f,
+        .rprop_increase = o->rprop_increase,
+        .rprop_decrease = o->rprop_decrease,
+        .rprop_delta_min = o->rprop_delta_min,
+        .rprop_delta_max = o->rprop_delta_max,
+    };
+    int rprop = o->optimizer == BP_OPT_RPROP;
+    bpk_update_params(be, &u, net->params, g, rprop ? tr->rprop_step : tr->m,
+                      rprop ? tr->rprop_prev : tr->v, n);
 }
 
-/* Copies rows order[first..first+n) into the batch buffers, scaling inputs. */
+/* Rows order[first..first+n) into the batch buffers, inputs scaled. */
 static void gather(bp_trainer *tr, const bp_dataset *ds, const size_t *order, size_t first,
                    int n)
 {
     const bp_net *net = tr->net;
-    size_t in = (size_t)net->n_inputs, out = (size_t)bp_net_outputs(net);
-    const float *X = bp_dataset_x_const(ds), *Y = bp_dataset_y_const(ds);
+    bpk_backend *be = tr->ws->be;
+    bpk_gather_rows(be, tr->batch_x, bp_dataset_x_const(ds), order + first, n, net->n_inputs,
+                    net->scale_shift, net->scale_factor);
+    bpk_gather_rows(be, tr->batch_y, bp_dataset_y_const(ds), order + first, n,
+                    bp_net_outputs(net), NULL, NULL);
+}
+
+/* Correct predictions among the n rows just passed forward. */
+static size_t batch_correct(const bp_trainer *tr, const bp_dataset *ds, const size_t *order,
+                            size_t first, int n)
+{
+    const bp_net *net = tr->net;
     const int32_t *labels = bp_dataset_labels(ds);
-    for (int r = 0; r < n; r++) {
-        size_t row = order[first + (size_t)r];
-        memcpy(tr->batch_x + (size_t)r * in, X + row * in, in * sizeof(float));
-        memcpy(tr->batch_y + (size_t)r * out, Y + row * out, out * sizeof(float));
-        tr->batch_labels[r] = labels ? labels[row] : 0;
-    }
-    if (net->scale_shift)
-        bp_net_scale_inputs(net, tr->batch_x, tr->batch_x, (size_t)n);
+    if (!labels)
+        return 0;
+    return bpk_count_correct(tr->ws->be, tr->ws->a[net->n_layers - 1], n, bp_net_outputs(net),
+                             labels, order + first);
 }
 
 /* Mean loss and accuracy of the net on ds (no dropout). */
@@ -585,7 +511,6 @@ static bp_status evaluate_into(bp_trainer *tr, const bp_dataset *ds, double *los
     const bp_net *net = tr->net;
     size_t rows = bp_dataset_rows(ds), B = (size_t)tr->opts.batch_size;
     const int32_t *labels = bp_dataset_labels(ds);
-    int n_out = bp_net_outputs(net);
     double total = 0;
     size_t correct = 0;
     size_t *order = tr->order; /* identity slice reused: evaluate in file order */
@@ -601,8 +526,7 @@ static bp_status evaluate_into(bp_trainer *tr, const bp_dataset *ds, double *los
         if (st != BP_OK)
             return st;
         total += (double)l * n;
-        if (labels)
-            correct += count_correct(tr->ws->a[net->n_layers - 1], n_out, tr->batch_labels, n);
+        correct += batch_correct(tr, ds, order, 0, n);
     }
     *loss = rows ? total / (double)rows : NAN;
     *acc = labels && rows ? (double)correct / (double)rows : NAN;
@@ -680,10 +604,237 @@ static bp_status stopped(bp_trainer *tr, int epoch, size_t b, size_t batches, fl
                     epoch + 1, b + 1, batches);
 }
 
-bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
+/* ---- the training step: gradients → reduce → update -------------------
+ *
+ * Stage 1 computes the gradient of a batch (bp_backward: the batch mean of
+ * ∂E/∂w); stage 2 combines gradients across shards and processes (the reduce
+ * hook; nothing to do in an unsharded run); stage 3 applies the optimizer
+ * (optimizer_step).  Online SGD (batch 1, plain SGD, nothing else per step)
+ * keeps its fused path instead: the update is folded into the next sample's
+ * forward pass, so there is no gradient buffer at all and nothing a reduce
+ * could see — it is the article's loop and the fastest way to run it, and it
+ * turns itself off in sharded runs. */
+
+/* One epoch's running totals, for reports and early stopping. */
+typedef struct epoch_run {
+    int epoch;
+    float lr;
+    size_t rows, step_rows, steps; /* rows per step: the batch, or all for full batch */
+    int online, full_batch;
+    double t0, loss_sum;
+    size_t correct, seen;
+    int stop_seen; /* sharded: the last reduce carried a stop request */
+} epoch_run;
+
+/* Stage 1, unsharded: the batch's mean gradient into ws->grads and its mean
+ * loss into *loss.  Dropout masks come from one generator per batch. */
+static bp_status batch_gradient(bp_trainer *tr, const epoch_run *er, size_t b, int n, float *loss)
 {
-    if (!tr || !train)
-        return bp_error(BP_ERR_ARG, "bp_trainer_run: NULL argument");
+    const bp_train_options *o = &tr->opts;
+    bp_status st;
+    if (o->dropout > 0) {
+        bp_rng rng;
+        bp_rng_seed(&rng, o->seed,
+                    ((uint64_t)BP_STREAM_DROPOUT << 48) + ((uint64_t)er->epoch << 24) + b);
+        bpk_mask_source src = {&rng, 0, 0, 0};
+        st = bp_forward_dropout(tr->net, tr->ws, tr->batch_x, n, o->dropout, &src);
+    } else {
+        st = bp_forward(tr->net, tr->ws, tr->batch_x, n);
+    }
+    return st == BP_OK ? bp_backward(tr->net, tr->ws, tr->batch_x, tr->batch_y, n, loss) : st;
+}
+
+/* Stage 1, sharded: the gradient of rows [first, first + count) of the
+ * epoch's order, each row's term scaled by `scale` (1 / rows of the whole
+ * step), into vec[0..n_params), and the shard's statistics after it.  A shard
+ * larger than the workspace (full-batch RPROP) is summed in chunks. */
+static bp_status shard_gradient(bp_trainer *tr, const bp_dataset *ds, const epoch_run *er,
+                                size_t first, size_t count, float scale, float *vec)
+{
+    const bp_net *net = tr->net;
+    size_t np = net->n_params, B = (size_t)tr->opts.batch_size;
+    float *stats = vec + np;
+    bpk_fill(tr->ws->be, vec, np + STAT_COUNT, 0.0f);
+    for (size_t done = 0; done < count; done += B) {
+        int m = (int)(count - done < B ? count - done : B);
+        gather(tr, ds, tr->order, first + done, m);
+        bp_status st;
+        if (tr->opts.dropout > 0) {
+            bpk_mask_source src = {NULL, tr->opts.seed, (uint64_t)er->epoch, first + done};
+            st = bp_forward_dropout(net, tr->ws, tr->batch_x, m, tr->opts.dropout, &src);
+        } else {
+            st = bp_forward(net, tr->ws, tr->batch_x, m);
+        }
+        float loss = 0;
+        if (st == BP_OK)
+            st = bp_backward_scaled(net, tr->ws, tr->batch_x, tr->batch_y, m, scale, &loss);
+        if (st != BP_OK)
+            return st;
+        if (done == 0)
+            bpk_copy(tr->ws->be, vec, tr->ws->grads, np);
+        else
+            bpk_axpy(tr->ws->be, vec, tr->ws->grads, np, 1.0f);
+        stats[STAT_LOSS] += loss * (float)m;
+        stats[STAT_CORRECT] += (float)batch_correct(tr, ds, tr->order, first + done, m);
+        stats[STAT_ROWS] += (float)m;
+    }
+    return BP_OK;
+}
+
+/* Stage 2: the sum of all shards' vectors, in shard order, on every rank. */
+static bp_status reduce_shards(bp_trainer *tr)
+{
+    int local = tr->opts.shards / tr->ranks;
+    size_t len = bp_trainer_shard_len(tr);
+    if (!tr->reduce) {
+        bpk_sum_vectors(tr->ws->be, tr->shard_grads, local, len, tr->shard_total);
+        return BP_OK;
+    }
+    char err[256] = "";
+    if (tr->reduce(tr->reduce_user, tr->shard_grads, local, len, tr->shard_total, err,
+                   sizeof err) != 0)
+        return bp_error(BP_ERR_IO, "combining the gradients of %d processes failed: %s",
+                        tr->ranks, err[0] ? err : "the reduce gave no reason");
+    return BP_OK;
+}
+
+/* One sharded step over rows [first, first + n): this rank's shards, the
+ * reduce, the update.  Every rank sees the same total, so all take the same
+ * decisions (divergence, stop) at the same step. */
+static bp_status sharded_step(bp_trainer *tr, const bp_dataset *ds, epoch_run *er, size_t step,
+                              size_t first, size_t n)
+{
+    int S = tr->opts.shards, local = S / tr->ranks, k0 = tr->rank * local;
+    size_t len = bp_trainer_shard_len(tr), np = tr->net->n_params;
+    for (int j = 0; j < local; j++) {
+        size_t lo = n * (size_t)(k0 + j) / (size_t)S, hi = n * (size_t)(k0 + j + 1) / (size_t)S;
+        float *vec = tr->shard_grads + (size_t)j * len;
+        bp_status st = shard_gradient(tr, ds, er, first + lo, hi - lo, 1.0f / (float)n, vec);
+        if (st != BP_OK)
+            return st;
+        vec[np + STAT_STOP] = j == 0 && tr->stop ? 1.0f : 0.0f;
+    }
+    bp_status st = reduce_shards(tr);
+    if (st != BP_OK)
+        return st;
+    const float *stats = tr->shard_total + np;
+    if (!isfinite(stats[STAT_LOSS])) {
+        char where[160];
+        locate_nonfinite(tr->net, tr->ws, where, sizeof where);
+        return diverged(tr, er->epoch, step, where, er->lr);
+    }
+    er->loss_sum += (double)stats[STAT_LOSS];
+    er->correct += (size_t)stats[STAT_CORRECT];
+    er->seen += (size_t)stats[STAT_ROWS];
+    er->stop_seen = stats[STAT_STOP] > 0;
+    optimizer_step(tr, tr->shard_total, er->lr);
+    return BP_OK;
+}
+
+/* One unsharded step over batch b: gradient, (identity reduce), update —
+ * or the fused online step, or accumulation for full-batch RPROP. */
+static bp_status plain_step(bp_trainer *tr, const bp_dataset *ds, epoch_run *er, size_t b)
+{
+    bp_net *net = tr->net;
+    size_t first = b * er->step_rows;
+    int n = (int)(er->rows - first < er->step_rows ? er->rows - first : er->step_rows);
+    gather(tr, ds, tr->order, first, n);
+    float loss = 0;
+    bp_status st = er->online ? bp_train_sample_deferred(net, tr->ws, tr->batch_x, tr->batch_y,
+                                                         er->lr, &loss)
+                              : batch_gradient(tr, er, b, n, &loss);
+    if (st != BP_OK)
+        return st;
+    if (!isfinite(loss)) {
+        char where[160];
+        locate_nonfinite(net, tr->ws, where, sizeof where);
+        bp_online_flush(net, tr->ws);
+        return diverged(tr, er->epoch, b, where, er->lr);
+    }
+    er->correct += batch_correct(tr, ds, tr->order, first, n);
+    er->loss_sum += (double)loss * n;
+    er->seen += (size_t)n;
+    if (er->full_batch)
+        /* Sum batch means weighted by rows: the mean gradient over all rows. */
+        bpk_axpy(tr->ws->be, tr->full_grad, tr->ws->grads, net->n_params,
+                 (float)n / (float)er->rows);
+    else if (!er->online)
+        optimizer_step(tr, tr->ws->grads, er->lr);
+    return BP_OK;
+}
+
+/* The in-epoch report every report_every steps (not after the last). */
+static bp_status report_progress(bp_trainer *tr, const bp_dataset *ds, const epoch_run *er,
+                                 size_t b)
+{
+    const bp_train_options *o = &tr->opts;
+    if (!o->progress || !o->report_every || (b + 1) % o->report_every != 0 || b + 1 >= er->steps)
+        return BP_OK;
+    /* The callback may look at the net: apply any pending online update
+     * (same bits as applying it later). */
+    bp_online_flush(tr->net, tr->ws);
+    double secs = now_seconds() - er->t0, seen = (double)er->seen;
+    bp_epoch_report r = {tr, er->epoch + 1, o->epochs, 1, b + 1, er->steps, secs,
+                         secs > 0 ? seen / secs : 0, er->lr, er->loss_sum / seen,
+                         bp_dataset_labels(ds) ? (double)er->correct / seen : NAN, NAN, NAN, 0};
+    if (o->progress(&r, o->progress_user))
+        return bp_error(BP_ERR_INTERRUPTED, "training stopped by the progress callback");
+    return BP_OK;
+}
+
+/* The steps of one epoch, in the order the epoch's shuffle gives. */
+static bp_status run_steps(bp_trainer *tr, const bp_dataset *train, epoch_run *er)
+{
+    bp_net *net = tr->net;
+    int sharded = tr->opts.shards > 0;
+    if (er->full_batch && !sharded)
+        bpk_fill(tr->ws->be, tr->full_grad, net->n_params, 0.0f);
+    for (size_t b = 0; b < er->steps; b++) {
+        size_t first = b * er->step_rows;
+        size_t n = er->rows - first < er->step_rows ? er->rows - first : er->step_rows;
+        bp_status st = sharded ? sharded_step(tr, train, er, b, first, n)
+                               : plain_step(tr, train, er, b);
+        if (st == BP_OK)
+            st = report_progress(tr, train, er, b);
+        if (st != BP_OK)
+            return st;
+        int stop = sharded ? er->stop_seen : tr->stop && !er->full_batch;
+        if (stop && b + 1 < er->steps)
+            return stopped(tr, er->epoch, b, er->steps, er->lr);
+    }
+    if (er->full_batch && !sharded)
+        optimizer_step(tr, tr->full_grad, er->lr); /* the steps were chunks of one batch */
+    bp_online_flush(net, tr->ws);
+    if (bpk_find_nonfinite(tr->ws->be, net->params, net->n_params) < net->n_params) {
+        char where[160];
+        locate_nonfinite(net, tr->ws, where, sizeof where);
+        return diverged(tr, er->epoch, er->steps - 1, where, er->lr);
+    }
+    return BP_OK;
+}
+
+/* Early stopping after an epoch; sets *stop when patience runs out. */
+static void watch_improvement(bp_trainer *tr, bp_epoch_report *r, int has_val, int *stop)
+{
+    const bp_train_options *o = &tr->opts;
+    if (o->patience <= 0)
+        return;
+    /* Validation loss when there is a validation set, else training loss. */
+    double watched = has_val ? r->val_loss : r->train_loss;
+    if (watched < tr->best_val - o->min_delta) {
+        tr->best_val = watched;
+        tr->bad_epochs = 0;
+        r->improved = 1;
+        if (has_val)
+            bpk_copy(tr->ws->be, tr->best, tr->net->params, tr->net->n_params);
+    } else if (++tr->bad_epochs >= o->patience) {
+        *stop = 1;
+    }
+}
+
+/* Checks and buffers a run needs before its first epoch. */
+static bp_status prepare_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
+{
     bp_net *net = tr->net;
     const bp_train_options *o = &tr->opts;
     bp_status st = bp_check_data_fits(net, train, "training", "net");
@@ -708,124 +859,78 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
         tr->order = bigger;
         tr->order_cap = need;
     }
-    const int32_t *labels = bp_dataset_labels(train);
-    int n_out = bp_net_outputs(net), L = net->n_layers - 1;
-    int full_batch = o->optimizer == BP_OPT_RPROP;
-    size_t B = (size_t)o->batch_size;
-    size_t batches = (rows + B - 1) / B;
-    /* Online SGD with nothing else to do per step takes the fused batch-1 path. */
-    int online = o->batch_size == 1 && o->optimizer == BP_OPT_SGD && o->dropout == 0 &&
-                 o->weight_decay == 0 && o->clip_norm == 0;
+    if (o->shards > 0 && !tr->shard_total) {
+        size_t len = bp_trainer_shard_len(tr), local = (size_t)(o->shards / tr->ranks);
+        tr->shard_grads = alloc_params(tr, local * len);
+        tr->shard_total = alloc_params(tr, len);
+        if (!tr->shard_grads || !tr->shard_total)
+            return bp_error(BP_ERR_NOMEM, "out of memory for %zu shard gradients", local);
+    }
+    return BP_OK;
+}
 
+/* The epoch's settings and its order of rows (shuffled from the seed). */
+static epoch_run start_epoch(bp_trainer *tr, size_t rows)
+{
+    const bp_train_options *o = &tr->opts;
+    epoch_run er = {0};
+    er.epoch = tr->epochs_done;
+    er.lr = bp_schedule_lr(o, er.epoch);
+    er.rows = rows;
+    er.full_batch = o->optimizer == BP_OPT_RPROP;
+    /* A sharded full-batch epoch is one step over all rows. */
+    er.step_rows = er.full_batch && o->shards > 0 ? rows : (size_t)o->batch_size;
+    er.steps = (rows + er.step_rows - 1) / er.step_rows;
+    /* Online SGD with nothing else to do per step takes the fused batch-1 path. */
+    er.online = o->batch_size == 1 && o->optimizer == BP_OPT_SGD && o->dropout == 0 &&
+                o->weight_decay == 0 && o->clip_norm == 0 && o->shards == 0 && !tr->reduce;
+    bpk_copy(tr->ws->be, tr->last_good, tr->net->params, tr->net->n_params);
+    for (size_t i = 0; i < rows; i++)
+        tr->order[i] = i;
+    if (o->shuffle) {
+        bp_rng rng;
+        bp_rng_seed(&rng, o->seed, ((uint64_t)BP_STREAM_SHUFFLE << 32) + (uint64_t)er.epoch);
+        bp_rng_shuffle(&rng, tr->order, rows);
+    }
+    er.t0 = now_seconds();
+    return er;
+}
+
+bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
+{
+    if (!tr || !train)
+        return bp_error(BP_ERR_ARG, "bp_trainer_run: NULL argument");
+    bp_net *net = tr->net;
+    const bp_train_options *o = &tr->opts;
+    bp_status st = prepare_run(tr, train, val);
+    if (st != BP_OK)
+        return st;
+    size_t rows = bp_dataset_rows(train);
     while (tr->epochs_done < o->epochs) {
-        int epoch = tr->epochs_done;
-        float lr = bp_schedule_lr(o, epoch);
-        memcpy(tr->last_good, net->params, net->n_params * sizeof(float));
-        for (size_t i = 0; i < rows; i++)
-            tr->order[i] = i;
-        if (o->shuffle) {
-            bp_rng rng;
-            bp_rng_seed(&rng, o->seed, ((uint64_t)BP_STREAM_SHUFFLE << 32) + (uint64_t)epoch);
-            bp_rng_shuffle(&rng, tr->order, rows);
-        }
-        if (full_batch)
-            memset(tr->full_grad, 0, net->n_params * sizeof(float));
-        double t0 = now_seconds(), loss_sum = 0;
-        size_t correct = 0, seen = 0;
-        for (size_t b = 0; b < batches; b++) {
-            size_t first = b * B;
-            int n = (int)(rows - first < B ? rows - first : B);
-            gather(tr, train, tr->order, first, n);
-            float loss = 0;
-            if (online) {
-                st = bp_train_sample_deferred(net, tr->ws, tr->batch_x, tr->batch_y, lr, &loss);
-            } else {
-                if (o->dropout > 0) {
-                    bp_rng rng;
-                    bp_rng_seed(&rng, o->seed,
-                                ((uint64_t)BP_STREAM_DROPOUT << 48) + ((uint64_t)epoch << 24) + b);
-                    st = bp_forward_dropout(net, tr->ws, tr->batch_x, n, o->dropout, &rng);
-                } else {
-                    st = bp_forward(net, tr->ws, tr->batch_x, n);
-                }
-                if (st == BP_OK)
-                    st = bp_backward(net, tr->ws, tr->batch_x, tr->batch_y, n, &loss);
-            }
-            if (st != BP_OK)
-                return st;
-            if (!isfinite(loss)) {
-                char where[160];
-                locate_nonfinite(net, tr->ws, where, sizeof where);
-                bp_online_flush(net, tr->ws);
-                return diverged(tr, epoch, b, where, lr);
-            }
-            if (labels)
-                correct += count_correct(tr->ws->a[L], n_out, tr->batch_labels, n);
-            loss_sum += (double)loss * n;
-            seen += (size_t)n;
-            if (full_batch) {
-                /* Sum batch means weighted by rows: the mean gradient over all rows. */
-                float w = (float)n / (float)rows;
-                for (size_t i = 0; i < net->n_params; i++)
-                    tr->full_grad[i] += w * tr->ws->grads[i];
-            } else if (!online) {
-                optimizer_step(tr, tr->ws->grads, lr);
-            }
-            if (o->progress && o->report_every && (b + 1) % o->report_every == 0 &&
-                b + 1 < batches) {
-                /* The callback may look at the net: apply any pending online
-                 * update (same bits as applying it later). */
-                bp_online_flush(net, tr->ws);
-                double secs = now_seconds() - t0;
-                bp_epoch_report r = {tr, epoch + 1, o->epochs, 1, b + 1, batches, secs,
-                                     secs > 0 ? seen / secs : 0, lr, loss_sum / seen,
-                                     labels ? (double)correct / seen : NAN, NAN, NAN, 0};
-                if (o->progress(&r, o->progress_user))
-                    return bp_error(BP_ERR_INTERRUPTED, "training stopped by the progress callback");
-            }
-            if (tr->stop && !full_batch && b + 1 < batches)
-                return stopped(tr, epoch, b, batches, lr);
-        }
-        if (full_batch)
-            optimizer_step(tr, tr->full_grad, lr);
-        bp_online_flush(net, tr->ws);
-        double secs = now_seconds() - t0;
-        for (size_t i = 0; i < net->n_params; i++)
-            if (!isfinite(net->params[i])) {
-                char where[160];
-                locate_nonfinite(net, tr->ws, where, sizeof where);
-                return diverged(tr, epoch, batches - 1, where, lr);
-            }
-        bp_epoch_report r = {tr, epoch + 1, o->epochs, 0, batches, batches, secs,
-                             secs > 0 ? rows / secs : 0, lr, loss_sum / (double)rows,
-                             labels ? (double)correct / (double)rows : NAN, NAN, NAN, 0};
+        epoch_run er = start_epoch(tr, rows);
+        if ((st = run_steps(tr, train, &er)) != BP_OK)
+            return st;
+        double secs = now_seconds() - er.t0;
+        bp_epoch_report r = {tr, er.epoch + 1, o->epochs, 0, er.steps, er.steps, secs,
+                             secs > 0 ? rows / secs : 0, er.lr, er.loss_sum / (double)rows,
+                             bp_dataset_labels(train) ? (double)er.correct / (double)rows : NAN,
+                             NAN, NAN, 0};
         if (val && (st = evaluate_into(tr, val, &r.val_loss, &r.val_accuracy)) != BP_OK)
             return st;
         tr->epochs_done++;
         int stop = 0;
-        if (o->patience > 0) {
-            /* Validation loss when there is a validation set, else training loss. */
-            double watched = val ? r.val_loss : r.train_loss;
-            if (watched < tr->best_val - o->min_delta) {
-                tr->best_val = watched;
-                tr->bad_epochs = 0;
-                r.improved = 1;
-                if (val)
-                    memcpy(tr->best, net->params, net->n_params * sizeof(float));
-            } else if (++tr->bad_epochs >= o->patience) {
-                stop = 1;
-            }
-        }
+        watch_improvement(tr, &r, val != NULL, &stop);
         record_metadata(tr);
         if (o->progress && o->progress(&r, o->progress_user))
             return bp_error(BP_ERR_INTERRUPTED, "training stopped by the progress callback");
-        if (tr->stop && tr->epochs_done < o->epochs && !stop)
-            return stopped(tr, epoch, batches - 1, batches, lr);
+        int asked = o->shards > 0 ? er.stop_seen : tr->stop;
+        if (asked && tr->epochs_done < o->epochs && !stop)
+            return stopped(tr, er.epoch, er.steps - 1, er.steps, er.lr);
         if (stop)
             break;
     }
     if (o->patience > 0 && val && isfinite(tr->best_val)) {
-        memcpy(net->params, tr->best, net->n_params * sizeof(float));
+        bpk_copy(tr->ws->be, net->params, tr->best, net->n_params);
         char v[64];
         snprintf(v, sizeof v, "%.9g", tr->best_val);
         bp_net_set_meta(net, "best_val_loss", v);
@@ -915,7 +1020,7 @@ done:
  * counters, then each optimizer array present.  Pointers in the options
  * (callback) are not stored; the loader sets them. */
 
-#define STATE_VERSION 2u /* 2 adds min_delta and flat_spot; 1 is still read */
+#define STATE_VERSION 3u /* 3 adds shards, 2 min_delta and flat_spot; 1 and 2 are still read */
 
 typedef struct {
     unsigned char *p;
@@ -1049,6 +1154,7 @@ bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, si
     put_f32(&b, o->rprop_delta_zero);
     put_f32(&b, o->min_delta);
     put_f32(&b, o->flat_spot);
+    put_u32(&b, (uint32_t)o->shards);
     put_u32(&b, (uint32_t)tr->epochs_done);
     put_u64(&b, tr->steps);
     put_f64(&b, tr->best_val);
@@ -1111,7 +1217,7 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
         return bp_error(BP_ERR_FORMAT, "trainer state: bad magic");
     b.pos = 4;
     uint32_t version = get_u32(&b);
-    if (version != STATE_VERSION && version != 1)
+    if (version < 1 || version > STATE_VERSION)
         return bp_error(BP_ERR_FORMAT, "trainer state version %u is not supported (this build "
                                        "reads %u)", version, STATE_VERSION);
     bp_train_options o;
@@ -1146,6 +1252,8 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
         o.min_delta = get_f32(&b);
         o.flat_spot = get_f32(&b);
     }
+    if (version >= 3)
+        o.shards = (int)get_u32(&b);
     int epochs_done = (int)get_u32(&b);
     uint64_t steps = get_u64(&b);
     double best_val = get_f64(&b);
