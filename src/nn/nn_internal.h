@@ -84,7 +84,8 @@ bp_status bp_forward_dropout(const bp_net *net, bp_workspace *ws, const float *x
                              float p, const bpk_mask_source *src);
 /* bp_backward with the gradient scaled by `scale` instead of 1/batch: a
  * shard of a larger batch scales by 1/(rows of the whole batch), so the
- * shards' gradients add up to the batch mean. */
+ * shards' gradients add up to the batch mean.  The targets are not checked:
+ * the trainer checks the whole data set once (bp_backward checks each call). */
 bp_status bp_backward_scaled(const bp_net *net, bp_workspace *ws, const float *x,
                              const float *target, int batch, float scale, float *loss);
 

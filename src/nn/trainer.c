@@ -592,12 +592,11 @@ static bp_status stopped(bp_trainer *tr, int epoch, size_t b, size_t batches, fl
     bp_net *net = tr->net;
     tr->stop = 0;
     bp_online_flush(net, tr->ws);
-    for (size_t i = 0; i < net->n_params; i++)
-        if (!isfinite(net->params[i])) {
-            char where[160];
-            locate_nonfinite(net, tr->ws, where, sizeof where);
-            return diverged(tr, epoch, b, where, lr);
-        }
+    if (bpk_find_nonfinite(tr->ws->be, net->params, net->n_params) < net->n_params) {
+        char where[160];
+        locate_nonfinite(net, tr->ws, where, sizeof where);
+        return diverged(tr, epoch, b, where, lr);
+    }
     if (b + 1 == batches)
         return bp_error(BP_ERR_INTERRUPTED, "training interrupted after epoch %d", epoch + 1);
     return bp_error(BP_ERR_INTERRUPTED, "training interrupted in epoch %d after batch %zu of %zu",
@@ -641,7 +640,9 @@ static bp_status batch_gradient(bp_trainer *tr, const epoch_run *er, size_t b, i
     } else {
         st = bp_forward(tr->net, tr->ws, tr->batch_x, n);
     }
-    return st == BP_OK ? bp_backward(tr->net, tr->ws, tr->batch_x, tr->batch_y, n, loss) : st;
+    return st == BP_OK ? bp_backward_scaled(tr->net, tr->ws, tr->batch_x, tr->batch_y, n,
+                                            1.0f / (float)n, loss)
+                       : st;
 }
 
 /* Stage 1, sharded: the gradient of rows [first, first + count) of the
@@ -832,6 +833,19 @@ static void watch_improvement(bp_trainer *tr, bp_epoch_report *r, int has_val, i
     }
 }
 
+/* Every target finite, once per run: the steps do not check them again. */
+static bp_status check_targets_finite(const bp_trainer *tr, const bp_dataset *ds,
+                                      const char *which)
+{
+    size_t cols = (size_t)bp_dataset_outputs(ds), n = bp_dataset_rows(ds) * cols;
+    const float *y = bp_dataset_y_const(ds);
+    size_t i = bpk_find_nonfinite(tr->ws->be, y, n);
+    if (i < n)
+        return bp_error(BP_ERR_NUMERIC, "%s data row %zu: target %zu is %g", which,
+                        i / cols + 1, i % cols + 1, (double)y[i]);
+    return BP_OK;
+}
+
 /* Checks and buffers a run needs before its first epoch. */
 static bp_status prepare_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
 {
@@ -840,6 +854,10 @@ static bp_status prepare_run(bp_trainer *tr, const bp_dataset *train, const bp_d
     bp_status st = bp_check_data_fits(net, train, "training", "net");
     if (st == BP_OK && val)
         st = bp_check_data_fits(net, val, "validation", "net");
+    if (st == BP_OK)
+        st = check_targets_finite(tr, train, "training");
+    if (st == BP_OK && val)
+        st = check_targets_finite(tr, val, "validation");
     if (st == BP_OK)
         st = bp_check_targets(net, bp_dataset_y_const(train), bp_dataset_rows(train),
                               "training data row");

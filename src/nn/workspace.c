@@ -309,6 +309,15 @@ static bp_status check_targets_finite(const bp_net *net, const bp_workspace *ws,
     return BP_OK;
 }
 
+/* The batch's mean loss (targets already checked). */
+static float mean_loss(const bp_net *net, const bp_workspace *ws, const float *target, int batch)
+{
+    int L = net->n_layers - 1;
+    double total = bpk_loss_sum(ws->be, net->loss, ws->s[L], ws->a[L], target, batch,
+                                net->layer[L].units);
+    return (float)(total / batch);
+}
+
 bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *target,
                         int batch, float *loss)
 {
@@ -322,10 +331,7 @@ bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *
                         ws->batch);
     if ((st = check_targets_finite(net, ws, target, batch, "bp_loss_value")) != BP_OK)
         return st;
-    int L = net->n_layers - 1;
-    double total = bpk_loss_sum(ws->be, net->loss, ws->s[L], ws->a[L], target, batch,
-                                net->layer[L].units);
-    *loss = (float)(total / batch);
+    *loss = mean_loss(net, ws, target, batch);
     return BP_OK;
 }
 
@@ -371,6 +377,17 @@ static void output_delta(const bp_net *net, bp_workspace *ws, const float *targe
 bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x, const float *target,
                       int batch, float *loss)
 {
+    bp_status st = bp_workspace_check(net, ws);
+    if (st != BP_OK)
+        return st;
+    if (!target)
+        return bp_error(BP_ERR_ARG, "bp_backward: inputs or targets are NULL");
+    if (batch != ws->batch)
+        return bp_error(BP_ERR_ARG, "backward asked for %d rows, last forward pass had %d",
+                        batch, ws->batch);
+    if ((st = check_targets_finite(net, ws, target, batch, "bp_backward")) != BP_OK ||
+        (st = bp_check_targets(net, target, (size_t)batch, "row")) != BP_OK)
+        return st;
     return bp_backward_scaled(net, ws, x, target, batch, 1.0f / (float)batch, loss);
 }
 
@@ -385,11 +402,10 @@ bp_status bp_backward_scaled(const bp_net *net, bp_workspace *ws, const float *x
     if (batch != ws->batch)
         return bp_error(BP_ERR_ARG, "backward asked for %d rows, last forward pass had %d",
                         batch, ws->batch);
-    if ((st = check_targets_finite(net, ws, target, batch, "bp_backward")) != BP_OK ||
-        (st = bp_check_targets(net, target, (size_t)batch, "row")) != BP_OK)
-        return st;
-    if (loss && (st = bp_loss_value(net, ws, target, batch, loss)) != BP_OK)
-        return st;
+    /* The targets were checked by bp_backward, or for the whole data set
+     * by the trainer before its first step. */
+    if (loss)
+        *loss = mean_loss(net, ws, target, batch);
     output_delta(net, ws, target, batch);
     for (int l = net->n_layers - 1; l >= 0; l--) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
@@ -434,8 +450,9 @@ static bp_status train_sample(bp_net *net, bp_workspace *ws, const float *x, con
         return st;
     if (!x || !target)
         return bp_error(BP_ERR_ARG, "bp_train_sample: inputs or targets are NULL");
-    if ((st = check_targets_finite(net, ws, target, 1, "bp_train_sample")) != BP_OK ||
-        (st = bp_check_targets(net, target, 1, "row")) != BP_OK)
+    /* The trainer (defer) checked every target before its first step. */
+    if (!defer && ((st = check_targets_finite(net, ws, target, 1, "bp_train_sample")) != BP_OK ||
+                   (st = bp_check_targets(net, target, 1, "row")) != BP_OK))
         return st;
     ws->dropout_active = 0;
     const float *a_prev = x;
