@@ -197,6 +197,9 @@ add_settings() { # DIR PATH: the settings of one libblas.so.3
     else
         BLAS_NOTES="$BLAS_NOTES
 - $name ($(readlink -f "$2")): not OpenBLAS; only torch's threads vary"
+        [ "$name" = netlib ] && BLAS_NOTES="$BLAS_NOTES — **the reference BLAS, the only one
+  installed: PyTorch's GEMMs run ~25× below an optimised BLAS's, so this anchor is weak; install
+  libopenblas0-pthread (or pass BENCH_BLAS_DIRS) for an honest one**"
         for t in $TVALS; do echo "$name:t$t $1 $name $t - -"; done
     fi
 }
