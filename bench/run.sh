@@ -384,8 +384,8 @@ cat <<EOF2
 
 ## PyTorch at its best setting
 
-Every setting below was run briefly: $SWEEP_PASSES pass(es) over all settings (the second in reverse
-order), each timing $SWEEP_CHUNKS chunks of $SWEEP_STEPS minibatches scaled to an epoch (the median of
+Every setting below was run briefly: $SWEEP_PASSES pass(es) over all settings (every second pass in
+reverse order), each timing $SWEEP_CHUNKS chunks of $SWEEP_STEPS minibatches scaled to an epoch (the median of
 all chunks is shown) and batch 1 over $SWEEP_B1 test rows (median of the passes); load $SWEEP_LOAD at the start; the fastest per workload
 (**bold**) is the anchor, re-measured in every round beside backprop.  The BLAS libraries found:$BLAS_NOTES
 
