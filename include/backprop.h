@@ -627,7 +627,7 @@ typedef struct bp_train_options {
      *   changes only training (not bp_backward's result outside a trainer). */
     float min_delta;
     float flat_spot;
-    /* shards: data-parallel training (docs/scaling.md).  0 (default) keeps
+    /* shards: data-parallel training (the reduce hook below).  0 (default) keeps
      *   the one-process path and its bits.  S > 0 splits every batch into S
      *   fixed, contiguous shards (shard k: rows [k·n/S, (k+1)·n/S) of a batch
      *   of n rows), computes each shard's gradient on its own and adds the S

@@ -14,10 +14,11 @@ enum {
     OFF_STEP_EVERY = 56,
     OFF_WARMUP = 68,
     OFF_PATIENCE = 76,
-    OFF_EPOCHS_DONE = 124,
-    OFF_BEST_VAL = 136,
-    OFF_BAD_EPOCHS = 144,
-    OFF_ARRAYS = 156 /* presence flag of m, then its values */
+    OFF_SHARDS = 124,
+    OFF_EPOCHS_DONE = 128,
+    OFF_BEST_VAL = 140,
+    OFF_BAD_EPOCHS = 148,
+    OFF_ARRAYS = 160 /* presence flag of m, then its values */
 };
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -127,6 +128,7 @@ static void test_int_fields_limited(void **state)
         {OFF_STEP_EVERY, 2147483647u, "step_every must be in 1..1000000"},
         {OFF_STEP_EVERY, 0u, "step_every"},
         {OFF_PATIENCE, 2000000u, "patience must be in 0..1000000"},
+        {OFF_SHARDS, 70000u, "shards must be in 0..65536"},
         {OFF_EPOCHS_DONE, 2147483647u, "bad counters"},
         {OFF_BAD_EPOCHS, 5u, "bad counters"}, /* more than the 1 epoch done */
     };

@@ -291,6 +291,7 @@ static void test_trainer_state_versions(void **state)
     o.min_delta = 0.25f;
     o.flat_spot = 0.1f;
     o.patience = 3;
+    o.shards = 6;
     bp_trainer *tr, *back;
     assert_ok(bp_trainer_create(&tr, net, &o));
     unsigned char *blob;
@@ -299,15 +300,26 @@ static void test_trainer_state_versions(void **state)
     assert_ok(bp_trainer_state_import(&back, net, blob, len));
     assert_true(bp_trainer_options(back)->min_delta == 0.25f);
     assert_true(bp_trainer_options(back)->flat_spot == 0.1f);
+    assert_int_equal(bp_trainer_options(back)->shards, 6);
     bp_trainer_free(back);
-    /* v1: version 1 and no 8 bytes after rprop_delta_zero (offset 116). */
+    /* v2: version 2 and no shards after flat_spot (offset 124). */
+    unsigned char old[4096];
+    assert_true(len - 4 <= sizeof old);
+    memcpy(old, blob, 124);
+    memcpy(old + 124, blob + 128, len - 128);
+    old[4] = 2;
+    assert_ok(bp_trainer_state_import(&back, net, old, len - 4));
+    assert_true(bp_trainer_options(back)->flat_spot == 0.1f);
+    assert_int_equal(bp_trainer_options(back)->shards, 0);
+    bp_trainer_free(back);
+    /* v1: version 1 and no 12 bytes after rprop_delta_zero (offset 116). */
     const size_t at = 116;
     unsigned char v1[4096];
-    assert_true(len - 8 <= sizeof v1);
+    assert_true(len - 12 <= sizeof v1);
     memcpy(v1, blob, at);
-    memcpy(v1 + at, blob + at + 8, len - at - 8);
+    memcpy(v1 + at, blob + at + 12, len - at - 12);
     v1[4] = 1;
-    assert_ok(bp_trainer_state_import(&back, net, v1, len - 8));
+    assert_ok(bp_trainer_state_import(&back, net, v1, len - 12));
     assert_true(bp_trainer_options(back)->min_delta == 0.0f);
     assert_true(bp_trainer_options(back)->flat_spot == 0.0f);
     assert_int_equal(bp_trainer_options(back)->patience, 3);

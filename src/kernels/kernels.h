@@ -68,6 +68,13 @@ void bpk_col_sum(bpk_pool *pool, const float *X, int rows, int cols, float scale
  * summed on its own gives the same bits: the data-parallel reduce's order. */
 void bpk_sum_vectors(const float *v, int count, size_t len, float *out);
 
+/* y[i] += x[i] */
+void bpk_sum_into(float *y, const float *x, size_t n);
+/* y[i] += alpha · x[i] (a separate multiply and add, never fused) */
+void bpk_axpy(float *y, const float *x, size_t n, float alpha);
+/* 1 when every x[i] is finite, else 0. */
+int bpk_all_finite(const float *x, size_t n);
+
 /* ---- batch-1 paths ------------------------------------------------------ */
 
 /* y[M] = W[M][K] · x[K] (+ bias when not NULL). */

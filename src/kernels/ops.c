@@ -4,6 +4,8 @@
  * ranges (column sums): each row or column is computed the same way whichever
  * task holds it, so the thread count never changes a bit.
  */
+#include <math.h>
+
 #include "cpu_internal.h"
 
 /* Below this many elements a pooled op runs on the caller alone. */
@@ -165,4 +167,26 @@ void bpk_sum_vectors(const float *v, int count, size_t len, float *out)
         for (size_t i = 0; i < len; i++)
             out[i] += x[i];
     }
+}
+
+void bpk_sum_into(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += x[i];
+}
+
+void bpk_axpy(float *y, const float *x, size_t n, float alpha)
+{
+    /* This file is built without -mfma and in ISO C mode (no contraction),
+     * so alpha·x is rounded before the add, as the trainer always did. */
+    for (size_t i = 0; i < n; i++)
+        y[i] += alpha * x[i];
+}
+
+int bpk_all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return 0;
+    return 1;
 }

@@ -3,6 +3,7 @@
 #define BP_NN_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "backprop.h"
 #include "kernels/kernels.h"
@@ -77,10 +78,24 @@ bp_status bp_online_flush(bp_net *net, bp_workspace *ws);
 struct bp_rng;
 /* Allocates the dropout buffers of the hidden layers (once). */
 bp_status bp_workspace_enable_dropout(bp_workspace *ws);
+/* Where dropout masks come from: one generator drawn serially over the
+ * batch (the one-process path and its bits), or, when serial is NULL, one
+ * stream per sample from (seed, epoch, first + row, layer): the sharded path,
+ * where a sample's mask must not depend on the shard or process holding it. */
+typedef struct bp_dropout_source {
+    struct bp_rng *serial;
+    uint64_t seed, epoch;
+    size_t first; /* the batch's first row's position in the epoch */
+} bp_dropout_source;
 /* A training forward pass: like bp_forward, then every hidden activation is
- * dropped with probability p (inverted dropout), masks drawn from rng. */
+ * dropped with probability p (inverted dropout), masks drawn from src. */
 bp_status bp_forward_dropout(const bp_net *net, bp_workspace *ws, const float *x, int batch,
-                             float p, struct bp_rng *rng);
+                             float p, const bp_dropout_source *src);
+/* bp_backward with the gradient scaled by `scale` instead of 1/batch: a
+ * shard of a larger batch scales by 1/(rows of the whole batch), so the
+ * shards' gradients add up to the batch mean. */
+bp_status bp_backward_scaled(const bp_net *net, bp_workspace *ws, const float *x,
+                             const float *target, int batch, float scale, float *loss);
 
 /* BP_OK if the workspace was made for a net of this architecture. */
 bp_status bp_workspace_check(const bp_net *net, const bp_workspace *ws);

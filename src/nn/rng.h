@@ -68,7 +68,8 @@ enum {
     BP_STREAM_INIT = 1,            /* initial weights */
     BP_STREAM_SPLIT = 2,           /* train/validation split */
     BP_STREAM_SHUFFLE = 0x5348,    /* per epoch: (BP_STREAM_SHUFFLE << 32) + epoch */
-    BP_STREAM_DROPOUT = 0x4450     /* per batch: (BP_STREAM_DROPOUT << 48) + (epoch << 24) + batch */
+    BP_STREAM_DROPOUT = 0x4450,    /* per batch: (BP_STREAM_DROPOUT << 48) + (epoch << 24) + batch */
+    BP_STREAM_DROPOUT_SAMPLE = 0x4453 /* sharded runs, per sample (workspace.c draw_masks) */
 };
 
 /* Fisher–Yates from the end: a uniformly random permutation of perm[0..n). */

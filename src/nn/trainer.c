@@ -42,7 +42,12 @@ struct bp_trainer {
     int rank, ranks;
     bp_reduce_fn reduce;
     void *reduce_user;
+    float *shard_grads; /* [shards / ranks][shard_len]: this rank's shard vectors */
+    float *shard_total; /* [shard_len]: their sum over all ranks */
 };
+
+/* Statistics appended to each shard's gradient vector (backprop.h). */
+enum { STAT_LOSS, STAT_CORRECT, STAT_ROWS, STAT_STOP, STAT_COUNT };
 
 /* ---- names --------------------------------------------------------------- */
 
@@ -227,6 +232,8 @@ void bp_trainer_free(bp_trainer *tr)
     free(tr->batch_y);
     free(tr->batch_labels);
     free(tr->order);
+    free(tr->shard_grads);
+    free(tr->shard_total);
     free(tr);
 }
 
@@ -309,9 +316,6 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
 }
 
 /* ---- data parallel ---------------------------------------------------- */
-
-/* Statistics appended to each shard's gradient vector (backprop.h). */
-enum { STAT_LOSS, STAT_CORRECT, STAT_ROWS, STAT_STOP, STAT_COUNT };
 
 size_t bp_trainer_shard_len(const bp_trainer *tr)
 {
@@ -680,10 +684,240 @@ static bp_status stopped(bp_trainer *tr, int epoch, size_t b, size_t batches, fl
                     epoch + 1, b + 1, batches);
 }
 
-bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
+/* ---- the training step: gradients → reduce → update -------------------
+ *
+ * Stage 1 computes the gradient of a batch (bp_backward: the batch mean of
+ * ∂E/∂w); stage 2 combines gradients across shards and processes (the reduce
+ * hook; nothing to do in an unsharded run); stage 3 applies the optimizer
+ * (optimizer_step).  Online SGD (batch 1, plain SGD, nothing else per step)
+ * keeps its fused path instead: the update is folded into the next sample's
+ * forward pass, so there is no gradient buffer at all and nothing a reduce
+ * could see — it is the article's loop and the fastest way to run it, and it
+ * turns itself off in sharded runs. */
+
+/* One epoch's running totals, for reports and early stopping. */
+typedef struct epoch_run {
+    int epoch;
+    float lr;
+    size_t rows, step_rows, steps; /* rows per step: the batch, or all for full batch */
+    int online, full_batch;
+    double t0, loss_sum;
+    size_t correct, seen;
+    int stop_seen; /* sharded: the last reduce carried a stop request */
+} epoch_run;
+
+/* Stage 1, unsharded: the batch's mean gradient into ws->grads and its mean
+ * loss into *loss.  Dropout masks come from one generator per batch. */
+static bp_status batch_gradient(bp_trainer *tr, const epoch_run *er, size_t b, int n, float *loss)
 {
-    if (!tr || !train)
-        return bp_error(BP_ERR_ARG, "bp_trainer_run: NULL argument");
+    const bp_train_options *o = &tr->opts;
+    bp_status st;
+    if (o->dropout > 0) {
+        bp_rng rng;
+        bp_rng_seed(&rng, o->seed,
+                    ((uint64_t)BP_STREAM_DROPOUT << 48) + ((uint64_t)er->epoch << 24) + b);
+        bp_dropout_source src = {&rng, 0, 0, 0};
+        st = bp_forward_dropout(tr->net, tr->ws, tr->batch_x, n, o->dropout, &src);
+    } else {
+        st = bp_forward(tr->net, tr->ws, tr->batch_x, n);
+    }
+    return st == BP_OK ? bp_backward(tr->net, tr->ws, tr->batch_x, tr->batch_y, n, loss) : st;
+}
+
+/* Stage 1, sharded: the gradient of rows [first, first + count) of the
+ * epoch's order, each row's term scaled by `scale` (1 / rows of the whole
+ * step), into vec[0..n_params), and the shard's statistics after it.  A shard
+ * larger than the workspace (full-batch RPROP) is summed in chunks. */
+static bp_status shard_gradient(bp_trainer *tr, const bp_dataset *ds, const epoch_run *er,
+                                size_t first, size_t count, float scale, float *vec)
+{
+    const bp_net *net = tr->net;
+    size_t np = net->n_params, B = (size_t)tr->opts.batch_size;
+    float *stats = vec + np;
+    memset(vec, 0, (np + STAT_COUNT) * sizeof(float));
+    for (size_t done = 0; done < count; done += B) {
+        int m = (int)(count - done < B ? count - done : B);
+        gather(tr, ds, tr->order, first + done, m);
+        bp_status st;
+        if (tr->opts.dropout > 0) {
+            bp_dropout_source src = {NULL, tr->opts.seed, (uint64_t)er->epoch, first + done};
+            st = bp_forward_dropout(net, tr->ws, tr->batch_x, m, tr->opts.dropout, &src);
+        } else {
+            st = bp_forward(net, tr->ws, tr->batch_x, m);
+        }
+        float loss = 0;
+        if (st == BP_OK)
+            st = bp_backward_scaled(net, tr->ws, tr->batch_x, tr->batch_y, m, scale, &loss);
+        if (st != BP_OK)
+            return st;
+        if (done == 0)
+            memcpy(vec, tr->ws->grads, np * sizeof(float));
+        else
+            bpk_sum_into(vec, tr->ws->grads, np);
+        stats[STAT_LOSS] += loss * (float)m;
+        if (bp_dataset_labels(ds))
+            stats[STAT_CORRECT] += (float)count_correct(tr->ws->a[net->n_layers - 1],
+                                                        bp_net_outputs(net), tr->batch_labels, m);
+        stats[STAT_ROWS] += (float)m;
+    }
+    return BP_OK;
+}
+
+/* Stage 2: the sum of all shards' vectors, in shard order, on every rank. */
+static bp_status reduce_shards(bp_trainer *tr)
+{
+    int local = tr->opts.shards / tr->ranks;
+    size_t len = bp_trainer_shard_len(tr);
+    if (!tr->reduce) {
+        bp_sum_shards(tr->shard_grads, local, len, tr->shard_total);
+        return BP_OK;
+    }
+    char err[256] = "";
+    if (tr->reduce(tr->reduce_user, tr->shard_grads, local, len, tr->shard_total, err,
+                   sizeof err) != 0)
+        return bp_error(BP_ERR_IO, "combining the gradients of %d processes failed: %s",
+                        tr->ranks, err[0] ? err : "the reduce gave no reason");
+    return BP_OK;
+}
+
+/* One sharded step over rows [first, first + n): this rank's shards, the
+ * reduce, the update.  Every rank sees the same total, so all take the same
+ * decisions (divergence, stop) at the same step. */
+static bp_status sharded_step(bp_trainer *tr, const bp_dataset *ds, epoch_run *er, size_t step,
+                              size_t first, size_t n)
+{
+    int S = tr->opts.shards, local = S / tr->ranks, k0 = tr->rank * local;
+    size_t len = bp_trainer_shard_len(tr), np = tr->net->n_params;
+    for (int j = 0; j < local; j++) {
+        size_t lo = n * (size_t)(k0 + j) / (size_t)S, hi = n * (size_t)(k0 + j + 1) / (size_t)S;
+        float *vec = tr->shard_grads + (size_t)j * len;
+        bp_status st = shard_gradient(tr, ds, er, first + lo, hi - lo, 1.0f / (float)n, vec);
+        if (st != BP_OK)
+            return st;
+        vec[np + STAT_STOP] = j == 0 && tr->stop ? 1.0f : 0.0f;
+    }
+    bp_status st = reduce_shards(tr);
+    if (st != BP_OK)
+        return st;
+    const float *stats = tr->shard_total + np;
+    if (!isfinite(stats[STAT_LOSS])) {
+        char where[160];
+        locate_nonfinite(tr->net, tr->ws, where, sizeof where);
+        return diverged(tr, er->epoch, step, where, er->lr);
+    }
+    er->loss_sum += (double)stats[STAT_LOSS];
+    er->correct += (size_t)stats[STAT_CORRECT];
+    er->seen += (size_t)stats[STAT_ROWS];
+    er->stop_seen = stats[STAT_STOP] > 0;
+    optimizer_step(tr, tr->shard_total, er->lr);
+    return BP_OK;
+}
+
+/* One unsharded step over batch b: gradient, (identity reduce), update —
+ * or the fused online step, or accumulation for full-batch RPROP. */
+static bp_status plain_step(bp_trainer *tr, const bp_dataset *ds, epoch_run *er, size_t b)
+{
+    bp_net *net = tr->net;
+    size_t first = b * er->step_rows;
+    int n = (int)(er->rows - first < er->step_rows ? er->rows - first : er->step_rows);
+    gather(tr, ds, tr->order, first, n);
+    float loss = 0;
+    bp_status st = er->online ? bp_train_sample_deferred(net, tr->ws, tr->batch_x, tr->batch_y,
+                                                         er->lr, &loss)
+                              : batch_gradient(tr, er, b, n, &loss);
+    if (st != BP_OK)
+        return st;
+    if (!isfinite(loss)) {
+        char where[160];
+        locate_nonfinite(net, tr->ws, where, sizeof where);
+        bp_online_flush(net, tr->ws);
+        return diverged(tr, er->epoch, b, where, er->lr);
+    }
+    if (bp_dataset_labels(ds))
+        er->correct += count_correct(tr->ws->a[net->n_layers - 1], bp_net_outputs(net),
+                                     tr->batch_labels, n);
+    er->loss_sum += (double)loss * n;
+    er->seen += (size_t)n;
+    if (er->full_batch)
+        /* Sum batch means weighted by rows: the mean gradient over all rows. */
+        bpk_axpy(tr->full_grad, tr->ws->grads, net->n_params, (float)n / (float)er->rows);
+    else if (!er->online)
+        optimizer_step(tr, tr->ws->grads, er->lr);
+    return BP_OK;
+}
+
+/* The in-epoch report every report_every steps (not after the last). */
+static bp_status report_progress(bp_trainer *tr, const bp_dataset *ds, const epoch_run *er,
+                                 size_t b)
+{
+    const bp_train_options *o = &tr->opts;
+    if (!o->progress || !o->report_every || (b + 1) % o->report_every != 0 || b + 1 >= er->steps)
+        return BP_OK;
+    /* The callback may look at the net: apply any pending online update
+     * (same bits as applying it later). */
+    bp_online_flush(tr->net, tr->ws);
+    double secs = now_seconds() - er->t0, seen = (double)er->seen;
+    bp_epoch_report r = {tr, er->epoch + 1, o->epochs, 1, b + 1, er->steps, secs,
+                         secs > 0 ? seen / secs : 0, er->lr, er->loss_sum / seen,
+                         bp_dataset_labels(ds) ? (double)er->correct / seen : NAN, NAN, NAN, 0};
+    if (o->progress(&r, o->progress_user))
+        return bp_error(BP_ERR_INTERRUPTED, "training stopped by the progress callback");
+    return BP_OK;
+}
+
+/* The steps of one epoch, in the order the epoch's shuffle gives. */
+static bp_status run_steps(bp_trainer *tr, const bp_dataset *train, epoch_run *er)
+{
+    bp_net *net = tr->net;
+    int sharded = tr->opts.shards > 0;
+    if (er->full_batch && !sharded)
+        memset(tr->full_grad, 0, net->n_params * sizeof(float));
+    for (size_t b = 0; b < er->steps; b++) {
+        size_t first = b * er->step_rows;
+        size_t n = er->rows - first < er->step_rows ? er->rows - first : er->step_rows;
+        bp_status st = sharded ? sharded_step(tr, train, er, b, first, n)
+                               : plain_step(tr, train, er, b);
+        if (st == BP_OK)
+            st = report_progress(tr, train, er, b);
+        if (st != BP_OK)
+            return st;
+        int stop = sharded ? er->stop_seen : tr->stop && !er->full_batch;
+        if (stop && b + 1 < er->steps)
+            return stopped(tr, er->epoch, b, er->steps, er->lr);
+    }
+    if (er->full_batch && !sharded)
+        optimizer_step(tr, tr->full_grad, er->lr); /* the steps were chunks of one batch */
+    bp_online_flush(net, tr->ws);
+    if (!bpk_all_finite(net->params, net->n_params)) {
+        char where[160];
+        locate_nonfinite(net, tr->ws, where, sizeof where);
+        return diverged(tr, er->epoch, er->steps - 1, where, er->lr);
+    }
+    return BP_OK;
+}
+
+/* Early stopping after an epoch; sets *stop when patience runs out. */
+static void watch_improvement(bp_trainer *tr, bp_epoch_report *r, int has_val, int *stop)
+{
+    const bp_train_options *o = &tr->opts;
+    if (o->patience <= 0)
+        return;
+    /* Validation loss when there is a validation set, else training loss. */
+    double watched = has_val ? r->val_loss : r->train_loss;
+    if (watched < tr->best_val - o->min_delta) {
+        tr->best_val = watched;
+        tr->bad_epochs = 0;
+        r->improved = 1;
+        if (has_val)
+            memcpy(tr->best, tr->net->params, tr->net->n_params * sizeof(float));
+    } else if (++tr->bad_epochs >= o->patience) {
+        *stop = 1;
+    }
+}
+
+/* Checks and buffers a run needs before its first epoch. */
+static bp_status prepare_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
+{
     bp_net *net = tr->net;
     const bp_train_options *o = &tr->opts;
     bp_status st = bp_check_data_fits(net, train, "training", "net");
@@ -708,119 +942,73 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
         tr->order = bigger;
         tr->order_cap = need;
     }
-    const int32_t *labels = bp_dataset_labels(train);
-    int n_out = bp_net_outputs(net), L = net->n_layers - 1;
-    int full_batch = o->optimizer == BP_OPT_RPROP;
-    size_t B = (size_t)o->batch_size;
-    size_t batches = (rows + B - 1) / B;
-    /* Online SGD with nothing else to do per step takes the fused batch-1 path. */
-    int online = o->batch_size == 1 && o->optimizer == BP_OPT_SGD && o->dropout == 0 &&
-                 o->weight_decay == 0 && o->clip_norm == 0;
+    if (o->shards > 0 && !tr->shard_total) {
+        size_t len = bp_trainer_shard_len(tr), local = (size_t)(o->shards / tr->ranks);
+        tr->shard_grads = alloc_params(local * len, 1);
+        tr->shard_total = alloc_params(len, 1);
+        if (!tr->shard_grads || !tr->shard_total)
+            return bp_error(BP_ERR_NOMEM, "out of memory for %zu shard gradients", local);
+    }
+    return BP_OK;
+}
 
+/* The epoch's settings and its order of rows (shuffled from the seed). */
+static epoch_run start_epoch(bp_trainer *tr, size_t rows)
+{
+    const bp_train_options *o = &tr->opts;
+    epoch_run er = {0};
+    er.epoch = tr->epochs_done;
+    er.lr = bp_schedule_lr(o, er.epoch);
+    er.rows = rows;
+    er.full_batch = o->optimizer == BP_OPT_RPROP;
+    /* A sharded full-batch epoch is one step over all rows. */
+    er.step_rows = er.full_batch && o->shards > 0 ? rows : (size_t)o->batch_size;
+    er.steps = (rows + er.step_rows - 1) / er.step_rows;
+    /* Online SGD with nothing else to do per step takes the fused batch-1 path. */
+    er.online = o->batch_size == 1 && o->optimizer == BP_OPT_SGD && o->dropout == 0 &&
+                o->weight_decay == 0 && o->clip_norm == 0 && o->shards == 0 && !tr->reduce;
+    memcpy(tr->last_good, tr->net->params, tr->net->n_params * sizeof(float));
+    for (size_t i = 0; i < rows; i++)
+        tr->order[i] = i;
+    if (o->shuffle) {
+        bp_rng rng;
+        bp_rng_seed(&rng, o->seed, ((uint64_t)BP_STREAM_SHUFFLE << 32) + (uint64_t)er.epoch);
+        bp_rng_shuffle(&rng, tr->order, rows);
+    }
+    er.t0 = now_seconds();
+    return er;
+}
+
+bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
+{
+    if (!tr || !train)
+        return bp_error(BP_ERR_ARG, "bp_trainer_run: NULL argument");
+    bp_net *net = tr->net;
+    const bp_train_options *o = &tr->opts;
+    bp_status st = prepare_run(tr, train, val);
+    if (st != BP_OK)
+        return st;
+    size_t rows = bp_dataset_rows(train);
     while (tr->epochs_done < o->epochs) {
-        int epoch = tr->epochs_done;
-        float lr = bp_schedule_lr(o, epoch);
-        memcpy(tr->last_good, net->params, net->n_params * sizeof(float));
-        for (size_t i = 0; i < rows; i++)
-            tr->order[i] = i;
-        if (o->shuffle) {
-            bp_rng rng;
-            bp_rng_seed(&rng, o->seed, ((uint64_t)BP_STREAM_SHUFFLE << 32) + (uint64_t)epoch);
-            bp_rng_shuffle(&rng, tr->order, rows);
-        }
-        if (full_batch)
-            memset(tr->full_grad, 0, net->n_params * sizeof(float));
-        double t0 = now_seconds(), loss_sum = 0;
-        size_t correct = 0, seen = 0;
-        for (size_t b = 0; b < batches; b++) {
-            size_t first = b * B;
-            int n = (int)(rows - first < B ? rows - first : B);
-            gather(tr, train, tr->order, first, n);
-            float loss = 0;
-            if (online) {
-                st = bp_train_sample_deferred(net, tr->ws, tr->batch_x, tr->batch_y, lr, &loss);
-            } else {
-                if (o->dropout > 0) {
-                    bp_rng rng;
-                    bp_rng_seed(&rng, o->seed,
-                                ((uint64_t)BP_STREAM_DROPOUT << 48) + ((uint64_t)epoch << 24) + b);
-                    st = bp_forward_dropout(net, tr->ws, tr->batch_x, n, o->dropout, &rng);
-                } else {
-                    st = bp_forward(net, tr->ws, tr->batch_x, n);
-                }
-                if (st == BP_OK)
-                    st = bp_backward(net, tr->ws, tr->batch_x, tr->batch_y, n, &loss);
-            }
-            if (st != BP_OK)
-                return st;
-            if (!isfinite(loss)) {
-                char where[160];
-                locate_nonfinite(net, tr->ws, where, sizeof where);
-                bp_online_flush(net, tr->ws);
-                return diverged(tr, epoch, b, where, lr);
-            }
-            if (labels)
-                correct += count_correct(tr->ws->a[L], n_out, tr->batch_labels, n);
-            loss_sum += (double)loss * n;
-            seen += (size_t)n;
-            if (full_batch) {
-                /* Sum batch means weighted by rows: the mean gradient over all rows. */
-                float w = (float)n / (float)rows;
-                for (size_t i = 0; i < net->n_params; i++)
-                    tr->full_grad[i] += w * tr->ws->grads[i];
-            } else if (!online) {
-                optimizer_step(tr, tr->ws->grads, lr);
-            }
-            if (o->progress && o->report_every && (b + 1) % o->report_every == 0 &&
-                b + 1 < batches) {
-                /* The callback may look at the net: apply any pending online
-                 * update (same bits as applying it later). */
-                bp_online_flush(net, tr->ws);
-                double secs = now_seconds() - t0;
-                bp_epoch_report r = {tr, epoch + 1, o->epochs, 1, b + 1, batches, secs,
-                                     secs > 0 ? seen / secs : 0, lr, loss_sum / seen,
-                                     labels ? (double)correct / seen : NAN, NAN, NAN, 0};
-                if (o->progress(&r, o->progress_user))
-                    return bp_error(BP_ERR_INTERRUPTED, "training stopped by the progress callback");
-            }
-            if (tr->stop && !full_batch && b + 1 < batches)
-                return stopped(tr, epoch, b, batches, lr);
-        }
-        if (full_batch)
-            optimizer_step(tr, tr->full_grad, lr);
-        bp_online_flush(net, tr->ws);
-        double secs = now_seconds() - t0;
-        for (size_t i = 0; i < net->n_params; i++)
-            if (!isfinite(net->params[i])) {
-                char where[160];
-                locate_nonfinite(net, tr->ws, where, sizeof where);
-                return diverged(tr, epoch, batches - 1, where, lr);
-            }
-        bp_epoch_report r = {tr, epoch + 1, o->epochs, 0, batches, batches, secs,
-                             secs > 0 ? rows / secs : 0, lr, loss_sum / (double)rows,
-                             labels ? (double)correct / (double)rows : NAN, NAN, NAN, 0};
+        epoch_run er = start_epoch(tr, rows);
+        if ((st = run_steps(tr, train, &er)) != BP_OK)
+            return st;
+        double secs = now_seconds() - er.t0;
+        bp_epoch_report r = {tr, er.epoch + 1, o->epochs, 0, er.steps, er.steps, secs,
+                             secs > 0 ? rows / secs : 0, er.lr, er.loss_sum / (double)rows,
+                             bp_dataset_labels(train) ? (double)er.correct / (double)rows : NAN,
+                             NAN, NAN, 0};
         if (val && (st = evaluate_into(tr, val, &r.val_loss, &r.val_accuracy)) != BP_OK)
             return st;
         tr->epochs_done++;
         int stop = 0;
-        if (o->patience > 0) {
-            /* Validation loss when there is a validation set, else training loss. */
-            double watched = val ? r.val_loss : r.train_loss;
-            if (watched < tr->best_val - o->min_delta) {
-                tr->best_val = watched;
-                tr->bad_epochs = 0;
-                r.improved = 1;
-                if (val)
-                    memcpy(tr->best, net->params, net->n_params * sizeof(float));
-            } else if (++tr->bad_epochs >= o->patience) {
-                stop = 1;
-            }
-        }
+        watch_improvement(tr, &r, val != NULL, &stop);
         record_metadata(tr);
         if (o->progress && o->progress(&r, o->progress_user))
             return bp_error(BP_ERR_INTERRUPTED, "training stopped by the progress callback");
-        if (tr->stop && tr->epochs_done < o->epochs && !stop)
-            return stopped(tr, epoch, batches - 1, batches, lr);
+        int asked = o->shards > 0 ? er.stop_seen : tr->stop;
+        if (asked && tr->epochs_done < o->epochs && !stop)
+            return stopped(tr, er.epoch, er.steps - 1, er.steps, er.lr);
         if (stop)
             break;
     }
@@ -915,7 +1103,7 @@ done:
  * counters, then each optimizer array present.  Pointers in the options
  * (callback) are not stored; the loader sets them. */
 
-#define STATE_VERSION 2u /* 2 adds min_delta and flat_spot; 1 is still read */
+#define STATE_VERSION 3u /* 3 adds shards, 2 min_delta and flat_spot; 1 and 2 are still read */
 
 typedef struct {
     unsigned char *p;
@@ -1049,6 +1237,7 @@ bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, si
     put_f32(&b, o->rprop_delta_zero);
     put_f32(&b, o->min_delta);
     put_f32(&b, o->flat_spot);
+    put_u32(&b, (uint32_t)o->shards);
     put_u32(&b, (uint32_t)tr->epochs_done);
     put_u64(&b, tr->steps);
     put_f64(&b, tr->best_val);
@@ -1111,7 +1300,7 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
         return bp_error(BP_ERR_FORMAT, "trainer state: bad magic");
     b.pos = 4;
     uint32_t version = get_u32(&b);
-    if (version != STATE_VERSION && version != 1)
+    if (version < 1 || version > STATE_VERSION)
         return bp_error(BP_ERR_FORMAT, "trainer state version %u is not supported (this build "
                                        "reads %u)", version, STATE_VERSION);
     bp_train_options o;
@@ -1146,6 +1335,8 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
         o.min_delta = get_f32(&b);
         o.flat_spot = get_f32(&b);
     }
+    if (version >= 3)
+        o.shards = (int)get_u32(&b);
     int epochs_done = (int)get_u32(&b);
     uint64_t steps = get_u64(&b);
     double best_val = get_f64(&b);

@@ -195,10 +195,38 @@ static bp_status check_batch(const bp_workspace *ws, int batch)
     return BP_OK;
 }
 
-/* The forward pass, with inverted dropout on the hidden layers when rng is
+/* Draws the dropout mask of hidden layer l for `batch` rows and applies it:
+ * drop_a = a ⊙ mask, mask ∈ {0, 1/keep}.  A serial source draws in row order
+ * from one generator, so the masks do not depend on the thread count; a
+ * per-sample source seeds each row's draws from its position in the epoch,
+ * so they do not depend on how a batch is split into shards either. */
+static void draw_masks(bp_workspace *ws, int l, int batch, float keep,
+                       const bp_dropout_source *src)
+{
+    float inv_keep = 1.0f / keep;
+    size_t units = (size_t)ws->units[l];
+    for (int r = 0; r < batch; r++) {
+        bp_rng row_rng, *rng = src->serial;
+        if (!rng) {
+            bp_rng_seed(&row_rng, src->seed + src->epoch * 0x9e3779b97f4a7c15ULL,
+                        ((uint64_t)BP_STREAM_DROPOUT_SAMPLE << 48) +
+                            ((uint64_t)(src->first + (size_t)r) << 8) + (uint64_t)l);
+            rng = &row_rng;
+        }
+        float *mask = ws->mask[l] + (size_t)r * units, *a = ws->a[l] + (size_t)r * units,
+              *drop_a = ws->drop_a[l] + (size_t)r * units;
+        for (size_t i = 0; i < units; i++) {
+            float m = bp_rng_uniform(rng) < keep ? inv_keep : 0.0f;
+            mask[i] = m;
+            drop_a[i] = a[i] * m;
+        }
+    }
+}
+
+/* The forward pass, with inverted dropout on the hidden layers when src is
  * given (p > 0): the next layer then reads a ⊙ mask. */
 static bp_status forward(const bp_net *net, bp_workspace *ws, const float *x, int batch, float p,
-                         struct bp_rng *rng)
+                         const bp_dropout_source *src)
 {
     bp_status st = bp_workspace_check(net, ws);
     if (st == BP_OK)
@@ -207,12 +235,11 @@ static bp_status forward(const bp_net *net, bp_workspace *ws, const float *x, in
         return st;
     if (!x)
         return bp_error(BP_ERR_ARG, "bp_forward: inputs are NULL");
-    if (rng && !ws->drop_arena)
+    if (src && !ws->drop_arena)
         return bp_error(BP_ERR_ARG, "dropout buffers not allocated");
     if (ws->online_pending)
         return bp_error(BP_ERR_ARG, "an online update is pending; call bp_online_flush first");
-    float keep = 1.0f - p, inv_keep = 1.0f / keep;
-    ws->dropout_active = rng != NULL;
+    ws->dropout_active = src != NULL;
     for (int l = 0; l < net->n_layers; l++) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
         /* s = a_prev · Wᵀ: W is [units][fan_in], so each row of s is W · a_prev_row. */
@@ -220,16 +247,8 @@ static bp_status forward(const bp_net *net, bp_workspace *ws, const float *x, in
                   net->params + net->w_offset[l], fan_in, 0.0f, ws->s[l], units);
         bpk_bias_act_forward(ws->pool, ws->s[l], ws->a[l], batch, units,
                              bp_net_biases_const(net, l), net->layer[l].act, net->layer[l].slope);
-        if (!rng || l + 1 == net->n_layers)
-            continue;
-        /* Masks are drawn serially in row order, so they do not depend on
-         * how many threads run the GEMMs. */
-        size_t n = (size_t)batch * (size_t)units;
-        for (size_t i = 0; i < n; i++) {
-            float m = bp_rng_uniform(rng) < keep ? inv_keep : 0.0f;
-            ws->mask[l][i] = m;
-            ws->drop_a[l][i] = ws->a[l][i] * m;
-        }
+        if (src && l + 1 < net->n_layers)
+            draw_masks(ws, l, batch, 1.0f - p, src);
     }
     ws->batch = batch;
     return BP_OK;
@@ -260,11 +279,11 @@ bp_status bp_workspace_enable_dropout(bp_workspace *ws)
 }
 
 bp_status bp_forward_dropout(const bp_net *net, bp_workspace *ws, const float *x, int batch,
-                             float p, struct bp_rng *rng)
+                             float p, const bp_dropout_source *src)
 {
-    if (!rng || !(p > 0.0f && p < 1.0f))
+    if (!src || !(p > 0.0f && p < 1.0f))
         return bp_error(BP_ERR_ARG, "dropout needs 0 < p < 1 and a generator");
-    return forward(net, ws, x, batch, p, rng);
+    return forward(net, ws, x, batch, p, src);
 }
 
 double bp_sample_loss(bp_loss loss, bp_activation out_act, const float *s, const float *a,
@@ -422,6 +441,12 @@ static void output_delta(const bp_net *net, bp_workspace *ws, const float *targe
 bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x, const float *target,
                       int batch, float *loss)
 {
+    return bp_backward_scaled(net, ws, x, target, batch, 1.0f / (float)batch, loss);
+}
+
+bp_status bp_backward_scaled(const bp_net *net, bp_workspace *ws, const float *x,
+                             const float *target, int batch, float scale, float *loss)
+{
     bp_status st = bp_workspace_check(net, ws);
     if (st != BP_OK)
         return st;
@@ -436,7 +461,7 @@ bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x, const
     if (loss && (st = bp_loss_value(net, ws, target, batch, loss)) != BP_OK)
         return st;
     output_delta(net, ws, target, batch);
-    float inv_batch = 1.0f / (float)batch;
+    float inv_batch = scale;
     for (int l = net->n_layers - 1; l >= 0; l--) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
         const float *a_prev = layer_input(ws, l, x);
