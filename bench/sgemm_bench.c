@@ -1,5 +1,5 @@
 /*
- * sgemm_bench — our bpk_sgemm against OpenBLAS cblas_sgemm, GFLOP/s (median of
+ * sgemm_bench — our bpk_cpu_sgemm against OpenBLAS cblas_sgemm, GFLOP/s (median of
  * 7 samples, each ≥ 0.2 s; all of ours run before OpenBLAS's), at the MLP shapes and 2048³, 1 and 2 threads;
  * then the batch-1 paths of a 784-128-10 net (sgemv, sgemv_t, sger and the
  * fused sger_sgemv), µs per sample.
@@ -51,7 +51,7 @@ static void call(const shape *s, const float *A, const float *B, float *C)
                     s->tb ? CblasTrans : CblasNoTrans, s->M, s->N, s->K, 1.0f, A, lda, B, ldb,
                     0.0f, C, s->N);
     else
-        bpk_sgemm(g_pool, s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, lda, B, ldb, 0.0f, C, s->N);
+        bpk_cpu_sgemm(g_pool, s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, lda, B, ldb, 0.0f, C, s->N);
 }
 
 /* Median GFLOP/s of NS samples of `reps` calls (≥ ~0.2 s each). */
@@ -129,25 +129,25 @@ static void bench_batch1(void)
     for (int fused = 0; fused < 2; fused++) {
         double t = now_s();
         if (fused)
-            bpk_sgemv(H, IN, W1, IN, X, b1, s1);
+            bpk_cpu_sgemv(H, IN, W1, IN, X, b1, s1);
         for (int n = 0; n < N; n++) {
             const float *x = X + (size_t)(n % 64) * IN, *xn = X + (size_t)((n + 1) % 64) * IN;
             if (!fused)
-                bpk_sgemv(H, IN, W1, IN, x, b1, s1);
-            bpk_bias_act_forward(NULL, s1, a1, 1, H, NULL, BP_ACT_SIGMOID, 0);
-            bpk_sgemv(OUT, H, W2, H, a1, b2, s2);
-            bpk_bias_act_forward(NULL, s2, a2, 1, OUT, NULL, BP_ACT_SIGMOID, 0);
+                bpk_cpu_sgemv(H, IN, W1, IN, x, b1, s1);
+            bpk_cpu_bias_act_forward(NULL, s1, a1, 1, H, NULL, BP_ACT_SIGMOID, 0);
+            bpk_cpu_sgemv(OUT, H, W2, H, a1, b2, s2);
+            bpk_cpu_bias_act_forward(NULL, s2, a2, 1, OUT, NULL, BP_ACT_SIGMOID, 0);
             for (int k = 0; k < OUT; k++)
                 d2[k] = (a2[k] - (k == n % 10)) * a2[k] * (1 - a2[k]);
-            bpk_sgemv_t(OUT, H, W2, H, d2, d1);
-            bpk_act_backward(d1, s1, a1, H, BP_ACT_SIGMOID, 0);
-            bpk_sger(OUT, H, -0.1f, d2, a1, W2, H);
-            bpk_sgd_update(b2, d2, OUT, 0.1f);
-            bpk_sgd_update(b1, d1, H, 0.1f);
+            bpk_cpu_sgemv_t(OUT, H, W2, H, d2, d1);
+            bpk_cpu_act_backward(d1, s1, a1, H, BP_ACT_SIGMOID, 0);
+            bpk_cpu_sger(OUT, H, -0.1f, d2, a1, W2, H);
+            bpk_cpu_sgd_update(b2, d2, OUT, 0.1f);
+            bpk_cpu_sgd_update(b1, d1, H, 0.1f);
             if (fused)
-                bpk_sger_sgemv(H, IN, -0.1f, d1, x, W1, IN, xn, b1, s1);
+                bpk_cpu_sger_sgemv(H, IN, -0.1f, d1, x, W1, IN, xn, b1, s1);
             else
-                bpk_sger(H, IN, -0.1f, d1, x, W1, IN);
+                bpk_cpu_sger(H, IN, -0.1f, d1, x, W1, IN);
         }
         t = now_s() - t;
         printf("784-128-10 batch-1 SGD step (%s): %.2f us/sample, %.3f s per 60000\n",

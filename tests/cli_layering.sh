@@ -21,7 +21,7 @@
 # codecs) expose no struct and serve io/ and explain/ too.
 RULES='
 kernels  kernels/
-nn       nn/ kernels/
+nn       nn/ kernels/backend.h kernels/rng.h
 io       io/ nn/net_io.h nn/error.h nn/le.h kernels/
 explain  explain/ io/ nn/net_io.h nn/error.h nn/le.h kernels/
 cli      cli/

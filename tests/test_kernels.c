@@ -76,7 +76,7 @@ static float *case_run(const gemm_case *g, bpk_pool *pool)
     assert_non_null(C);
     for (size_t i = 0; i < n; i++)
         C[i] = g->beta == 0.0f ? NAN : g->C0[i];
-    bpk_sgemm(pool, g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B, g->ldb, g->beta,
+    bpk_cpu_sgemm(pool, g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B, g->ldb, g->beta,
               C, g->ldc);
     return C;
 }
@@ -178,18 +178,18 @@ static void test_sgemm_edge_cases(void **state)
     float C[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
     float A[2] = {1, 2}, B[3] = {1, 2, 3};
     /* K = 0, beta = 0: C becomes 0 without being read. */
-    bpk_sgemm(NULL, 0, 0, 2, 3, 0, 1.0f, A, 1, B, 3, 0.0f, C, 3);
+    bpk_cpu_sgemm(NULL, 0, 0, 2, 3, 0, 1.0f, A, 1, B, 3, 0.0f, C, 3);
     for (int i = 0; i < 6; i++)
         assert_true(C[i] == 0.0f);
     /* alpha = 0, beta = 2 scales C. */
     for (int i = 0; i < 6; i++)
         C[i] = (float)i;
-    bpk_sgemm(NULL, 0, 0, 2, 3, 1, 0.0f, A, 1, B, 3, 2.0f, C, 3);
+    bpk_cpu_sgemm(NULL, 0, 0, 2, 3, 1, 0.0f, A, 1, B, 3, 2.0f, C, 3);
     for (int i = 0; i < 6; i++)
         assert_true(C[i] == 2.0f * (float)i);
     /* M = 0, N = 0: nothing happens. */
-    bpk_sgemm(NULL, 0, 0, 0, 3, 1, 1.0f, A, 1, B, 3, 0.0f, C, 3);
-    bpk_sgemm(NULL, 0, 0, 2, 0, 1, 1.0f, A, 1, B, 3, 0.0f, C, 3);
+    bpk_cpu_sgemm(NULL, 0, 0, 0, 3, 1, 1.0f, A, 1, B, 3, 0.0f, C, 3);
+    bpk_cpu_sgemm(NULL, 0, 0, 2, 0, 1, 1.0f, A, 1, B, 3, 0.0f, C, 3);
     assert_true(C[5] == 10.0f);
 }
 
@@ -312,7 +312,7 @@ static void test_bias_act_forward(void **state)
         for (int act = 0; act < BP_ACT_COUNT_; act++)
             for (int wb = 0; wb < 2; wb++) {
                 memcpy(s, s0, sizeof(float) * R * Ccols);
-                bpk_bias_act_forward(pool, s, a, R, Ccols, wb ? bias : NULL, (bp_activation)act,
+                bpk_cpu_bias_act_forward(pool, s, a, R, Ccols, wb ? bias : NULL, (bp_activation)act,
                                      0.02f);
                 for (int i = 0; i < R; i++) {
                     double mx = -INFINITY, sum = 0;
@@ -347,8 +347,8 @@ static void test_bias_act_forward(void **state)
             for (int act = 0; act < BP_ACT_COUNT_; act++) {
                 memcpy(s1, x, sizeof(float) * BR * BC);
                 memcpy(s2, x, sizeof(float) * BR * BC);
-                bpk_bias_act_forward(NULL, s1, a1, BR, BC, bb, (bp_activation)act, 0.01f);
-                bpk_bias_act_forward(pool, s2, a2, BR, BC, bb, (bp_activation)act, 0.01f);
+                bpk_cpu_bias_act_forward(NULL, s1, a1, BR, BC, bb, (bp_activation)act, 0.01f);
+                bpk_cpu_bias_act_forward(pool, s2, a2, BR, BC, bb, (bp_activation)act, 0.01f);
                 assert_memory_equal(s1, s2, sizeof(float) * BR * BC);
                 assert_memory_equal(a1, a2, sizeof(float) * BR * BC);
             }
@@ -373,7 +373,7 @@ static void test_activation_accuracy(void **state)
         for (int k = 0; k < 2; k++) {
             for (int i = 0; i < N; i++)
                 s[i] = (float)((i - N / 2) * 0.0045); /* -45 … 45 */
-            bpk_bias_act_forward(NULL, s, a, 1, N, NULL, acts[k], 0.0f);
+            bpk_cpu_bias_act_forward(NULL, s, a, 1, N, NULL, acts[k], 0.0f);
             for (int i = 0; i < N; i++)
                 check_rel(bp_activation_name(acts[k]), isas[is], (size_t)i, a[i],
                           act_ref(acts[k], s[i], 0), 1e-6);
@@ -381,7 +381,7 @@ static void test_activation_accuracy(void **state)
         /* Softmax of a wide range: exp down into the subnormals. */
         float row[9] = {0, -1, -10, -50, -87, -90, -100, -103, 3};
         float out[9];
-        bpk_bias_act_forward(NULL, row, out, 1, 9, NULL, BP_ACT_SOFTMAX, 0);
+        bpk_cpu_bias_act_forward(NULL, row, out, 1, 9, NULL, BP_ACT_SOFTMAX, 0);
         double sum = 0;
         for (int j = 0; j < 9; j++)
             sum += exp((double)row[j] - 3.0);
@@ -389,10 +389,10 @@ static void test_activation_accuracy(void **state)
             check_rel("softmax", isas[is], (size_t)j, out[j], exp((double)row[j] - 3.0) / sum, 1e-6);
         /* NaN goes through. */
         float nan_in[3] = {NAN, 0, 1}, nan_out[3];
-        bpk_bias_act_forward(NULL, nan_in, nan_out, 1, 3, NULL, BP_ACT_SIGMOID, 0);
+        bpk_cpu_bias_act_forward(NULL, nan_in, nan_out, 1, 3, NULL, BP_ACT_SIGMOID, 0);
         assert_true(isnan(nan_out[0]));
         nan_in[0] = NAN;
-        bpk_bias_act_forward(NULL, nan_in, nan_out, 1, 3, NULL, BP_ACT_TANH, 0);
+        bpk_cpu_bias_act_forward(NULL, nan_in, nan_out, 1, 3, NULL, BP_ACT_TANH, 0);
         assert_true(isnan(nan_out[0]));
     }
     free(s), free(a);
@@ -413,7 +413,7 @@ static void test_act_backward(void **state)
                 a[i] = (float)act_ref((bp_activation)act, s[i], 0.1);
             }
             memcpy(d, d0, sizeof d);
-            bpk_act_backward(d, s, a, N, (bp_activation)act, 0.1f);
+            bpk_cpu_act_backward(d, s, a, N, (bp_activation)act, 0.1f);
             for (int i = 0; i < N; i++) {
                 double fp;
                 switch (act) {
@@ -443,8 +443,8 @@ static void test_col_sum(void **state)
             int R = shapes[s][0], Cn = shapes[s][1];
             float *X = rand_buf((size_t)R * Cn), *o1 = malloc(sizeof(float) * Cn),
                   *o2 = malloc(sizeof(float) * Cn);
-            bpk_col_sum(NULL, X, R, Cn, 0.25f, o1);
-            bpk_col_sum(pool, X, R, Cn, 0.25f, o2);
+            bpk_cpu_col_sum(NULL, X, R, Cn, 0.25f, o1);
+            bpk_cpu_col_sum(pool, X, R, Cn, 0.25f, o2);
             assert_memory_equal(o1, o2, sizeof(float) * Cn);
             for (int j = 0; j < Cn; j++) {
                 /* Fixed order: rows ascending in float, then scaled. */
@@ -476,7 +476,7 @@ static void test_batch1(void **state)
             float *W2 = malloc(sizeof(float) * M * ld), *y2 = malloc(sizeof(float) * M + 4);
             float *y3 = malloc(sizeof(float) * M + 4);
             /* sgemv */
-            bpk_sgemv(M, K, W, ld, x, bias, y2);
+            bpk_cpu_sgemv(M, K, W, ld, x, bias, y2);
             for (int i = 0; i < M; i++) {
                 double acc = bias[i], mag = fabs(bias[i]);
                 for (int k = 0; k < K; k++)
@@ -484,7 +484,7 @@ static void test_batch1(void **state)
                 assert_close(y2[i], acc, 2e-6 * mag + 1e-7);
             }
             /* sgemv_t */
-            bpk_sgemv_t(M, K, W, ld, d, y);
+            bpk_cpu_sgemv_t(M, K, W, ld, d, y);
             for (int k = 0; k < K; k++) {
                 double acc = 0, mag = 0;
                 for (int i = 0; i < M; i++)
@@ -493,21 +493,21 @@ static void test_batch1(void **state)
             }
             /* sger, and the fused sger + sgemv gives the same bits as the two ops */
             memcpy(W2, W, sizeof(float) * M * ld);
-            bpk_sger(M, K, -0.1f, d, x, W2, ld);
+            bpk_cpu_sger(M, K, -0.1f, d, x, W2, ld);
             for (int i = 0; i < M; i++)
                 for (int k = 0; k < ld; k++) {
                     double want = k < K ? W[(size_t)i * ld + k] + (double)(-0.1f * d[i]) * x[k]
                                         : W[(size_t)i * ld + k];
                     assert_close(W2[(size_t)i * ld + k], want, 1e-6);
                 }
-            bpk_sgemv(M, K, W2, ld, x2, bias, y2);
+            bpk_cpu_sgemv(M, K, W2, ld, x2, bias, y2);
             float *W3 = malloc(sizeof(float) * M * ld);
             memcpy(W3, W, sizeof(float) * M * ld);
-            bpk_sger_sgemv(M, K, -0.1f, d, x, W3, ld, x2, bias, y3);
+            bpk_cpu_sger_sgemv(M, K, -0.1f, d, x, W3, ld, x2, bias, y3);
             assert_memory_equal(W2, W3, sizeof(float) * M * ld);
             assert_memory_equal(y2, y3, sizeof(float) * M);
             /* sgemm with one row goes through the batch-1 path: still right. */
-            bpk_sgemm(NULL, 0, 1, 1, M, K, 1.0f, x2, K, W2, ld, 0.0f, y3, M);
+            bpk_cpu_sgemm(NULL, 0, 1, 1, M, K, 1.0f, x2, K, W2, ld, 0.0f, y3, M);
             for (int i = 0; i < M; i++)
                 assert_close(y3[i], y2[i] - bias[i], 2e-5 * (1 + fabs(y2[i])));
             free(W), free(x), free(x2), free(d), free(bias), free(y), free(W2), free(y2),
@@ -531,13 +531,13 @@ static void test_optimizers(void **state)
         for (int i = 0; i < N; i++)
             v0[i] = fabsf(v0[i]);
         memcpy(w, w0, sizeof w);
-        bpk_sgd_update(w, g, N, 0.1f);
+        bpk_cpu_sgd_update(w, g, N, 0.1f);
         for (int i = 0; i < N; i++)
             assert_close(w[i], w0[i] - 0.1 * g[i], 1e-6 * (fabs(w0[i]) + fabs(g[i])));
         for (int nest = 0; nest < 2; nest++) {
             memcpy(w, w0, sizeof w);
             memcpy(v, v0, sizeof v);
-            bpk_momentum_update(w, v, g, N, 0.1f, 0.9f, nest);
+            bpk_cpu_momentum_update(w, v, g, N, 0.1f, 0.9f, nest);
             for (int i = 0; i < N; i++) {
                 double vi = 0.9 * v0[i] + g[i];
                 assert_close(v[i], vi, 1e-6 * (fabs(v0[i]) + fabs(g[i])));
@@ -549,7 +549,7 @@ static void test_optimizers(void **state)
             memcpy(m, m0, sizeof m);
             memcpy(v, v0, sizeof v);
             float c1 = 1 - powf(0.9f, 3), c2 = 1 - powf(0.999f, 3), dec = wd ? 0.01f : 0.0f;
-            bpk_adam_update(w, m, v, g, N, 1e-3f, 0.9f, 0.999f, 1e-8f, c1, c2, dec);
+            bpk_cpu_adam_update(w, m, v, g, N, 1e-3f, 0.9f, 0.999f, 1e-8f, c1, c2, dec);
             for (int i = 0; i < N; i++) {
                 double wi = w0[i] - 1e-3 * dec * w0[i];
                 double mi = 0.9 * m0[i] + 0.1 * g[i];
@@ -562,7 +562,7 @@ static void test_optimizers(void **state)
         }
         memcpy(w, w0, sizeof w);
         memcpy(v, v0, sizeof v);
-        bpk_rmsprop_update(w, v, g, N, 1e-2f, 0.9f, 1e-8f);
+        bpk_cpu_rmsprop_update(w, v, g, N, 1e-2f, 0.9f, 1e-8f);
         for (int i = 0; i < N; i++) {
             double vi = 0.9 * v0[i] + 0.1 * (double)g[i] * g[i];
             assert_close(v[i], vi, 1e-6);

@@ -44,7 +44,7 @@ void bpk_pool_run(bpk_pool *pool, int ntasks, bpk_task_fn fn, void *ctx);
  * Bits never depend on the pool's thread count; they may differ between CPU
  * paths, and a one-row product (M == 1, the batch-1 path) may round
  * differently from the same row inside a larger M. */
-void bpk_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K,
+void bpk_cpu_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K,
                float alpha, const float *A, int lda, const float *B, int ldb,
                float beta, float *C, int ldc);
 
@@ -52,57 +52,57 @@ void bpk_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K,
 
 /* For each of `rows` rows of s ([rows][cols], ld = cols): s += bias (if not
  * NULL), then a = f(s).  Softmax is taken over each row. */
-void bpk_bias_act_forward(bpk_pool *pool, float *s, float *a, int rows, int cols,
+void bpk_cpu_bias_act_forward(bpk_pool *pool, float *s, float *a, int rows, int cols,
                           const float *bias, bp_activation act, float slope);
 
 /* delta[i] *= f'(s[i]) for n elements (not softmax), using a = f(s) where that
  * is cheaper (sigmoid, tanh). */
-void bpk_act_backward(float *delta, const float *s, const float *a, size_t n,
+void bpk_cpu_act_backward(float *delta, const float *s, const float *a, size_t n,
                       bp_activation act, float slope);
 
 /* out[j] = scale · Σ_i X[i][j] over `rows` rows, i ascending. */
-void bpk_col_sum(bpk_pool *pool, const float *X, int rows, int cols, float scale, float *out);
+void bpk_cpu_col_sum(bpk_pool *pool, const float *X, int rows, int cols, float scale, float *out);
 
 /* out[i] = ((v_0[i] + v_1[i]) + v_2[i]) + … over `count` vectors of `len`
  * floats stored one after another.  Element-wise, so any slice of the vectors
  * summed on its own gives the same bits: the data-parallel reduce's order. */
-void bpk_sum_vectors(const float *v, int count, size_t len, float *out);
+void bpk_cpu_sum_vectors(const float *v, int count, size_t len, float *out);
 
 /* y[i] += x[i] */
-void bpk_sum_into(float *y, const float *x, size_t n);
+void bpk_cpu_sum_into(float *y, const float *x, size_t n);
 /* y[i] += alpha · x[i] (a separate multiply and add, never fused) */
-void bpk_axpy(float *y, const float *x, size_t n, float alpha);
+void bpk_cpu_axpy(float *y, const float *x, size_t n, float alpha);
 /* 1 when every x[i] is finite, else 0. */
-int bpk_all_finite(const float *x, size_t n);
+int bpk_cpu_all_finite(const float *x, size_t n);
 
 /* ---- batch-1 paths ------------------------------------------------------ */
 
 /* y[M] = W[M][K] · x[K] (+ bias when not NULL). */
-void bpk_sgemv(int M, int K, const float *W, int ldw, const float *x, const float *bias, float *y);
+void bpk_cpu_sgemv(int M, int K, const float *W, int ldw, const float *x, const float *bias, float *y);
 /* y[K] = W[M][K]ᵀ · d[M]. */
-void bpk_sgemv_t(int M, int K, const float *W, int ldw, const float *d, float *y);
+void bpk_cpu_sgemv_t(int M, int K, const float *W, int ldw, const float *d, float *y);
 /* W[M][K] += alpha · d[M] ⊗ x[K]. */
-void bpk_sger(int M, int K, float alpha, const float *d, const float *x, float *W, int ldw);
+void bpk_cpu_sger(int M, int K, float alpha, const float *d, const float *x, float *W, int ldw);
 /* Online SGD's two sweeps over one weight matrix fused into one: for each row
  * i, W[i] += alpha · d[i] · x, then y[i] = W[i] · x_next (+ bias[i]).  Same
- * bits as bpk_sger followed by bpk_sgemv with x_next, at half the memory
+ * bits as bpk_cpu_sger followed by bpk_cpu_sgemv with x_next, at half the memory
  * traffic: the update of sample t and the forward pass of sample t+1. */
-void bpk_sger_sgemv(int M, int K, float alpha, const float *d, const float *x, float *W, int ldw,
+void bpk_cpu_sger_sgemv(int M, int K, float alpha, const float *d, const float *x, float *W, int ldw,
                     const float *x_next, const float *bias, float *y);
 
 /* ---- optimizer updates -------------------------------------------------- */
 
 /* w -= lr · g */
-void bpk_sgd_update(float *w, const float *g, size_t n, float lr);
+void bpk_cpu_sgd_update(float *w, const float *g, size_t n, float lr);
 /* v = mu·v + g;  w -= lr·(nesterov ? g + mu·v : v) */
-void bpk_momentum_update(float *w, float *v, const float *g, size_t n, float lr, float mu,
+void bpk_cpu_momentum_update(float *w, float *v, const float *g, size_t n, float lr, float mu,
                          int nesterov);
 /* Adam / AdamW in one pass; bias corrections c1 = 1 − β1^t, c2 = 1 − β2^t.
  * decoupled_wd: AdamW's w -= lr·wd·w (0 for plain Adam). */
-void bpk_adam_update(float *w, float *m, float *v, const float *g, size_t n, float lr,
+void bpk_cpu_adam_update(float *w, float *m, float *v, const float *g, size_t n, float lr,
                      float beta1, float beta2, float eps, float c1, float c2, float decoupled_wd);
 /* RMSprop: v = ρ·v + (1−ρ)·g²;  w -= lr·g/(√v + eps) */
-void bpk_rmsprop_update(float *w, float *v, const float *g, size_t n, float lr, float rho,
+void bpk_cpu_rmsprop_update(float *w, float *v, const float *g, size_t n, float lr, float rho,
                         float eps);
 
 /* Which CPU path is in use ("avx512", "avx2", "portable"); set by cpuid at

@@ -38,7 +38,7 @@ static void act_task(void *ctx, int t)
     act_rows(j, r0, r1 < j->rows ? r1 : j->rows);
 }
 
-void bpk_bias_act_forward(bpk_pool *pool, float *s, float *a, int rows, int cols,
+void bpk_cpu_bias_act_forward(bpk_pool *pool, float *s, float *a, int rows, int cols,
                           const float *bias, bp_activation act, float slope)
 {
     if (rows <= 0 || cols <= 0)
@@ -54,7 +54,7 @@ void bpk_bias_act_forward(bpk_pool *pool, float *s, float *a, int rows, int cols
     bpk_pool_run(pool, (rows + j.rows_per_task - 1) / j.rows_per_task, act_task, &j);
 }
 
-void bpk_act_backward(float *delta, const float *s, const float *a, size_t n, bp_activation act,
+void bpk_cpu_act_backward(float *delta, const float *s, const float *a, size_t n, bp_activation act,
                       float slope)
 {
     if (n)
@@ -78,7 +78,7 @@ static void colsum_task(void *ctx, int t)
     j->im->col_sum(j->X + c0, (size_t)j->cols, j->rows, n, j->scale, j->out + c0);
 }
 
-void bpk_col_sum(bpk_pool *pool, const float *X, int rows, int cols, float scale, float *out)
+void bpk_cpu_col_sum(bpk_pool *pool, const float *X, int rows, int cols, float scale, float *out)
 {
     if (cols <= 0)
         return;
@@ -99,59 +99,59 @@ void bpk_col_sum(bpk_pool *pool, const float *X, int rows, int cols, float scale
     bpk_pool_run(pool, (cols + j.cols_per_task - 1) / j.cols_per_task, colsum_task, &j);
 }
 
-void bpk_sgemv(int M, int K, const float *W, int ldw, const float *x, const float *bias, float *y)
+void bpk_cpu_sgemv(int M, int K, const float *W, int ldw, const float *x, const float *bias, float *y)
 {
     if (M > 0)
         bpk_impl_get()->sgemv(M, K, W, (size_t)ldw, x, bias, y);
 }
 
-void bpk_sgemv_t(int M, int K, const float *W, int ldw, const float *d, float *y)
+void bpk_cpu_sgemv_t(int M, int K, const float *W, int ldw, const float *d, float *y)
 {
     if (K > 0)
         bpk_impl_get()->sgemv_t(M, K, W, (size_t)ldw, d, y);
 }
 
-void bpk_sger(int M, int K, float alpha, const float *d, const float *x, float *W, int ldw)
+void bpk_cpu_sger(int M, int K, float alpha, const float *d, const float *x, float *W, int ldw)
 {
     if (M > 0 && K > 0)
         bpk_impl_get()->sger(M, K, alpha, d, x, W, (size_t)ldw);
 }
 
-void bpk_sger_sgemv(int M, int K, float alpha, const float *d, const float *x, float *W, int ldw,
+void bpk_cpu_sger_sgemv(int M, int K, float alpha, const float *d, const float *x, float *W, int ldw,
                     const float *x_next, const float *bias, float *y)
 {
     if (M > 0)
         bpk_impl_get()->sger_sgemv(M, K, alpha, d, x, W, (size_t)ldw, x_next, bias, y);
 }
 
-void bpk_sgd_update(float *w, const float *g, size_t n, float lr)
+void bpk_cpu_sgd_update(float *w, const float *g, size_t n, float lr)
 {
     if (n)
         bpk_impl_get()->sgd(w, g, n, lr);
 }
 
-void bpk_momentum_update(float *w, float *v, const float *g, size_t n, float lr, float mu,
+void bpk_cpu_momentum_update(float *w, float *v, const float *g, size_t n, float lr, float mu,
                          int nesterov)
 {
     if (n)
         bpk_impl_get()->momentum(w, v, g, n, lr, mu, nesterov);
 }
 
-void bpk_adam_update(float *w, float *m, float *v, const float *g, size_t n, float lr,
+void bpk_cpu_adam_update(float *w, float *m, float *v, const float *g, size_t n, float lr,
                      float beta1, float beta2, float eps, float c1, float c2, float decoupled_wd)
 {
     if (n)
         bpk_impl_get()->adam(w, m, v, g, n, lr, beta1, beta2, eps, c1, c2, decoupled_wd);
 }
 
-void bpk_rmsprop_update(float *w, float *v, const float *g, size_t n, float lr, float rho,
+void bpk_cpu_rmsprop_update(float *w, float *v, const float *g, size_t n, float lr, float rho,
                         float eps)
 {
     if (n)
         bpk_impl_get()->rmsprop(w, v, g, n, lr, rho, eps);
 }
 
-void bpk_sum_vectors(const float *v, int count, size_t len, float *out)
+void bpk_cpu_sum_vectors(const float *v, int count, size_t len, float *out)
 {
     if (count <= 0) {
         for (size_t i = 0; i < len; i++)
@@ -169,13 +169,13 @@ void bpk_sum_vectors(const float *v, int count, size_t len, float *out)
     }
 }
 
-void bpk_sum_into(float *y, const float *x, size_t n)
+void bpk_cpu_sum_into(float *y, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         y[i] += x[i];
 }
 
-void bpk_axpy(float *y, const float *x, size_t n, float alpha)
+void bpk_cpu_axpy(float *y, const float *x, size_t n, float alpha)
 {
     /* This file is built without -mfma and in ISO C mode (no contraction),
      * so alpha·x is rounded before the add, as the trainer always did. */
@@ -183,7 +183,7 @@ void bpk_axpy(float *y, const float *x, size_t n, float alpha)
         y[i] += alpha * x[i];
 }
 
-int bpk_all_finite(const float *x, size_t n)
+int bpk_cpu_all_finite(const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i]))

@@ -206,7 +206,7 @@ static void finish_row(int N, float alpha, const float *y, float beta, float *c)
         c[j] = beta == 0.0f ? alpha * y[j] : alpha * y[j] + beta * c[j];
 }
 
-void bpk_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K, float alpha,
+void bpk_cpu_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K, float alpha,
                const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0)

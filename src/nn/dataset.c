@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "backprop.h"
-#include "rng.h"
+#include "kernels/rng.h"
 #include "nn_internal.h"
 
 struct bp_dataset {
@@ -422,6 +422,11 @@ bp_status bp_dataset_check_finite(const bp_dataset *ds, const char *name)
     if (st == BP_OK && ds->outputs > 0)
         st = check_matrix(ds->y, ds->rows, ds->outputs, name, "target");
     return st;
+}
+
+bp_status bp_dataset_check_targets_finite(const bp_dataset *ds, const char *name)
+{
+    return ds->outputs > 0 ? check_matrix(ds->y, ds->rows, ds->outputs, name, "target") : BP_OK;
 }
 
 /* ---- schema: target names, row ids, notes ---------------------------------- */

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "nn_internal.h"
-#include "rng.h"
+#include "kernels/rng.h"
 
 /* Stream of the sample of checked parameters (bp_gradcheck_sample). */
 #define GRADCHECK_STREAM 0x4743u

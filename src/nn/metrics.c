@@ -36,15 +36,7 @@ void bp_metrics_clear(bp_metrics *m)
 
 int bp_predicted_class(const float *out, int n_out)
 {
-    if (!out || n_out < 1)
-        return -1;
-    if (n_out == 1)
-        return out[0] > 0.5f;
-    int best = 0;
-    for (int k = 1; k < n_out; k++)
-        if (out[k] > out[best])
-            best = k;
-    return best;
+    return bpk_predicted_class(out, n_out); /* the one rule, shared with training's accuracy */
 }
 
 bp_status bp_metrics_compute(const float *outputs, const float *targets, const int32_t *labels,

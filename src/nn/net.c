@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "nn_internal.h"
-#include "rng.h"
+#include "kernels/rng.h"
 
 /* Copies the caller's spec array (stride layers[0].size, see backprop.h) into
  * spec[] in this library's layout, defaults in fields the caller's header
@@ -339,9 +339,7 @@ void bp_net_scale_inputs(const bp_net *net, const float *x, float *out, size_t r
             memcpy(out, x, rows * n * sizeof(float));
         return;
     }
-    for (size_t r = 0; r < rows; r++)
-        for (size_t i = 0; i < n; i++)
-            out[r * n + i] = (x[r * n + i] - net->scale_shift[i]) * net->scale_factor[i];
+    bpk_scale_rows(out, x, rows, net->n_inputs, net->scale_shift, net->scale_factor);
 }
 
 bp_status bp_net_set_meta(bp_net *net, const char *key, const char *value)

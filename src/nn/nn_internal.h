@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "backprop.h"
-#include "kernels/kernels.h"
+#include "kernels/backend.h"
 #include "nn/net_io.h"
 
 struct bp_net {
@@ -51,8 +51,13 @@ struct bp_workspace {
     float *delta[BP_MAX_LAYERS];
     float *grads;  /* n_params, bp_net_params order */
     float *input;  /* [max_batch][n_inputs]: scaled inputs for bp_predict */
-    float *arena;
-    bpk_pool *pool;
+    float *arena;     /* the buffers above, allocated by the backend */
+    bpk_backend *be;  /* the ops, memory and threads every pass runs on */
+    /* The parameters the passes use: NULL on a backend whose memory is the
+     * host's (the passes use the net's own), else the backend's copy, which
+     * the trainer uploads at the start of a run and downloads to the net
+     * whenever the caller may look at it (bp_ws_params). */
+    float *params;
     /* Dropout (training only): the next layer reads drop_a = a ⊙ mask, where
      * mask holds 0 or 1/keep; a itself stays f(s) so f'(s) can use it. */
     int dropout_active;
@@ -78,24 +83,31 @@ bp_status bp_online_flush(bp_net *net, bp_workspace *ws);
 struct bp_rng;
 /* Allocates the dropout buffers of the hidden layers (once). */
 bp_status bp_workspace_enable_dropout(bp_workspace *ws);
-/* Where dropout masks come from: one generator drawn serially over the
- * batch (the one-process path and its bits), or, when serial is NULL, one
- * stream per sample from (seed, epoch, first + row, layer): the sharded path,
- * where a sample's mask must not depend on the shard or process holding it. */
-typedef struct bp_dropout_source {
-    struct bp_rng *serial;
-    uint64_t seed, epoch;
-    size_t first; /* the batch's first row's position in the epoch */
-} bp_dropout_source;
 /* A training forward pass: like bp_forward, then every hidden activation is
  * dropped with probability p (inverted dropout), masks drawn from src. */
 bp_status bp_forward_dropout(const bp_net *net, bp_workspace *ws, const float *x, int batch,
-                             float p, const bp_dropout_source *src);
+                             float p, const bpk_mask_source *src);
 /* bp_backward with the gradient scaled by `scale` instead of 1/batch: a
  * shard of a larger batch scales by 1/(rows of the whole batch), so the
- * shards' gradients add up to the batch mean. */
+ * shards' gradients add up to the batch mean.  The targets are not checked:
+ * the trainer checks the whole data set once (bp_backward checks each call). */
 bp_status bp_backward_scaled(const bp_net *net, bp_workspace *ws, const float *x,
                              const float *target, int batch, float scale, float *loss);
+
+static inline float *bp_ws_params(const bp_net *net, const bp_workspace *ws)
+{
+    return ws->params ? ws->params : net->params;
+}
+
+/* A workspace on the backend `device` names: "cpu" (or NULL), or the
+ * test backend "checked" (kernels/checked_backend.c), whose memory counts as
+ * separate from the host's and whose ops refuse pointers they did not
+ * allocate — the stand-in for a GPU in `make check`.  The trainer's own
+ * workspace comes from here; bp_workspace_create is always the CPU's. */
+bp_status bp_workspace_create_on(bp_workspace **out, const bp_net *net, int max_batch,
+                                 int threads, const char *device);
+/* Every target of ds finite ("<name>: row R, target column C is NaN"). */
+bp_status bp_dataset_check_targets_finite(const bp_dataset *ds, const char *name);
 
 /* BP_OK if the workspace was made for a net of this architecture. */
 bp_status bp_workspace_check(const bp_net *net, const bp_workspace *ws);

@@ -17,7 +17,7 @@
 #include "error.h"
 #include "le.h"
 #include "nn_internal.h"
-#include "rng.h"
+#include "kernels/rng.h"
 
 struct bp_trainer {
     bp_net *net;
@@ -34,7 +34,6 @@ struct bp_trainer {
     int bad_epochs;
     float *last_good;      /* weights at the start of the epoch, for divergence */
     float *batch_x, *batch_y;
-    int32_t *batch_labels;
     size_t *order;
     size_t order_cap;
     volatile sig_atomic_t stop; /* bp_trainer_request_stop: checked after every batch */
@@ -44,6 +43,8 @@ struct bp_trainer {
     void *reduce_user;
     float *shard_grads; /* [shards / ranks][shard_len]: this rank's shard vectors */
     float *shard_total; /* [shard_len]: their sum over all ranks */
+    float *host_shards, *host_total; /* the same in host memory, for the hook on a
+                                        device backend (malloc'd; NULL otherwise) */
 };
 
 /* Statistics appended to each shard's gradient vector (backprop.h). */
@@ -216,31 +217,50 @@ static bp_status check_options(const bp_train_options *o)
     return BP_OK;
 }
 
+/* Every buffer but the row order lives in the workspace's backend. */
 void bp_trainer_free(bp_trainer *tr)
 {
     if (!tr)
         return;
+    if (tr->ws) {
+        float *bufs[] = {tr->m,         tr->v,         tr->rprop_step, tr->rprop_prev,
+                         tr->full_grad, tr->best,      tr->last_good,  tr->batch_x,
+                         tr->batch_y,   tr->shard_grads, tr->shard_total};
+        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+            if (bufs[i])
+                bpk_release(tr->ws->be, bufs[i]);
+    }
     bp_workspace_free(tr->ws);
-    free(tr->m);
-    free(tr->v);
-    free(tr->rprop_step);
-    free(tr->rprop_prev);
-    free(tr->full_grad);
-    free(tr->best);
-    free(tr->last_good);
-    free(tr->batch_x);
-    free(tr->batch_y);
-    free(tr->batch_labels);
+    free(tr->host_shards);
+    free(tr->host_total);
     free(tr->order);
-    free(tr->shard_grads);
-    free(tr->shard_total);
     free(tr);
 }
 
-static float *alloc_params(size_t n, int zero)
+/* n floats, zeroed, from the trainer's backend (NULL when out of memory). */
+static float *alloc_params(bp_trainer *tr, size_t n) { return bpk_alloc(tr->ws->be, n); }
+
+/* The optimizer's state; RPROP's steps start at delta_zero. */
+static int alloc_optimizer_state(bp_trainer *tr)
 {
-    float *p = zero ? calloc(n ? n : 1, sizeof(float)) : malloc((n ? n : 1) * sizeof(float));
-    return p;
+    size_t np = tr->net->n_params;
+    switch (tr->opts.optimizer) {
+    case BP_OPT_MOMENTUM:
+    case BP_OPT_NESTEROV:
+    case BP_OPT_RMSPROP:
+        return (tr->v = alloc_params(tr, np)) != NULL;
+    case BP_OPT_ADAM:
+    case BP_OPT_ADAMW:
+        return (tr->m = alloc_params(tr, np)) && (tr->v = alloc_params(tr, np));
+    case BP_OPT_RPROP:
+        if (!(tr->rprop_step = alloc_params(tr, np)) || !(tr->rprop_prev = alloc_params(tr, np)) ||
+            !(tr->full_grad = alloc_params(tr, np)))
+            return 0;
+        bpk_fill(tr->ws->be, tr->rprop_step, np, tr->opts.rprop_delta_zero);
+        return 1;
+    default:
+        return 1;
+    }
 }
 
 bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_options *opts)
@@ -262,51 +282,23 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
     tr->opts = o;
     tr->ranks = 1;
     tr->best_val = INFINITY;
-    size_t np = net->n_params;
-    int ok = 1;
-    switch (o.optimizer) {
-    case BP_OPT_MOMENTUM:
-    case BP_OPT_NESTEROV:
-    case BP_OPT_RMSPROP:
-        ok = (tr->v = alloc_params(np, 1)) != NULL;
-        break;
-    case BP_OPT_ADAM:
-    case BP_OPT_ADAMW:
-        ok = (tr->m = alloc_params(np, 1)) && (tr->v = alloc_params(np, 1));
-        break;
-    case BP_OPT_RPROP:
-        ok = (tr->rprop_step = alloc_params(np, 0)) && (tr->rprop_prev = alloc_params(np, 1)) &&
-             (tr->full_grad = alloc_params(np, 1));
-        if (ok)
-            for (size_t i = 0; i < np; i++)
-                tr->rprop_step[i] = o.rprop_delta_zero;
-        break;
-    default:
-        break;
+    /* The workspace first: its backend allocates everything else. */
+    /* BACKPROP_DEVICE=checked trains on the test backend that stands in
+     * for a device (kernels/checked_backend.c); the default is the CPU. */
+    if ((st = bp_workspace_create_on(&tr->ws, net, o.batch_size, o.threads,
+                                     getenv("BACKPROP_DEVICE"))) != BP_OK ||
+        (o.dropout > 0 && (st = bp_workspace_enable_dropout(tr->ws)) != BP_OK)) {
+        bp_trainer_free(tr);
+        return st;
     }
+    tr->ws->flat_spot = o.flat_spot;
+    size_t np = net->n_params, B = (size_t)o.batch_size;
     /* Zeroed: without a validation set `best` is never filled, yet a
      * checkpoint saves it and the loader refuses non-finite values. */
-    if (ok && o.patience > 0)
-        ok = (tr->best = alloc_params(np, 1)) != NULL;
-    if (ok)
-        ok = (tr->last_good = alloc_params(np, 0)) != NULL;
-    int B = o.batch_size;
-    if (ok && (st = bp_workspace_create(&tr->ws, net, B, o.threads)) != BP_OK) {
-        bp_trainer_free(tr);
-        return st;
-    }
-    if (ok)
-        tr->ws->flat_spot = o.flat_spot;
-    if (ok && o.dropout > 0 && (st = bp_workspace_enable_dropout(tr->ws)) != BP_OK) {
-        bp_trainer_free(tr);
-        return st;
-    }
-    if (ok) {
-        tr->batch_x = malloc((size_t)B * (size_t)net->n_inputs * sizeof(float));
-        tr->batch_y = malloc((size_t)B * (size_t)bp_net_outputs(net) * sizeof(float));
-        tr->batch_labels = malloc((size_t)B * sizeof(int32_t));
-        ok = tr->batch_x && tr->batch_y && tr->batch_labels;
-    }
+    int ok = alloc_optimizer_state(tr) && (o.patience == 0 || (tr->best = alloc_params(tr, np))) &&
+             (tr->last_good = alloc_params(tr, np)) &&
+             (tr->batch_x = alloc_params(tr, B * (size_t)net->n_inputs)) &&
+             (tr->batch_y = alloc_params(tr, B * (size_t)bp_net_outputs(net)));
     if (!ok) {
         bp_trainer_free(tr);
         return bp_error(BP_ERR_NOMEM, "out of memory for the trainer of a %zu-parameter net", np);
@@ -325,7 +317,7 @@ size_t bp_trainer_shard_len(const bp_trainer *tr)
 void bp_sum_shards(const float *vectors, int count, size_t len, float *out)
 {
     if (vectors && out)
-        bpk_sum_vectors(vectors, count, len, out);
+        bpk_sum_vectors_host(vectors, count, len, out);
 }
 
 bp_status bp_trainer_set_reduce(bp_trainer *tr, int rank, int ranks, bp_reduce_fn fn, void *user)
@@ -408,51 +400,51 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Correct predictions among `rows` output rows (1-output nets: a > 0.5). */
-static size_t count_correct(const float *out, int n_out, const int32_t *labels, int rows)
-{
-    size_t correct = 0;
-    for (int r = 0; r < rows; r++) {
-        const float *o = out + (size_t)r * n_out;
-        int pred = bp_predicted_class(o, n_out);
-        correct += pred == labels[r];
-    }
-    return correct;
-}
-
 /* Names the first place a non-finite value appears, for the divergence message. */
 static void locate_nonfinite(const bp_net *net, const bp_workspace *ws, char *buf, size_t cap)
 {
     char name[32];
     for (int l = 0; l < net->n_layers; l++) {
         size_t n = (size_t)ws->batch * (size_t)net->layer[l].units;
-        for (size_t i = 0; i < n; i++)
-            if (!isfinite(ws->s[l][i]) || !isfinite(ws->a[l][i])) {
-                int j = (int)(i % (size_t)net->layer[l].units);
-                snprintf(buf, cap, "layer %d, neuron %s (weighted sum s = %g)", l + 1,
-                         bp_neuron_name(net, l, j, name, sizeof name), ws->s[l][i]);
-                return;
-            }
+        size_t is = bpk_find_nonfinite(ws->be, ws->s[l], n);
+        size_t ia = bpk_find_nonfinite(ws->be, ws->a[l], n);
+        size_t i = is < ia ? is : ia;
+        if (i < n) {
+            int j = (int)(i % (size_t)net->layer[l].units);
+            float s;
+            bpk_download(ws->be, &s, ws->s[l] + i, 1);
+            snprintf(buf, cap, "layer %d, neuron %s (weighted sum s = %g)", l + 1,
+                     bp_neuron_name(net, l, j, name, sizeof name), (double)s);
+            return;
+        }
     }
     for (int l = 0; l < net->n_layers; l++) {
         size_t n = (size_t)net->layer[l].units * (size_t)net->fan_in[l];
-        const float *W = net->params + net->w_offset[l];
-        for (size_t i = 0; i < n; i++)
-            if (!isfinite(W[i])) {
-                snprintf(buf, cap, "layer %d, weights of neuron %s", l + 1,
-                         bp_neuron_name(net, l, (int)(i / (size_t)net->fan_in[l]), name,
-                                        sizeof name));
-                return;
-            }
+        size_t i = bpk_find_nonfinite(ws->be, bp_ws_params(net, ws) + net->w_offset[l], n);
+        if (i < n) {
+            snprintf(buf, cap, "layer %d, weights of neuron %s", l + 1,
+                     bp_neuron_name(net, l, (int)(i / (size_t)net->fan_in[l]), name,
+                                    sizeof name));
+            return;
+        }
     }
     snprintf(buf, cap, "the loss of layer %d's outputs", net->n_layers);
+}
+
+/* The net's parameters from the backend's copy (a device backend's), before
+ * the caller may look at the net: callbacks, stops, the end of a run. */
+static void params_to_host(bp_trainer *tr)
+{
+    if (tr->ws->params)
+        bpk_download(tr->ws->be, tr->net->params, tr->ws->params, tr->net->n_params);
 }
 
 static bp_status diverged(bp_trainer *tr, int epoch, size_t batch, const char *where, float lr)
 {
     const bp_train_options *o = &tr->opts;
     /* Put back the weights of the last good epoch so the caller keeps a usable model. */
-    memcpy(tr->net->params, tr->last_good, tr->net->n_params * sizeof(float));
+    bpk_copy(tr->ws->be, bp_ws_params(tr->net, tr->ws), tr->last_good, tr->net->n_params);
+    params_to_host(tr);
     const char *hint =
         o->optimizer == BP_OPT_RPROP
             ? "the data may hold extreme values; scale the inputs (--scale standard)"
@@ -469,118 +461,66 @@ static bp_status diverged(bp_trainer *tr, int epoch, size_t batch, const char *w
                     epoch + 1, batch + 1, where, hint, (double)lr, restored);
 }
 
-/* The element-wise optimizer updates run in fixed slices spread over the
- * pool: every element's arithmetic is the same whatever the thread count,
- * because the slices (not the threads) decide where vector bodies and tails
- * fall. */
-#define UPDATE_CHUNK ((size_t)1 << 14)
-
-typedef struct {
-    bp_trainer *tr;
-    float *g;
-    float lr, c1, c2;
-} update_job;
-
-static void update_slice(void *ctx, int task)
-{
-    const update_job *j = ctx;
-    bp_trainer *tr = j->tr;
-    const bp_train_options *o = &tr->opts;
-    size_t n = tr->net->n_params, first = (size_t)task * UPDATE_CHUNK;
-    size_t len = n - first < UPDATE_CHUNK ? n - first : UPDATE_CHUNK;
-    float *w = tr->net->params + first;
-    const float *g = j->g + first;
-    switch (o->optimizer) {
-    case BP_OPT_SGD:
-        bpk_sgd_update(w, g, len, j->lr);
-        break;
-    case BP_OPT_MOMENTUM:
-    case BP_OPT_NESTEROV:
-        bpk_momentum_update(w, tr->v + first, g, len, j->lr, o->momentum,
-                            o->optimizer == BP_OPT_NESTEROV);
-        break;
-    case BP_OPT_ADAM:
-    case BP_OPT_ADAMW:
-        bpk_adam_update(w, tr->m + first, tr->v + first, g, len, j->lr, o->beta1, o->beta2,
-                        o->eps, j->c1, j->c2,
-                        o->optimizer == BP_OPT_ADAMW ? o->weight_decay : 0.0f);
-        break;
-    case BP_OPT_RMSPROP:
-        bpk_rmsprop_update(w, tr->v + first, g, len, j->lr, o->rho, o->eps);
-        break;
-    default:
-        break;
-    }
-}
-
-/* Applies weight decay (L2 form), gradient clipping and the optimizer step. */
+/* Stage 3: weight decay (L2 form), gradient clipping, then the optimizer's
+ * update of the weights from the gradient g (which it may change). */
 static void optimizer_step(bp_trainer *tr, float *g, float lr)
 {
     const bp_train_options *o = &tr->opts;
     bp_net *net = tr->net;
+    bpk_backend *be = tr->ws->be;
     size_t n = net->n_params;
-    float *w = net->params;
     if (o->weight_decay > 0 && o->optimizer != BP_OPT_ADAMW)
-        for (size_t i = 0; i < n; i++)
-            g[i] += o->weight_decay * w[i];
+        bpk_axpy(be, g, bp_ws_params(net, tr->ws), n, o->weight_decay); /* g += λ·w */
     if (o->clip_norm > 0) {
-        double ss = 0;
-        for (size_t i = 0; i < n; i++)
-            ss += (double)g[i] * g[i];
-        double norm = sqrt(ss);
-        if (norm > o->clip_norm) {
-            float f = (float)(o->clip_norm / norm);
-            for (size_t i = 0; i < n; i++)
-                g[i] *= f;
-        }
+        double norm = sqrt(bpk_sumsq(be, g, n));
+        if (norm > o->clip_norm)
+            bpk_scale(be, g, n, (float)(o->clip_norm / norm));
     }
     tr->steps++;
-    if (o->optimizer == BP_OPT_RPROP) {
-        /* iRPROP− (Igel & Hüsken): grow the step while the gradient keeps its
-         * sign, shrink it and skip the update when the sign flips. */
-        for (size_t i = 0; i < n; i++) {
-            float prod = g[i] * tr->rprop_prev[i];
-            float step = tr->rprop_step[i];
-            if (prod > 0) {
-                step = fminf(step * o->rprop_increase, o->rprop_delta_max);
-            } else if (prod < 0) {
-                step = fmaxf(step * o->rprop_decrease, o->rprop_delta_min);
-                g[i] = 0;
-            }
-            tr->rprop_step[i] = step;
-            if (g[i] > 0)
-                w[i] -= step;
-            else if (g[i] < 0)
-                w[i] += step;
-            tr->rprop_prev[i] = g[i];
-        }
-        return;
-    }
-    update_job job = {tr, g, lr, 0, 0};
-    if (o->optimizer == BP_OPT_ADAM || o->optimizer == BP_OPT_ADAMW) {
-        job.c1 = (float)(1 - pow(o->beta1, (double)tr->steps));
-        job.c2 = (float)(1 - pow(o->beta2, (double)tr->steps));
-    }
-    int tasks = (int)((n + UPDATE_CHUNK - 1) / UPDATE_CHUNK);
-    bpk_pool_run(tr->ws->pool, tasks, update_slice, &job);
+    int adam = o->optimizer == BP_OPT_ADAM || o->optimizer == BP_OPT_ADAMW;
+    bpk_update u = {
+        .optimizer = o->optimizer,
+        .lr = lr,
+        .momentum = o->momentum,
+        .beta1 = o->beta1,
+        .beta2 = o->beta2,
+        .eps = o->eps,
+        .rho = o->rho,
+        .c1 = adam ? (float)(1 - pow(o->beta1, (double)tr->steps)) : 0,
+        .c2 = adam ? (float)(1 - pow(o->beta2, (double)tr->steps)) : 0,
+        .decoupled_wd = o->optimizer == BP_OPT_ADAMW ? o->weight_decay : 0.0f,
+        .rprop_increase = o->rprop_increase,
+        .rprop_decrease = o->rprop_decrease,
+        .rprop_delta_min = o->rprop_delta_min,
+        .rprop_delta_max = o->rprop_delta_max,
+    };
+    int rprop = o->optimizer == BP_OPT_RPROP;
+    bpk_update_params(be, &u, bp_ws_params(net, tr->ws), g, rprop ? tr->rprop_step : tr->m,
+                      rprop ? tr->rprop_prev : tr->v, n);
 }
 
-/* Copies rows order[first..first+n) into the batch buffers, scaling inputs. */
+/* Rows order[first..first+n) into the batch buffers, inputs scaled. */
 static void gather(bp_trainer *tr, const bp_dataset *ds, const size_t *order, size_t first,
                    int n)
 {
     const bp_net *net = tr->net;
-    size_t in = (size_t)net->n_inputs, out = (size_t)bp_net_outputs(net);
-    const float *X = bp_dataset_x_const(ds), *Y = bp_dataset_y_const(ds);
+    bpk_backend *be = tr->ws->be;
+    bpk_gather_rows(be, tr->batch_x, bp_dataset_x_const(ds), order + first, n, net->n_inputs,
+                    net->scale_shift, net->scale_factor);
+    bpk_gather_rows(be, tr->batch_y, bp_dataset_y_const(ds), order + first, n,
+                    bp_net_outputs(net), NULL, NULL);
+}
+
+/* Correct predictions among the n rows just passed forward. */
+static size_t batch_correct(const bp_trainer *tr, const bp_dataset *ds, const size_t *order,
+                            size_t first, int n)
+{
+    const bp_net *net = tr->net;
     const int32_t *labels = bp_dataset_labels(ds);
-    for (int r = 0; r < n; r++) {
-        size_t row = order[first + (size_t)r];
-        memcpy(tr->batch_x + (size_t)r * in, X + row * in, in * sizeof(float));
-        memcpy(tr->batch_y + (size_t)r * out, Y + row * out, out * sizeof(float));
-        tr->batch_labels[r] = labels ? labels[row] : 0;
-    }
-    if (net->scale_shift)
-        bp_net_scale_inputs(net, tr->batch_x, tr->batch_x, (size_t)n);
+    if (!labels)
+        return 0;
+    return bpk_count_correct(tr->ws->be, tr->ws->a[net->n_layers - 1], n, bp_net_outputs(net),
+                             labels, order + first);
 }
 
 /* Mean loss and accuracy of the net on ds (no dropout). */
@@ -589,7 +529,6 @@ static bp_status evaluate_into(bp_trainer *tr, const bp_dataset *ds, double *los
     const bp_net *net = tr->net;
     size_t rows = bp_dataset_rows(ds), B = (size_t)tr->opts.batch_size;
     const int32_t *labels = bp_dataset_labels(ds);
-    int n_out = bp_net_outputs(net);
     double total = 0;
     size_t correct = 0;
     size_t *order = tr->order; /* identity slice reused: evaluate in file order */
@@ -605,8 +544,7 @@ static bp_status evaluate_into(bp_trainer *tr, const bp_dataset *ds, double *los
         if (st != BP_OK)
             return st;
         total += (double)l * n;
-        if (labels)
-            correct += count_correct(tr->ws->a[net->n_layers - 1], n_out, tr->batch_labels, n);
+        correct += batch_correct(tr, ds, order, 0, n);
     }
     *loss = rows ? total / (double)rows : NAN;
     *acc = labels && rows ? (double)correct / (double)rows : NAN;
@@ -672,12 +610,13 @@ static bp_status stopped(bp_trainer *tr, int epoch, size_t b, size_t batches, fl
     bp_net *net = tr->net;
     tr->stop = 0;
     bp_online_flush(net, tr->ws);
-    for (size_t i = 0; i < net->n_params; i++)
-        if (!isfinite(net->params[i])) {
-            char where[160];
-            locate_nonfinite(net, tr->ws, where, sizeof where);
-            return diverged(tr, epoch, b, where, lr);
-        }
+    if (bpk_find_nonfinite(tr->ws->be, bp_ws_params(net, tr->ws), net->n_params) <
+        net->n_params) {
+        char where[160];
+        locate_nonfinite(net, tr->ws, where, sizeof where);
+        return diverged(tr, epoch, b, where, lr);
+    }
+    params_to_host(tr);
     if (b + 1 == batches)
         return bp_error(BP_ERR_INTERRUPTED, "training interrupted after epoch %d", epoch + 1);
     return bp_error(BP_ERR_INTERRUPTED, "training interrupted in epoch %d after batch %zu of %zu",
@@ -716,12 +655,14 @@ static bp_status batch_gradient(bp_trainer *tr, const epoch_run *er, size_t b, i
         bp_rng rng;
         bp_rng_seed(&rng, o->seed,
                     ((uint64_t)BP_STREAM_DROPOUT << 48) + ((uint64_t)er->epoch << 24) + b);
-        bp_dropout_source src = {&rng, 0, 0, 0};
+        bpk_mask_source src = {&rng, 0, 0, 0};
         st = bp_forward_dropout(tr->net, tr->ws, tr->batch_x, n, o->dropout, &src);
     } else {
         st = bp_forward(tr->net, tr->ws, tr->batch_x, n);
     }
-    return st == BP_OK ? bp_backward(tr->net, tr->ws, tr->batch_x, tr->batch_y, n, loss) : st;
+    return st == BP_OK ? bp_backward_scaled(tr->net, tr->ws, tr->batch_x, tr->batch_y, n,
+                                            1.0f / (float)n, loss)
+                       : st;
 }
 
 /* Stage 1, sharded: the gradient of rows [first, first + count) of the
@@ -729,18 +670,19 @@ static bp_status batch_gradient(bp_trainer *tr, const epoch_run *er, size_t b, i
  * step), into vec[0..n_params), and the shard's statistics after it.  A shard
  * larger than the workspace (full-batch RPROP) is summed in chunks. */
 static bp_status shard_gradient(bp_trainer *tr, const bp_dataset *ds, const epoch_run *er,
-                                size_t first, size_t count, float scale, float *vec)
+                                size_t first, size_t count, float scale, int stop, float *vec)
 {
     const bp_net *net = tr->net;
     size_t np = net->n_params, B = (size_t)tr->opts.batch_size;
-    float *stats = vec + np;
-    memset(vec, 0, (np + STAT_COUNT) * sizeof(float));
+    float stats[STAT_COUNT] = {0};
+    stats[STAT_STOP] = stop ? 1.0f : 0.0f;
+    bpk_fill(tr->ws->be, vec, np, 0.0f);
     for (size_t done = 0; done < count; done += B) {
         int m = (int)(count - done < B ? count - done : B);
         gather(tr, ds, tr->order, first + done, m);
         bp_status st;
         if (tr->opts.dropout > 0) {
-            bp_dropout_source src = {NULL, tr->opts.seed, (uint64_t)er->epoch, first + done};
+            bpk_mask_source src = {NULL, tr->opts.seed, (uint64_t)er->epoch, first + done};
             st = bp_forward_dropout(net, tr->ws, tr->batch_x, m, tr->opts.dropout, &src);
         } else {
             st = bp_forward(net, tr->ws, tr->batch_x, m);
@@ -751,15 +693,14 @@ static bp_status shard_gradient(bp_trainer *tr, const bp_dataset *ds, const epoc
         if (st != BP_OK)
             return st;
         if (done == 0)
-            memcpy(vec, tr->ws->grads, np * sizeof(float));
+            bpk_copy(tr->ws->be, vec, tr->ws->grads, np);
         else
-            bpk_sum_into(vec, tr->ws->grads, np);
+            bpk_axpy(tr->ws->be, vec, tr->ws->grads, np, 1.0f);
         stats[STAT_LOSS] += loss * (float)m;
-        if (bp_dataset_labels(ds))
-            stats[STAT_CORRECT] += (float)count_correct(tr->ws->a[net->n_layers - 1],
-                                                        bp_net_outputs(net), tr->batch_labels, m);
+        stats[STAT_CORRECT] += (float)batch_correct(tr, ds, tr->order, first + done, m);
         stats[STAT_ROWS] += (float)m;
     }
+    bpk_upload(tr->ws->be, vec + np, stats, STAT_COUNT);
     return BP_OK;
 }
 
@@ -769,14 +710,24 @@ static bp_status reduce_shards(bp_trainer *tr)
     int local = tr->opts.shards / tr->ranks;
     size_t len = bp_trainer_shard_len(tr);
     if (!tr->reduce) {
-        bp_sum_shards(tr->shard_grads, local, len, tr->shard_total);
+        bpk_sum_vectors(tr->ws->be, tr->shard_grads, local, len, tr->shard_total);
         return BP_OK;
     }
+    /* The hook works on host memory: a device backend's vectors go through
+     * host buffers (tr->host_shards, tr->host_total). */
+    bpk_backend *be = tr->ws->be;
+    float *grads = tr->shard_grads, *total = tr->shard_total;
+    if (!be->host_memory) {
+        bpk_download(be, tr->host_shards, grads, (size_t)local * len);
+        grads = tr->host_shards;
+        total = tr->host_total;
+    }
     char err[256] = "";
-    if (tr->reduce(tr->reduce_user, tr->shard_grads, local, len, tr->shard_total, err,
-                   sizeof err) != 0)
+    if (tr->reduce(tr->reduce_user, grads, local, len, total, err, sizeof err) != 0)
         return bp_error(BP_ERR_IO, "combining the gradients of %d processes failed: %s",
                         tr->ranks, err[0] ? err : "the reduce gave no reason");
+    if (!be->host_memory)
+        bpk_upload(be, tr->shard_total, total, len);
     return BP_OK;
 }
 
@@ -791,15 +742,16 @@ static bp_status sharded_step(bp_trainer *tr, const bp_dataset *ds, epoch_run *e
     for (int j = 0; j < local; j++) {
         size_t lo = n * (size_t)(k0 + j) / (size_t)S, hi = n * (size_t)(k0 + j + 1) / (size_t)S;
         float *vec = tr->shard_grads + (size_t)j * len;
-        bp_status st = shard_gradient(tr, ds, er, first + lo, hi - lo, 1.0f / (float)n, vec);
+        bp_status st = shard_gradient(tr, ds, er, first + lo, hi - lo, 1.0f / (float)n,
+                                      j == 0 && tr->stop, vec);
         if (st != BP_OK)
             return st;
-        vec[np + STAT_STOP] = j == 0 && tr->stop ? 1.0f : 0.0f;
     }
     bp_status st = reduce_shards(tr);
     if (st != BP_OK)
         return st;
-    const float *stats = tr->shard_total + np;
+    float stats[STAT_COUNT];
+    bpk_download(tr->ws->be, stats, tr->shard_total + np, STAT_COUNT);
     if (!isfinite(stats[STAT_LOSS])) {
         char where[160];
         locate_nonfinite(tr->net, tr->ws, where, sizeof where);
@@ -833,14 +785,13 @@ static bp_status plain_step(bp_trainer *tr, const bp_dataset *ds, epoch_run *er,
         bp_online_flush(net, tr->ws);
         return diverged(tr, er->epoch, b, where, er->lr);
     }
-    if (bp_dataset_labels(ds))
-        er->correct += count_correct(tr->ws->a[net->n_layers - 1], bp_net_outputs(net),
-                                     tr->batch_labels, n);
+    er->correct += batch_correct(tr, ds, tr->order, first, n);
     er->loss_sum += (double)loss * n;
     er->seen += (size_t)n;
     if (er->full_batch)
         /* Sum batch means weighted by rows: the mean gradient over all rows. */
-        bpk_axpy(tr->full_grad, tr->ws->grads, net->n_params, (float)n / (float)er->rows);
+        bpk_axpy(tr->ws->be, tr->full_grad, tr->ws->grads, net->n_params,
+                 (float)n / (float)er->rows);
     else if (!er->online)
         optimizer_step(tr, tr->ws->grads, er->lr);
     return BP_OK;
@@ -856,6 +807,7 @@ static bp_status report_progress(bp_trainer *tr, const bp_dataset *ds, const epo
     /* The callback may look at the net: apply any pending online update
      * (same bits as applying it later). */
     bp_online_flush(tr->net, tr->ws);
+    params_to_host(tr);
     double secs = now_seconds() - er->t0, seen = (double)er->seen;
     bp_epoch_report r = {tr, er->epoch + 1, o->epochs, 1, b + 1, er->steps, secs,
                          secs > 0 ? seen / secs : 0, er->lr, er->loss_sum / seen,
@@ -871,7 +823,7 @@ static bp_status run_steps(bp_trainer *tr, const bp_dataset *train, epoch_run *e
     bp_net *net = tr->net;
     int sharded = tr->opts.shards > 0;
     if (er->full_batch && !sharded)
-        memset(tr->full_grad, 0, net->n_params * sizeof(float));
+        bpk_fill(tr->ws->be, tr->full_grad, net->n_params, 0.0f);
     for (size_t b = 0; b < er->steps; b++) {
         size_t first = b * er->step_rows;
         size_t n = er->rows - first < er->step_rows ? er->rows - first : er->step_rows;
@@ -888,7 +840,8 @@ static bp_status run_steps(bp_trainer *tr, const bp_dataset *train, epoch_run *e
     if (er->full_batch && !sharded)
         optimizer_step(tr, tr->full_grad, er->lr); /* the steps were chunks of one batch */
     bp_online_flush(net, tr->ws);
-    if (!bpk_all_finite(net->params, net->n_params)) {
+    if (bpk_find_nonfinite(tr->ws->be, bp_ws_params(net, tr->ws), net->n_params) <
+        net->n_params) {
         char where[160];
         locate_nonfinite(net, tr->ws, where, sizeof where);
         return diverged(tr, er->epoch, er->steps - 1, where, er->lr);
@@ -909,7 +862,7 @@ static void watch_improvement(bp_trainer *tr, bp_epoch_report *r, int has_val, i
         tr->bad_epochs = 0;
         r->improved = 1;
         if (has_val)
-            memcpy(tr->best, tr->net->params, tr->net->n_params * sizeof(float));
+            bpk_copy(tr->ws->be, tr->best, bp_ws_params(tr->net, tr->ws), tr->net->n_params);
     } else if (++tr->bad_epochs >= o->patience) {
         *stop = 1;
     }
@@ -923,6 +876,10 @@ static bp_status prepare_run(bp_trainer *tr, const bp_dataset *train, const bp_d
     bp_status st = bp_check_data_fits(net, train, "training", "net");
     if (st == BP_OK && val)
         st = bp_check_data_fits(net, val, "validation", "net");
+    if (st == BP_OK)
+        st = bp_dataset_check_targets_finite(train, "training data");
+    if (st == BP_OK && val)
+        st = bp_dataset_check_targets_finite(val, "validation data");
     if (st == BP_OK)
         st = bp_check_targets(net, bp_dataset_y_const(train), bp_dataset_rows(train),
                               "training data row");
@@ -942,11 +899,19 @@ static bp_status prepare_run(bp_trainer *tr, const bp_dataset *train, const bp_d
         tr->order = bigger;
         tr->order_cap = need;
     }
+    /* The net may have changed since the last run (a loaded checkpoint). */
+    if (tr->ws->params)
+        bpk_upload(tr->ws->be, tr->ws->params, net->params, net->n_params);
     if (o->shards > 0 && !tr->shard_total) {
         size_t len = bp_trainer_shard_len(tr), local = (size_t)(o->shards / tr->ranks);
-        tr->shard_grads = alloc_params(local * len, 1);
-        tr->shard_total = alloc_params(len, 1);
-        if (!tr->shard_grads || !tr->shard_total)
+        tr->shard_grads = alloc_params(tr, local * len);
+        tr->shard_total = alloc_params(tr, len);
+        if (tr->shard_grads && tr->shard_total && !tr->ws->be->host_memory) {
+            tr->host_shards = malloc(local * len * sizeof(float));
+            tr->host_total = malloc(len * sizeof(float));
+        }
+        if (!tr->shard_grads || !tr->shard_total ||
+            (!tr->ws->be->host_memory && (!tr->host_shards || !tr->host_total)))
             return bp_error(BP_ERR_NOMEM, "out of memory for %zu shard gradients", local);
     }
     return BP_OK;
@@ -967,7 +932,7 @@ static epoch_run start_epoch(bp_trainer *tr, size_t rows)
     /* Online SGD with nothing else to do per step takes the fused batch-1 path. */
     er.online = o->batch_size == 1 && o->optimizer == BP_OPT_SGD && o->dropout == 0 &&
                 o->weight_decay == 0 && o->clip_norm == 0 && o->shards == 0 && !tr->reduce;
-    memcpy(tr->last_good, tr->net->params, tr->net->n_params * sizeof(float));
+    bpk_copy(tr->ws->be, tr->last_good, bp_ws_params(tr->net, tr->ws), tr->net->n_params);
     for (size_t i = 0; i < rows; i++)
         tr->order[i] = i;
     if (o->shuffle) {
@@ -993,6 +958,7 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
         epoch_run er = start_epoch(tr, rows);
         if ((st = run_steps(tr, train, &er)) != BP_OK)
             return st;
+        params_to_host(tr);
         double secs = now_seconds() - er.t0;
         bp_epoch_report r = {tr, er.epoch + 1, o->epochs, 0, er.steps, er.steps, secs,
                              secs > 0 ? rows / secs : 0, er.lr, er.loss_sum / (double)rows,
@@ -1013,7 +979,8 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             break;
     }
     if (o->patience > 0 && val && isfinite(tr->best_val)) {
-        memcpy(net->params, tr->best, net->n_params * sizeof(float));
+        bpk_copy(tr->ws->be, bp_ws_params(net, tr->ws), tr->best, net->n_params);
+        params_to_host(tr);
         char v[64];
         snprintf(v, sizeof v, "%.9g", tr->best_val);
         bp_net_set_meta(net, "best_val_loss", v);
@@ -1203,6 +1170,17 @@ static void get_array(bytes_in *b, float *dst, size_t n)
         dst[i] = get_f32(b);
 }
 
+/* The optimizer state arrays in checkpoint order (NULL ones are absent). */
+enum { STATE_ARRAYS = 5 };
+static void state_slots(bp_trainer *tr, float **slots[STATE_ARRAYS])
+{
+    slots[0] = &tr->m;
+    slots[1] = &tr->v;
+    slots[2] = &tr->rprop_step;
+    slots[3] = &tr->rprop_prev;
+    slots[4] = &tr->best;
+}
+
 bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, size_t *len)
 {
     const bp_train_options *o = &tr->opts;
@@ -1244,11 +1222,17 @@ bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, si
     put_u32(&b, (uint32_t)tr->bad_epochs);
     size_t n = tr->net->n_params;
     put_u64(&b, n);
-    put_array(&b, tr->m, n);
-    put_array(&b, tr->v, n);
-    put_array(&b, tr->rprop_step, n);
-    put_array(&b, tr->rprop_prev, n);
-    put_array(&b, tr->best, n);
+    float **slots[STATE_ARRAYS];
+    state_slots((bp_trainer *)tr, slots); /* only read here */
+    for (int k = 0; k < STATE_ARRAYS; k++) {
+        const float *a = *slots[k];
+        float *host = NULL;
+        if (a && !tr->ws->be->host_memory && (host = malloc(n * sizeof(float))) != NULL)
+            bpk_download(tr->ws->be, host, a, n);
+        b.failed |= a && !tr->ws->be->host_memory && !host;
+        put_array(&b, host ? host : a, n);
+        free(host);
+    }
     if (b.failed) {
         free(b.p);
         return bp_error(BP_ERR_NOMEM, "out of memory saving the trainer state");
@@ -1261,15 +1245,16 @@ bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, si
 /* A loaded optimizer state must be one training could have produced: every
  * value finite, second moments ≥ 0, RPROP steps inside [delta_min,
  * delta_max].  Refused here rather than reported later as divergence. */
-static bp_status check_state_arrays(const bp_trainer *tr, size_t n)
+static bp_status check_state_arrays(const bp_trainer *tr, float *const host[STATE_ARRAYS],
+                                    size_t n)
 {
     const struct {
         const float *a;
         const char *name;
         int nonneg;
-    } arr[] = {{tr->m, "first moments (m)", 0},   {tr->v, "second moments (v)", 1},
-               {tr->rprop_step, "RPROP steps", 1}, {tr->rprop_prev, "RPROP previous gradients", 0},
-               {tr->best, "best weights", 0}};
+    } arr[] = {{host[0], "first moments (m)", 0},   {host[1], "second moments (v)", 1},
+               {host[2], "RPROP steps", 1}, {host[3], "RPROP previous gradients", 0},
+               {host[4], "best weights", 0}};
     const bp_train_options *o = &tr->opts;
     for (size_t k = 0; k < sizeof arr / sizeof arr[0]; k++) {
         if (!arr[k].a)
@@ -1277,13 +1262,13 @@ static bp_status check_state_arrays(const bp_trainer *tr, size_t n)
         for (size_t i = 0; i < n; i++) {
             float x = arr[k].a[i];
             int bad = !isfinite(x) || (arr[k].nonneg && x < 0);
-            if (arr[k].a == tr->rprop_step) /* the first step is delta_zero, then clamped */
+            if (k == 2) /* RPROP's first step is delta_zero, then clamped */
                 bad = bad || x < fminf(o->rprop_delta_min, o->rprop_delta_zero) ||
                       x > fmaxf(o->rprop_delta_max, o->rprop_delta_zero);
             if (bad)
                 return bp_error(BP_ERR_FORMAT, "trainer state: %s: value %zu is %g, %s", arr[k].name,
                                 i + 1, (double)x,
-                                arr[k].a == tr->rprop_step ? "outside [delta_min, delta_max]"
+                                k == 2                     ? "outside [delta_min, delta_max]"
                                 : arr[k].nonneg            ? "not a finite number >= 0"
                                                            : "not a finite number");
         }
@@ -1360,17 +1345,26 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
     tr->steps = steps;
     tr->best_val = best_val;
     tr->bad_epochs = bad_epochs;
-    get_array(&b, tr->m, n);
-    get_array(&b, tr->v, n);
-    get_array(&b, tr->rprop_step, n);
-    get_array(&b, tr->rprop_prev, n);
-    get_array(&b, tr->best, n);
-    if (b.failed || b.pos != len) {
-        bp_trainer_free(tr);
-        return bp_error(BP_ERR_FORMAT, "trainer state: optimizer arrays do not match the "
-                                       "optimizer, or the state is truncated");
+    /* Read and checked in host memory, then handed to the backend. */
+    float **slots[STATE_ARRAYS], *host[STATE_ARRAYS] = {0};
+    state_slots(tr, slots);
+    int device = !tr->ws->be->host_memory;
+    for (int k = 0; k < STATE_ARRAYS; k++) {
+        host[k] = *slots[k] && device ? malloc(n * sizeof(float)) : *slots[k];
+        b.failed |= *slots[k] && !host[k];
+        get_array(&b, host[k], n);
     }
-    if ((st = check_state_arrays(tr, n)) != BP_OK) {
+    if (b.failed || b.pos != len)
+        st = bp_error(BP_ERR_FORMAT, "trainer state: optimizer arrays do not match the "
+                                     "optimizer, or the state is truncated");
+    else
+        st = check_state_arrays(tr, host, n);
+    for (int k = 0; k < STATE_ARRAYS && device; k++) {
+        if (host[k] && st == BP_OK)
+            bpk_upload(tr->ws->be, *slots[k], host[k], n);
+        free(host[k]);
+    }
+    if (st != BP_OK) {
         bp_trainer_free(tr);
         return st;
     }

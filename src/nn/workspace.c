@@ -11,30 +11,38 @@
 #include <string.h>
 
 #include "nn_internal.h"
-#include "rng.h"
+#include "kernels/rng.h"
 
 /* Room for n floats, rounded up to 16 so every buffer starts 64-byte aligned. */
 static size_t padded(size_t n) { return (n + 15) & ~(size_t)15; }
 
-/* bpk_pool_create, with the message kernels/ leaves to its caller. */
-static bpk_pool *pool_create(int threads)
+/* The backend `device` names, with the message kernels/ leaves to its caller. */
+static bp_status backend_create(bpk_backend **out, int threads, const char *device)
 {
     int failed = 0;
-    bpk_pool *pool = bpk_pool_create(threads, &failed);
-    if (pool)
-        return pool;
+    int checked = device && strcmp(device, "checked") == 0;
+    if (device && !checked && strcmp(device, "cpu") != 0)
+        return bp_error(BP_ERR_ARG, "unknown device \"%s\" (this build has: cpu)", device);
+    *out = checked ? bpk_checked_backend_create(threads, &failed)
+                   : bpk_cpu_backend_create(threads, &failed);
+    if (*out)
+        return BP_OK;
     if (errno == EINVAL && threads < 1)
-        bp_error(BP_ERR_ARG, "thread count must be at least 1 (got %d)", threads);
-    else if (errno == EINVAL)
-        bp_error(BP_ERR_ARG, "thread count %d is too large (at most 1024)", threads);
-    else if (errno == EAGAIN)
-        bp_error(BP_ERR_NOMEM, "cannot create thread %d of a pool of %d", failed, threads);
-    else
-        bp_error(BP_ERR_NOMEM, "out of memory creating a thread pool");
-    return NULL;
+        return bp_error(BP_ERR_ARG, "thread count must be at least 1 (got %d)", threads);
+    if (errno == EINVAL)
+        return bp_error(BP_ERR_ARG, "thread count %d is too large (at most 1024)", threads);
+    if (errno == EAGAIN)
+        return bp_error(BP_ERR_NOMEM, "cannot create thread %d of a pool of %d", failed, threads);
+    return bp_error(BP_ERR_NOMEM, "out of memory creating a thread pool");
 }
 
 bp_status bp_workspace_create(bp_workspace **out, const bp_net *net, int max_batch, int threads)
+{
+    return bp_workspace_create_on(out, net, max_batch, threads, NULL);
+}
+
+bp_status bp_workspace_create_on(bp_workspace **out, const bp_net *net, int max_batch,
+                                 int threads, const char *device)
 {
     if (out)
         *out = NULL;
@@ -72,13 +80,23 @@ bp_status bp_workspace_create(bp_workspace **out, const bp_net *net, int max_bat
         goto too_big;
     total += padded(rows * (size_t)net->n_inputs);
 
-    ws->arena = aligned_alloc(64, total * sizeof(float));
+    /* The backend first: it owns the arena's memory. */
+    bp_status st = backend_create(&ws->be, threads, device);
+    if (st != BP_OK) {
+        free(ws);
+        return st;
+    }
+    ws->arena = bpk_alloc(ws->be, total);
+    if (ws->arena && !ws->be->host_memory && !(ws->params = bpk_alloc(ws->be, net->n_params))) {
+        bpk_release(ws->be, ws->arena);
+        ws->arena = NULL;
+    }
     if (!ws->arena) {
+        bpk_backend_free(ws->be);
         free(ws);
         return bp_error(BP_ERR_NOMEM, "out of memory for a workspace of %zu MiB",
                         total * sizeof(float) >> 20);
     }
-    memset(ws->arena, 0, total * sizeof(float));
     float *p = ws->arena;
     for (int l = 0; l < net->n_layers; l++) {
         size_t per = padded(rows * (size_t)net->layer[l].units);
@@ -88,13 +106,6 @@ bp_status bp_workspace_create(bp_workspace **out, const bp_net *net, int max_bat
     }
     ws->grads = p, p += padded(net->n_params);
     ws->input = p;
-
-    ws->pool = pool_create(threads);
-    if (!ws->pool) {
-        free(ws->arena);
-        free(ws);
-        return BP_ERR_NOMEM;
-    }
     *out = ws;
     return BP_OK;
 
@@ -108,9 +119,12 @@ void bp_workspace_free(bp_workspace *ws)
 {
     if (!ws)
         return;
-    free(ws->drop_arena);
-    bpk_pool_free(ws->pool);
-    free(ws->arena);
+    if (ws->drop_arena)
+        bpk_release(ws->be, ws->drop_arena);
+    if (ws->params)
+        bpk_release(ws->be, ws->params);
+    bpk_release(ws->be, ws->arena);
+    bpk_backend_free(ws->be);
     free(ws);
 }
 
@@ -122,7 +136,7 @@ static int bad_layer(const bp_workspace *ws, int layer)
 }
 
 int bp_workspace_max_batch(const bp_workspace *ws) { return ws ? ws->max_batch : 0; }
-int bp_workspace_threads(const bp_workspace *ws) { return ws ? bpk_pool_threads(ws->pool) : 0; }
+int bp_workspace_threads(const bp_workspace *ws) { return ws ? ws->be->threads : 0; }
 int bp_workspace_batch(const bp_workspace *ws) { return ws ? ws->batch : 0; }
 const float *bp_workspace_s(const bp_workspace *ws, int layer)
 {
@@ -195,38 +209,46 @@ static bp_status check_batch(const bp_workspace *ws, int batch)
     return BP_OK;
 }
 
-/* Draws the dropout mask of hidden layer l for `batch` rows and applies it:
- * drop_a = a ⊙ mask, mask ∈ {0, 1/keep}.  A serial source draws in row order
- * from one generator, so the masks do not depend on the thread count; a
- * per-sample source seeds each row's draws from its position in the epoch,
- * so they do not depend on how a batch is split into shards either. */
-static void draw_masks(bp_workspace *ws, int l, int batch, float keep,
-                       const bp_dropout_source *src)
+/* Layer l's biases in the parameters the passes use (NULL without bias). */
+static const float *ws_biases(const bp_net *net, const bp_workspace *ws, int l)
 {
-    float inv_keep = 1.0f / keep;
-    size_t units = (size_t)ws->units[l];
-    for (int r = 0; r < batch; r++) {
-        bp_rng row_rng, *rng = src->serial;
-        if (!rng) {
-            bp_rng_seed(&row_rng, src->seed + src->epoch * 0x9e3779b97f4a7c15ULL,
-                        ((uint64_t)BP_STREAM_DROPOUT_SAMPLE << 48) +
-                            ((uint64_t)(src->first + (size_t)r) << 8) + (uint64_t)l);
-            rng = &row_rng;
-        }
-        float *mask = ws->mask[l] + (size_t)r * units, *a = ws->a[l] + (size_t)r * units,
-              *drop_a = ws->drop_a[l] + (size_t)r * units;
-        for (size_t i = 0; i < units; i++) {
-            float m = bp_rng_uniform(rng) < keep ? inv_keep : 0.0f;
-            mask[i] = m;
-            drop_a[i] = a[i] * m;
-        }
-    }
+    return net->layer[l].bias ? bp_ws_params(net, ws) + net->b_offset[l] : NULL;
+}
+
+/* One dense layer forward, for a batch of `rows`:
+ *   s = x · Wᵀ + b,  a = f(s)
+ * x is [rows][fan_in], W is [units][fan_in] (row j: neuron j's weights, as
+ * w1..w12 are laid out in the article), b is [units] or NULL, s and a are
+ * [rows][units]. */
+static void dense_forward(bpk_backend *be, const float *x, const float *W, const float *b,
+                          float *s, float *a, int rows, int fan_in, int units, bp_activation act,
+                          float slope)
+{
+    bpk_sgemm(be, 0, 1, rows, units, fan_in, 1.0f, x, fan_in, W, fan_in, 0.0f, s, units);
+    bpk_bias_act_forward(be, s, a, rows, units, b, act, slope);
+}
+
+/* One dense layer backward, for a batch of `rows`, given δ = ∂E/∂s [rows][units]:
+ *   ∂E/∂W = scale · δᵀ · x     (the article's ∂E/∂w7 = δo1 · a_h1, summed over rows)
+ *   ∂E/∂b = scale · Σ_rows δ
+ *   dx    = δ · W              (each input collects the deltas it fed, weighted)
+ * scale is 1/rows for a batch mean (1/(rows of the whole batch) for a shard).
+ * dx (the previous layer's δ before its f') and gb may be NULL. */
+static void dense_backward(bpk_backend *be, const float *x, const float *W, const float *delta,
+                           float *dx, float *gW, float *gb, int rows, int fan_in, int units,
+                           float scale)
+{
+    bpk_sgemm(be, 1, 0, units, fan_in, rows, scale, delta, units, x, fan_in, 0.0f, gW, fan_in);
+    if (gb)
+        bpk_col_sum(be, delta, rows, units, scale, gb);
+    if (dx)
+        bpk_sgemm(be, 0, 0, rows, fan_in, units, 1.0f, delta, units, W, fan_in, 0.0f, dx, fan_in);
 }
 
 /* The forward pass, with inverted dropout on the hidden layers when src is
  * given (p > 0): the next layer then reads a ⊙ mask. */
 static bp_status forward(const bp_net *net, bp_workspace *ws, const float *x, int batch, float p,
-                         const bp_dropout_source *src)
+                         const bpk_mask_source *src)
 {
     bp_status st = bp_workspace_check(net, ws);
     if (st == BP_OK)
@@ -243,12 +265,13 @@ static bp_status forward(const bp_net *net, bp_workspace *ws, const float *x, in
     for (int l = 0; l < net->n_layers; l++) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
         /* s = a_prev · Wᵀ: W is [units][fan_in], so each row of s is W · a_prev_row. */
-        bpk_sgemm(ws->pool, 0, 1, batch, units, fan_in, 1.0f, layer_input(ws, l, x), fan_in,
-                  net->params + net->w_offset[l], fan_in, 0.0f, ws->s[l], units);
-        bpk_bias_act_forward(ws->pool, ws->s[l], ws->a[l], batch, units,
-                             bp_net_biases_const(net, l), net->layer[l].act, net->layer[l].slope);
+        dense_forward(ws->be, layer_input(ws, l, x), bp_ws_params(net, ws) + net->w_offset[l],
+                      ws_biases(net, ws, l), ws->s[l], ws->a[l], batch, fan_in, units,
+                      net->layer[l].act, net->layer[l].slope);
+        /* Masks are drawn in row order, so they do not depend on the thread count. */
         if (src && l + 1 < net->n_layers)
-            draw_masks(ws, l, batch, 1.0f - p, src);
+            bpk_dropout_forward(ws->be, ws->a[l], ws->mask[l], ws->drop_a[l], batch, units,
+                                1.0f - p, l, src);
     }
     ws->batch = batch;
     return BP_OK;
@@ -266,7 +289,7 @@ bp_status bp_workspace_enable_dropout(bp_workspace *ws)
     size_t total = 0;
     for (int l = 0; l + 1 < ws->n_layers; l++)
         total += 2 * padded((size_t)ws->max_batch * (size_t)ws->units[l]);
-    ws->drop_arena = malloc((total ? total : 1) * sizeof(float));
+    ws->drop_arena = bpk_alloc(ws->be, total);
     if (!ws->drop_arena)
         return bp_error(BP_ERR_NOMEM, "out of memory for dropout masks");
     float *p = ws->drop_arena;
@@ -279,7 +302,7 @@ bp_status bp_workspace_enable_dropout(bp_workspace *ws)
 }
 
 bp_status bp_forward_dropout(const bp_net *net, bp_workspace *ws, const float *x, int batch,
-                             float p, const bp_dropout_source *src)
+                             float p, const bpk_mask_source *src)
 {
     if (!src || !(p > 0.0f && p < 1.0f))
         return bp_error(BP_ERR_ARG, "dropout needs 0 < p < 1 and a generator");
@@ -289,58 +312,30 @@ bp_status bp_forward_dropout(const bp_net *net, bp_workspace *ws, const float *x
 double bp_sample_loss(bp_loss loss, bp_activation out_act, const float *s, const float *a,
                       const float *target, int units)
 {
-    double e = 0.0;
-    switch (loss) {
-    case BP_LOSS_MSE:
-        for (int k = 0; k < units; k++) {
-            double d = (double)target[k] - (double)a[k];
-            e += 0.5 * d * d;
-        }
-        break;
-    case BP_LOSS_XENT: {
-        /* −Σ t·ln softmax(s), through log-sum-exp so a saturated softmax gives a
-         * large finite loss instead of ln 0. */
-        (void)out_act;
-        double mx = s[0];
-        for (int k = 1; k < units; k++)
-            if (s[k] > mx)
-                mx = s[k];
-        double sum = 0.0;
-        for (int k = 0; k < units; k++)
-            sum += exp((double)s[k] - mx);
-        double lse = mx + log(sum);
-        for (int k = 0; k < units; k++)
-            if (target[k] != 0.0f)
-                e -= (double)target[k] * ((double)s[k] - lse);
-        break;
-    }
-    case BP_LOSS_BCE:
-        /* −[t ln σ(s) + (1−t) ln(1−σ(s))] = max(s,0) − t·s + ln(1 + e^−|s|) */
-        for (int k = 0; k < units; k++) {
-            double sk = s[k], t = target[k];
-            e += (sk > 0 ? sk : 0) - t * sk + log1p(exp(-fabs(sk)));
-        }
-        break;
-    default:
-        break;
-    }
-    return e;
+    (void)out_act;
+    return bpk_sample_loss(loss, s, a, target, units);
 }
 
 /* NaN or Inf targets are refused (the header promises it): they would give a
  * NaN loss and NaN gradients that only show up later as divergence. */
-static bp_status check_targets_finite(const bp_net *net, const float *target, int batch,
-                                      const char *fn)
+static bp_status check_targets_finite(const bp_net *net, const bp_workspace *ws,
+                                      const float *target, int batch, const char *fn)
 {
-    int units = bp_net_outputs(net);
-    for (int r = 0; r < batch; r++)
-        for (int k = 0; k < units; k++) {
-            float t = target[(size_t)r * (size_t)units + (size_t)k];
-            if (!isfinite(t))
-                return bp_error(BP_ERR_NUMERIC, "%s: target row %d, column %d is %g", fn, r + 1,
-                                k + 1, (double)t);
-        }
+    size_t units = (size_t)bp_net_outputs(net), n = (size_t)batch * units;
+    size_t i = bpk_find_nonfinite(ws->be, target, n);
+    if (i < n)
+        return bp_error(BP_ERR_NUMERIC, "%s: target row %zu, column %zu is %g", fn, i / units + 1,
+                        i % units + 1, (double)target[i]);
     return BP_OK;
+}
+
+/* The batch's mean loss (targets already checked). */
+static float mean_loss(const bp_net *net, const bp_workspace *ws, const float *target, int batch)
+{
+    int L = net->n_layers - 1;
+    double total = bpk_loss_sum(ws->be, net->loss, ws->s[L], ws->a[L], target, batch,
+                                net->layer[L].units);
+    return (float)(total / batch);
 }
 
 bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *target,
@@ -354,14 +349,9 @@ bp_status bp_loss_value(const bp_net *net, const bp_workspace *ws, const float *
     if (batch != ws->batch)
         return bp_error(BP_ERR_ARG, "loss asked for %d rows, last forward pass had %d", batch,
                         ws->batch);
-    if ((st = check_targets_finite(net, target, batch, "bp_loss_value")) != BP_OK)
+    if ((st = check_targets_finite(net, ws, target, batch, "bp_loss_value")) != BP_OK)
         return st;
-    int L = net->n_layers - 1, units = net->layer[L].units;
-    double total = 0.0;
-    for (int r = 0; r < batch; r++)
-        total += bp_sample_loss(net->loss, net->layer[L].act, ws->s[L] + (size_t)r * units,
-                                ws->a[L] + (size_t)r * units, target + (size_t)r * units, units);
-    *loss = (float)(total / batch);
+    *loss = mean_loss(net, ws, target, batch);
     return BP_OK;
 }
 
@@ -396,51 +386,28 @@ bp_status bp_check_targets(const bp_net *net, const float *target, size_t rows, 
     return BP_OK;
 }
 
-/* δ ⊙ f'(s), with the trainer's flat-spot fix for sigmoid layers:
- * f'(s) = a(1 − a) + flat_spot (bp_train_options.flat_spot). */
-static void act_backward(const bp_workspace *ws, float *delta, const float *s, const float *a,
-                         size_t n, bp_activation act, float slope)
-{
-    if (act == BP_ACT_SIGMOID && ws->flat_spot > 0) {
-        float fs = ws->flat_spot;
-        for (size_t i = 0; i < n; i++)
-            delta[i] *= a[i] * (1.0f - a[i]) + fs;
-        return;
-    }
-    bpk_act_backward(delta, s, a, n, act, slope);
-}
-
-/* δ of the output layer for each row: ∂E/∂s. */
+/* δ of the output layer for each row: ∂E/∂s (flat spot: bp_train_options). */
 static void output_delta(const bp_net *net, bp_workspace *ws, const float *target, int batch)
 {
-    int L = net->n_layers - 1, units = net->layer[L].units;
-    bp_activation act = net->layer[L].act;
-    size_t n = (size_t)batch * (size_t)units;
-    float *delta = ws->delta[L];
-    const float *a = ws->a[L];
-    for (size_t i = 0; i < n; i++)
-        delta[i] = a[i] - target[i]; /* ∂E/∂a for MSE; the whole δ for the fused losses */
-    if (net->loss != BP_LOSS_MSE)
-        return; /* softmax+xent and sigmoid+bce: δ = a − t exactly */
-    if (act == BP_ACT_SOFTMAX) {
-        /* Softmax couples its outputs: δ_j = a_j (g_j − Σ_k g_k a_k), g = ∂E/∂a. */
-        for (int r = 0; r < batch; r++) {
-            float *d = delta + (size_t)r * units;
-            const float *ar = a + (size_t)r * units;
-            float dot = 0.0f;
-            for (int k = 0; k < units; k++)
-                dot += d[k] * ar[k];
-            for (int k = 0; k < units; k++)
-                d[k] = ar[k] * (d[k] - dot);
-        }
-    } else {
-        act_backward(ws, delta, ws->s[L], a, n, act, net->layer[L].slope);
-    }
+    int L = net->n_layers - 1;
+    bpk_output_delta(ws->be, net->loss, net->layer[L].act, net->layer[L].slope, ws->flat_spot,
+                     ws->s[L], ws->a[L], target, ws->delta[L], batch, net->layer[L].units);
 }
 
 bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x, const float *target,
                       int batch, float *loss)
 {
+    bp_status st = bp_workspace_check(net, ws);
+    if (st != BP_OK)
+        return st;
+    if (!target)
+        return bp_error(BP_ERR_ARG, "bp_backward: inputs or targets are NULL");
+    if (batch != ws->batch)
+        return bp_error(BP_ERR_ARG, "backward asked for %d rows, last forward pass had %d",
+                        batch, ws->batch);
+    if ((st = check_targets_finite(net, ws, target, batch, "bp_backward")) != BP_OK ||
+        (st = bp_check_targets(net, target, (size_t)batch, "row")) != BP_OK)
+        return st;
     return bp_backward_scaled(net, ws, x, target, batch, 1.0f / (float)batch, loss);
 }
 
@@ -455,37 +422,26 @@ bp_status bp_backward_scaled(const bp_net *net, bp_workspace *ws, const float *x
     if (batch != ws->batch)
         return bp_error(BP_ERR_ARG, "backward asked for %d rows, last forward pass had %d",
                         batch, ws->batch);
-    if ((st = check_targets_finite(net, target, batch, "bp_backward")) != BP_OK ||
-        (st = bp_check_targets(net, target, (size_t)batch, "row")) != BP_OK)
-        return st;
-    if (loss && (st = bp_loss_value(net, ws, target, batch, loss)) != BP_OK)
-        return st;
+    /* The targets were checked by bp_backward, or for the whole data set
+     * by the trainer before its first step. */
+    if (loss)
+        *loss = mean_loss(net, ws, target, batch);
     output_delta(net, ws, target, batch);
-    float inv_batch = scale;
     for (int l = net->n_layers - 1; l >= 0; l--) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
-        const float *a_prev = layer_input(ws, l, x);
-        float *gw = ws->grads + net->w_offset[l];
-        /* ∂E/∂W = (1/B) δᵀ · a_prev: the batch mean of δ_i ⊗ a_prev_i. */
-        bpk_sgemm(ws->pool, 1, 0, units, fan_in, batch, inv_batch, ws->delta[l], units, a_prev,
-                  fan_in, 0.0f, gw, fan_in);
-        if (net->layer[l].bias)
-            bpk_col_sum(ws->pool, ws->delta[l], batch, units, inv_batch,
-                        ws->grads + net->b_offset[l]);
-        if (l > 0) {
-            /* δ_prev = (δ · W) ⊙ f'(s_prev): each hidden neuron collects the
-             * deltas of the neurons it feeds, weighted by the connecting weights. */
-            bpk_sgemm(ws->pool, 0, 0, batch, fan_in, units, 1.0f, ws->delta[l], units,
-                      net->params + net->w_offset[l], fan_in, 0.0f, ws->delta[l - 1], fan_in);
-            if (ws->dropout_active) {
-                size_t n = (size_t)batch * (size_t)fan_in;
-                for (size_t i = 0; i < n; i++)
-                    ws->delta[l - 1][i] *= ws->mask[l - 1][i];
-            }
-            act_backward(ws, ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1],
-                         (size_t)batch * (size_t)fan_in, net->layer[l - 1].act,
-                         net->layer[l - 1].slope);
-        }
+        dense_backward(ws->be, layer_input(ws, l, x), bp_ws_params(net, ws) + net->w_offset[l],
+                       ws->delta[l], l > 0 ? ws->delta[l - 1] : NULL,
+                       ws->grads + net->w_offset[l],
+                       net->layer[l].bias ? ws->grads + net->b_offset[l] : NULL, batch, fan_in,
+                       units, scale);
+        if (l == 0)
+            continue;
+        /* δ_prev ⊙ f'(s_prev), through the dropout mask when one was applied. */
+        size_t n = (size_t)batch * (size_t)fan_in;
+        if (ws->dropout_active)
+            bpk_mul(ws->be, ws->delta[l - 1], ws->mask[l - 1], n);
+        bpk_act_backward(ws->be, ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1], n,
+                         net->layer[l - 1].act, net->layer[l - 1].slope, ws->flat_spot);
     }
     return BP_OK;
 }
@@ -497,7 +453,8 @@ bp_status bp_sgd_step(bp_net *net, const bp_workspace *ws, float learning_rate)
         return st;
     if (!isfinite(learning_rate))
         return bp_error(BP_ERR_ARG, "learning rate is not finite");
-    bpk_sgd_update(net->params, ws->grads, net->n_params, learning_rate);
+    bpk_update u = {.optimizer = BP_OPT_SGD, .lr = learning_rate};
+    bpk_update_params(ws->be, &u, bp_ws_params(net, ws), ws->grads, NULL, NULL, net->n_params);
     return BP_OK;
 }
 
@@ -513,22 +470,23 @@ static bp_status train_sample(bp_net *net, bp_workspace *ws, const float *x, con
         return st;
     if (!x || !target)
         return bp_error(BP_ERR_ARG, "bp_train_sample: inputs or targets are NULL");
-    if ((st = check_targets_finite(net, target, 1, "bp_train_sample")) != BP_OK ||
-        (st = bp_check_targets(net, target, 1, "row")) != BP_OK)
+    /* The trainer (defer) checked every target before its first step. */
+    if (!defer && ((st = check_targets_finite(net, ws, target, 1, "bp_train_sample")) != BP_OK ||
+                   (st = bp_check_targets(net, target, 1, "row")) != BP_OK))
         return st;
     ws->dropout_active = 0;
     const float *a_prev = x;
     for (int l = 0; l < net->n_layers; l++) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
-        float *W = net->params + net->w_offset[l];
+        float *W = bp_ws_params(net, ws) + net->w_offset[l];
         if (l == 0 && ws->online_pending) {
-            bpk_sger_sgemv(units, fan_in, -ws->online_lr, ws->delta[0], ws->input, W, fan_in, x,
-                           bp_net_biases_const(net, 0), ws->s[0]);
+            bpk_sger_sgemv(ws->be, units, fan_in, -ws->online_lr, ws->delta[0], ws->input, W, fan_in, x,
+                           ws_biases(net, ws, 0), ws->s[0]);
             ws->online_pending = 0;
         } else {
-            bpk_sgemv(units, fan_in, W, fan_in, a_prev, bp_net_biases_const(net, l), ws->s[l]);
+            bpk_sgemv(ws->be, units, fan_in, W, fan_in, a_prev, ws_biases(net, ws, l), ws->s[l]);
         }
-        bpk_bias_act_forward(NULL, ws->s[l], ws->a[l], 1, units, NULL, net->layer[l].act,
+        bpk_bias_act_forward(ws->be, ws->s[l], ws->a[l], 1, units, NULL, net->layer[l].act,
                              net->layer[l].slope);
         a_prev = ws->a[l];
     }
@@ -543,24 +501,26 @@ static bp_status train_sample(bp_net *net, bp_workspace *ws, const float *x, con
      * step w' = w − η·δ ⊗ a_prev changes them, as in the article. */
     for (int l = net->n_layers - 1; l >= 0; l--) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
-        float *W = net->params + net->w_offset[l];
+        float *W = bp_ws_params(net, ws) + net->w_offset[l];
         const float *a_prev_l = l > 0 ? ws->a[l - 1] : x;
         if (l > 0) {
-            bpk_sgemv_t(units, fan_in, W, fan_in, ws->delta[l], ws->delta[l - 1]);
-            act_backward(ws, ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1], (size_t)fan_in,
-                         net->layer[l - 1].act, net->layer[l - 1].slope);
+            bpk_sgemv_t(ws->be, units, fan_in, W, fan_in, ws->delta[l], ws->delta[l - 1]);
+            bpk_act_backward(ws->be, ws->delta[l - 1], ws->s[l - 1], ws->a[l - 1],
+                             (size_t)fan_in, net->layer[l - 1].act, net->layer[l - 1].slope,
+                             ws->flat_spot);
         }
         if (l == 0 && defer) {
             /* δ[0] stays in the workspace until the next forward pass. */
-            memcpy(ws->input, x, (size_t)fan_in * sizeof(float));
+            bpk_copy(ws->be, ws->input, x, (size_t)fan_in);
             ws->online_pending = 1;
             ws->online_lr = learning_rate;
         } else {
-            bpk_sger(units, fan_in, -learning_rate, ws->delta[l], a_prev_l, W, fan_in);
+            bpk_sger(ws->be, units, fan_in, -learning_rate, ws->delta[l], a_prev_l, W, fan_in);
         }
         if (net->layer[l].bias)
-            bpk_sgd_update(net->params + net->b_offset[l], ws->delta[l], (size_t)units,
-                           learning_rate);
+            bpk_update_params(ws->be, &(bpk_update){.optimizer = BP_OPT_SGD, .lr = learning_rate},
+                              bp_ws_params(net, ws) + net->b_offset[l], ws->delta[l], NULL, NULL,
+                              (size_t)units);
     }
     return BP_OK;
 }
@@ -583,8 +543,8 @@ bp_status bp_online_flush(bp_net *net, bp_workspace *ws)
     bp_status st = bp_workspace_check(net, ws);
     if (st != BP_OK || !ws->online_pending)
         return st;
-    bpk_sger(net->layer[0].units, net->fan_in[0], -ws->online_lr, ws->delta[0], ws->input,
-             net->params + net->w_offset[0], net->fan_in[0]);
+    bpk_sger(ws->be, net->layer[0].units, net->fan_in[0], -ws->online_lr, ws->delta[0], ws->input,
+             bp_ws_params(net, ws) + net->w_offset[0], net->fan_in[0]);
     ws->online_pending = 0;
     return BP_OK;
 }
@@ -599,14 +559,12 @@ bp_status bp_predict(const bp_net *net, bp_workspace *ws, const float *x, size_t
     int n_in = net->n_inputs, n_out = bp_net_outputs(net), L = net->n_layers - 1;
     for (size_t r = 0; r < rows; r += (size_t)ws->max_batch) {
         int chunk = (int)(rows - r < (size_t)ws->max_batch ? rows - r : (size_t)ws->max_batch);
-        const float *xr = x + r * (size_t)n_in;
-        if (net->scale_shift) {
-            bp_net_scale_inputs(net, xr, ws->input, (size_t)chunk);
-            xr = ws->input;
-        }
-        if ((st = bp_forward(net, ws, xr, chunk)) != BP_OK)
+        /* Into the backend's memory, scaled as the net was trained. */
+        bpk_gather_rows(ws->be, ws->input, x + r * (size_t)n_in, NULL, chunk, n_in,
+                        net->scale_shift, net->scale_factor);
+        if ((st = bp_forward(net, ws, ws->input, chunk)) != BP_OK)
             return st;
-        memcpy(out + r * (size_t)n_out, ws->a[L], (size_t)chunk * (size_t)n_out * sizeof(float));
+        bpk_download(ws->be, out + r * (size_t)n_out, ws->a[L], (size_t)chunk * (size_t)n_out);
     }
     return BP_OK;
 }

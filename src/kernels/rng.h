@@ -4,8 +4,8 @@
  * stream derived from the user's seed, never from time or thread ids, so a
  * run repeats bit for bit.
  */
-#ifndef BP_RNG_H
-#define BP_RNG_H
+#ifndef BP_KERNELS_RNG_H
+#define BP_KERNELS_RNG_H
 
 #include <math.h>
 #include <stddef.h>

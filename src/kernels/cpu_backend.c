@@ -1,0 +1,468 @@
+/*
+ * The CPU backend: its memory is host memory (64-byte aligned), its
+ * execution context is a bpk_pool, and its ops are the ISA-dispatched
+ * kernels of kernels.h plus the element-wise ops below.
+ *
+ * The element-wise ops here are plain C in a file built without -mfma and
+ * in ISO C mode, where the compiler never contracts a·b + c into an FMA: each
+ * product is rounded before its add, exactly as the same loops did when they
+ * lived in nn/, so moving them here changed no bit (tests/same_bits.sha256).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "kernels.h"
+
+static bpk_pool *pool_of(bpk_backend *be) { return be->context; }
+
+/* ---- memory --------------------------------------------------------------- */
+
+static float *cpu_alloc(bpk_backend *be, size_t n)
+{
+    (void)be;
+    /* Rounded up to whole 64-byte lines, as aligned_alloc requires. */
+    size_t bytes = ((n ? n : 1) * sizeof(float) + 63) & ~(size_t)63;
+    if (n > SIZE_MAX / sizeof(float) - 64)
+        return NULL;
+    float *p = aligned_alloc(64, bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+static void cpu_release(bpk_backend *be, float *p)
+{
+    (void)be;
+    free(p);
+}
+
+static void cpu_copy(bpk_backend *be, float *dst, const float *src, size_t n)
+{
+    (void)be;
+    if (n && dst != src)
+        memmove(dst, src, n * sizeof(float));
+}
+
+static void cpu_fill(bpk_backend *be, float *x, size_t n, float value)
+{
+    (void)be;
+    for (size_t i = 0; i < n; i++)
+        x[i] = value;
+}
+
+/* ---- dense layers and batch 1: the ISA kernels ------------------------------ */
+
+static void cpu_sgemm(bpk_backend *be, int ta, int tb, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc)
+{
+    bpk_cpu_sgemm(pool_of(be), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+static void cpu_bias_act_forward(bpk_backend *be, float *s, float *a, int rows, int cols,
+                                 const float *bias, bp_activation act, float slope)
+{
+    bpk_cpu_bias_act_forward(pool_of(be), s, a, rows, cols, bias, act, slope);
+}
+
+static void cpu_act_backward(bpk_backend *be, float *delta, const float *s, const float *a,
+                             size_t n, bp_activation act, float slope, float flat_spot)
+{
+    (void)be;
+    if (act == BP_ACT_SIGMOID && flat_spot > 0) {
+        for (size_t i = 0; i < n; i++)
+            delta[i] *= a[i] * (1.0f - a[i]) + flat_spot;
+        return;
+    }
+    bpk_cpu_act_backward(delta, s, a, n, act, slope);
+}
+
+static void cpu_col_sum(bpk_backend *be, const float *X, int rows, int cols, float scale,
+                        float *out)
+{
+    bpk_cpu_col_sum(pool_of(be), X, rows, cols, scale, out);
+}
+
+static void cpu_sgemv(bpk_backend *be, int M, int K, const float *W, int ldw, const float *x,
+                      const float *bias, float *y)
+{
+    (void)be;
+    bpk_cpu_sgemv(M, K, W, ldw, x, bias, y);
+}
+
+static void cpu_sgemv_t(bpk_backend *be, int M, int K, const float *W, int ldw, const float *d,
+                        float *y)
+{
+    (void)be;
+    bpk_cpu_sgemv_t(M, K, W, ldw, d, y);
+}
+
+static void cpu_sger(bpk_backend *be, int M, int K, float alpha, const float *d, const float *x,
+                     float *W, int ldw)
+{
+    (void)be;
+    bpk_cpu_sger(M, K, alpha, d, x, W, ldw);
+}
+
+static void cpu_sger_sgemv(bpk_backend *be, int M, int K, float alpha, const float *d,
+                           const float *x, float *W, int ldw, const float *x_next,
+                           const float *bias, float *y)
+{
+    (void)be;
+    bpk_cpu_sger_sgemv(M, K, alpha, d, x, W, ldw, x_next, bias, y);
+}
+
+/* ---- loss, output delta, accuracy -------------------------------------------- */
+
+double bpk_sample_loss(bp_loss loss, const float *s, const float *a, const float *target,
+                       int cols)
+{
+    double e = 0.0;
+    switch (loss) {
+    case BP_LOSS_MSE:
+        for (int k = 0; k < cols; k++) {
+            double d = (double)target[k] - (double)a[k];
+            e += 0.5 * d * d;
+        }
+        break;
+    case BP_LOSS_XENT: {
+        /* −Σ t·ln softmax(s), through log-sum-exp so a saturated softmax gives a
+         * large finite loss instead of ln 0. */
+        double mx = s[0];
+        for (int k = 1; k < cols; k++)
+            if (s[k] > mx)
+                mx = s[k];
+        double sum = 0.0;
+        for (int k = 0; k < cols; k++)
+            sum += exp((double)s[k] - mx);
+        double lse = mx + log(sum);
+        for (int k = 0; k < cols; k++)
+            if (target[k] != 0.0f)
+                e -= (double)target[k] * ((double)s[k] - lse);
+        break;
+    }
+    case BP_LOSS_BCE:
+        /* −[t ln σ(s) + (1−t) ln(1−σ(s))] = max(s,0) − t·s + ln(1 + e^−|s|) */
+        for (int k = 0; k < cols; k++) {
+            double sk = s[k], t = target[k];
+            e += (sk > 0 ? sk : 0) - t * sk + log1p(exp(-fabs(sk)));
+        }
+        break;
+    default:
+        break;
+    }
+    return e;
+}
+
+static double cpu_loss_sum(bpk_backend *be, bp_loss loss, const float *s, const float *a,
+                           const float *target, int rows, int cols)
+{
+    (void)be;
+    double total = 0.0;
+    for (int r = 0; r < rows; r++) {
+        size_t o = (size_t)r * (size_t)cols;
+        total += bpk_sample_loss(loss, s + o, a + o, target + o, cols);
+    }
+    return total;
+}
+
+/* Softmax couples its outputs: δ_j = a_j (g_j − Σ_k g_k a_k), g = ∂E/∂a. */
+static void softmax_delta_rows(float *delta, const float *a, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++) {
+        float *d = delta + (size_t)r * cols;
+        const float *ar = a + (size_t)r * cols;
+        float dot = 0.0f;
+        for (int k = 0; k < cols; k++)
+            dot += d[k] * ar[k];
+        for (int k = 0; k < cols; k++)
+            d[k] = ar[k] * (d[k] - dot);
+    }
+}
+
+static void cpu_output_delta(bpk_backend *be, bp_loss loss, bp_activation act, float slope,
+                             float flat_spot, const float *s, const float *a,
+                             const float *target, float *delta, int rows, int cols)
+{
+    size_t n = (size_t)rows * (size_t)cols;
+    for (size_t i = 0; i < n; i++)
+        delta[i] = a[i] - target[i]; /* ∂E/∂a for MSE; the whole δ for the fused losses */
+    if (loss != BP_LOSS_MSE)
+        return; /* softmax+xent and sigmoid+bce: δ = a − t exactly */
+    if (act == BP_ACT_SOFTMAX)
+        softmax_delta_rows(delta, a, rows, cols);
+    else
+        cpu_act_backward(be, delta, s, a, n, act, slope, flat_spot);
+}
+
+int bpk_predicted_class(const float *out, int cols)
+{
+    if (!out || cols < 1)
+        return -1;
+    if (cols == 1)
+        return out[0] > 0.5f;
+    int best = 0;
+    for (int k = 1; k < cols; k++)
+        if (out[k] > out[best])
+            best = k;
+    return best;
+}
+
+static size_t cpu_count_correct(bpk_backend *be, const float *out, int rows, int cols,
+                                const int32_t *labels, const size_t *idx)
+{
+    (void)be;
+    size_t correct = 0;
+    for (int r = 0; r < rows; r++)
+        correct += bpk_predicted_class(out + (size_t)r * cols, cols) == labels[idx[r]];
+    return correct;
+}
+
+/* ---- dropout ------------------------------------------------------------------ */
+
+static void cpu_dropout_forward(bpk_backend *be, const float *a, float *mask, float *drop_a,
+                                int rows, int cols, float keep, int layer,
+                                const bpk_mask_source *src)
+{
+    (void)be;
+    float inv_keep = 1.0f / keep;
+    for (int r = 0; r < rows; r++) {
+        bp_rng row_rng, *rng = src->serial;
+        if (!rng) {
+            bp_rng_seed(&row_rng, src->seed + src->epoch * 0x9e3779b97f4a7c15ULL,
+                        ((uint64_t)BP_STREAM_DROPOUT_SAMPLE << 48) +
+                            ((uint64_t)(src->first + (size_t)r) << 8) + (uint64_t)layer);
+            rng = &row_rng;
+        }
+        size_t o = (size_t)r * (size_t)cols;
+        for (int i = 0; i < cols; i++) {
+            float m = bp_rng_uniform(rng) < keep ? inv_keep : 0.0f;
+            mask[o + i] = m;
+            drop_a[o + i] = a[o + i] * m;
+        }
+    }
+}
+
+static void cpu_mul(bpk_backend *be, float *y, const float *x, size_t n)
+{
+    (void)be;
+    for (size_t i = 0; i < n; i++)
+        y[i] *= x[i];
+}
+
+/* ---- vectors ------------------------------------------------------------------ */
+
+void bpk_sum_vectors_host(const float *v, int count, size_t len, float *out)
+{
+    bpk_cpu_sum_vectors(v, count, len, out);
+}
+
+static void cpu_sum_vectors(bpk_backend *be, const float *v, int count, size_t len, float *out)
+{
+    (void)be;
+    bpk_cpu_sum_vectors(v, count, len, out);
+}
+
+static void cpu_axpy(bpk_backend *be, float *y, const float *x, size_t n, float alpha)
+{
+    (void)be;
+    bpk_cpu_axpy(y, x, n, alpha);
+}
+
+static void cpu_scale(bpk_backend *be, float *x, size_t n, float f)
+{
+    (void)be;
+    for (size_t i = 0; i < n; i++)
+        x[i] *= f;
+}
+
+static double cpu_sumsq(bpk_backend *be, const float *x, size_t n)
+{
+    (void)be;
+    double ss = 0;
+    for (size_t i = 0; i < n; i++)
+        ss += (double)x[i] * x[i];
+    return ss;
+}
+
+static size_t cpu_find_nonfinite(bpk_backend *be, const float *x, size_t n)
+{
+    (void)be;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return i;
+    return n;
+}
+
+/* ---- optimizer ------------------------------------------------------------------ */
+
+/* iRPROP− (Igel & Hüsken): grow the step while the gradient keeps its sign,
+ * shrink it and skip the update when the sign flips.  step = m, prev = v. */
+static void rprop_update(const bpk_update *u, float *w, float *g, float *step_size, float *prev,
+                         size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float prod = g[i] * prev[i];
+        float step = step_size[i];
+        if (prod > 0) {
+            step = fminf(step * u->rprop_increase, u->rprop_delta_max);
+        } else if (prod < 0) {
+            step = fmaxf(step * u->rprop_decrease, u->rprop_delta_min);
+            g[i] = 0;
+        }
+        step_size[i] = step;
+        if (g[i] > 0)
+            w[i] -= step;
+        else if (g[i] < 0)
+            w[i] += step;
+        prev[i] = g[i];
+    }
+}
+
+/* The element-wise updates run in fixed slices spread over the pool: every
+ * element's arithmetic is the same whatever the thread count, because the
+ * slices (not the threads) decide where vector bodies and tails fall. */
+#define UPDATE_CHUNK ((size_t)1 << 14)
+
+typedef struct update_job {
+    const bpk_update *u;
+    float *w, *g, *m, *v;
+    size_t n;
+} update_job;
+
+static void update_slice(void *ctx, int task)
+{
+    const update_job *j = ctx;
+    const bpk_update *u = j->u;
+    size_t first = (size_t)task * UPDATE_CHUNK;
+    size_t len = j->n - first < UPDATE_CHUNK ? j->n - first : UPDATE_CHUNK;
+    float *w = j->w + first;
+    const float *g = j->g + first;
+    switch (u->optimizer) {
+    case BP_OPT_SGD:
+        bpk_cpu_sgd_update(w, g, len, u->lr);
+        break;
+    case BP_OPT_MOMENTUM:
+    case BP_OPT_NESTEROV:
+        bpk_cpu_momentum_update(w, j->v + first, g, len, u->lr, u->momentum,
+                                u->optimizer == BP_OPT_NESTEROV);
+        break;
+    case BP_OPT_ADAM:
+    case BP_OPT_ADAMW:
+        bpk_cpu_adam_update(w, j->m + first, j->v + first, g, len, u->lr, u->beta1, u->beta2,
+                            u->eps, u->c1, u->c2, u->decoupled_wd);
+        break;
+    case BP_OPT_RMSPROP:
+        bpk_cpu_rmsprop_update(w, j->v + first, g, len, u->lr, u->rho, u->eps);
+        break;
+    default:
+        break;
+    }
+}
+
+static void cpu_update(bpk_backend *be, const bpk_update *u, float *w, float *g, float *m,
+                       float *v, size_t n)
+{
+    if (u->optimizer == BP_OPT_RPROP) {
+        rprop_update(u, w, g, m, v, n);
+        return;
+    }
+    update_job job = {u, w, g, m, v, n};
+    int tasks = (int)((n + UPDATE_CHUNK - 1) / UPDATE_CHUNK);
+    bpk_pool_run(pool_of(be), tasks, update_slice, &job);
+}
+
+/* ---- data ------------------------------------------------------------------------ */
+
+void bpk_scale_rows(float *dst, const float *src, size_t rows, int cols, const float *shift,
+                    const float *factor)
+{
+    size_t w = (size_t)cols;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t i = 0; i < w; i++)
+            dst[r * w + i] = (src[r * w + i] - shift[i]) * factor[i];
+}
+
+static void cpu_gather_rows(bpk_backend *be, float *dst, const float *src, const size_t *idx,
+                            int rows, int width, const float *shift, const float *factor)
+{
+    (void)be;
+    size_t w = (size_t)width;
+    if (idx)
+        for (int r = 0; r < rows; r++)
+            memcpy(dst + (size_t)r * w, src + idx[r] * w, w * sizeof(float));
+    else if (dst != src)
+        memmove(dst, src, (size_t)rows * w * sizeof(float));
+    if (shift)
+        bpk_scale_rows(dst, dst, (size_t)rows, width, shift, factor);
+}
+
+/* ---- the backend ----------------------------------------------------------------- */
+
+static const bpk_ops cpu_ops = {
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .copy = cpu_copy,
+    .fill = cpu_fill,
+    .sgemm = cpu_sgemm,
+    .bias_act_forward = cpu_bias_act_forward,
+    .act_backward = cpu_act_backward,
+    .col_sum = cpu_col_sum,
+    .sgemv = cpu_sgemv,
+    .sgemv_t = cpu_sgemv_t,
+    .sger = cpu_sger,
+    .sger_sgemv = cpu_sger_sgemv,
+    .loss_sum = cpu_loss_sum,
+    .output_delta = cpu_output_delta,
+    .count_correct = cpu_count_correct,
+    .dropout_forward = cpu_dropout_forward,
+    .mul = cpu_mul,
+    .sum_vectors = cpu_sum_vectors,
+    .axpy = cpu_axpy,
+    .scale = cpu_scale,
+    .sumsq = cpu_sumsq,
+    .find_nonfinite = cpu_find_nonfinite,
+    .update = cpu_update,
+    .gather_rows = cpu_gather_rows,
+};
+
+bpk_backend *bpk_cpu_backend_create(int threads, int *failed_thread)
+{
+    bpk_backend *be = calloc(1, sizeof *be);
+    if (!be) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    bpk_pool *pool = bpk_pool_create(threads, failed_thread);
+    if (!pool) {
+        int e = errno;
+        free(be);
+        errno = e;
+        return NULL;
+    }
+    be->name = "cpu";
+    be->ops = &cpu_ops;
+    be->threads = bpk_pool_threads(pool);
+    be->host_memory = 1;
+    be->context = pool;
+    return be;
+}
+
+void bpk_checked_backend_free(bpk_backend *be); /* checked_backend.c */
+
+void bpk_backend_free(bpk_backend *be)
+{
+    if (!be)
+        return;
+    if (be->ops != &cpu_ops) {
+        bpk_checked_backend_free(be);
+        return;
+    }
+    bpk_pool_free(pool_of(be));
+    free(be);
+}
