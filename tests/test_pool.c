@@ -99,7 +99,7 @@ static float *gemm(bpk_pool *pool, int ta, int tb, int M, int N, int K)
 {
     float *A = rand_buf((size_t)M * K, 1), *B = rand_buf((size_t)K * N, 2);
     float *C = rand_buf((size_t)M * N, 3);
-    bpk_sgemm(pool, ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, 0.5f, C, N);
+    bpk_cpu_sgemm(pool, ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, 0.5f, C, N);
     free(A);
     free(B);
     return C;
