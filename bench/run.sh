@@ -234,6 +234,7 @@ if [ "$ABLATION" = 1 ]; then
     run bpB_portable env BACKPROP_ISA=portable "$BP" B "$THREADS" 1 1
 fi
 [ $HAVE_SGEMM = 1 ] && run sgemm env OPENBLAS_NUM_THREADS="$THREADS" "$BUILD/sgemm_bench"
+[ "$ABLATION" = 1 ] && run busycore sh bench/busy_core.sh "$BUILD" # one core busy: 1 vs default threads (bench/out/busycore.log)
 T1=$(date +%s)
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
