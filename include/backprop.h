@@ -966,6 +966,40 @@ BP_API bp_status bp_gradcheck_sample(const bp_net *net, const float *x, const fl
                                      bp_gradcheck_progress_fn progress, void *user,
                                      bp_gradcheck_result *result);
 
+
+/* ------------------------------------------------------------------ */
+/* int8 inference (opt-in)                                             */
+/* ------------------------------------------------------------------ */
+
+/* An int8 form of a net, for faster inference where int8 dot products are
+ * cheap (docs/performance.md): per-neuron symmetric int8 weights (scale =
+ * max|w|/127), one activation scale per layer input calibrated on data
+ * (max|x|/127), int32 sums, then bias and activation in float32.  Results
+ * are close to the net's, not equal; the integers are the same on every CPU
+ * path (BACKPROP_ISA).  It refers to the net it was made from, which must
+ * outlive it and keep its parameters. */
+typedef struct bp_qnet bp_qnet;
+/* Quantizes net, calibrating activation scales on `rows` raw input rows
+ * ([rows][inputs]; the net's input scaling is applied as bp_predict does).
+ * Exists because the activation ranges are not in the model file: the data
+ * the model was trained on is not stored. */
+BP_API bp_status bp_quantize(bp_qnet **out, const bp_net *net, const float *calib, size_t rows);
+BP_API void bp_qnet_free(bp_qnet *q);
+/* bp_predict through the int8 path: raw inputs [rows][inputs] → out
+ * [rows][outputs]. */
+BP_API bp_status bp_qnet_predict(const bp_qnet *q, const float *x, size_t rows, float *out);
+/* bp_evaluate through the int8 path. */
+BP_API bp_status bp_qnet_evaluate(const bp_qnet *q, const bp_dataset *ds, bp_metrics *out);
+/* The net q was made from. */
+BP_API const bp_net *bp_qnet_net(const bp_qnet *q);
+/* Saves q's net as a binary model with an extra optional section (QINT)
+ * holding the int8 weights and scales: older builds, which skip optional
+ * sections, load it as the float32 model it was made from. */
+BP_API bp_status bp_qnet_save(const bp_qnet *q, const char *path);
+/* bp_net_load_any, and *q (may be NULL to ignore) set to the file's int8
+ * form when it has one, else NULL.  Free *q before *net. */
+BP_API bp_status bp_net_load_quantized(bp_net **net, bp_qnet **q, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 /* Prints "backprop CMD: message" from the library's last error; returns 1. */
 int cli_fail(const char *command);

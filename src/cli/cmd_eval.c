@@ -17,10 +17,10 @@
 /* Loads the model and the data mapped through it, and checks the data can be
  * evaluated (inputs match, a target is there); 0, or the exit code. */
 static int eval_load(const cli_args *args, const cli_data_options *dopt, bp_net **net,
-                     bp_dataset **ds)
+                     bp_qnet **q, bp_dataset **ds)
 {
     bp_status lst = BP_OK;
-    if ((lst = bp_net_load_any(net, args->positional[0])) != BP_OK ||
+    if ((lst = bp_net_load_quantized(net, q, args->positional[0])) != BP_OK ||
         (lst = cli_load_data_for(args->positional[1], dopt, *net, ds)) != BP_OK) {
         if (lst == BP_ERR_SHAPE) /* data and model disagree: name both */
             fprintf(stderr, "backprop eval: %s (model %s)\n", bp_errmsg(), args->positional[0]);
@@ -96,16 +96,20 @@ int cmd_eval(int argc, char **argv)
     if ((v = cli_get(&args, "threads")) && (rc = cli_int("eval", "threads", v, 1, 256, &threads)))
         return rc;
     bp_net *net = NULL;
+    bp_qnet *q = NULL; /* a quantized model's int8 form: eval runs it */
     bp_dataset *ds = NULL;
     bp_metrics m;
     bp_metrics_init(&m);
     FILE *jfp = NULL;
     if (cli_get(&args, "json") && !(jfp = json_stdout_begin("eval")))
         return 1;
-    if ((rc = eval_load(&args, &dopt, &net, &ds)))
+    if ((rc = eval_load(&args, &dopt, &net, &q, &ds)))
         goto done;
     rc = 1;
-    bp_status est = bp_evaluate(net, ds, threads, &m);
+    if (q)
+        fprintf(stderr, "backprop eval: %s is quantized: running its int8 form\n",
+                args.positional[0]);
+    bp_status est = q ? bp_qnet_evaluate(q, ds, &m) : bp_evaluate(net, ds, threads, &m);
     if (est == BP_ERR_SHAPE) { /* the library's message names neither file */
         fprintf(stderr, "backprop eval: %s (model %s): %s\n", args.positional[1],
                 args.positional[0], bp_errmsg());
@@ -134,6 +138,7 @@ done:
     if (jfp && json_stdout_end("eval", jfp))
         rc = 1;
     bp_metrics_clear(&m);
+    bp_qnet_free(q);
     bp_net_free(net);
     bp_dataset_free(ds);
     return rc;
@@ -269,10 +274,10 @@ static int predict_parse_options(cli_args *args, predict_options *p)
 
 /* Loads the model and the data mapped through it; 0, or the exit code. */
 static int predict_load(const cli_args *args, const predict_options *p, bp_net **net,
-                        bp_dataset **ds)
+                        bp_qnet **q, bp_dataset **ds)
 {
     bp_status lst = BP_OK;
-    if (bp_net_load_any(net, args->positional[0]) != BP_OK ||
+    if (bp_net_load_quantized(net, q, args->positional[0]) != BP_OK ||
         (lst = cli_load_data_for(args->positional[1], &p->dopt, *net, ds)) != BP_OK) {
         if (lst == BP_ERR_SHAPE) /* data and model disagree: name both */
             fprintf(stderr, "backprop predict: %s (model %s)\n", bp_errmsg(), args->positional[0]);
@@ -315,6 +320,22 @@ static int predict_write(const predict_options *p, const bp_net *net, const bp_d
     return bp_output_commit(outfile) == BP_OK ? 0 : cli_fail("predict");
 }
 
+/* Every row's outputs into out: through the int8 form when the model has one. */
+static bp_status predict_rows(const bp_net *net, const bp_qnet *q, const bp_dataset *ds,
+                              int threads, float *out)
+{
+    const float *x = bp_dataset_x_const(ds);
+    size_t rows = bp_dataset_rows(ds);
+    if (q)
+        return bp_qnet_predict(q, x, rows, out);
+    bp_workspace *ws = NULL;
+    bp_status st = bp_workspace_create(&ws, net, 256, threads);
+    if (st == BP_OK)
+        st = bp_predict(net, ws, x, rows, out);
+    bp_workspace_free(ws);
+    return st;
+}
+
 int cmd_predict(int argc, char **argv)
 {
     cli_option opts[] = {
@@ -341,24 +362,23 @@ int cmd_predict(int argc, char **argv)
     if ((rc = predict_parse_options(&args, &p)))
         return rc;
     bp_net *net = NULL;
+    bp_qnet *q = NULL; /* a quantized model's int8 form: predict runs it */
     bp_dataset *ds = NULL;
-    bp_workspace *ws = NULL;
     float *out = NULL;
-    if ((rc = predict_load(&args, &p, &net, &ds)))
+    if ((rc = predict_load(&args, &p, &net, &q, &ds)))
         goto done;
     rc = 1;
     size_t rows = bp_dataset_rows(ds);
     int n_out = bp_net_outputs(net);
     out = malloc((rows ? rows : 1) * (size_t)n_out * sizeof(float));
-    if (!out || bp_workspace_create(&ws, net, 256, p.threads) != BP_OK ||
-        bp_predict(net, ws, bp_dataset_x_const(ds), rows, out) != BP_OK) {
+    if (!out || predict_rows(net, q, ds, p.threads, out) != BP_OK) {
         cli_fail("predict");
         goto done;
     }
     rc = predict_write(&p, net, ds, out);
 done:
     free(out);
-    bp_workspace_free(ws);
+    bp_qnet_free(q);
     bp_net_free(net);
     bp_dataset_free(ds);
     return rc;

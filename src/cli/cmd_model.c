@@ -36,7 +36,8 @@ int cmd_info(int argc, char **argv)
     if (rc >= 0)
         return rc;
     bp_net *net;
-    if (bp_net_load_any(&net, args.positional[0]) != BP_OK)
+    bp_qnet *q = NULL;
+    if (bp_net_load_quantized(&net, &q, args.positional[0]) != BP_OK)
         return cli_fail("info");
     printf("model: %s\n", args.positional[0]);
     printf("architecture: %d", bp_net_inputs(net));
@@ -50,6 +51,9 @@ int cmd_info(int argc, char **argv)
     }
     printf("loss: %s\nparameters: %zu\n", bp_loss_name(bp_net_loss(net)), bp_net_param_count(net));
     printf("input scaling: %s\n", bp_net_scaling(net, NULL, NULL) ? "yes" : "none");
+    if (q) /* only then: the lines of other models stay as they were */
+        printf("quantized: int8 (per-neuron weights, calibrated activations; predict and eval "
+               "run it)\n");
     print_schema(net); /* the data the model expects */
     for (int i = 0; i < bp_net_meta_count(net); i++) {
         const char *k, *v;
@@ -57,6 +61,7 @@ int cmd_info(int argc, char **argv)
         printf("%s: %s\n", k, v);
     }
     print_layer_summary(net);
+    bp_qnet_free(q);
     bp_net_free(net);
     return 0;
 }

@@ -22,6 +22,7 @@ static const struct {
     {"predict", cmd_predict, "run a model on data and print its outputs"},
     {"plot", cmd_plot, "draw learning curves of a training log as SVG"},
     {"gradcheck", cmd_gradcheck, "check backpropagation against finite differences"},
+    {"quantize", cmd_quantize, "write a model's int8 form, calibrated on data"},
     {"info", cmd_info, "show a model's architecture, parameters and metadata"},
     {"export", cmd_export, "write a model as a text .net file"},
 };

@@ -28,6 +28,7 @@
 #include "nn/error.h"
 #include "nn/le.h"
 #include "nn/net_io.h"
+#include "nn/quant_io.h"
 
 #define MODEL_VERSION 2u   /* 2 added the SCHM section; version 1 files still load */
 #define HEADER_BYTES 20u   /* magic + version + file length */
@@ -277,7 +278,14 @@ typedef struct {
     uint64_t arch, parm, scal, meta, schm, total;
 } model_lengths;
 
-static model_lengths plan_lengths(const bp_net *net, const unsigned char *blob, size_t blob_len)
+/* The optional sections after SCHM: trainer state (TRST, checkpoints) and
+ * the int8 form (QINT, quantized models); NULL when absent. */
+typedef struct {
+    const unsigned char *trst, *qint;
+    size_t trst_len, qint_len;
+} model_extras;
+
+static model_lengths plan_lengths(const bp_net *net, const model_extras *x)
 {
     model_lengths n;
     const float *shift, *scale;
@@ -293,7 +301,8 @@ static model_lengths plan_lengths(const bp_net *net, const unsigned char *blob, 
     }
     n.schm = schema_length(net);
     n.total = HEADER_BYTES + 5 * SECTION_HEAD + n.arch + n.parm + n.scal + n.meta + n.schm +
-              (blob ? SECTION_HEAD + (uint64_t)blob_len : 0) + CRC_BYTES;
+              (x->trst ? SECTION_HEAD + (uint64_t)x->trst_len : 0) +
+              (x->qint ? SECTION_HEAD + (uint64_t)x->qint_len : 0) + CRC_BYTES;
     return n;
 }
 
@@ -376,13 +385,12 @@ static bp_status open_model_file(bp_atomic_file *af, const char *path, writer **
     return BP_OK;
 }
 
-bp_status bp_model_write(const char *path, const bp_net *net, const unsigned char *blob,
-                         size_t blob_len)
+static bp_status model_write(const char *path, const bp_net *net, const model_extras *x)
 {
-    bp_status st = check_writable(path, net, blob, blob_len);
+    bp_status st = check_writable(path, net, x->trst, x->trst_len);
     if (st != BP_OK)
         return st;
-    const model_lengths len = plan_lengths(net, blob, blob_len);
+    const model_lengths len = plan_lengths(net, x);
     bp_atomic_file af;
     writer *w = NULL;
     st = open_model_file(&af, path, &w);
@@ -397,12 +405,24 @@ bp_status bp_model_write(const char *path, const bp_net *net, const unsigned cha
     write_scaling(w, net, len.scal);
     write_meta(w, net, len.meta);
     write_schema(w, net, len.schm);
-    if (blob) {
-        w_section(w, "TRST", 0, (uint64_t)blob_len);
-        w_bytes(w, blob, blob_len);
+    if (x->trst) {
+        w_section(w, "TRST", 0, (uint64_t)x->trst_len);
+        w_bytes(w, x->trst, x->trst_len);
+    }
+    if (x->qint) { /* optional: a build without int8 reads the float32 model */
+        w_section(w, "QINT", 0, (uint64_t)x->qint_len);
+        w_bytes(w, x->qint, x->qint_len);
     }
     return finish_model_file(w, &af, path, len.total);
 }
+
+bp_status bp_model_write(const char *path, const bp_net *net, const unsigned char *blob,
+                         size_t blob_len)
+{
+    model_extras x = {blob, NULL, blob_len, 0};
+    return model_write(path, net, &x);
+}
+
 
 bp_status bp_net_save(const bp_net *net, const char *path)
 {
@@ -458,8 +478,9 @@ typedef struct {
     int present;
 } section;
 
-enum { S_ARCH, S_PARM, S_SCAL, S_META, S_TRST, S_SCHM, S_COUNT };
-static const char *const known_tags[S_COUNT] = {"ARCH", "PARM", "SCAL", "META", "TRST", "SCHM"};
+enum { S_ARCH, S_PARM, S_SCAL, S_META, S_TRST, S_SCHM, S_QINT, S_COUNT };
+static const char *const known_tags[S_COUNT] = {"ARCH", "PARM", "SCAL", "META",
+                                                "TRST", "SCHM", "QINT"};
 
 /* A tag for messages: printable ASCII as is, anything else as \xNN. */
 static void tag_text(const unsigned char *t, char out[20])
@@ -939,8 +960,30 @@ static bp_status take_trainer_state(const char *path, const section *s, unsigned
     return BP_OK;
 }
 
+/* What a read hands back besides the net: the trainer state (blob NULL to
+ * ignore it), the int8 form (q NULL to ignore it), and whether the file has
+ * one. */
+typedef struct {
+    unsigned char **blob;
+    size_t *blob_len;
+    bp_qnet **q;
+    int quantized;
+} model_parts;
+
+/* QINT into *q, checked against net; messages name the file. */
+static bp_status take_qnet(const char *path, const section *s, const bp_net *net, bp_qnet **q)
+{
+    *q = NULL;
+    if (!s->present)
+        return BP_OK;
+    if (s->len > SIZE_MAX)
+        return bp_error(BP_ERR_NOMEM, "%s: int8 section too large", path);
+    bp_status st = bp_qnet_import(q, net, s->p, (size_t)s->len);
+    return st == BP_OK ? st : with_path(st, path);
+}
+
 static bp_status parse_model(const unsigned char *data, size_t size, const char *path,
-                             bp_net **out, unsigned char **blob, size_t *blob_len)
+                             bp_net **out, model_parts *parts)
 {
     uint32_t version = 0, scaled = 0;
     size_t body = 0;
@@ -971,9 +1014,16 @@ static bp_status parse_model(const unsigned char *data, size_t size, const char 
     if (st == BP_OK)
         st = sec[S_SCHM].present ? read_schema(net, path, &sec[S_SCHM])
                                  : legacy_schema(net, version);
-    if (st == BP_OK && blob)
-        st = take_trainer_state(path, &sec[S_TRST], blob, blob_len);
+    if (st == BP_OK && parts->blob)
+        st = take_trainer_state(path, &sec[S_TRST], parts->blob, parts->blob_len);
+    parts->quantized = sec[S_QINT].present;
+    if (st == BP_OK && parts->q)
+        st = take_qnet(path, &sec[S_QINT], net, parts->q);
     if (st != BP_OK) {
+        if (parts->blob) {
+            free(*parts->blob);
+            *parts->blob = NULL;
+        }
         bp_net_free(net);
         return st;
     }
@@ -1080,6 +1130,18 @@ static bp_status read_model_file(const char *path, unsigned char **data, size_t 
     return BP_OK;
 }
 
+static bp_status model_read(const char *path, bp_net **net, model_parts *parts)
+{
+    unsigned char *data;
+    size_t size;
+    bp_status st = read_model_file(path, &data, &size);
+    if (st != BP_OK)
+        return st;
+    st = parse_model(data, size, path, net, parts);
+    free(data);
+    return st;
+}
+
 bp_status bp_model_read(const char *path, bp_net **net, unsigned char **blob, size_t *blob_len)
 {
     if (net)
@@ -1090,14 +1152,8 @@ bp_status bp_model_read(const char *path, bp_net **net, unsigned char **blob, si
         *blob = NULL;
         *blob_len = 0;
     }
-    unsigned char *data;
-    size_t size;
-    bp_status st = read_model_file(path, &data, &size);
-    if (st != BP_OK)
-        return st;
-    st = parse_model(data, size, path, net, blob, blob_len);
-    free(data);
-    return st;
+    model_parts parts = {blob, blob_len, NULL, 0};
+    return model_read(path, net, &parts);
 }
 
 bp_status bp_net_load(bp_net **out, const char *path)
@@ -1180,9 +1236,17 @@ bp_status bp_checkpoint_load(const char *path, bp_net **net, bp_trainer **tr)
     bp_net *n = NULL;
     unsigned char *blob = NULL;
     size_t len = 0;
-    bp_status st = bp_model_read(path, &n, &blob, &len);
+    model_parts parts = {&blob, &len, NULL, 0};
+    bp_status st = model_read(path, &n, &parts);
     if (st != BP_OK)
         return st;
+    if (parts.quantized) { /* quantize never writes trainer state: say what it is */
+        free(blob);
+        bp_net_free(n);
+        return bp_error(BP_ERR_FORMAT, "%s: an int8 (quantized) model, not a checkpoint: "
+                        "training resumes from a checkpoint written by train --checkpoint",
+                        path);
+    }
     if (!blob) {
         bp_net_free(n);
         return bp_error(BP_ERR_FORMAT,
@@ -1199,4 +1263,43 @@ bp_status bp_checkpoint_load(const char *path, bp_net **net, bp_trainer **tr)
     }
     *net = n;
     return BP_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* int8 models                                                         */
+/* ------------------------------------------------------------------ */
+
+bp_status bp_qnet_save(const bp_qnet *q, const char *path)
+{
+    if (!q || !path)
+        return bp_error(BP_ERR_ARG, "bp_qnet_save: NULL argument");
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    bp_status st = bp_qnet_export(q, &blob, &len);
+    if (st != BP_OK)
+        return with_path(st, path);
+    model_extras x = {NULL, blob, 0, len};
+    st = model_write(path, bp_qnet_net(q), &x);
+    free(blob);
+    return st;
+}
+
+bp_status bp_net_load_quantized(bp_net **net, bp_qnet **q, const char *path)
+{
+    if (q)
+        *q = NULL;
+    if (net)
+        *net = NULL;
+    if (!net || !path)
+        return bp_error(BP_ERR_ARG, "bp_net_load_quantized: NULL argument");
+    /* Only binary models carry QINT; anything else is bp_net_load_any's. */
+    FILE *fp = fopen(path, "rb");
+    unsigned char head[sizeof model_magic];
+    size_t got = fp ? fread(head, 1, sizeof head, fp) : 0;
+    if (fp)
+        fclose(fp);
+    if (!q || got != sizeof head || memcmp(head, model_magic, sizeof head) != 0)
+        return bp_net_load_any(net, path);
+    model_parts parts = {NULL, NULL, q, 0};
+    return model_read(path, net, &parts);
 }

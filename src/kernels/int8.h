@@ -1,0 +1,45 @@
+/*
+ * int8.h — int8 inference kernels (internal, not installed; docs/performance.md).
+ *
+ * Symmetric quantization: q = clamp(round(x · inv_scale), −127, 127), rounding
+ * half to even, NaN to −127; −128 is never produced, so the products of two
+ * int8 values fit an int16 pair sum and |Σ| ≤ K · 127² stays inside int32 for
+ * K ≤ BPK_INT8_MAX_K.  Every path computes exactly the same integers: integer
+ * sums do not depend on their order, and the float steps (one multiply, one
+ * clamp, one round) are the same single IEEE operations everywhere.
+ *
+ * The path follows bpk_isa(): "portable" runs the C reference, "avx2" and
+ * "avx512" run the AVX2 code (sign-extend int8 to int16, vpmaddwd into int32).
+ */
+#ifndef BP_KERNELS_INT8_H
+#define BP_KERNELS_INT8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The largest reduction length whose int32 sums cannot overflow:
+ * 131072 · 127 · 127 < 2^31. */
+#define BPK_INT8_MAX_K 131072
+
+/* q[i] = clamp(round_half_even(x[i] · inv_scale), −127, 127) (NaN → −127). */
+void bpk_quantize_s8(const float *x, size_t n, float inv_scale, int8_t *q);
+/* C[i][j] = Σ_k A[i][k] · B[j][k] in int32 (A is M×K, B is N×K, both int8 in
+ * [−127, 127], K ≤ BPK_INT8_MAX_K). */
+void bpk_gemm_s8(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
+                 int32_t *C, int ldc);
+/* out[i][j] = (float)C[i][j] · col_scale[j] (one rounded multiply). */
+void bpk_dequantize_s32(const int32_t *C, int ldc, int M, int N, const float *col_scale,
+                        float *out, int ldo);
+/* The path these calls take now: "avx2" or "portable". */
+const char *bpk_int8_path(void);
+
+/* The paths themselves, for tests that compare them (the AVX2 ones only where
+ * bpk_isa_supported("avx2")). */
+void bpk_quantize_s8_portable(const float *x, size_t n, float inv_scale, int8_t *q);
+void bpk_gemm_s8_portable(int M, int N, int K, const int8_t *A, int lda, const int8_t *B,
+                          int ldb, int32_t *C, int ldc);
+void bpk_quantize_s8_avx2(const float *x, size_t n, float inv_scale, int8_t *q);
+void bpk_gemm_s8_avx2(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
+                      int32_t *C, int ldc);
+
+#endif /* BP_KERNELS_INT8_H */

@@ -1,0 +1,111 @@
+/* int8 kernels on AVX2 (int8.h): int8 sign-extended to int16 as it is
+ * loaded, vpmaddwd multiplies pairs and adds them into int32 lanes — exact,
+ * so the integers are the portable path's. */
+#include <immintrin.h>
+#include <math.h>
+
+#include "int8.h"
+
+void bpk_quantize_s8_avx2(const float *x, size_t n, float inv_scale, int8_t *q)
+{
+    const __m256 s = _mm256_set1_ps(inv_scale), lo = _mm256_set1_ps(-127.0f),
+                 hi = _mm256_set1_ps(127.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        /* max_ps returns its second operand when the first is NaN: −127 */
+        __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), s), lo), hi);
+        __m256i w = _mm256_cvtps_epi32(v); /* round half to even (MXCSR default) */
+        __m128i p = _mm_packs_epi32(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+        _mm_storel_epi64((__m128i *)(q + i), _mm_packs_epi16(p, p));
+    }
+    if (i < n)
+        bpk_quantize_s8_portable(x + i, n - i, inv_scale, q + i);
+}
+
+static inline __m256i load16(const int8_t *p)
+{
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)p));
+}
+
+static inline int32_t hsum(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+static int32_t dot_tail(const int8_t *a, const int8_t *b, int k0, int K)
+{
+    int32_t sum = 0;
+    for (int k = k0; k < K; k++)
+        sum += (int32_t)a[k] * (int32_t)b[k];
+    return sum;
+}
+
+/* One row of A against one row of B. */
+static int32_t dot1(const int8_t *a, const int8_t *b, int K)
+{
+    __m256i acc = _mm256_setzero_si256();
+    int k = 0;
+    for (; k + 16 <= K; k += 16)
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(load16(a + k), load16(b + k)));
+    return hsum(acc) + dot_tail(a, b, k, K);
+}
+
+/* Rows i..i+3 of A against rows j, j+1 of B: each widened load feeds two or
+ * four multiplies. */
+static void block4x2(int K, const int8_t *A, int lda, const int8_t *B, int ldb, int32_t *C,
+                     int ldc)
+{
+    const int8_t *a0 = A, *a1 = A + lda, *a2 = A + 2 * (size_t)lda, *a3 = A + 3 * (size_t)lda;
+    const int8_t *b0 = B, *b1 = B + ldb;
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+            c21 = c00, c30 = c00, c31 = c00;
+    int k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m256i w0 = load16(b0 + k), w1 = load16(b1 + k), x;
+        x = load16(a0 + k);
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, w0));
+        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, w1));
+        x = load16(a1 + k);
+        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, w0));
+        c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, w1));
+        x = load16(a2 + k);
+        c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(x, w0));
+        c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x, w1));
+        x = load16(a3 + k);
+        c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, w0));
+        c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, w1));
+    }
+    C[0] = hsum(c00) + dot_tail(a0, b0, k, K);
+    C[1] = hsum(c01) + dot_tail(a0, b1, k, K);
+    C[ldc] = hsum(c10) + dot_tail(a1, b0, k, K);
+    C[ldc + 1] = hsum(c11) + dot_tail(a1, b1, k, K);
+    C[2 * (size_t)ldc] = hsum(c20) + dot_tail(a2, b0, k, K);
+    C[2 * (size_t)ldc + 1] = hsum(c21) + dot_tail(a2, b1, k, K);
+    C[3 * (size_t)ldc] = hsum(c30) + dot_tail(a3, b0, k, K);
+    C[3 * (size_t)ldc + 1] = hsum(c31) + dot_tail(a3, b1, k, K);
+}
+
+void bpk_gemm_s8_avx2(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
+                      int32_t *C, int ldc)
+{
+    int j = 0;
+    for (; j + 2 <= N; j += 2) {
+        const int8_t *b = B + (size_t)j * (size_t)ldb;
+        int i = 0;
+        for (; i + 4 <= M; i += 4)
+            block4x2(K, A + (size_t)i * (size_t)lda, lda, b, ldb,
+                     C + (size_t)i * (size_t)ldc + (size_t)j, ldc);
+        for (; i < M; i++) {
+            const int8_t *a = A + (size_t)i * (size_t)lda;
+            C[(size_t)i * (size_t)ldc + (size_t)j] = dot1(a, b, K);
+            C[(size_t)i * (size_t)ldc + (size_t)j + 1] = dot1(a, b + ldb, K);
+        }
+    }
+    for (; j < N; j++)
+        for (int i = 0; i < M; i++)
+            C[(size_t)i * (size_t)ldc + (size_t)j] =
+                dot1(A + (size_t)i * (size_t)lda, B + (size_t)j * (size_t)ldb, K);
+}
