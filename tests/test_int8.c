@@ -31,7 +31,7 @@ static void test_gemm_paths_agree(void **state)
 {
     (void)state;
     static const int shapes[][3] = {{1, 1, 1},   {3, 5, 7},    {4, 2, 16},  {5, 3, 17},
-                                    {8, 10, 64}, {13, 7, 100}, {64, 33, 785}, {2, 1, 4096}};
+                                    {8, 10, 64}, {13, 7, 100}, {64, 33, 785}, {2, 1, 65536}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], lda = K + 3, ldb = K + 1,
             ldc = N + 2;
@@ -74,24 +74,35 @@ static void test_quantize_paths_agree(void **state)
                            100};
     enum { N = sizeof x / sizeof x[0], BIG = 1000 };
     int8_t q0[N], q1[N];
-    bpk_quantize_s8_portable(x, N, 1.0f, q0);
+    bpk_quantize_s8_portable(x, N, 1.0f, 0, q0);
     assert_memory_equal(q0, want, N);
+    /* with the zero point: [0, 254] − 127, NaN and negatives the low end */
+    float u[] = {0.0f, 0.5f, 1.5f, 126.5f, 254.0f, 300.0f, -3.0f, NAN, 127.0f};
+    const int8_t uwant[] = {-127, -127, -125, -1, 127, 127, -127, -127, 0};
+    enum { NU = sizeof u / sizeof u[0] };
+    int8_t u0[NU], u1[NU];
+    bpk_quantize_s8_portable(u, NU, 1.0f, 127, u0);
+    assert_memory_equal(u0, uwant, NU);
     float *r = malloc(BIG * sizeof *r);
     int8_t *p0 = malloc(BIG), *p1 = malloc(BIG);
     assert_true(r && p0 && p1);
     for (int i = 0; i < BIG; i++)
         r[i] = ((float)(int32_t)next_u32() / 2147483648.0f) * 3.0f;
-    bpk_quantize_s8_portable(r, BIG, 127.0f / 2.0f, p0);
     if (have_avx2()) {
-        bpk_quantize_s8_avx2(x, N, 1.0f, q1);
+        bpk_quantize_s8_avx2(x, N, 1.0f, 0, q1);
         assert_memory_equal(q1, want, N);
-        for (size_t n = 0; n <= 17; n++) { /* every tail length */
-            memset(p1, 0, BIG);
-            bpk_quantize_s8_avx2(r, n, 127.0f / 2.0f, p1);
-            assert_memory_equal(p0, p1, n);
+        bpk_quantize_s8_avx2(u, NU, 1.0f, 127, u1);
+        assert_memory_equal(u1, uwant, NU);
+        for (int zero = 0; zero <= 127; zero += 127) {
+            bpk_quantize_s8_portable(r, BIG, 127.0f / 2.0f, zero, p0);
+            for (size_t n = 0; n <= 17; n++) { /* every tail length */
+                memset(p1, 0, BIG);
+                bpk_quantize_s8_avx2(r, n, 127.0f / 2.0f, zero, p1);
+                assert_memory_equal(p0, p1, n);
+            }
+            bpk_quantize_s8_avx2(r, BIG, 127.0f / 2.0f, zero, p1);
+            assert_memory_equal(p0, p1, BIG);
         }
-        bpk_quantize_s8_avx2(r, BIG, 127.0f / 2.0f, p1);
-        assert_memory_equal(p0, p1, BIG);
     }
     free(r);
     free(p0);
@@ -253,7 +264,7 @@ static void test_file_round_trip_and_damage(void **state)
         if (!memcmp(p + i, "QINT", 4))
             sec = p + i + 16;
     assert_non_null(sec);
-    sec[8 + 12 + 4 * 64 + 5] = 0x80; /* layer 1, neuron 1, input 6 */
+    sec[8 + 16 + 4 * 64 + 5] = 0x80; /* layer 1, neuron 1, input 6 */
     fix_crc(p, n);
     spit(path, p, n);
     assert_int_equal(bp_net_load_quantized(&net2, &q2, path), BP_ERR_FORMAT);
@@ -261,7 +272,7 @@ static void test_file_round_trip_and_damage(void **state)
     assert_null(q2);
     assert_errmsg_contains(path);
     assert_errmsg_contains("section QINT: layer 1: weight 6 of neuron 1 is -128");
-    sec[8 + 12 + 4 * 64 + 5] = 0;
+    sec[8 + 16 + 4 * 64 + 5] = 0;
     memset(sec + 8 + 8, 0, 4); /* layer 1's input scale */
     fix_crc(p, n);
     spit(path, p, n);

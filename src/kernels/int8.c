@@ -5,14 +5,15 @@
 #include "int8.h"
 #include "kernels.h"
 
-/* The float clamp before the conversion makes NaN −127 (fmaxf returns the
- * number) and keeps lrintf in range; lrintf rounds half to even in the
- * default rounding mode, as cvtps2dq does. */
-void bpk_quantize_s8_portable(const float *x, size_t n, float inv_scale, int8_t *q)
+/* The float clamp before the conversion makes NaN the low end (fmaxf
+ * returns the number) and keeps lrintf in range; lrintf rounds half to even
+ * in the default rounding mode, as cvtps2dq does. */
+void bpk_quantize_s8_portable(const float *x, size_t n, float inv_scale, int zero, int8_t *q)
 {
+    const float lo = zero ? 0.0f : -127.0f, hi = zero ? 254.0f : 127.0f;
     for (size_t i = 0; i < n; i++) {
-        float v = fminf(fmaxf(x[i] * inv_scale, -127.0f), 127.0f);
-        q[i] = (int8_t)lrintf(v);
+        float v = fminf(fmaxf(x[i] * inv_scale, lo), hi);
+        q[i] = (int8_t)(lrintf(v) - zero);
     }
 }
 
@@ -31,14 +32,14 @@ void bpk_gemm_s8_portable(int M, int N, int K, const int8_t *A, int lda, const i
     }
 }
 
-void bpk_dequantize_s32(const int32_t *C, int ldc, int M, int N, const float *col_scale,
-                        float *out, int ldo)
+void bpk_dequantize_s32(const int32_t *C, int ldc, int M, int N, const int32_t *corr,
+                        const float *col_scale, float *out, int ldo)
 {
     for (int i = 0; i < M; i++) {
         const int32_t *c = C + (size_t)i * (size_t)ldc;
         float *o = out + (size_t)i * (size_t)ldo;
         for (int j = 0; j < N; j++)
-            o[j] = (float)c[j] * col_scale[j];
+            o[j] = (float)(c[j] + (corr ? corr[j] : 0)) * col_scale[j];
     }
 }
 
@@ -48,12 +49,12 @@ static int use_avx2(void) { return strcmp(bpk_isa(), "portable") != 0; }
 
 const char *bpk_int8_path(void) { return use_avx2() ? "avx2" : "portable"; }
 
-void bpk_quantize_s8(const float *x, size_t n, float inv_scale, int8_t *q)
+void bpk_quantize_s8(const float *x, size_t n, float inv_scale, int zero, int8_t *q)
 {
     if (use_avx2())
-        bpk_quantize_s8_avx2(x, n, inv_scale, q);
+        bpk_quantize_s8_avx2(x, n, inv_scale, zero, q);
     else
-        bpk_quantize_s8_portable(x, n, inv_scale, q);
+        bpk_quantize_s8_portable(x, n, inv_scale, zero, q);
 }
 
 void bpk_gemm_s8(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,

@@ -17,28 +17,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The largest reduction length whose int32 sums cannot overflow:
- * 131072 · 127 · 127 < 2^31. */
-#define BPK_INT8_MAX_K 131072
+/* The largest reduction length whose int32 sums cannot overflow, with a
+ * zero-point correction as large as the sum itself: 2 · 65536 · 127² < 2^31. */
+#define BPK_INT8_MAX_K 65536
 
-/* q[i] = clamp(round_half_even(x[i] · inv_scale), −127, 127) (NaN → −127). */
-void bpk_quantize_s8(const float *x, size_t n, float inv_scale, int8_t *q);
+/* zero 0 (signed data): q[i] = round_half_even(clamp(x[i] · inv_scale, −127,
+ * 127)), NaN → −127.  zero 127 (data ≥ 0, e.g. after ReLU: twice the
+ * steps): q[i] = round_half_even(clamp(x[i] · inv_scale, 0, 254)) − 127, NaN →
+ * −127; x ≈ (q + 127) / inv_scale, and Σ w·(q + 127) = Σ w·q + 127 · Σ w is
+ * put right after the product (bpk_dequantize_s32's corr). */
+void bpk_quantize_s8(const float *x, size_t n, float inv_scale, int zero, int8_t *q);
 /* C[i][j] = Σ_k A[i][k] · B[j][k] in int32 (A is M×K, B is N×K, both int8 in
  * [−127, 127], K ≤ BPK_INT8_MAX_K). */
 void bpk_gemm_s8(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
                  int32_t *C, int ldc);
-/* out[i][j] = (float)C[i][j] · col_scale[j] (one rounded multiply). */
-void bpk_dequantize_s32(const int32_t *C, int ldc, int M, int N, const float *col_scale,
-                        float *out, int ldo);
+/* out[i][j] = (float)(C[i][j] + corr[j]) · col_scale[j] (one rounded
+ * multiply; corr NULL: 0). */
+void bpk_dequantize_s32(const int32_t *C, int ldc, int M, int N, const int32_t *corr,
+                        const float *col_scale, float *out, int ldo);
 /* The path these calls take now: "avx2" or "portable". */
 const char *bpk_int8_path(void);
 
 /* The paths themselves, for tests that compare them (the AVX2 ones only where
  * bpk_isa_supported("avx2")). */
-void bpk_quantize_s8_portable(const float *x, size_t n, float inv_scale, int8_t *q);
+void bpk_quantize_s8_portable(const float *x, size_t n, float inv_scale, int zero, int8_t *q);
 void bpk_gemm_s8_portable(int M, int N, int K, const int8_t *A, int lda, const int8_t *B,
                           int ldb, int32_t *C, int ldc);
-void bpk_quantize_s8_avx2(const float *x, size_t n, float inv_scale, int8_t *q);
+void bpk_quantize_s8_avx2(const float *x, size_t n, float inv_scale, int zero, int8_t *q);
 void bpk_gemm_s8_avx2(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
                       int32_t *C, int ldc);
 

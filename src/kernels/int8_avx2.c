@@ -2,24 +2,25 @@
  * loaded, vpmaddwd multiplies pairs and adds them into int32 lanes — exact,
  * so the integers are the portable path's. */
 #include <immintrin.h>
-#include <math.h>
 
 #include "int8.h"
 
-void bpk_quantize_s8_avx2(const float *x, size_t n, float inv_scale, int8_t *q)
+void bpk_quantize_s8_avx2(const float *x, size_t n, float inv_scale, int zero, int8_t *q)
 {
-    const __m256 s = _mm256_set1_ps(inv_scale), lo = _mm256_set1_ps(-127.0f),
-                 hi = _mm256_set1_ps(127.0f);
+    const __m256 s = _mm256_set1_ps(inv_scale), lo = _mm256_set1_ps(zero ? 0.0f : -127.0f),
+                 hi = _mm256_set1_ps(zero ? 254.0f : 127.0f);
+    const __m256i z = _mm256_set1_epi32(zero);
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        /* max_ps returns its second operand when the first is NaN: −127 */
+        /* max_ps returns its second operand when the first is NaN: the low end */
         __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), s), lo), hi);
-        __m256i w = _mm256_cvtps_epi32(v); /* round half to even (MXCSR default) */
+        /* round half to even (MXCSR default), then the zero point */
+        __m256i w = _mm256_sub_epi32(_mm256_cvtps_epi32(v), z);
         __m128i p = _mm_packs_epi32(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
         _mm_storel_epi64((__m128i *)(q + i), _mm_packs_epi16(p, p));
     }
     if (i < n)
-        bpk_quantize_s8_portable(x + i, n - i, inv_scale, q + i);
+        bpk_quantize_s8_portable(x + i, n - i, inv_scale, zero, q + i);
 }
 
 static inline __m256i load16(const int8_t *p)

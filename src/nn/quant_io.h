@@ -8,7 +8,8 @@
 #include "backprop.h"
 
 /* The QINT payload: u32 format (1), u32 layers, then per layer u32 units,
- * u32 fan_in, f32 input scale, f32 weight scale per unit, and the int8
+ * u32 fan_in, f32 input scale, u32 zero point (0 or 127), f32 weight scale
+ * per unit, and the int8
  * weights [units][fan_in] as bytes. */
 bp_status bp_qnet_export(const bp_qnet *q, unsigned char **blob, size_t *len);
 /* Builds q for net from a blob; every field is checked against net (a

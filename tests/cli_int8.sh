@@ -1,0 +1,67 @@
+#!/bin/sh
+# int8 inference: quantize needs -o and --calib; a .q model says so in info,
+# predict and eval run its int8 form, which agrees with the float32 model on
+# >= 99% of digits test rows and loses <= 0.5 points of accuracy; the
+# portable and AVX2 paths pick the same classes; a .q model is refused by
+# train --resume and a damaged QINT section is refused, naming the file.
+TEST=cli_int8; . "$(dirname "$0")/lib.sh"
+D=data/digits.csv
+head -1 $D >"$T/train.csv"; head -1 $D >"$T/test.csv"
+tail -n +2 $D | awk 'NR % 4 != 0' >>"$T/train.csv"
+tail -n +2 $D | awk 'NR % 4 == 0' >>"$T/test.csv"
+expect_rc 0 "train a digits model" "$BP" train "$T/train.csv" --hidden 64,32 --epochs 15 \
+    --threads 1 -o "$T/m.bpm"
+
+expect_rc 2 "quantize without --calib" "$BP" quantize "$T/m.bpm" -o "$T/m.q"
+contains "$T/err" "--calib DATA is required" "missing --calib is explained"
+contains "$T/err" "$T/m.bpm" "missing --calib names the model"
+expect_rc 2 "quantize without -o" "$BP" quantize "$T/m.bpm" --calib "$T/train.csv"
+cut -d, -f1-10 "$T/test.csv" >"$T/narrow.csv"
+expect_rc 1 "calibration data without the model's columns" "$BP" quantize "$T/m.bpm" \
+    -o "$T/m.q" --calib "$T/narrow.csv"
+contains "$T/err" "narrow.csv" "bad calibration data is named"
+expect_rc 0 "quantize" "$BP" quantize "$T/m.bpm" -o "$T/m.q" --calib "$T/train.csv"
+
+expect_rc 0 "info on the int8 model" "$BP" info "$T/m.q"
+contains "$T/out" "quantized: int8" "info says the model is quantized"
+expect_rc 0 "info on the float32 model" "$BP" info "$T/m.bpm"
+lacks "$T/out" "quantized" "info on a float32 model is unchanged"
+
+expect_rc 0 "predict fp32" "$BP" predict "$T/m.bpm" "$T/test.csv"
+cut -d, -f1 "$T/out" >"$T/c32"
+expect_rc 0 "predict int8" "$BP" predict "$T/m.q" "$T/test.csv"
+cut -d, -f1 "$T/out" >"$T/c8"
+if paste -d' ' "$T/c32" "$T/c8" | awk 'NR > 1 { n++; s += $1 == $2 }
+    END { printf "agree %d of %d\n", s, n; exit !(s * 100 >= n * 99) }' >"$T/agree"
+then ok; else bad "int8 top class agrees with fp32 on < 99%: $(cat "$T/agree")"; fi
+expect_rc 0 "predict int8, portable path" env BACKPROP_ISA=portable "$BP" predict "$T/m.q" \
+    "$T/test.csv"
+cut -d, -f1 "$T/out" >"$T/c8p"
+if cmp -s "$T/c8" "$T/c8p"; then ok; else bad "portable and default int8 paths differ"; fi
+
+acc() { sed -n 's/.*accuracy \([0-9.]*\).*/\1/p' "$T/out" | head -1; }
+expect_rc 0 "eval fp32" "$BP" eval "$T/m.bpm" "$T/test.csv"; a32=$(acc)
+expect_rc 0 "eval int8" "$BP" eval "$T/m.q" "$T/test.csv"; a8=$(acc)
+contains "$T/err" "running its int8 form" "eval says it runs int8"
+if awk -v a="$a32" -v b="$a8" 'BEGIN { exit !(a != "" && b != "" && b >= a - 0.005) }'
+then ok; else bad "int8 accuracy $a8 vs fp32 $a32: more than 0.5 points lost"; fi
+
+expect_rc 1 "train --resume an int8 model" "$BP" train "$T/train.csv" --resume "$T/m.q" \
+    -o "$T/x.bpm"
+contains "$T/err" "$T/m.q: an int8 (quantized) model, not a checkpoint" "resume refusal"
+
+# A weight of -128 in QINT, with the checksum made right again.
+"$PY" - "$T/m.q" "$T/bad.q" <<'PYEOF'
+import sys, zlib
+b = bytearray(open(sys.argv[1], "rb").read())
+i = b.index(b"QINT", 20) + 16
+b[i + 8 + 16 + 4 * 64 + 2] = 0x80  # layer 1, neuron 1, input 3
+b[-4:] = zlib.crc32(bytes(b[:-4])).to_bytes(4, "little")
+open(sys.argv[2], "wb").write(b)
+PYEOF
+expect_rc 1 "predict with a damaged QINT" "$BP" predict "$T/bad.q" "$T/test.csv"
+contains "$T/err" "bad.q: section QINT: layer 1: weight 3 of neuron 1 is -128" \
+    "damaged section named with the file"
+
+echo "cli_int8: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
