@@ -496,3 +496,4 @@ EOF2
 say "bench: wrote $RES"
 cat "$RES"
 sh bench/mpi.sh "$BUILD" | tee -a "$RES" # MPI rows (bench/mpi.sh: skips itself without mpirun)
+sh bench/int8.sh "$BUILD" | tee -a "$RES" # int8 vs fp32 inference rows (bench/int8.sh)

@@ -1,7 +1,11 @@
-/* int8 kernels on AVX2 (int8.h): int8 sign-extended to int16 as it is
- * loaded, vpmaddwd multiplies pairs and adds them into int32 lanes — exact,
- * so the integers are the portable path's. */
+/* int8 kernels on AVX2 (int8.h): int8 sign-extended to int16, vpmaddwd
+ * multiplies pairs and adds them into int32 lanes — exact, so the integers
+ * are the portable path's.  Without VNNI there is no int8 dot product: the
+ * GEMM widens both operands once per call into zero-padded int16 copies, so
+ * its inner loop is plain loads folded into vpmaddwd. */
 #include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "int8.h"
 
@@ -89,8 +93,9 @@ static void block4x2(int K, const int8_t *A, int lda, const int8_t *B, int ldb, 
     C[3 * (size_t)ldc + 1] = hsum(c31) + dot_tail(a3, b1, k, K);
 }
 
-void bpk_gemm_s8_avx2(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
-                      int32_t *C, int ldc)
+/* The same product, widening as it loads (no memory needed). */
+static void gemm_widening(int M, int N, int K, const int8_t *A, int lda, const int8_t *B,
+                          int ldb, int32_t *C, int ldc)
 {
     int j = 0;
     for (; j + 2 <= N; j += 2) {
@@ -109,4 +114,94 @@ void bpk_gemm_s8_avx2(int M, int N, int K, const int8_t *A, int lda, const int8_
         for (int i = 0; i < M; i++)
             C[(size_t)i * (size_t)ldc + (size_t)j] =
                 dot1(A + (size_t)i * (size_t)lda, B + (size_t)j * (size_t)ldb, K);
+}
+
+/* rows × K int8 → rows × Kp int16, zeros after K (they add nothing). */
+static void widen(const int8_t *X, int ld, int rows, int K, int Kp, int16_t *out)
+{
+    for (int r = 0; r < rows; r++) {
+        const int8_t *x = X + (size_t)r * (size_t)ld;
+        int16_t *o = out + (size_t)r * (size_t)Kp;
+        int k = 0;
+        for (; k + 16 <= K; k += 16)
+            _mm256_store_si256((__m256i *)(o + k), load16(x + k));
+        for (; k < K; k++)
+            o[k] = x[k];
+        for (; k < Kp; k++)
+            o[k] = 0;
+    }
+}
+
+static inline __m256i ld(const int16_t *p) { return _mm256_load_si256((const __m256i *)p); }
+#define MADD(c, a, b) c = _mm256_add_epi32(c, _mm256_madd_epi16(a, b))
+
+/* Rows i..i+3 of a16 against rows j..j+2 of b16 (Kp a multiple of 16). */
+static void block4x3(int Kp, const int16_t *a, const int16_t *b, int32_t *C, int ldc)
+{
+    const size_t s = (size_t)Kp;
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c10 = c00, c11 = c00,
+            c12 = c00, c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+    for (int k = 0; k < Kp; k += 16) {
+        __m256i w0 = ld(b + k), w1 = ld(b + s + k), w2 = ld(b + 2 * s + k), x;
+        x = ld(a + k);
+        MADD(c00, x, w0); MADD(c01, x, w1); MADD(c02, x, w2);
+        x = ld(a + s + k);
+        MADD(c10, x, w0); MADD(c11, x, w1); MADD(c12, x, w2);
+        x = ld(a + 2 * s + k);
+        MADD(c20, x, w0); MADD(c21, x, w1); MADD(c22, x, w2);
+        x = ld(a + 3 * s + k);
+        MADD(c30, x, w0); MADD(c31, x, w1); MADD(c32, x, w2);
+    }
+    int32_t *c = C;
+    c[0] = hsum(c00), c[1] = hsum(c01), c[2] = hsum(c02);
+    c += ldc;
+    c[0] = hsum(c10), c[1] = hsum(c11), c[2] = hsum(c12);
+    c += ldc;
+    c[0] = hsum(c20), c[1] = hsum(c21), c[2] = hsum(c22);
+    c += ldc;
+    c[0] = hsum(c30), c[1] = hsum(c31), c[2] = hsum(c32);
+}
+
+static int32_t dot16(int Kp, const int16_t *a, const int16_t *b)
+{
+    __m256i c = _mm256_setzero_si256();
+    for (int k = 0; k < Kp; k += 16)
+        MADD(c, ld(a + k), ld(b + k));
+    return hsum(c);
+}
+
+void bpk_gemm_s8_avx2(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
+                      int32_t *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    size_t Kp = ((size_t)K + 15) & ~(size_t)15;
+    int16_t *a16 = Kp ? aligned_alloc(32, (size_t)M * Kp * 2) : NULL;
+    int16_t *b16 = Kp ? aligned_alloc(32, (size_t)N * Kp * 2) : NULL;
+    if (!a16 || !b16) { /* out of memory (or K 0): the path that needs none */
+        free(a16);
+        free(b16);
+        gemm_widening(M, N, K, A, lda, B, ldb, C, ldc);
+        return;
+    }
+    widen(A, lda, M, K, (int)Kp, a16);
+    widen(B, ldb, N, K, (int)Kp, b16);
+    int j = 0;
+    for (; j + 3 <= N; j += 3) {
+        const int16_t *b = b16 + (size_t)j * Kp;
+        int i = 0;
+        for (; i + 4 <= M; i += 4)
+            block4x3((int)Kp, a16 + (size_t)i * Kp, b, C + (size_t)i * (size_t)ldc + (size_t)j,
+                     ldc);
+        for (; i < M; i++)
+            for (int jj = j; jj < j + 3; jj++)
+                C[(size_t)i * (size_t)ldc + (size_t)jj] =
+                    dot16((int)Kp, a16 + (size_t)i * Kp, b16 + (size_t)jj * Kp);
+    }
+    for (; j < N; j++)
+        for (int i = 0; i < M; i++)
+            C[(size_t)i * (size_t)ldc + (size_t)j] =
+                dot16((int)Kp, a16 + (size_t)i * Kp, b16 + (size_t)j * Kp);
+    free(a16);
+    free(b16);
 }
