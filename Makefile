@@ -1,6 +1,7 @@
 # backprop — GNU make build.
 #   make                 library (static + shared) and the CLI in build/
 #   make check           unit tests, CLI tests and examples
+#   make check-isa       `make check` once per CPU path (BACKPROP_ISA) this CPU runs
 #   make run             the article's worked example and a short training demo
 #   make bench           benchmarks (bench/results.md)
 #   make install PREFIX=/usr/local
@@ -9,6 +10,7 @@
 #   make check-gpu       the CUDA backend against the CPU backend (GPU machine, docs/gpu.md)
 #   make bench-gpu       backprop against PyTorch on the GPU (bench/results-gpu.md)
 #   make NVCC=           build without the CUDA backend even where nvcc is found
+#   make MPI=0           a one-process CLI even where mpicc is installed
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -41,6 +43,7 @@ LIB_SRC := $(sort $(wildcard src/kernels/*.c src/nn/*.c src/io/*.c src/explain/*
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+
 # kernels/ and cli/ include only their own headers and backprop.h, so they
 # build without -Isrc: an include of another layer there fails to compile.
 # The other layers' rules are checked by tests/cli_layering.sh.
@@ -115,19 +118,39 @@ $(BUILD)/bench/gpu_step: bench/gpu_step.c $(STATIC)
 bench-gpu: all $(BUILD)/bench/gpu_step
 	@BACKPROP_CUDA_LIB=$(CUDA_LIB) sh bench/gpu_bench.sh $(BUILD)
 
-.PHONY: all check run bench install install-python uninstall uninstall-python clean fuzz fuzz-build valgrind tests examples deps check-gpu bench-gpu
+.PHONY: all check check-isa run bench install install-python uninstall uninstall-python clean fuzz fuzz-build valgrind tests examples deps check-gpu bench-gpu
 
 # `make check` and `make run` first make sure the compiler, zlib and (for
 # check) cmocka are there, installing what is missing with apt-get when root
 # or with passwordless sudo, else saying the exact command (tools/deps.sh).
 # It runs while the Makefile is read, so even `make -j` builds nothing before.
-ifneq ($(filter check run,$(MAKECMDGOALS)),)
-DEPS_FOR := $(if $(filter check,$(MAKECMDGOALS)),check,run)
+ifneq ($(filter check check-isa run,$(MAKECMDGOALS)),)
+DEPS_FOR := $(if $(filter check check-isa,$(MAKECMDGOALS)),check,run)
 DEPS_RC := $(shell CC="$(CC)" sh tools/deps.sh $(DEPS_FOR) >&2; echo $$?)
 ifneq ($(DEPS_RC),0)
 $(error the build dependencies are missing (see above))
 endif
 endif
+# MPI (docs/scaling.md): where mpicc is installed, build/backprop is the
+# multi-process command (`mpirun -np P build/backprop train …`).  Only
+# src/cli/mpi.c includes <mpi.h>: it is compiled with mpicc into mpi.mpi.o
+# (the stubs of a one-process build are mpi.o, so switching never reuses a
+# stale object) and the CLI is linked with mpicc.  The library never
+# depends on MPI, and a plain `backprop train` never starts it.
+MPI ?= auto
+MPICC ?= mpicc
+ifeq ($(MPI),auto)
+MPI := $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+endif
+ifeq ($(MPI),1)
+CLI_OBJ := $(filter-out $(BUILD)/obj/src/cli/mpi.o,$(CLI_OBJ)) $(BUILD)/obj/src/cli/mpi.mpi.o
+CLI_LD := $(MPICC)
+MPI_SAY := MPI: building the multi-process backprop with $(MPICC)
+else
+CLI_LD = $(CC)
+MPI_SAY := MPI: $(MPICC) not found; one-process build
+endif
+
 all: $(STATIC) $(SHARED) $(CLI) $(CUDA_TARGET)
 deps:
 	CC="$(CC)" sh tools/deps.sh check
@@ -150,8 +173,12 @@ $(STATIC): $(LIB_OBJ)
 	ar rcs $@ $^
 $(SHARED): $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -Wl,-soname,libbackprop.so.0 -o $@ $^ $(LDLIBS)
+$(BUILD)/obj/src/cli/mpi.mpi.o: src/cli/mpi.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CPPFLAGS) -DBP_MPI $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -c $< -o $@
 $(CLI): $(CLI_OBJ) $(STATIC)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS)
+	@echo "$(MPI_SAY)"
+	$(CLI_LD) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS)
 
 # Tests see the library's internal headers (src/) so kernels can be tested
 # directly; they link the static library.
@@ -168,6 +195,18 @@ examples: $(EXAMPLE_BIN)
 
 check: all $(TEST_BIN) $(EXAMPLE_BIN) $(GPU_TEST_BIN)
 	@BACKPROP_CUDA_LIB=$(CUDA_LIB) BUILD=$(BUILD) SAN_FLAGS="$(filter -fsanitize%,$(LDFLAGS))" sh tests/run.sh $(TEST_BIN) $(GPU_TEST_BIN)
+
+# The whole of `make check` once per CPU path this machine runs
+# (BACKPROP_ISA=portable, avx2, avx512; a path the CPU lacks is skipped with
+# one line).  `make check` itself already runs test_kernels and
+# tests/cli_isa_bits.sh on every path; this also puts every other test on each.
+check-isa: all $(TEST_BIN) $(EXAMPLE_BIN)
+	@for isa in portable avx2 avx512; do \
+	    if ! sh tests/isa.sh $$isa; then echo "check-isa: skipping $$isa (not supported by this CPU)"; continue; fi; \
+	    echo "check-isa: BACKPROP_ISA=$$isa"; \
+	    BACKPROP_ISA=$$isa BUILD=$(BUILD) SAN_FLAGS="$(filter -fsanitize%,$(LDFLAGS))" \
+	        sh tests/run.sh $(TEST_BIN) || exit 1; \
+	done
 
 run: all
 	sh examples/run.sh $(BUILD)

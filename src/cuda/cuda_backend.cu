@@ -480,6 +480,7 @@ EXPORT bpk_backend *bpk_cuda_backend_open(int device, int *why, char *detail, si
     be->name = "cuda";
     be->ops = &cuda_ops;
     be->threads = 1;
+    be->host_memory = 0; /* nn/ reaches its buffers only through upload/download */
     be->context = c;
     *why = BPK_CUDA_OK;
     return be;
