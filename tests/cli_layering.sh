@@ -23,10 +23,12 @@
 # codecs) expose no struct and serve io/ and explain/ too.
 # kernels/act_scalar.h is the one scalar definition of the activations and
 # their derivatives, which nn/activation.c exposes (bp_activation_apply).
+# kernels/int8.h: the int8 inference kernels (nn/quant.c), CPU-only and not
+# backend ops (yet): plain functions on host memory with no state.
 RULES='
 kernels  kernels/
 cuda     cuda/ kernels/backend.h
-nn       nn/ kernels/backend.h kernels/rng.h kernels/act_scalar.h
+nn       nn/ kernels/backend.h kernels/rng.h kernels/act_scalar.h kernels/int8.h
 io       io/ nn/net_io.h nn/error.h nn/le.h kernels/
 explain  explain/ io/ nn/net_io.h nn/error.h nn/le.h kernels/
 cli      cli/

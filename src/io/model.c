@@ -28,7 +28,6 @@
 #include "nn/error.h"
 #include "nn/le.h"
 #include "nn/net_io.h"
-#include "nn/quant_io.h"
 
 #define MODEL_VERSION 2u   /* 2 added the SCHM section; version 1 files still load */
 #define HEADER_BYTES 20u   /* magic + version + file length */

@@ -9,10 +9,8 @@
 #include <string.h>
 
 #include "kernels/int8.h"
-#include "kernels/kernels.h"
 #include "nn/error.h"
 #include "nn/le.h"
-#include "nn/quant_io.h"
 #include "nn_internal.h"
 
 #define QINT_FORMAT 1u
@@ -232,6 +230,7 @@ typedef struct qbuf {
     float *x, *s, *a; /* [QCHUNK][widest] each; a is the next layer's input */
     int8_t *xq;
     int32_t *acc;
+    bpk_backend *be; /* one-thread CPU backend: bias and activation in float32 */
 } qbuf;
 
 static void qbuf_free(qbuf *b)
@@ -241,6 +240,7 @@ static void qbuf_free(qbuf *b)
     free(b->a);
     free(b->xq);
     free(b->acc);
+    bpk_backend_free(b->be);
 }
 
 static bp_status qbuf_alloc(qbuf *b, const bp_qnet *q)
@@ -251,7 +251,8 @@ static bp_status qbuf_alloc(qbuf *b, const bp_qnet *q)
     b->a = malloc(n * sizeof(float));
     b->xq = malloc(n);
     b->acc = malloc(n * sizeof(int32_t));
-    if (b->x && b->s && b->a && b->xq && b->acc)
+    b->be = bpk_cpu_backend_create(1, NULL);
+    if (b->x && b->s && b->a && b->xq && b->acc && b->be)
         return BP_OK;
     qbuf_free(b);
     return bp_error(BP_ERR_NOMEM, "out of memory for int8 inference");
@@ -271,9 +272,9 @@ static void qforward(const bp_qnet *q, qbuf *b, const float *raw, int n)
                     L->units);
         bpk_dequantize_s32(b->acc, L->units, n, L->units, L->corr, L->col_scale, b->s,
                            L->units);
-        bpk_cpu_bias_act_forward(NULL, b->s, b->a, n, L->units,
-                                 spec.bias ? bp_net_biases_const(q->net, l) : NULL, spec.act,
-                                 spec.slope);
+        bpk_bias_act_forward(b->be, b->s, b->a, n, L->units,
+                             spec.bias ? bp_net_biases_const(q->net, l) : NULL, spec.act,
+                             spec.slope);
         float *t = b->x; /* a becomes the next input */
         b->x = b->a;
         b->a = t;
