@@ -298,6 +298,10 @@ static void test_bad_arguments(void **state)
     assert_null(q);
     assert_errmsg_contains("calibrat");
     assert_int_equal(bp_quantize(&q, net, NULL, 1), BP_ERR_ARG);
+    float bad[6] = {1, 2, 3, 4, INFINITY, 6}; /* row 2 overflows */
+    assert_int_equal(bp_quantize(&q, net, bad, 2), BP_ERR_NUMERIC);
+    assert_null(q);
+    assert_errmsg_contains("layer 1 are not finite");
     assert_int_equal(bp_qnet_predict(NULL, x, 1, x), BP_ERR_ARG);
     bp_net_free(net);
 }

@@ -118,14 +118,19 @@ static void set_col_scales(qlayer *L)
 typedef struct absbuf {
     float *v;
     size_t n, cap;
-    int signed_values; /* a value below 0 (or NaN) was seen: no zero point */
+    int signed_values; /* a value below 0 was seen: no zero point */
+    int nonfinite;     /* a NaN or infinity was seen */
 } absbuf;
 
+/* Every value counts for the sign and finiteness; the first cap for the
+ * quantile. */
 static void abs_collect(absbuf *b, const float *x, size_t n)
 {
-    for (size_t i = 0; i < n && b->n < b->cap; i++) {
-        b->signed_values |= !(x[i] >= 0.0f);
-        b->v[b->n++] = fabsf(x[i]);
+    for (size_t i = 0; i < n; i++) {
+        b->signed_values |= x[i] < 0.0f;
+        b->nonfinite |= !isfinite(x[i]);
+        if (b->n < b->cap)
+            b->v[b->n++] = fabsf(x[i]);
     }
 }
 
@@ -145,10 +150,10 @@ static float abs_percentile(absbuf *b, double pct)
 }
 
 /* Each layer's input range over the calibration rows, from float32 passes
- * (and whether they are all ≥ 0, for the zero point):
- * the CALIB_PCT quantile of |x| (over at most CALIB_SAMPLES values), so a few
- * outliers (a standardized input that is almost always 0) do not spend the
- * 8 bits of every other value; beyond it values clamp to ±127. */
+ * (and whether they are all ≥ 0, for the zero point): the CALIB_PCT
+ * quantile of |x| over the first CALIB_SAMPLES values, so a few outliers (a
+ * standardized input that is almost always 0) do not coarsen the steps of
+ * every other value; beyond it values clamp to the top code. */
 static bp_status calibrate(bp_qnet *q, const float *calib, size_t rows)
 {
     const bp_net *net = q->net;
@@ -179,14 +184,15 @@ static bp_status calibrate(bp_qnet *q, const float *calib, size_t rows)
     }
     for (int l = 0; st == BP_OK && l < q->layers; l++) {
         float range = abs_percentile(&b[l], CALIB_PCT);
-        if (!isfinite(range)) {
+        if (b[l].nonfinite) {
             st = bp_error(BP_ERR_NUMERIC, "calibration: the inputs of layer %d are not finite",
                           l + 1);
             break;
         }
         /* inputs ≥ 0 (after ReLU, sigmoid, raw pixels) get all 255 steps */
         q->layer[l].zero = b[l].signed_values ? 0 : 127;
-        q->layer[l].in_scale = range > 0.0f ? range / (q->layer[l].zero ? 254.0f : 127.0f) : 1.0f;
+        q->layer[l].in_scale =
+            range > 0.0f ? range / (q->layer[l].zero ? 254.0f : 127.0f) : 1.0f;
         set_col_scales(&q->layer[l]);
     }
     for (int l = 0; b && l < q->layers; l++)
