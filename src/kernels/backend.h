@@ -125,7 +125,8 @@ typedef struct bpk_ops {
 
     /* ---- data: dst[r] = src[idx[r]] (idx NULL: src[r]) for rows of `width`
      * floats (src and idx are host memory: the data set), then
-     * (x − shift)·factor per column when shift is not NULL */
+     * (x − shift)·factor per column when shift is not NULL (shift and
+     * factor are host memory too: the net's scaling) */
     void (*gather_rows)(bpk_backend *be, float *dst, const float *src, const size_t *idx,
                         int rows, int width, const float *shift, const float *factor);
 } bpk_ops;
