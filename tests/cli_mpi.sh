@@ -142,6 +142,15 @@ cmp -s "$T/prev.bpm" "$T/m.bpm" && bad "the interrupted job kept the old model" 
 # BACKPROP_MPI_TIMING=1: rank 0 says what the reduce cost.
 BACKPROP_MPI_TIMING=1 $MPIRUN -np 2 "$BP" train $I -q -o "$T/t.bpm" >/dev/null 2>"$T/err"
 contains "$T/err" "mpi: 2 processes," "the reduce's timing"
+# Rank 0's BACKPROP_MPI_TIMING decides for every rank (a timing barrier on one
+# rank alone would hang the job); ranks on different kernel paths are noted.
+$MPIRUN -np 1 env BACKPROP_MPI_TIMING=1 "$BP" train $I -q -o "$T/t2.bpm" : \
+    -np 1 env -u BACKPROP_ISA "$BP" train $I -q -o "$T/t2.bpm" >/dev/null 2>"$T/err" && ok ||
+    { bad "timing asked on rank 0 only"; cat "$T/err"; }
+contains "$T/err" "mpi: 2 processes," "rank 0's timing"
+if grep -qw avx2 /proc/cpuinfo; then
+    contains "$T/err" "rank 1 computes with the" "ranks on different kernel paths are noted"
+fi
 # A plain run does not start MPI (no launcher in its environment).
 env -u OMPI_COMM_WORLD_SIZE "$BP" train $I -q -o "$T/plain.bpm" >/dev/null 2>"$T/err" && ok ||
     { bad "a plain run"; cat "$T/err"; }
