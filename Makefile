@@ -1,6 +1,7 @@
 # backprop — GNU make build.
 #   make                 library (static + shared) and the CLI in build/
 #   make check           unit tests, CLI tests and examples
+#   make check-isa       `make check` once per CPU path (BACKPROP_ISA) this CPU runs
 #   make run             the article's worked example and a short training demo
 #   make bench           benchmarks (bench/results.md)
 #   make install PREFIX=/usr/local
@@ -55,14 +56,14 @@ STATIC := $(BUILD)/libbackprop.a
 SHARED := $(BUILD)/libbackprop.so
 CLI    := $(BUILD)/backprop
 
-.PHONY: all check run bench install install-python uninstall uninstall-python clean fuzz fuzz-build valgrind tests examples deps
+.PHONY: all check check-isa run bench install install-python uninstall uninstall-python clean fuzz fuzz-build valgrind tests examples deps
 
 # `make check` and `make run` first make sure the compiler, zlib and (for
 # check) cmocka are there, installing what is missing with apt-get when root
 # or with passwordless sudo, else saying the exact command (tools/deps.sh).
 # It runs while the Makefile is read, so even `make -j` builds nothing before.
-ifneq ($(filter check run,$(MAKECMDGOALS)),)
-DEPS_FOR := $(if $(filter check,$(MAKECMDGOALS)),check,run)
+ifneq ($(filter check check-isa run,$(MAKECMDGOALS)),)
+DEPS_FOR := $(if $(filter check check-isa,$(MAKECMDGOALS)),check,run)
 DEPS_RC := $(shell CC="$(CC)" sh tools/deps.sh $(DEPS_FOR) >&2; echo $$?)
 ifneq ($(DEPS_RC),0)
 $(error the build dependencies are missing (see above))
@@ -132,6 +133,18 @@ examples: $(EXAMPLE_BIN)
 
 check: all $(TEST_BIN) $(EXAMPLE_BIN)
 	@BUILD=$(BUILD) SAN_FLAGS="$(filter -fsanitize%,$(LDFLAGS))" sh tests/run.sh $(TEST_BIN)
+
+# The whole of `make check` once per CPU path this machine runs
+# (BACKPROP_ISA=portable, avx2, avx512; a path the CPU lacks is skipped with
+# one line).  `make check` itself already runs test_kernels and
+# tests/cli_isa_bits.sh on every path; this also puts every other test on each.
+check-isa: all $(TEST_BIN) $(EXAMPLE_BIN)
+	@for isa in portable avx2 avx512; do \
+	    if ! sh tests/isa.sh $$isa; then echo "check-isa: skipping $$isa (not supported by this CPU)"; continue; fi; \
+	    echo "check-isa: BACKPROP_ISA=$$isa"; \
+	    BACKPROP_ISA=$$isa BUILD=$(BUILD) SAN_FLAGS="$(filter -fsanitize%,$(LDFLAGS))" \
+	        sh tests/run.sh $(TEST_BIN) || exit 1; \
+	done
 
 run: all
 	sh examples/run.sh $(BUILD)

@@ -19,9 +19,11 @@
 # interface of nn/ for io/ and explain/ (nn/nn_internal.h, with the structs,
 # is nn/'s own); nn/error.h (bp_error_prefix) and nn/le.h (little-endian
 # codecs) expose no struct and serve io/ and explain/ too.
+# kernels/act_scalar.h is the one scalar definition of the activations and
+# their derivatives, which nn/activation.c exposes (bp_activation_apply).
 RULES='
 kernels  kernels/
-nn       nn/ kernels/backend.h kernels/rng.h
+nn       nn/ kernels/backend.h kernels/rng.h kernels/act_scalar.h
 io       io/ nn/net_io.h nn/error.h nn/le.h kernels/
 explain  explain/ io/ nn/net_io.h nn/error.h nn/le.h kernels/
 cli      cli/

@@ -38,8 +38,8 @@ static void run_with_bad_target(float bad, bp_loss loss, const char *want, int i
 static void test_nan_target_refused(void **state)
 {
     (void)state;
-    run_with_bad_target(NAN, BP_LOSS_MSE, "training data row 5: target 2 is nan", 0);
-    run_with_bad_target(INFINITY, BP_LOSS_MSE, "validation data row 5: target 2 is inf", 1);
+    run_with_bad_target(NAN, BP_LOSS_MSE, "training data: row 5, target column 2 is NaN", 0);
+    run_with_bad_target(INFINITY, BP_LOSS_MSE, "validation data: row 5, target column 2 is infinite", 1);
 }
 
 static void test_xent_target_out_of_range_refused(void **state)

@@ -134,6 +134,9 @@ struct bpk_backend {
     const char *name;     /* "cpu" */
     const bpk_ops *ops;
     int threads;          /* the execution context's width (CPU: pool threads) */
+    int host_memory;      /* 1: its memory is the host's, so nn/ may pass host
+                             pointers to ops and read its buffers directly; 0:
+                             only through upload/download (a GPU) */
     void *context;        /* the backend's own: CPU keeps its bpk_pool here */
 };
 
@@ -143,6 +146,13 @@ struct bpk_backend {
  * nn/, whose caller words it. */
 bpk_backend *bpk_cpu_backend_create(int threads, int *failed_thread);
 void bpk_backend_free(bpk_backend *be);
+/* A test backend: the CPU's ops and bits, but host_memory = 0 and every op
+ * aborts, naming itself, when a tensor argument is not memory this backend
+ * allocated (host arguments of the contract — upload/download's host side,
+ * gather_rows' src, count_correct's labels and idx — excepted).  Training on
+ * it proves nn/ would hand a GPU only device memory and sync at the right
+ * places (tests/test_backend.c, tests/cli_same_bits.sh). */
+bpk_backend *bpk_checked_backend_create(int threads, int *failed_thread);
 
 /* The scalar definitions every path shares (cpu_ops.c): the per-row loss and
  * the predicted class (1 output: a > 0.5; else the first largest). */

@@ -448,15 +448,21 @@ bpk_backend *bpk_cpu_backend_create(int threads, int *failed_thread)
     be->name = "cpu";
     be->ops = &cpu_ops;
     be->threads = bpk_pool_threads(pool);
+    be->host_memory = 1;
     be->context = pool;
     return be;
 }
+
+void bpk_checked_backend_free(bpk_backend *be); /* checked_backend.c */
 
 void bpk_backend_free(bpk_backend *be)
 {
     if (!be)
         return;
-    if (be->ops == &cpu_ops)
-        bpk_pool_free(pool_of(be));
+    if (be->ops != &cpu_ops) {
+        bpk_checked_backend_free(be);
+        return;
+    }
+    bpk_pool_free(pool_of(be));
     free(be);
 }

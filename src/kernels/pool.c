@@ -1,23 +1,42 @@
 /*
- * A persistent thread pool.  Workers are created once, spin briefly after a
- * job (so a training loop's back-to-back kernels do not pay a wake-up each)
- * and then sleep on a condition variable.  A job is a task range handed out
- * by an atomic counter to the caller and the workers; tasks write disjoint
- * memory, so which thread runs which task never changes a result.
+ * A persistent thread pool that degrades gracefully when the machine is
+ * shared.
+ *
+ * A job is `ntasks` fixed tasks handed out one at a time from an atomic
+ * countdown: the caller and every awake worker take the next task until none
+ * is left, so a worker that is descheduled (another process has its core)
+ * holds nobody up unless it is in the middle of a task — the caller and the
+ * other workers take the rest.  The caller then waits for the tasks still
+ * running, not for the workers: a worker that never woke up for a job is not
+ * waited for at all.  Tasks write disjoint memory and their split does not
+ * depend on who runs them, so which thread runs which task never changes a
+ * result (kernels.h's determinism rule).
+ *
+ * Waiting (a worker for the next job, the caller for the last running tasks)
+ * spins for a bounded time with a pause instruction — a training step's
+ * kernels follow each other within microseconds, and a wake-up costs more —
+ * then yields the core and sleeps on a condition variable, so a thread that
+ * has nothing to do never takes CPU time from one that has (its own caller
+ * on the same core, or another process).
  *
  * One job at a time per pool: bpk_pool_run must not be called concurrently
  * on the same pool, nor from inside one of its tasks.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "kernels.h"
+#include "pool_test.h"
 
-/* Spin iterations before sleeping (≈ tens of µs: covers the gap between
- * the kernels of one training step). */
-#define SPIN_ITERS 4000
+/* How long a waiting thread spins before it sleeps.  Long enough to cover
+ * the gap between the kernels of one training step (a few µs of serial
+ * work), short enough that a thread sharing its core with the one it waits
+ * for gives the core back soon. */
+#define SPIN_NS 30000L
 
 struct bpk_pool {
     int threads;
@@ -25,16 +44,23 @@ struct bpk_pool {
     int nstarted;
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done;
-    /* the current job (written by the caller before gen is bumped) */
+    /* The current job.  Written by the caller only while no task is handed
+     * out or running; read by a thread only after it has claimed a task of
+     * the job (the claim's acquire pairs with the caller's release), and the
+     * job cannot end before that task does. */
     bpk_task_fn fn;
     void *ctx;
     int ntasks;
-    atomic_int next;    /* next task to hand out */
-    atomic_int active;  /* workers still inside the current job */
-    atomic_uint gen;    /* job generation */
-    atomic_int sleepers;
+    atomic_int left;    /* tasks not yet handed out; task = ntasks − left */
+    atomic_int done;    /* tasks finished */
+    atomic_uint gen;    /* bumped for each job: what sleeping workers wait on */
+    atomic_int sleepers;      /* workers asleep on cv_work (or about to be) */
+    atomic_int caller_sleeps; /* the caller is asleep on cv_done (or about to be) */
     atomic_int stop;
 };
+
+/* Test-only: called before each task when set (tests/test_pool.c). */
+void (*bpk_pool_task_hook)(int task);
 
 static inline void cpu_relax(void)
 {
@@ -43,48 +69,81 @@ static inline void cpu_relax(void)
 #endif
 }
 
+static long elapsed_ns(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+/* Spins until ready(p) or SPIN_NS have passed; non-zero when ready. */
+static int spin_until(bpk_pool *p, int (*ready)(bpk_pool *))
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (ready(p))
+                return 1;
+            cpu_relax();
+        }
+        if (elapsed_ns(&t0) > SPIN_NS)
+            break;
+    }
+    /* Let a thread that shares this core (maybe the one being waited for)
+     * run before deciding to sleep. */
+    sched_yield();
+    return ready(p);
+}
+
+/* Claims and runs tasks until none is left to hand out. */
 static void run_tasks(bpk_pool *p)
 {
-    int n = p->ntasks;
     for (;;) {
-        int t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (t >= n)
-            break;
-        p->fn(p->ctx, t);
+        int left = atomic_fetch_sub_explicit(&p->left, 1, memory_order_acquire);
+        if (left <= 0)
+            return; /* nothing left (left is reset with a store for each job) */
+        int n = p->ntasks;
+        if (bpk_pool_task_hook)
+            bpk_pool_task_hook(n - left);
+        p->fn(p->ctx, n - left);
+        /* After this increment the job may end and the caller rewrite it:
+         * nothing of the job is read after it. */
+        if (atomic_fetch_add(&p->done, 1) + 1 == n && atomic_load(&p->caller_sleeps)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->cv_done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
 }
 
 void bpk_thread_cleanup(void); /* sgemm.c: frees this thread's packing buffers */
 
+static _Thread_local unsigned tl_seen; /* a worker's last job generation */
+
+static int new_job(bpk_pool *p)
+{
+    return atomic_load_explicit(&p->gen, memory_order_acquire) != tl_seen ||
+           atomic_load_explicit(&p->stop, memory_order_relaxed);
+}
+
 static void *worker(void *arg)
 {
     bpk_pool *p = arg;
-    unsigned seen = 0; /* gen starts at 0 before any worker exists: no job is missed */
+    tl_seen = 0; /* gen starts at 0 before any worker exists: no job is missed */
     for (;;) {
-        unsigned g = seen;
-        for (int i = 0; i < SPIN_ITERS; i++) {
-            g = atomic_load_explicit(&p->gen, memory_order_acquire);
-            if (g != seen || atomic_load_explicit(&p->stop, memory_order_relaxed))
-                break;
-            cpu_relax();
-        }
-        if (g == seen && !atomic_load(&p->stop)) {
+        if (!spin_until(p, new_job)) {
             pthread_mutex_lock(&p->mu);
             atomic_fetch_add(&p->sleepers, 1);
-            while ((g = atomic_load(&p->gen)) == seen && !atomic_load(&p->stop))
+            while (!new_job(p))
                 pthread_cond_wait(&p->cv_work, &p->mu);
             atomic_fetch_sub(&p->sleepers, 1);
             pthread_mutex_unlock(&p->mu);
         }
         if (atomic_load(&p->stop))
             break;
-        seen = g;
+        tl_seen = atomic_load_explicit(&p->gen, memory_order_acquire);
         run_tasks(p);
-        if (atomic_fetch_sub_explicit(&p->active, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->cv_done);
-            pthread_mutex_unlock(&p->mu);
-        }
     }
     bpk_thread_cleanup();
     return NULL;
@@ -104,10 +163,11 @@ bpk_pool *bpk_pool_create(int threads, int *failed_thread)
         return NULL;
     }
     p->threads = threads;
-    atomic_init(&p->next, 0);
-    atomic_init(&p->active, 0);
+    atomic_init(&p->left, 0);
+    atomic_init(&p->done, 0);
     atomic_init(&p->gen, 0);
     atomic_init(&p->sleepers, 0);
+    atomic_init(&p->caller_sleeps, 0);
     atomic_init(&p->stop, 0);
     if (threads == 1)
         return p;
@@ -154,34 +214,44 @@ void bpk_pool_free(bpk_pool *p)
 
 int bpk_pool_threads(const bpk_pool *p) { return p ? p->threads : 1; }
 
+static int job_done(bpk_pool *p)
+{
+    return atomic_load_explicit(&p->done, memory_order_acquire) == p->ntasks;
+}
+
 void bpk_pool_run(bpk_pool *p, int ntasks, bpk_task_fn fn, void *ctx)
 {
     if (ntasks <= 0)
         return;
     if (!p || p->threads == 1 || ntasks == 1) {
-        for (int t = 0; t < ntasks; t++)
+        for (int t = 0; t < ntasks; t++) {
+            if (bpk_pool_task_hook)
+                bpk_pool_task_hook(t);
             fn(ctx, t);
+        }
         return;
     }
+    /* No task of the previous job is handed out or running: the job's fields
+     * are the caller's until `left` publishes them. */
     p->fn = fn;
     p->ctx = ctx;
     p->ntasks = ntasks;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->active, p->nstarted, memory_order_relaxed);
-    atomic_fetch_add(&p->gen, 1); /* seq_cst: publishes the job, ordered before the read below */
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->left, ntasks, memory_order_release);
+    atomic_fetch_add(&p->gen, 1); /* seq_cst: ordered before the read of sleepers */
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv_work);
         pthread_mutex_unlock(&p->mu);
     }
     run_tasks(p);
-    for (int i = 0; i < SPIN_ITERS; i++) {
-        if (atomic_load_explicit(&p->active, memory_order_acquire) == 0)
-            return;
-        cpu_relax();
-    }
+    /* Only tasks that other threads are running now are waited for. */
+    if (job_done(p) || spin_until(p, job_done))
+        return;
     pthread_mutex_lock(&p->mu);
-    while (atomic_load(&p->active) != 0)
+    atomic_store(&p->caller_sleeps, 1); /* seq_cst: pairs with run_tasks' done/caller_sleeps */
+    while (!job_done(p))
         pthread_cond_wait(&p->cv_done, &p->mu);
+    atomic_store(&p->caller_sleeps, 0);
     pthread_mutex_unlock(&p->mu);
 }

@@ -80,6 +80,12 @@ static float *grow(float **p, size_t *cap, size_t need)
 }
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
+
+/* The parallel split (bpk_sgemm): tiles wanted per thread, and the smallest
+ * tile — columns when split along N, rows along M. */
+#define TILES_PER_THREAD 4
+#define MIN_TILE_N 64
+#define MIN_TILE_M 48
 static inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
 typedef struct gemm_job {
@@ -258,26 +264,27 @@ general:;
     int nk = (K + im->kc - 1) / im->kc;
     g.kc = (K + nk - 1) / nk;
 
-    /* Split C among the threads: along N when A is the smaller operand (each
-     * task then packs all of A), along M otherwise; up to two tasks per thread
-     * (handed out dynamically, so a descheduled thread delays less), each wide
-     * enough that the repacked operand stays a few percent of the work.  Any
-     * split gives the same bits; this one only decides speed. */
+    /* Split C into tiles, along N when A is the smaller operand (each tile
+     * then packs all of A), along M otherwise.  About TILES_PER_THREAD tiles
+     * per thread, handed out dynamically by the pool: when a thread is slow
+     * or descheduled (another process has its core) the others take its
+     * share, losing at most a tile's time.  Tiles stay wide enough that the
+     * operand each repacks is a couple of percent of its work.  Any split
+     * gives the same bits; this one only decides speed. */
     int T = bpk_pool_threads(pool);
     double flops = 2.0 * M * N * K;
     g.tm = M;
     g.tn = N;
     if (T > 1 && flops >= 2.0e5) {
+        int want = TILES_PER_THREAD * T;
         int nblk = (N + im->nr - 1) / im->nr, mblk = (M + im->mr - 1) / im->mr;
         int split_n = (M <= N && nblk >= T) || mblk < T;
         if (split_n && nblk >= 2) {
-            int nt = N / 256 < 2 * T ? N / 256 : 2 * T;
-            nt = nt < T ? T : nt / T * T;
-            g.tn = (nblk + nt - 1) / nt * im->nr;
+            int w = round_up((N + want - 1) / want, im->nr);
+            g.tn = w > MIN_TILE_N ? w : round_up(MIN_TILE_N, im->nr);
         } else if (mblk >= 2) {
-            int nt = M / 192 < 2 * T ? M / 192 : 2 * T;
-            nt = nt < T ? T : nt / T * T;
-            g.tm = (mblk + nt - 1) / nt * im->mr;
+            int h = round_up((M + want - 1) / want, im->mr);
+            g.tm = h > MIN_TILE_M ? h : round_up(MIN_TILE_M, im->mr);
         }
     }
     int ntm = (M + g.tm - 1) / g.tm;

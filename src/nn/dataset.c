@@ -424,6 +424,11 @@ bp_status bp_dataset_check_finite(const bp_dataset *ds, const char *name)
     return st;
 }
 
+bp_status bp_dataset_check_targets_finite(const bp_dataset *ds, const char *name)
+{
+    return ds->outputs > 0 ? check_matrix(ds->y, ds->rows, ds->outputs, name, "target") : BP_OK;
+}
+
 /* ---- schema: target names, row ids, notes ---------------------------------- */
 
 bp_status bp_dataset_set_target_names(bp_dataset *ds, int n, const char *const *names)

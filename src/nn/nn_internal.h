@@ -53,6 +53,11 @@ struct bp_workspace {
     float *input;  /* [max_batch][n_inputs]: scaled inputs for bp_predict */
     float *arena;     /* the buffers above, allocated by the backend */
     bpk_backend *be;  /* the ops, memory and threads every pass runs on */
+    /* The parameters the passes use: NULL on a backend whose memory is the
+     * host's (the passes use the net's own), else the backend's copy, which
+     * the trainer uploads at the start of a run and downloads to the net
+     * whenever the caller may look at it (bp_ws_params). */
+    float *params;
     /* Dropout (training only): the next layer reads drop_a = a ⊙ mask, where
      * mask holds 0 or 1/keep; a itself stays f(s) so f'(s) can use it. */
     int dropout_active;
@@ -88,6 +93,21 @@ bp_status bp_forward_dropout(const bp_net *net, bp_workspace *ws, const float *x
  * the trainer checks the whole data set once (bp_backward checks each call). */
 bp_status bp_backward_scaled(const bp_net *net, bp_workspace *ws, const float *x,
                              const float *target, int batch, float scale, float *loss);
+
+static inline float *bp_ws_params(const bp_net *net, const bp_workspace *ws)
+{
+    return ws->params ? ws->params : net->params;
+}
+
+/* A workspace on the backend `device` names: "cpu" (or NULL), or the
+ * test backend "checked" (kernels/checked_backend.c), whose memory counts as
+ * separate from the host's and whose ops refuse pointers they did not
+ * allocate — the stand-in for a GPU in `make check`.  The trainer's own
+ * workspace comes from here; bp_workspace_create is always the CPU's. */
+bp_status bp_workspace_create_on(bp_workspace **out, const bp_net *net, int max_batch,
+                                 int threads, const char *device);
+/* Every target of ds finite ("<name>: row R, target column C is NaN"). */
+bp_status bp_dataset_check_targets_finite(const bp_dataset *ds, const char *name);
 
 /* BP_OK if the workspace was made for a net of this architecture. */
 bp_status bp_workspace_check(const bp_net *net, const bp_workspace *ws);

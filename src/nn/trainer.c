@@ -43,6 +43,8 @@ struct bp_trainer {
     void *reduce_user;
     float *shard_grads; /* [shards / ranks][shard_len]: this rank's shard vectors */
     float *shard_total; /* [shard_len]: their sum over all ranks */
+    float *host_shards, *host_total; /* the same in host memory, for the hook on a
+                                        device backend (malloc'd; NULL otherwise) */
 };
 
 /* Statistics appended to each shard's gradient vector (backprop.h). */
@@ -229,6 +231,8 @@ void bp_trainer_free(bp_trainer *tr)
                 bpk_release(tr->ws->be, bufs[i]);
     }
     bp_workspace_free(tr->ws);
+    free(tr->host_shards);
+    free(tr->host_total);
     free(tr->order);
     free(tr);
 }
@@ -279,7 +283,10 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
     tr->ranks = 1;
     tr->best_val = INFINITY;
     /* The workspace first: its backend allocates everything else. */
-    if ((st = bp_workspace_create(&tr->ws, net, o.batch_size, o.threads)) != BP_OK ||
+    /* BACKPROP_DEVICE=checked trains on the test backend that stands in
+     * for a device (kernels/checked_backend.c); the default is the CPU. */
+    if ((st = bp_workspace_create_on(&tr->ws, net, o.batch_size, o.threads,
+                                     getenv("BACKPROP_DEVICE"))) != BP_OK ||
         (o.dropout > 0 && (st = bp_workspace_enable_dropout(tr->ws)) != BP_OK)) {
         bp_trainer_free(tr);
         return st;
@@ -404,14 +411,16 @@ static void locate_nonfinite(const bp_net *net, const bp_workspace *ws, char *bu
         size_t i = is < ia ? is : ia;
         if (i < n) {
             int j = (int)(i % (size_t)net->layer[l].units);
+            float s;
+            bpk_download(ws->be, &s, ws->s[l] + i, 1);
             snprintf(buf, cap, "layer %d, neuron %s (weighted sum s = %g)", l + 1,
-                     bp_neuron_name(net, l, j, name, sizeof name), ws->s[l][i]);
+                     bp_neuron_name(net, l, j, name, sizeof name), (double)s);
             return;
         }
     }
     for (int l = 0; l < net->n_layers; l++) {
         size_t n = (size_t)net->layer[l].units * (size_t)net->fan_in[l];
-        size_t i = bpk_find_nonfinite(ws->be, net->params + net->w_offset[l], n);
+        size_t i = bpk_find_nonfinite(ws->be, bp_ws_params(net, ws) + net->w_offset[l], n);
         if (i < n) {
             snprintf(buf, cap, "layer %d, weights of neuron %s", l + 1,
                      bp_neuron_name(net, l, (int)(i / (size_t)net->fan_in[l]), name,
@@ -422,11 +431,20 @@ static void locate_nonfinite(const bp_net *net, const bp_workspace *ws, char *bu
     snprintf(buf, cap, "the loss of layer %d's outputs", net->n_layers);
 }
 
+/* The net's parameters from the backend's copy (a device backend's), before
+ * the caller may look at the net: callbacks, stops, the end of a run. */
+static void params_to_host(bp_trainer *tr)
+{
+    if (tr->ws->params)
+        bpk_download(tr->ws->be, tr->net->params, tr->ws->params, tr->net->n_params);
+}
+
 static bp_status diverged(bp_trainer *tr, int epoch, size_t batch, const char *where, float lr)
 {
     const bp_train_options *o = &tr->opts;
     /* Put back the weights of the last good epoch so the caller keeps a usable model. */
-    bpk_copy(tr->ws->be, tr->net->params, tr->last_good, tr->net->n_params);
+    bpk_copy(tr->ws->be, bp_ws_params(tr->net, tr->ws), tr->last_good, tr->net->n_params);
+    params_to_host(tr);
     const char *hint =
         o->optimizer == BP_OPT_RPROP
             ? "the data may hold extreme values; scale the inputs (--scale standard)"
@@ -452,7 +470,7 @@ static void optimizer_step(bp_trainer *tr, float *g, float lr)
     bpk_backend *be = tr->ws->be;
     size_t n = net->n_params;
     if (o->weight_decay > 0 && o->optimizer != BP_OPT_ADAMW)
-        bpk_axpy(be, g, net->params, n, o->weight_decay); /* g += λ·w */
+        bpk_axpy(be, g, bp_ws_params(net, tr->ws), n, o->weight_decay); /* g += λ·w */
     if (o->clip_norm > 0) {
         double norm = sqrt(bpk_sumsq(be, g, n));
         if (norm > o->clip_norm)
@@ -477,7 +495,7 @@ static void optimizer_step(bp_trainer *tr, float *g, float lr)
         .rprop_delta_max = o->rprop_delta_max,
     };
     int rprop = o->optimizer == BP_OPT_RPROP;
-    bpk_update_params(be, &u, net->params, g, rprop ? tr->rprop_step : tr->m,
+    bpk_update_params(be, &u, bp_ws_params(net, tr->ws), g, rprop ? tr->rprop_step : tr->m,
                       rprop ? tr->rprop_prev : tr->v, n);
 }
 
@@ -592,11 +610,13 @@ static bp_status stopped(bp_trainer *tr, int epoch, size_t b, size_t batches, fl
     bp_net *net = tr->net;
     tr->stop = 0;
     bp_online_flush(net, tr->ws);
-    if (bpk_find_nonfinite(tr->ws->be, net->params, net->n_params) < net->n_params) {
+    if (bpk_find_nonfinite(tr->ws->be, bp_ws_params(net, tr->ws), net->n_params) <
+        net->n_params) {
         char where[160];
         locate_nonfinite(net, tr->ws, where, sizeof where);
         return diverged(tr, epoch, b, where, lr);
     }
+    params_to_host(tr);
     if (b + 1 == batches)
         return bp_error(BP_ERR_INTERRUPTED, "training interrupted after epoch %d", epoch + 1);
     return bp_error(BP_ERR_INTERRUPTED, "training interrupted in epoch %d after batch %zu of %zu",
@@ -650,12 +670,13 @@ static bp_status batch_gradient(bp_trainer *tr, const epoch_run *er, size_t b, i
  * step), into vec[0..n_params), and the shard's statistics after it.  A shard
  * larger than the workspace (full-batch RPROP) is summed in chunks. */
 static bp_status shard_gradient(bp_trainer *tr, const bp_dataset *ds, const epoch_run *er,
-                                size_t first, size_t count, float scale, float *vec)
+                                size_t first, size_t count, float scale, int stop, float *vec)
 {
     const bp_net *net = tr->net;
     size_t np = net->n_params, B = (size_t)tr->opts.batch_size;
-    float *stats = vec + np;
-    bpk_fill(tr->ws->be, vec, np + STAT_COUNT, 0.0f);
+    float stats[STAT_COUNT] = {0};
+    stats[STAT_STOP] = stop ? 1.0f : 0.0f;
+    bpk_fill(tr->ws->be, vec, np, 0.0f);
     for (size_t done = 0; done < count; done += B) {
         int m = (int)(count - done < B ? count - done : B);
         gather(tr, ds, tr->order, first + done, m);
@@ -679,6 +700,7 @@ static bp_status shard_gradient(bp_trainer *tr, const bp_dataset *ds, const epoc
         stats[STAT_CORRECT] += (float)batch_correct(tr, ds, tr->order, first + done, m);
         stats[STAT_ROWS] += (float)m;
     }
+    bpk_upload(tr->ws->be, vec + np, stats, STAT_COUNT);
     return BP_OK;
 }
 
@@ -691,11 +713,21 @@ static bp_status reduce_shards(bp_trainer *tr)
         bpk_sum_vectors(tr->ws->be, tr->shard_grads, local, len, tr->shard_total);
         return BP_OK;
     }
+    /* The hook works on host memory: a device backend's vectors go through
+     * host buffers (tr->host_shards, tr->host_total). */
+    bpk_backend *be = tr->ws->be;
+    float *grads = tr->shard_grads, *total = tr->shard_total;
+    if (!be->host_memory) {
+        bpk_download(be, tr->host_shards, grads, (size_t)local * len);
+        grads = tr->host_shards;
+        total = tr->host_total;
+    }
     char err[256] = "";
-    if (tr->reduce(tr->reduce_user, tr->shard_grads, local, len, tr->shard_total, err,
-                   sizeof err) != 0)
+    if (tr->reduce(tr->reduce_user, grads, local, len, total, err, sizeof err) != 0)
         return bp_error(BP_ERR_IO, "combining the gradients of %d processes failed: %s",
                         tr->ranks, err[0] ? err : "the reduce gave no reason");
+    if (!be->host_memory)
+        bpk_upload(be, tr->shard_total, total, len);
     return BP_OK;
 }
 
@@ -710,15 +742,16 @@ static bp_status sharded_step(bp_trainer *tr, const bp_dataset *ds, epoch_run *e
     for (int j = 0; j < local; j++) {
         size_t lo = n * (size_t)(k0 + j) / (size_t)S, hi = n * (size_t)(k0 + j + 1) / (size_t)S;
         float *vec = tr->shard_grads + (size_t)j * len;
-        bp_status st = shard_gradient(tr, ds, er, first + lo, hi - lo, 1.0f / (float)n, vec);
+        bp_status st = shard_gradient(tr, ds, er, first + lo, hi - lo, 1.0f / (float)n,
+                                      j == 0 && tr->stop, vec);
         if (st != BP_OK)
             return st;
-        vec[np + STAT_STOP] = j == 0 && tr->stop ? 1.0f : 0.0f;
     }
     bp_status st = reduce_shards(tr);
     if (st != BP_OK)
         return st;
-    const float *stats = tr->shard_total + np;
+    float stats[STAT_COUNT];
+    bpk_download(tr->ws->be, stats, tr->shard_total + np, STAT_COUNT);
     if (!isfinite(stats[STAT_LOSS])) {
         char where[160];
         locate_nonfinite(tr->net, tr->ws, where, sizeof where);
@@ -774,6 +807,7 @@ static bp_status report_progress(bp_trainer *tr, const bp_dataset *ds, const epo
     /* The callback may look at the net: apply any pending online update
      * (same bits as applying it later). */
     bp_online_flush(tr->net, tr->ws);
+    params_to_host(tr);
     double secs = now_seconds() - er->t0, seen = (double)er->seen;
     bp_epoch_report r = {tr, er->epoch + 1, o->epochs, 1, b + 1, er->steps, secs,
                          secs > 0 ? seen / secs : 0, er->lr, er->loss_sum / seen,
@@ -806,7 +840,8 @@ static bp_status run_steps(bp_trainer *tr, const bp_dataset *train, epoch_run *e
     if (er->full_batch && !sharded)
         optimizer_step(tr, tr->full_grad, er->lr); /* the steps were chunks of one batch */
     bp_online_flush(net, tr->ws);
-    if (bpk_find_nonfinite(tr->ws->be, net->params, net->n_params) < net->n_params) {
+    if (bpk_find_nonfinite(tr->ws->be, bp_ws_params(net, tr->ws), net->n_params) <
+        net->n_params) {
         char where[160];
         locate_nonfinite(net, tr->ws, where, sizeof where);
         return diverged(tr, er->epoch, er->steps - 1, where, er->lr);
@@ -827,23 +862,10 @@ static void watch_improvement(bp_trainer *tr, bp_epoch_report *r, int has_val, i
         tr->bad_epochs = 0;
         r->improved = 1;
         if (has_val)
-            bpk_copy(tr->ws->be, tr->best, tr->net->params, tr->net->n_params);
+            bpk_copy(tr->ws->be, tr->best, bp_ws_params(tr->net, tr->ws), tr->net->n_params);
     } else if (++tr->bad_epochs >= o->patience) {
         *stop = 1;
     }
-}
-
-/* Every target finite, once per run: the steps do not check them again. */
-static bp_status check_targets_finite(const bp_trainer *tr, const bp_dataset *ds,
-                                      const char *which)
-{
-    size_t cols = (size_t)bp_dataset_outputs(ds), n = bp_dataset_rows(ds) * cols;
-    const float *y = bp_dataset_y_const(ds);
-    size_t i = bpk_find_nonfinite(tr->ws->be, y, n);
-    if (i < n)
-        return bp_error(BP_ERR_NUMERIC, "%s data row %zu: target %zu is %g", which,
-                        i / cols + 1, i % cols + 1, (double)y[i]);
-    return BP_OK;
 }
 
 /* Checks and buffers a run needs before its first epoch. */
@@ -855,9 +877,9 @@ static bp_status prepare_run(bp_trainer *tr, const bp_dataset *train, const bp_d
     if (st == BP_OK && val)
         st = bp_check_data_fits(net, val, "validation", "net");
     if (st == BP_OK)
-        st = check_targets_finite(tr, train, "training");
+        st = bp_dataset_check_targets_finite(train, "training data");
     if (st == BP_OK && val)
-        st = check_targets_finite(tr, val, "validation");
+        st = bp_dataset_check_targets_finite(val, "validation data");
     if (st == BP_OK)
         st = bp_check_targets(net, bp_dataset_y_const(train), bp_dataset_rows(train),
                               "training data row");
@@ -877,11 +899,19 @@ static bp_status prepare_run(bp_trainer *tr, const bp_dataset *train, const bp_d
         tr->order = bigger;
         tr->order_cap = need;
     }
+    /* The net may have changed since the last run (a loaded checkpoint). */
+    if (tr->ws->params)
+        bpk_upload(tr->ws->be, tr->ws->params, net->params, net->n_params);
     if (o->shards > 0 && !tr->shard_total) {
         size_t len = bp_trainer_shard_len(tr), local = (size_t)(o->shards / tr->ranks);
         tr->shard_grads = alloc_params(tr, local * len);
         tr->shard_total = alloc_params(tr, len);
-        if (!tr->shard_grads || !tr->shard_total)
+        if (tr->shard_grads && tr->shard_total && !tr->ws->be->host_memory) {
+            tr->host_shards = malloc(local * len * sizeof(float));
+            tr->host_total = malloc(len * sizeof(float));
+        }
+        if (!tr->shard_grads || !tr->shard_total ||
+            (!tr->ws->be->host_memory && (!tr->host_shards || !tr->host_total)))
             return bp_error(BP_ERR_NOMEM, "out of memory for %zu shard gradients", local);
     }
     return BP_OK;
@@ -902,7 +932,7 @@ static epoch_run start_epoch(bp_trainer *tr, size_t rows)
     /* Online SGD with nothing else to do per step takes the fused batch-1 path. */
     er.online = o->batch_size == 1 && o->optimizer == BP_OPT_SGD && o->dropout == 0 &&
                 o->weight_decay == 0 && o->clip_norm == 0 && o->shards == 0 && !tr->reduce;
-    bpk_copy(tr->ws->be, tr->last_good, tr->net->params, tr->net->n_params);
+    bpk_copy(tr->ws->be, tr->last_good, bp_ws_params(tr->net, tr->ws), tr->net->n_params);
     for (size_t i = 0; i < rows; i++)
         tr->order[i] = i;
     if (o->shuffle) {
@@ -928,6 +958,7 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
         epoch_run er = start_epoch(tr, rows);
         if ((st = run_steps(tr, train, &er)) != BP_OK)
             return st;
+        params_to_host(tr);
         double secs = now_seconds() - er.t0;
         bp_epoch_report r = {tr, er.epoch + 1, o->epochs, 0, er.steps, er.steps, secs,
                              secs > 0 ? rows / secs : 0, er.lr, er.loss_sum / (double)rows,
@@ -948,7 +979,8 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             break;
     }
     if (o->patience > 0 && val && isfinite(tr->best_val)) {
-        bpk_copy(tr->ws->be, net->params, tr->best, net->n_params);
+        bpk_copy(tr->ws->be, bp_ws_params(net, tr->ws), tr->best, net->n_params);
+        params_to_host(tr);
         char v[64];
         snprintf(v, sizeof v, "%.9g", tr->best_val);
         bp_net_set_meta(net, "best_val_loss", v);
@@ -1138,6 +1170,17 @@ static void get_array(bytes_in *b, float *dst, size_t n)
         dst[i] = get_f32(b);
 }
 
+/* The optimizer state arrays in checkpoint order (NULL ones are absent). */
+enum { STATE_ARRAYS = 5 };
+static void state_slots(bp_trainer *tr, float **slots[STATE_ARRAYS])
+{
+    slots[0] = &tr->m;
+    slots[1] = &tr->v;
+    slots[2] = &tr->rprop_step;
+    slots[3] = &tr->rprop_prev;
+    slots[4] = &tr->best;
+}
+
 bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, size_t *len)
 {
     const bp_train_options *o = &tr->opts;
@@ -1179,11 +1222,17 @@ bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, si
     put_u32(&b, (uint32_t)tr->bad_epochs);
     size_t n = tr->net->n_params;
     put_u64(&b, n);
-    put_array(&b, tr->m, n);
-    put_array(&b, tr->v, n);
-    put_array(&b, tr->rprop_step, n);
-    put_array(&b, tr->rprop_prev, n);
-    put_array(&b, tr->best, n);
+    float **slots[STATE_ARRAYS];
+    state_slots((bp_trainer *)tr, slots); /* only read here */
+    for (int k = 0; k < STATE_ARRAYS; k++) {
+        const float *a = *slots[k];
+        float *host = NULL;
+        if (a && !tr->ws->be->host_memory && (host = malloc(n * sizeof(float))) != NULL)
+            bpk_download(tr->ws->be, host, a, n);
+        b.failed |= a && !tr->ws->be->host_memory && !host;
+        put_array(&b, host ? host : a, n);
+        free(host);
+    }
     if (b.failed) {
         free(b.p);
         return bp_error(BP_ERR_NOMEM, "out of memory saving the trainer state");
@@ -1196,15 +1245,16 @@ bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, si
 /* A loaded optimizer state must be one training could have produced: every
  * value finite, second moments ≥ 0, RPROP steps inside [delta_min,
  * delta_max].  Refused here rather than reported later as divergence. */
-static bp_status check_state_arrays(const bp_trainer *tr, size_t n)
+static bp_status check_state_arrays(const bp_trainer *tr, float *const host[STATE_ARRAYS],
+                                    size_t n)
 {
     const struct {
         const float *a;
         const char *name;
         int nonneg;
-    } arr[] = {{tr->m, "first moments (m)", 0},   {tr->v, "second moments (v)", 1},
-               {tr->rprop_step, "RPROP steps", 1}, {tr->rprop_prev, "RPROP previous gradients", 0},
-               {tr->best, "best weights", 0}};
+    } arr[] = {{host[0], "first moments (m)", 0},   {host[1], "second moments (v)", 1},
+               {host[2], "RPROP steps", 1}, {host[3], "RPROP previous gradients", 0},
+               {host[4], "best weights", 0}};
     const bp_train_options *o = &tr->opts;
     for (size_t k = 0; k < sizeof arr / sizeof arr[0]; k++) {
         if (!arr[k].a)
@@ -1212,18 +1262,57 @@ static bp_status check_state_arrays(const bp_trainer *tr, size_t n)
         for (size_t i = 0; i < n; i++) {
             float x = arr[k].a[i];
             int bad = !isfinite(x) || (arr[k].nonneg && x < 0);
-            if (arr[k].a == tr->rprop_step) /* the first step is delta_zero, then clamped */
+            if (k == 2) /* RPROP's first step is delta_zero, then clamped */
                 bad = bad || x < fminf(o->rprop_delta_min, o->rprop_delta_zero) ||
                       x > fmaxf(o->rprop_delta_max, o->rprop_delta_zero);
             if (bad)
                 return bp_error(BP_ERR_FORMAT, "trainer state: %s: value %zu is %g, %s", arr[k].name,
                                 i + 1, (double)x,
-                                arr[k].a == tr->rprop_step ? "outside [delta_min, delta_max]"
+                                k == 2                     ? "outside [delta_min, delta_max]"
                                 : arr[k].nonneg            ? "not a finite number >= 0"
                                                            : "not a finite number");
         }
     }
     return BP_OK;
+}
+
+/* The options a state of `version` holds (fields a version lacks keep
+ * their defaults). */
+static void get_options(bytes_in *b, uint32_t version, bp_train_options *o)
+{
+    bp_train_options_default(o);
+    o->epochs = (int)get_u32(b);
+    o->batch_size = (int)get_u32(b);
+    o->learning_rate = get_f32(b);
+    o->optimizer = (bp_optimizer)get_u32(b);
+    o->momentum = get_f32(b);
+    o->beta1 = get_f32(b);
+    o->beta2 = get_f32(b);
+    o->eps = get_f32(b);
+    o->rho = get_f32(b);
+    o->weight_decay = get_f32(b);
+    o->dropout = get_f32(b);
+    o->schedule = (bp_schedule)get_u32(b);
+    o->step_every = (int)get_u32(b);
+    o->step_gamma = get_f32(b);
+    o->min_lr = get_f32(b);
+    o->warmup_epochs = (int)get_u32(b);
+    o->clip_norm = get_f32(b);
+    o->patience = (int)get_u32(b);
+    o->seed = get_u64(b);
+    o->threads = (int)get_u32(b);
+    o->shuffle = (int)get_u32(b);
+    o->rprop_increase = get_f32(b);
+    o->rprop_decrease = get_f32(b);
+    o->rprop_delta_min = get_f32(b);
+    o->rprop_delta_max = get_f32(b);
+    o->rprop_delta_zero = get_f32(b);
+    if (version >= 2) {
+        o->min_delta = get_f32(b);
+        o->flat_spot = get_f32(b);
+    }
+    if (version >= 3)
+        o->shards = (int)get_u32(b);
 }
 
 bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned char *blob,
@@ -1239,39 +1328,7 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
         return bp_error(BP_ERR_FORMAT, "trainer state version %u is not supported (this build "
                                        "reads %u)", version, STATE_VERSION);
     bp_train_options o;
-    bp_train_options_default(&o);
-    o.epochs = (int)get_u32(&b);
-    o.batch_size = (int)get_u32(&b);
-    o.learning_rate = get_f32(&b);
-    o.optimizer = (bp_optimizer)get_u32(&b);
-    o.momentum = get_f32(&b);
-    o.beta1 = get_f32(&b);
-    o.beta2 = get_f32(&b);
-    o.eps = get_f32(&b);
-    o.rho = get_f32(&b);
-    o.weight_decay = get_f32(&b);
-    o.dropout = get_f32(&b);
-    o.schedule = (bp_schedule)get_u32(&b);
-    o.step_every = (int)get_u32(&b);
-    o.step_gamma = get_f32(&b);
-    o.min_lr = get_f32(&b);
-    o.warmup_epochs = (int)get_u32(&b);
-    o.clip_norm = get_f32(&b);
-    o.patience = (int)get_u32(&b);
-    o.seed = get_u64(&b);
-    o.threads = (int)get_u32(&b);
-    o.shuffle = (int)get_u32(&b);
-    o.rprop_increase = get_f32(&b);
-    o.rprop_decrease = get_f32(&b);
-    o.rprop_delta_min = get_f32(&b);
-    o.rprop_delta_max = get_f32(&b);
-    o.rprop_delta_zero = get_f32(&b);
-    if (version >= 2) {
-        o.min_delta = get_f32(&b);
-        o.flat_spot = get_f32(&b);
-    }
-    if (version >= 3)
-        o.shards = (int)get_u32(&b);
+    get_options(&b, version, &o);
     int epochs_done = (int)get_u32(&b);
     uint64_t steps = get_u64(&b);
     double best_val = get_f64(&b);
@@ -1295,17 +1352,26 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
     tr->steps = steps;
     tr->best_val = best_val;
     tr->bad_epochs = bad_epochs;
-    get_array(&b, tr->m, n);
-    get_array(&b, tr->v, n);
-    get_array(&b, tr->rprop_step, n);
-    get_array(&b, tr->rprop_prev, n);
-    get_array(&b, tr->best, n);
-    if (b.failed || b.pos != len) {
-        bp_trainer_free(tr);
-        return bp_error(BP_ERR_FORMAT, "trainer state: optimizer arrays do not match the "
-                                       "optimizer, or the state is truncated");
+    /* Read and checked in host memory, then handed to the backend. */
+    float **slots[STATE_ARRAYS], *host[STATE_ARRAYS] = {0};
+    state_slots(tr, slots);
+    int device = !tr->ws->be->host_memory;
+    for (int k = 0; k < STATE_ARRAYS; k++) {
+        host[k] = *slots[k] && device ? malloc(n * sizeof(float)) : *slots[k];
+        b.failed |= *slots[k] && !host[k];
+        get_array(&b, host[k], n);
     }
-    if ((st = check_state_arrays(tr, n)) != BP_OK) {
+    if (b.failed || b.pos != len)
+        st = bp_error(BP_ERR_FORMAT, "trainer state: optimizer arrays do not match the "
+                                     "optimizer, or the state is truncated");
+    else
+        st = check_state_arrays(tr, host, n);
+    for (int k = 0; k < STATE_ARRAYS && device; k++) {
+        if (host[k] && st == BP_OK)
+            bpk_upload(tr->ws->be, *slots[k], host[k], n);
+        free(host[k]);
+    }
+    if (st != BP_OK) {
         bp_trainer_free(tr);
         return st;
     }

@@ -16,25 +16,33 @@
 /* Room for n floats, rounded up to 16 so every buffer starts 64-byte aligned. */
 static size_t padded(size_t n) { return (n + 15) & ~(size_t)15; }
 
-/* The CPU backend, with the message kernels/ leaves to its caller. */
-static bpk_backend *backend_create(int threads)
+/* The backend `device` names, with the message kernels/ leaves to its caller. */
+static bp_status backend_create(bpk_backend **out, int threads, const char *device)
 {
     int failed = 0;
-    bpk_backend *be = bpk_cpu_backend_create(threads, &failed);
-    if (be)
-        return be;
+    int checked = device && strcmp(device, "checked") == 0;
+    if (device && !checked && strcmp(device, "cpu") != 0)
+        return bp_error(BP_ERR_ARG, "unknown device \"%s\" (this build has: cpu)", device);
+    *out = checked ? bpk_checked_backend_create(threads, &failed)
+                   : bpk_cpu_backend_create(threads, &failed);
+    if (*out)
+        return BP_OK;
     if (errno == EINVAL && threads < 1)
-        bp_error(BP_ERR_ARG, "thread count must be at least 1 (got %d)", threads);
-    else if (errno == EINVAL)
-        bp_error(BP_ERR_ARG, "thread count %d is too large (at most 1024)", threads);
-    else if (errno == EAGAIN)
-        bp_error(BP_ERR_NOMEM, "cannot create thread %d of a pool of %d", failed, threads);
-    else
-        bp_error(BP_ERR_NOMEM, "out of memory creating a thread pool");
-    return NULL;
+        return bp_error(BP_ERR_ARG, "thread count must be at least 1 (got %d)", threads);
+    if (errno == EINVAL)
+        return bp_error(BP_ERR_ARG, "thread count %d is too large (at most 1024)", threads);
+    if (errno == EAGAIN)
+        return bp_error(BP_ERR_NOMEM, "cannot create thread %d of a pool of %d", failed, threads);
+    return bp_error(BP_ERR_NOMEM, "out of memory creating a thread pool");
 }
 
 bp_status bp_workspace_create(bp_workspace **out, const bp_net *net, int max_batch, int threads)
+{
+    return bp_workspace_create_on(out, net, max_batch, threads, NULL);
+}
+
+bp_status bp_workspace_create_on(bp_workspace **out, const bp_net *net, int max_batch,
+                                 int threads, const char *device)
 {
     if (out)
         *out = NULL;
@@ -73,12 +81,16 @@ bp_status bp_workspace_create(bp_workspace **out, const bp_net *net, int max_bat
     total += padded(rows * (size_t)net->n_inputs);
 
     /* The backend first: it owns the arena's memory. */
-    ws->be = backend_create(threads);
-    if (!ws->be) {
+    bp_status st = backend_create(&ws->be, threads, device);
+    if (st != BP_OK) {
         free(ws);
-        return BP_ERR_NOMEM;
+        return st;
     }
     ws->arena = bpk_alloc(ws->be, total);
+    if (ws->arena && !ws->be->host_memory && !(ws->params = bpk_alloc(ws->be, net->n_params))) {
+        bpk_release(ws->be, ws->arena);
+        ws->arena = NULL;
+    }
     if (!ws->arena) {
         bpk_backend_free(ws->be);
         free(ws);
@@ -109,6 +121,8 @@ void bp_workspace_free(bp_workspace *ws)
         return;
     if (ws->drop_arena)
         bpk_release(ws->be, ws->drop_arena);
+    if (ws->params)
+        bpk_release(ws->be, ws->params);
     bpk_release(ws->be, ws->arena);
     bpk_backend_free(ws->be);
     free(ws);
@@ -195,6 +209,12 @@ static bp_status check_batch(const bp_workspace *ws, int batch)
     return BP_OK;
 }
 
+/* Layer l's biases in the parameters the passes use (NULL without bias). */
+static const float *ws_biases(const bp_net *net, const bp_workspace *ws, int l)
+{
+    return net->layer[l].bias ? bp_ws_params(net, ws) + net->b_offset[l] : NULL;
+}
+
 /* One dense layer forward, for a batch of `rows`:
  *   s = x · Wᵀ + b,  a = f(s)
  * x is [rows][fan_in], W is [units][fan_in] (row j: neuron j's weights, as
@@ -245,8 +265,8 @@ static bp_status forward(const bp_net *net, bp_workspace *ws, const float *x, in
     for (int l = 0; l < net->n_layers; l++) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
         /* s = a_prev · Wᵀ: W is [units][fan_in], so each row of s is W · a_prev_row. */
-        dense_forward(ws->be, layer_input(ws, l, x), net->params + net->w_offset[l],
-                      bp_net_biases_const(net, l), ws->s[l], ws->a[l], batch, fan_in, units,
+        dense_forward(ws->be, layer_input(ws, l, x), bp_ws_params(net, ws) + net->w_offset[l],
+                      ws_biases(net, ws, l), ws->s[l], ws->a[l], batch, fan_in, units,
                       net->layer[l].act, net->layer[l].slope);
         /* Masks are drawn in row order, so they do not depend on the thread count. */
         if (src && l + 1 < net->n_layers)
@@ -409,7 +429,7 @@ bp_status bp_backward_scaled(const bp_net *net, bp_workspace *ws, const float *x
     output_delta(net, ws, target, batch);
     for (int l = net->n_layers - 1; l >= 0; l--) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
-        dense_backward(ws->be, layer_input(ws, l, x), net->params + net->w_offset[l],
+        dense_backward(ws->be, layer_input(ws, l, x), bp_ws_params(net, ws) + net->w_offset[l],
                        ws->delta[l], l > 0 ? ws->delta[l - 1] : NULL,
                        ws->grads + net->w_offset[l],
                        net->layer[l].bias ? ws->grads + net->b_offset[l] : NULL, batch, fan_in,
@@ -434,7 +454,7 @@ bp_status bp_sgd_step(bp_net *net, const bp_workspace *ws, float learning_rate)
     if (!isfinite(learning_rate))
         return bp_error(BP_ERR_ARG, "learning rate is not finite");
     bpk_update u = {.optimizer = BP_OPT_SGD, .lr = learning_rate};
-    bpk_update_params(ws->be, &u, net->params, ws->grads, NULL, NULL, net->n_params);
+    bpk_update_params(ws->be, &u, bp_ws_params(net, ws), ws->grads, NULL, NULL, net->n_params);
     return BP_OK;
 }
 
@@ -458,13 +478,13 @@ static bp_status train_sample(bp_net *net, bp_workspace *ws, const float *x, con
     const float *a_prev = x;
     for (int l = 0; l < net->n_layers; l++) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
-        float *W = net->params + net->w_offset[l];
+        float *W = bp_ws_params(net, ws) + net->w_offset[l];
         if (l == 0 && ws->online_pending) {
             bpk_sger_sgemv(ws->be, units, fan_in, -ws->online_lr, ws->delta[0], ws->input, W, fan_in, x,
-                           bp_net_biases_const(net, 0), ws->s[0]);
+                           ws_biases(net, ws, 0), ws->s[0]);
             ws->online_pending = 0;
         } else {
-            bpk_sgemv(ws->be, units, fan_in, W, fan_in, a_prev, bp_net_biases_const(net, l), ws->s[l]);
+            bpk_sgemv(ws->be, units, fan_in, W, fan_in, a_prev, ws_biases(net, ws, l), ws->s[l]);
         }
         bpk_bias_act_forward(ws->be, ws->s[l], ws->a[l], 1, units, NULL, net->layer[l].act,
                              net->layer[l].slope);
@@ -481,7 +501,7 @@ static bp_status train_sample(bp_net *net, bp_workspace *ws, const float *x, con
      * step w' = w − η·δ ⊗ a_prev changes them, as in the article. */
     for (int l = net->n_layers - 1; l >= 0; l--) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
-        float *W = net->params + net->w_offset[l];
+        float *W = bp_ws_params(net, ws) + net->w_offset[l];
         const float *a_prev_l = l > 0 ? ws->a[l - 1] : x;
         if (l > 0) {
             bpk_sgemv_t(ws->be, units, fan_in, W, fan_in, ws->delta[l], ws->delta[l - 1]);
@@ -499,7 +519,7 @@ static bp_status train_sample(bp_net *net, bp_workspace *ws, const float *x, con
         }
         if (net->layer[l].bias)
             bpk_update_params(ws->be, &(bpk_update){.optimizer = BP_OPT_SGD, .lr = learning_rate},
-                              net->params + net->b_offset[l], ws->delta[l], NULL, NULL,
+                              bp_ws_params(net, ws) + net->b_offset[l], ws->delta[l], NULL, NULL,
                               (size_t)units);
     }
     return BP_OK;
@@ -524,7 +544,7 @@ bp_status bp_online_flush(bp_net *net, bp_workspace *ws)
     if (st != BP_OK || !ws->online_pending)
         return st;
     bpk_sger(ws->be, net->layer[0].units, net->fan_in[0], -ws->online_lr, ws->delta[0], ws->input,
-             net->params + net->w_offset[0], net->fan_in[0]);
+             bp_ws_params(net, ws) + net->w_offset[0], net->fan_in[0]);
     ws->online_pending = 0;
     return BP_OK;
 }

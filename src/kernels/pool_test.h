@@ -1,0 +1,15 @@
+/*
+ * pool_test.h — a test-only hook into the thread pool (not for library code).
+ *
+ * When set, bpk_pool_task_hook(task) is called by whichever thread is about
+ * to run a task of bpk_pool_run, just before it: tests/test_pool.c makes
+ * threads sleep at random there to check that a dynamic handout with slow or
+ * descheduled threads still gives the same bits.  Set it only while no pool
+ * is running a job.
+ */
+#ifndef BP_POOL_TEST_H
+#define BP_POOL_TEST_H
+
+extern void (*bpk_pool_task_hook)(int task);
+
+#endif
