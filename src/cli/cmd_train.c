@@ -946,6 +946,35 @@ static int train_finish(train_run *r)
     return 0;
 }
 
+/* The run, step by step; returns the exit status.  Once MPI runs every rank
+ * goes through both agreements (train_mpi_join, train_mpi_leave), failed or
+ * not, so no rank waits for another that gave up. */
+static int train_steps(train_run *r)
+{
+    int rc = train_parse_options(r);
+    if (!rc)
+        rc = train_mpi_shards(r);
+    if (!rc && cli_get(r->a, "json") && !(r->jfp = json_stdout_begin("train")))
+        rc = 1;
+    if (!rc)
+        rc = train_load_data(r);
+    if (!rc && !r->resume)
+        rc = train_new_net(r);
+    if (!rc)
+        rc = train_load_test(r);
+    if (!rc)
+        rc = train_open_log(r);
+    rc = train_mpi_join(r, rc);
+    if (!rc)
+        rc = train_run_epochs(r);
+    if (!rc)
+        rc = train_finish(r);
+    if (r->jfp && json_stdout_end("train", r->jfp))
+        rc = 1;
+    cli_undefer_signals();
+    return train_mpi_leave(r, rc);
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_option opts[] = {
@@ -1006,29 +1035,7 @@ int cmd_train(int argc, char **argv)
     train_run r;
     memset(&r, 0, sizeof r);
     r.a = &args;
-    /* Once MPI runs every rank goes through both agreements, failed or not. */
-    rc = train_parse_options(&r);
-    if (!rc)
-        rc = train_mpi_shards(&r);
-    if (!rc && cli_get(&args, "json") && !(r.jfp = json_stdout_begin("train")))
-        rc = 1;
-    if (!rc)
-        rc = train_load_data(&r);
-    if (!rc && !r.resume)
-        rc = train_new_net(&r);
-    if (!rc)
-        rc = train_load_test(&r);
-    if (!rc)
-        rc = train_open_log(&r);
-    rc = train_mpi_join(&r, rc);
-    if (!rc)
-        rc = train_run_epochs(&r);
-    if (!rc)
-        rc = train_finish(&r);
-    if (r.jfp && json_stdout_end("train", r.jfp))
-        rc = 1;
-    cli_undefer_signals();
-    rc = train_mpi_leave(&r, rc);
+    rc = train_steps(&r);
     if (r.prog.log)
         fclose(r.prog.log);
     bp_trainer_free(r.tr);
