@@ -944,51 +944,68 @@ static int train_finish(train_run *r)
     return 0;
 }
 
+/* train's options, in the order --help lists them. */
+static const cli_option train_cli_options[] = {
+    {"data", 0, 1, "DATA", "training data: a CSV, FANN .data or IDX file, mnist or fashion-mnist", 0},
+    {"test", 0, 1, "FILE", "test data evaluated after training (named sets bring their own)", 0},
+    DATA_OPTIONS,
+    {"val", 0, 1, "FRACTION", "hold out this fraction for validation, stratified by class (default 0.1 when it gives 10 rows; 0 = none)", 0},
+    {"net", 0, 1, "FILE.net", "start from this network (text or binary model)", 0},
+    {"layers", 0, 1, "N,H...,M", "layer sizes from inputs to outputs, e.g. 784,256,128,10", 0},
+    {"hidden", 0, 1, "H1,H2...", "hidden layer sizes (inputs and outputs from the data; default 32)", 0},
+    {"act", 0, 1, "ACT", "hidden activation: sigmoid, tanh, relu (default), leaky-relu, linear", 0},
+    {"out-act", 0, 1, "ACT", "output activation (default softmax / sigmoid / linear by task)", 0},
+    {"loss", 0, 1, "LOSS", "mse, xent or bce (default by task)", 0},
+    {"init", 0, 1, "INIT", "xavier or he (default by activation)", 0},
+    {"no-bias", 0, 0, "", "layers without biases", 0},
+    {"optimizer", 0, 1, "OPT", "sgd, momentum, nesterov, adam (default), adamw, rmsprop, rprop", 0},
+    {"lr", 0, 1, "ETA", "learning rate (default 0.001 for adam/adamw/rmsprop, else 0.01)", 0},
+    {"epochs", 0, 1, "N", "train exactly N epochs (default: up to 200, stopping early as --patience says)", 0},
+    {"batch", 0, 1, "B", "minibatch size (default 32; 1 = online)", 0},
+    {"momentum", 0, 1, "MU", "momentum (default 0.9)", 0},
+    {"weight-decay", 0, 1, "L", "weight decay (default 0)", 0},
+    {"dropout", 0, 1, "P", "dropout on hidden layers (default 0)", 0},
+    {"schedule", 0, 1, "S", "constant, step or cosine", 0},
+    {"step-every", 0, 1, "N", "step schedule: epochs per step (default 10)", 0},
+    {"gamma", 0, 1, "G", "step schedule: factor (default 0.1)", 0},
+    {"min-lr", 0, 1, "ETA", "cosine schedule floor (default 0)", 0},
+    {"warmup", 0, 1, "N", "linear warm-up epochs (default 0)", 0},
+    {"clip", 0, 1, "NORM", "clip the gradient norm (default off)", 0},
+    {"patience", 0, 1, "N", "stop after N epochs without a gain in validation loss (training loss without --val); default 10 without --epochs, else off", 0},
+    {"min-delta", 0, 1, "D", "a gain must exceed D to count (default 1e-4 without --epochs, else 0)", 0},
+    {"flat-spot", 0, 1, "X", "sigmoid layers backpropagate a(1-a)+X, e.g. 0.1 (default 0: exact)", 0},
+    {"scale", 0, 1, "S", "input scaling standard (default), minmax or none, fitted on training data", 0},
+    {"seed", 0, 1, "N", "seed for initialisation, split, shuffles, dropout (default 42)", 0},
+    {"threads", 0, 1, "N", "worker threads per process (default: all cores, shared by the processes of an mpirun job); results do not change", 0},
+    {"shards", 0, 1, "S", "split every batch into S shards summed in a fixed order: the same model from 1 process or any count that divides S under mpirun (default 0: off; under mpirun the process count)", 0},
+    {"no-shuffle", 0, 0, "", "keep the file order every epoch", 0},
+    {"output", 'o', 1, "MODEL", "where to save the model (default model.bpm)", 0},
+    {"log", 0, 1, "FILE.csv", "per-epoch metrics as CSV", 0},
+    {"checkpoint", 0, 1, "FILE", "save a checkpoint here", 0},
+    {"checkpoint-every", 0, 1, "N", "epochs between checkpoints (default 1 with --checkpoint)", 0},
+    {"resume", 0, 1, "CHECKPOINT", "continue a run from a checkpoint", 0},
+    {"quiet", 'q', 0, "", "print only the final result", 0},
+    {"json", 0, 0, "", "print the final metrics as JSON on standard output (the text goes to standard error)", 0},
+    FORCE_OPTION,
+};
+
+/* Closes the log and frees what a run made. */
+static void train_free(train_run *r)
+{
+    if (r->prog.log)
+        fclose(r->prog.log);
+    bp_trainer_free(r->tr);
+    bp_net_free(r->net);
+    bp_dataset_free(r->all);
+    bp_dataset_free(r->train);
+    bp_dataset_free(r->val);
+    bp_dataset_free(r->test);
+}
+
 int cmd_train(int argc, char **argv)
 {
-    cli_option opts[] = {
-        {"data", 0, 1, "DATA", "training data: a CSV, FANN .data or IDX file, mnist or fashion-mnist", 0},
-        {"test", 0, 1, "FILE", "test data evaluated after training (named sets bring their own)", 0},
-        DATA_OPTIONS,
-        {"val", 0, 1, "FRACTION", "hold out this fraction for validation, stratified by class (default 0.1 when it gives 10 rows; 0 = none)", 0},
-        {"net", 0, 1, "FILE.net", "start from this network (text or binary model)", 0},
-        {"layers", 0, 1, "N,H...,M", "layer sizes from inputs to outputs, e.g. 784,256,128,10", 0},
-        {"hidden", 0, 1, "H1,H2...", "hidden layer sizes (inputs and outputs from the data; default 32)", 0},
-        {"act", 0, 1, "ACT", "hidden activation: sigmoid, tanh, relu (default), leaky-relu, linear", 0},
-        {"out-act", 0, 1, "ACT", "output activation (default softmax / sigmoid / linear by task)", 0},
-        {"loss", 0, 1, "LOSS", "mse, xent or bce (default by task)", 0},
-        {"init", 0, 1, "INIT", "xavier or he (default by activation)", 0},
-        {"no-bias", 0, 0, "", "layers without biases", 0},
-        {"optimizer", 0, 1, "OPT", "sgd, momentum, nesterov, adam (default), adamw, rmsprop, rprop", 0},
-        {"lr", 0, 1, "ETA", "learning rate (default 0.001 for adam/adamw/rmsprop, else 0.01)", 0},
-        {"epochs", 0, 1, "N", "train exactly N epochs (default: up to 200, stopping early as --patience says)", 0},
-        {"batch", 0, 1, "B", "minibatch size (default 32; 1 = online)", 0},
-        {"momentum", 0, 1, "MU", "momentum (default 0.9)", 0},
-        {"weight-decay", 0, 1, "L", "weight decay (default 0)", 0},
-        {"dropout", 0, 1, "P", "dropout on hidden layers (default 0)", 0},
-        {"schedule", 0, 1, "S", "constant, step or cosine", 0},
-        {"step-every", 0, 1, "N", "step schedule: epochs per step (default 10)", 0},
-        {"gamma", 0, 1, "G", "step schedule: factor (default 0.1)", 0},
-        {"min-lr", 0, 1, "ETA", "cosine schedule floor (default 0)", 0},
-        {"warmup", 0, 1, "N", "linear warm-up epochs (default 0)", 0},
-        {"clip", 0, 1, "NORM", "clip the gradient norm (default off)", 0},
-        {"patience", 0, 1, "N", "stop after N epochs without a gain in validation loss (training loss without --val); default 10 without --epochs, else off", 0},
-        {"min-delta", 0, 1, "D", "a gain must exceed D to count (default 1e-4 without --epochs, else 0)", 0},
-        {"flat-spot", 0, 1, "X", "sigmoid layers backpropagate a(1-a)+X, e.g. 0.1 (default 0: exact)", 0},
-        {"scale", 0, 1, "S", "input scaling standard (default), minmax or none, fitted on training data", 0},
-        {"seed", 0, 1, "N", "seed for initialisation, split, shuffles, dropout (default 42)", 0},
-        {"threads", 0, 1, "N", "worker threads per process (default: all cores, shared by the processes of an mpirun job); results do not change", 0},
-        {"shards", 0, 1, "S", "split every batch into S shards summed in a fixed order: the same model from 1 process or any count that divides S under mpirun (default 0: off; under mpirun the process count)", 0},
-        {"no-shuffle", 0, 0, "", "keep the file order every epoch", 0},
-        {"output", 'o', 1, "MODEL", "where to save the model (default model.bpm)", 0},
-        {"log", 0, 1, "FILE.csv", "per-epoch metrics as CSV", 0},
-        {"checkpoint", 0, 1, "FILE", "save a checkpoint here", 0},
-        {"checkpoint-every", 0, 1, "N", "epochs between checkpoints (default 1 with --checkpoint)", 0},
-        {"resume", 0, 1, "CHECKPOINT", "continue a run from a checkpoint", 0},
-        {"quiet", 'q', 0, "", "print only the final result", 0},
-        {"json", 0, 0, "", "print the final metrics as JSON on standard output (the text goes to standard error)", 0},
-        FORCE_OPTION,
-    };
+    cli_option opts[sizeof train_cli_options / sizeof train_cli_options[0]];
+    memcpy(opts, train_cli_options, sizeof opts); /* parsing fills in the values */
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     cli_mpi_quiet_others(); /* under mpirun rank 0 alone speaks */
     int rc = cli_begin(&args, "train", "[DATA] [OPTION]...",
@@ -1026,14 +1043,7 @@ int cmd_train(int argc, char **argv)
         rc = 1;
     cli_undefer_signals();
     rc = train_mpi_leave(&r, rc);
-    if (r.prog.log)
-        fclose(r.prog.log);
-    bp_trainer_free(r.tr);
-    bp_net_free(r.net);
-    bp_dataset_free(r.all);
-    bp_dataset_free(r.train);
-    bp_dataset_free(r.val);
-    bp_dataset_free(r.test);
+    train_free(&r);
     return rc;
 }
 
