@@ -506,8 +506,7 @@ static int save_interrupted(const progress_state *p, bp_trainer *tr, const bp_ne
             fprintf(stderr, "backprop train: checkpoint %s holds epoch %d; --resume %s continues "
                             "from there\n", p->checkpoint, done, p->checkpoint);
         } else if (bp_checkpoint_save(tr, p->checkpoint) != BP_OK) {
-            fprintf(stderr, "backprop train: %s\n", bp_errmsg());
-            return 1;
+            return cli_fail("train");
         } else {
             fprintf(stderr, "backprop train: checkpoint %s saved with %d epochs done and these "
                             "weights; --resume %s runs epoch %d again from them\n",
@@ -560,12 +559,6 @@ typedef struct {
     FILE *jfp;
     double seconds; /* spent in bp_trainer_run */
 } train_run;
-
-static int train_fail(void)
-{
-    fprintf(stderr, "backprop train: %s\n", bp_errmsg());
-    return 1;
-}
 
 /* Reads the options into r; 0, or the exit code. */
 static int train_parse_options(train_run *r)
@@ -622,7 +615,7 @@ static int train_parse_options(train_run *r)
 static int train_resume(train_run *r)
 {
     if (bp_checkpoint_load(r->resume, &r->net, &r->tr) != BP_OK)
-        return train_fail();
+        return cli_fail("train");
     /* The split must be the one the run started with. */
     const char *vf = bp_net_get_meta(r->net, "val_fraction");
     if (vf)
@@ -675,7 +668,7 @@ static int train_new_net(train_run *r)
     const char *netfile = cli_get(r->a, "net");
     if (netfile) {
         if (bp_net_load_any(&r->net, netfile) != BP_OK)
-            return train_fail();
+            return cli_fail("train");
         if (bp_net_inputs(r->net) != bp_dataset_inputs(r->train) ||
             bp_net_outputs(r->net) != bp_dataset_outputs(r->train)) {
             fprintf(stderr, "backprop train: %s has %d inputs and %d outputs per row but %s "
@@ -695,7 +688,7 @@ static int train_new_net(train_run *r)
         return 2;
     }
     if ((scaling != BP_SCALE_NONE || v) && bp_net_fit_scaling(r->net, r->train, scaling) != BP_OK)
-        return train_fail();
+        return cli_fail("train");
     char buf[32];
     snprintf(buf, sizeof buf, "%g", r->val_fraction);
     bp_net_set_meta(r->net, "val_fraction", buf);
@@ -705,7 +698,7 @@ static int train_new_net(train_run *r)
     bp_net_set_meta(r->net, "data", base ? base + 1 : r->data);
     /* The model keeps the data's schema, so new data maps the same way. */
     if (bp_net_set_schema(r->net, r->train) != BP_OK)
-        return train_fail();
+        return cli_fail("train");
     bp_status lst;
     if ((lst = bp_trainer_create(&r->tr, r->net, &r->topt)) != BP_OK) {
         fprintf(stderr, "backprop train: %s\n", bp_errmsg());
@@ -725,7 +718,7 @@ static int train_load_test(train_run *r)
     r->test = NULL;
     if (cli_load_data_for(test_path, &r->dopt, r->net, &r->test) != BP_OK ||
         bp_dataset_check_finite(r->test, test_path) != BP_OK)
-        return train_fail();
+        return cli_fail("train");
     if (bp_dataset_outputs(r->test) == 0) {
         fprintf(stderr, "backprop train: %s has no target column to test against\n", test_path);
         return 1;
@@ -819,7 +812,7 @@ static int train_mpi_join(train_run *r, int rc)
     uint64_t h[MPI_PARTS] = {0};
     if (!rc && bp_trainer_set_reduce(r->tr, cli_mpi_rank(), cli_mpi_ranks(), cli_mpi_reduce,
                                      NULL) != BP_OK)
-        rc = train_fail();
+        rc = cli_fail("train");
     if (!rc) {
         h[MPI_PART_OPTIONS] = cli_hash_options(bp_trainer_options(r->tr));
         h[MPI_PART_DATA] = cli_hash_dataset(cli_hash_dataset(cli_hash_dataset(
@@ -922,10 +915,10 @@ static int train_finish(train_run *r)
     bp_metrics_init(&m);
     const bp_dataset *eval_set = cli_interrupted ? NULL : r->test ? r->test : r->val;
     if (eval_set && bp_evaluate(r->net, eval_set, r->topt.threads, &m) != BP_OK)
-        return train_fail();
+        return cli_fail("train");
     if (bp_net_save(r->net, r->output) != BP_OK) {
         bp_metrics_clear(&m);
-        return train_fail();
+        return cli_fail("train");
     }
     if (cli_interrupted) {
         fprintf(stderr, "backprop train: interrupted after training; model saved to %s\n",
@@ -940,7 +933,7 @@ static int train_finish(train_run *r)
     const bp_dataset *const sets[3] = {r->train, r->val, r->test};
     if (r->jfp && write_train_json(r->jfp, r->output, r->net, r->tr, sets, r->topt.threads,
                                    r->seconds))
-        return train_fail();
+        return cli_fail("train");
     return 0;
 }
 
