@@ -7,6 +7,10 @@
 #   make install PREFIX=/usr/local
 #   make SANITIZE=1 check   everything under ASan + UBSan, in build/san
 #   make BLAS=openblas   GEMM from OpenBLAS instead of our kernels (for comparison)
+#   make check-gpu       the CUDA backend against the CPU backend (GPU machine, docs/gpu.md)
+#   make bench-gpu       backprop against PyTorch on the GPU (bench/results-gpu.md)
+#   make NVCC=           build without the CUDA backend even where nvcc is found
+#   make MPI=0           a one-process CLI even where mpicc is installed
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -21,7 +25,7 @@ CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L
 # src/ on the include path ("nn/…", "io/…"): for nn/, io/, explain/, the tests
 # and the fuzz build, not for kernels/ or cli/ (see below, docs/layers.md).
 SRC_INC := -Isrc
-LDLIBS  := -lz -lm -lpthread
+LDLIBS  := -lz -lm -lpthread -ldl
 
 BUILD := build
 ifeq ($(SANITIZE),1)
@@ -39,6 +43,7 @@ LIB_SRC := $(sort $(wildcard src/kernels/*.c src/nn/*.c src/io/*.c src/explain/*
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+
 # kernels/ and cli/ include only their own headers and backprop.h, so they
 # build without -Isrc: an include of another layer there fails to compile.
 # The other layers' rules are checked by tests/cli_layering.sh.
@@ -54,7 +59,66 @@ STATIC := $(BUILD)/libbackprop.a
 SHARED := $(BUILD)/libbackprop.so
 CLI    := $(BUILD)/backprop
 
-.PHONY: all check check-isa run bench install install-python uninstall uninstall-python clean fuzz fuzz-build valgrind tests examples deps
+# ---- the CUDA backend (src/cuda/, docs/gpu.md) ----------------------------
+.DEFAULT_GOAL := all
+# Built when nvcc is found ($(CUDA_HOME)/bin, else PATH) into its own
+# libbackprop_cuda.so, which libbackprop loads at run time
+# (kernels/cuda_loader.c): libbackprop and the CLI never link CUDA.  Always
+# in build/ (the sanitizer build shares it: nvcc is slow and ASan adds
+# nothing to device code).  sm_90 (H100/H200) plus its PTX for newer GPUs.
+CUDA_HOME ?= /usr/local/cuda
+NVCC ?= $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
+CUDA_SRC := $(sort $(wildcard src/cuda/*.cu))
+CUDA_OBJ := $(CUDA_SRC:%.cu=build/obj/%.o)
+CUDA_LIB := build/libbackprop_cuda.so
+# --fmad=false: no a·b + c contracted into an FMA, as on the CPU's portable
+# path, so the element-wise ops give its bits (src/cuda/cuda_kernels.cu).
+NVCCFLAGS ?= -O2
+NVCC_ALL := -std=c++20 --fmad=false -gencode arch=compute_90,code=sm_90 \
+            -gencode arch=compute_90,code=compute_90 \
+            -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra -Iinclude -Isrc -Isrc/cuda
+GPU_TEST_BIN := $(BUILD)/tests/gpu/test_cuda_ops
+ifneq ($(NVCC),)
+CUDA_ROOT := $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_TARGET := $(CUDA_LIB)
+ifeq ($(MAKELEVEL),0)
+$(info backprop: CUDA backend: built with $(NVCC) (sm_90 + PTX) into $(CUDA_LIB))
+endif
+else
+CUDA_TARGET :=
+ifeq ($(MAKELEVEL),0)
+$(info backprop: CUDA backend: not built (no nvcc in $(CUDA_HOME)/bin or on PATH))
+endif
+endif
+
+build/obj/src/cuda/%.o: src/cuda/%.cu src/cuda/cuda_internal.h src/kernels/backend.h \
+                        src/kernels/rng.h include/backprop.h
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_ALL) $(NVCCFLAGS) -c $< -o $@
+$(CUDA_LIB): $(CUDA_OBJ)
+	$(NVCC) -shared -o $@ $^ -lcublas -Xlinker -rpath,$(CUDA_ROOT)/lib64
+
+# The GPU ops test is plain C (the loader and the CPU backend from the static
+# library): it builds everywhere and, without a GPU, says why and passes.
+$(GPU_TEST_BIN): tests/gpu/test_cuda_ops.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SRC_INC) $(WARN) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LDLIBS)
+
+# Every op against the CPU backend, twice (same bits), then the CLI runs
+# once `--device cuda` exists (tests/gpu/check_gpu.sh says what it ran).
+check-gpu: all $(GPU_TEST_BIN)
+	@if [ -z "$(NVCC)" ]; then echo "check-gpu: no nvcc (set CUDA_HOME or NVCC): the CUDA backend is not built"; exit 1; fi
+	@BACKPROP_CUDA_LIB=$(CUDA_LIB) sh tests/gpu/check_gpu.sh $(BUILD)
+
+# The step benchmark (bench/gpu_step.c, plain C over a backend's ops).
+$(BUILD)/bench/gpu_step: bench/gpu_step.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SRC_INC) $(WARN) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LDLIBS)
+
+bench-gpu: all $(BUILD)/bench/gpu_step
+	@BACKPROP_CUDA_LIB=$(CUDA_LIB) sh bench/gpu_bench.sh $(BUILD)
+
+.PHONY: all check check-isa run bench install install-python uninstall uninstall-python clean fuzz fuzz-build valgrind tests examples deps check-gpu bench-gpu
 
 # `make check` and `make run` first make sure the compiler, zlib and (for
 # check) cmocka are there, installing what is missing with apt-get when root
@@ -67,7 +131,27 @@ ifneq ($(DEPS_RC),0)
 $(error the build dependencies are missing (see above))
 endif
 endif
-all: $(STATIC) $(SHARED) $(CLI)
+# MPI (docs/scaling.md): where mpicc is installed, build/backprop is the
+# multi-process command (`mpirun -np P build/backprop train …`).  Only
+# src/cli/mpi.c includes <mpi.h>: it is compiled with mpicc into mpi.mpi.o
+# (the stubs of a one-process build are mpi.o, so switching never reuses a
+# stale object) and the CLI is linked with mpicc.  The library never
+# depends on MPI, and a plain `backprop train` never starts it.
+MPI ?= auto
+MPICC ?= mpicc
+ifeq ($(MPI),auto)
+MPI := $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+endif
+ifeq ($(MPI),1)
+CLI_OBJ := $(filter-out $(BUILD)/obj/src/cli/mpi.o,$(CLI_OBJ)) $(BUILD)/obj/src/cli/mpi.mpi.o
+CLI_LD := $(MPICC)
+MPI_SAY := MPI: building the multi-process backprop with $(MPICC)
+else
+CLI_LD = $(CC)
+MPI_SAY := MPI: $(MPICC) not found; one-process build
+endif
+
+all: $(STATIC) $(SHARED) $(CLI) $(CUDA_TARGET)
 deps:
 	CC="$(CC)" sh tools/deps.sh check
 
@@ -89,8 +173,12 @@ $(STATIC): $(LIB_OBJ)
 	ar rcs $@ $^
 $(SHARED): $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -Wl,-soname,libbackprop.so.0 -o $@ $^ $(LDLIBS)
+$(BUILD)/obj/src/cli/mpi.mpi.o: src/cli/mpi.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CPPFLAGS) -DBP_MPI $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -c $< -o $@
 $(CLI): $(CLI_OBJ) $(STATIC)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS)
+	@echo "$(MPI_SAY)"
+	$(CLI_LD) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS)
 
 # Tests see the library's internal headers (src/) so kernels can be tested
 # directly; they link the static library.
@@ -105,8 +193,8 @@ $(BUILD)/examples/%: examples/%.c include/backprop.h $(STATIC)
 tests: $(TEST_BIN)
 examples: $(EXAMPLE_BIN)
 
-check: all $(TEST_BIN) $(EXAMPLE_BIN)
-	@BUILD=$(BUILD) SAN_FLAGS="$(filter -fsanitize%,$(LDFLAGS))" sh tests/run.sh $(TEST_BIN)
+check: all $(TEST_BIN) $(EXAMPLE_BIN) $(GPU_TEST_BIN)
+	@BACKPROP_CUDA_LIB=$(CUDA_LIB) BUILD=$(BUILD) SAN_FLAGS="$(filter -fsanitize%,$(LDFLAGS))" sh tests/run.sh $(TEST_BIN) $(GPU_TEST_BIN)
 
 # The whole of `make check` once per CPU path this machine runs
 # (BACKPROP_ISA=portable, avx2, avx512; a path the CPU lacks is skipped with
@@ -138,6 +226,7 @@ install: all
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libbackprop.so.0
 	ln -sf libbackprop.so.0 $(DESTDIR)$(PREFIX)/lib/libbackprop.so
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	if [ -f "$(CUDA_TARGET)" ]; then install -m 755 $(CUDA_LIB) $(DESTDIR)$(PREFIX)/lib/; fi
 	install -m 644 man/backprop.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/backprop.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 	install -m 644 README.md $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/backprop/
@@ -165,6 +254,7 @@ uninstall-python:
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/backprop.h $(DESTDIR)$(PREFIX)/lib/libbackprop.a \
 	    $(DESTDIR)$(PREFIX)/lib/libbackprop.so $(DESTDIR)$(PREFIX)/lib/libbackprop.so.0 \
+	    $(DESTDIR)$(PREFIX)/lib/libbackprop_cuda.so \
 	    $(DESTDIR)$(PREFIX)/bin/backprop $(DESTDIR)$(PREFIX)/share/man/man1/backprop.1 \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/backprop.pc $(DESTDIR)$(PREFIX)/share/man/man3/backprop.3
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/backprop

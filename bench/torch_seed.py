@@ -1,10 +1,11 @@
 """Workload A in PyTorch (peer of bench_backprop A): 784-128-10, sigmoid hidden and output,
 E = 0.5 * sum((a - t)^2) per sample, plain SGD lr 0.1, batch 1, one pass over the first
 `ntrain` training images in file order, Xavier-uniform weights and zero biases (as bp_net_init).
-Only the training loop is timed.  Threads are pinned before torch is imported (Debian's torch
+Only the training loop is timed ($BENCH_SETTING, a label from bench/run.sh, is copied into the
+output line).  Threads are pinned before torch is imported (Debian's torch
 runs fp32 GEMM through OpenBLAS, whose pool ignores torch.set_num_threads).
 Usage: /usr/bin/python3 bench/torch_seed.py [threads] [ntrain] [run]
-Prints: torch-A threads=1 run=1 ntrain=… train_s=… epoch_s=… samples_per_s=… test_acc=…
+Prints: torch-A setting=… threads=1 run=1 ntrain=… train_s=… epoch_s=… samples_per_s=… test_acc=…
 (epoch_s = train_s scaled to 60000 samples)"""
 import os
 import sys
@@ -50,5 +51,5 @@ t = time.perf_counter() - t0
 
 with torch.no_grad():
     acc = (net(xte).argmax(1) == yte).float().mean().item()
-print(f"torch-A threads={threads} run={run} ntrain={ntrain} train_s={t:.4f} epoch_s={t * full / ntrain:.4f} "
+print(f"torch-A setting={os.environ.get('BENCH_SETTING', '-')} threads={threads} run={run} ntrain={ntrain} train_s={t:.4f} epoch_s={t * full / ntrain:.4f} "
       f"samples_per_s={ntrain / t:.0f} test_acc={acc:.4f}", flush=True)

@@ -6,13 +6,7 @@
 # cases check that harmless variations (BOM, CRLF) are accepted.
 # Last: a diverging run stops with the trainer's message and a checkpoint that
 # loads and resumes.
-B=${BUILD:-build}
-BP="$B/backprop"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-bad() { fail=$((fail + 1)); echo "cli_bad_input: FAIL: $*"; }
+TEST=cli_bad_input; . "$(dirname "$0")/lib.sh"
 
 # ---- fixtures --------------------------------------------------------------
 D="$T/data"

@@ -1,22 +1,7 @@
 #!/bin/sh
 # CLI behaviour: the article's numbers, help and exit codes, train → save →
 # load → eval/predict, export round trip, thread-count and resume bit-identity.
-B=${BUILD:-build}
-BP="$B/backprop"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "cli_basic: FAIL: $*"; }
-expect_rc() { # expected-rc description command...
-    want=$1; what=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; cat "$T/err"; fi
-}
-contains() { # file text description
-    if grep -qF -- "$2" "$1"; then ok; else bad "$3: missing '$2'"; fi
-}
+TEST=cli_basic; . "$(dirname "$0")/lib.sh"
 
 expect_rc 0 "step" "$BP" step examples/article.net
 contains "$T/out" "δo1 = (a_o1 − expected1)·a_o1·(1 − a_o1) = (0.5925 − 1.0000)·0.5925·(1 − 0.5925) = -0.0984" "step δo1"

@@ -3,25 +3,7 @@
 # split), --epochs 0, leaky slope 0, cross-entropy targets, the flat-spot
 # option, CLI habits (help CMD, did you mean, every option in --help and the
 # man page) and a man page without troff warnings.
-B=${BUILD:-build}
-BP="$B/backprop"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "cli_defaults: FAIL: $*"; }
-expect_rc() { # expected-rc description command...
-    want=$1; what=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; cat "$T/err"; fi
-}
-contains() { # file text description
-    if grep -qF -- "$2" "$1"; then ok; else bad "$3: missing '$2'"; cat "$1"; fi
-}
-lacks() { # file text description
-    if grep -qF -- "$2" "$1"; then bad "$3: has '$2'"; else ok; fi
-}
+TEST=cli_defaults; . "$(dirname "$0")/lib.sh"
 
 # ---- help CMD, did you mean ---------------------------------------------------
 for c in step draw train eval predict plot gradcheck info export; do

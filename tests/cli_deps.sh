@@ -3,12 +3,7 @@
 # is there; names the missing package and the exact command, or installs it
 # with apt-get when root.  A stub compiler that "lacks" cmocka and a stub
 # apt-get stand in for a fresh machine, so nothing is really installed.
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "cli_deps: FAIL: $*"; }
+TEST=cli_deps; . "$(dirname "$0")/lib.sh"
 REAL_CC=${CC:-cc}
 
 if sh tools/deps.sh --check >"$T/out" 2>&1 && [ ! -s "$T/out" ]; then ok; else

@@ -4,16 +4,8 @@
 # same bits as `BACKPROP_ISA=portable backprop predict` on every row of iris
 # (models with every activation, with and without scaling and biases) and on
 # a Fashion-MNIST test subset (784 inputs: the GEMM's K slices).
-B=${BUILD:-build}
-BP="$B/backprop"
-PY=/usr/bin/python3
+TEST=cli_export_c; . "$(dirname "$0")/lib.sh"
 CC=${CC:-cc}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "cli_export_c: FAIL: $*"; }
 if ! command -v "$CC" >/dev/null 2>&1; then
     echo "cli_export_c: 0 passed, 0 failed (no C compiler: skipped)"
     exit 0

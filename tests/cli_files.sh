@@ -6,14 +6,7 @@
 # is refused; a read-only output needs --force; train checks its outputs and
 # its test set before training; a write error on standard output is a
 # failure; an unknown --target is a usage error everywhere.
-B=${BUILD:-build}
-BP="$B/backprop"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-bad() { fail=$((fail + 1)); echo "cli_files: FAIL: $*"; }
-ok() { pass=$((pass + 1)); }
+TEST=cli_files; . "$(dirname "$0")/lib.sh"
 
 # expect NAME STATUS STDERR-FRAGMENT COMMAND...: runs it, checks both.
 expect() {

@@ -2,6 +2,8 @@
 # Layering: an #include "…" in src/ never points up the stack
 #     kernels/ → nn/ → io/ → explain/ → cli/
 # and the CLI sees only the public header and its own.  See docs/layers.md.
+# cuda/ (the CUDA backend, a library of its own loaded at run time) sits
+# beside nn/: it sees kernels/backend.h only.
 #
 # The compiler guards part of it: the Makefile builds kernels/ and cli/
 # without -Isrc, so an include of another layer there does not compile.  nn/,
@@ -19,9 +21,12 @@
 # interface of nn/ for io/ and explain/ (nn/nn_internal.h, with the structs,
 # is nn/'s own); nn/error.h (bp_error_prefix) and nn/le.h (little-endian
 # codecs) expose no struct and serve io/ and explain/ too.
+# kernels/act_scalar.h is the one scalar definition of the activations and
+# their derivatives, which nn/activation.c exposes (bp_activation_apply).
 RULES='
 kernels  kernels/
-nn       nn/ kernels/backend.h kernels/rng.h
+cuda     cuda/ kernels/backend.h
+nn       nn/ kernels/backend.h kernels/rng.h kernels/act_scalar.h
 io       io/ nn/net_io.h nn/error.h nn/le.h kernels/
 explain  explain/ io/ nn/net_io.h nn/error.h nn/le.h kernels/
 cli      cli/

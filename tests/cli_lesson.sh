@@ -4,9 +4,6 @@
 # are in tests/lesson_check.py.
 #   LESSON_SCREENSHOT=docs/lesson.png sh tests/cli_lesson.sh   refreshes the README's picture
 TEST=cli_lesson; . "$(dirname "$0")/lib.sh"
-lacks() {
-    if grep -qF -- "$2" "$1"; then bad "$3: has '$2'"; else ok; fi
-}
 check_page() { # lesson trace [--expect X | --terms W]...
     [ -x "$PY" ] || { echo "cli_lesson: $PY missing: page check of $1 skipped"; return; }
     if "$PY" tests/lesson_check.py "$@"; then ok; else bad "lesson_check $1"; fi

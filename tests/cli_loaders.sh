@@ -5,13 +5,7 @@
 # before they are read, truncated models are called that, IDX images without
 # labels say how to give them, --resume refuses options it would ignore,
 # softmax on one unit is refused, an unknown BACKPROP_ISA warns once.
-B=${BUILD:-build}
-BP="$B/backprop"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-bad() { fail=$((fail + 1)); echo "cli_loaders: FAIL: $*"; }
+TEST=cli_loaders; . "$(dirname "$0")/lib.sh"
 
 # case_ NAME RC FRAGMENT CMD...: exit status RC, FRAGMENT on stderr, one line.
 case_() {

@@ -8,24 +8,11 @@
 # python3-torch: a torch.onnx.export model is imported, its predictions
 # match PyTorch's and it fine-tunes; an unsupported graph is refused naming
 # the node.
-B=${BUILD:-build}
-BP="$B/backprop"
-PY=/usr/bin/python3
+TEST=cli_onnx; . "$(dirname "$0")/lib.sh"
 TOOL=tests/onnx_tool.py
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "cli_onnx: FAIL: $*"; }
 run() { # description command...  (expects exit 0)
     what=$1; shift
     if "$@" >"$T/out" 2>"$T/err"; then ok; else bad "$what"; cat "$T/out" "$T/err"; fi
-}
-expect_rc() { # expected-rc description command...
-    want=$1; what=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; cat "$T/err"; fi
 }
 
 "$BP" train data/iris.csv --epochs 5 -q -o "$T/iris.bpm" >/dev/null 2>&1 || bad "train iris"

@@ -3,9 +3,6 @@
 # one-epoch log, regression logs (RMSE panel), a logarithmic loss axis on
 # request and automatically, test curves, and old 8-column logs.
 TEST=cli_plot; . "$(dirname "$0")/lib.sh"
-lacks() { # file text description
-    if grep -qF -- "$2" "$1"; then bad "$3: has '$2'"; else ok; fi
-}
 # The labels of an SVG's x (epoch) or y axis ticks: text-anchor middle/end.
 ticks() { # file middle|end
     "$PY" - "$1" "$2" <<'PYEOF'

@@ -4,15 +4,10 @@
 # model (and makes the checkpoint resumable), says where and exits 128 + N; a
 # second one ends the run at once; neither leaves a temporary file.  A signal
 # ignored on entry (nohup) stays ignored.
-B=${BUILD:-build}
-BP="$B/backprop"
-T=$(mktemp -d)
+TEST=cli_signals; . "$(dirname "$0")/lib.sh"
 pid=
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$T"' EXIT
-pass=0
-fail=0
 bad() { fail=$((fail + 1)); echo "cli_signals: FAIL: $*"; sed 's/^/    /' "$T/err"; }
-ok() { pass=$((pass + 1)); }
 
 # 20000 rows of 16 features: an epoch of online training takes a moment.
 awk 'BEGIN { srand(1); printf "f1"; for (j = 2; j <= 16; j++) printf ",f%d", j; print ",y";

@@ -17,6 +17,10 @@ expect_rc() { # expected-rc description command...
     "$@" >"$T/out" 2>"$T/err"; rc=$?
     if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; cat "$T/err"; fi
 }
-contains() { # file text description
-    if grep -qF -- "$2" "$1"; then ok; else bad "$3: missing '$2'"; fi
+contains() { # file text description (on failure: the file's first lines)
+    if grep -qF -- "$2" "$1"; then ok; else
+        bad "$3: missing '$2'"; sed -n '1,20s/^/    /p' "$1"; fi
+}
+lacks() { # file text description
+    if grep -qF -- "$2" "$1"; then bad "$3: has '$2'"; else ok; fi
 }

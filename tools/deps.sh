@@ -47,7 +47,8 @@ fi
 # What the rest of the suite uses when it is there (each test that needs one
 # says so in one line and skips without it): Python with numpy, scikit-learn,
 # onnx and torch, Chromium for the lesson's browser test, Fashion-MNIST, groff
-# for the man page checks.  For `make check`, as root or with passwordless
+# for the man page checks, OpenMPI for the multi-process CLI and its test
+# (installed before the Makefile looks for mpicc, so this build uses it).  For `make check`, as root or with passwordless
 # sudo, they are installed too (BACKPROP_DEPS_OPTIONAL=0 skips this); a failed
 # install only means those tests skip.
 optional_missing() {
@@ -58,6 +59,8 @@ optional_missing() {
     command -v chromium >/dev/null 2>&1 || printf ' chromium'
     [ -d /usr/share/datasets/fashion-mnist ] || printf ' dataset-fashion-mnist'
     command -v groff >/dev/null 2>&1 || printf ' groff-base'
+    command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 ||
+        printf ' libopenmpi-dev openmpi-bin'
 }
 install_optional() {
     [ "$target" = check ] && [ "$check_only" -eq 0 ] && [ "${BACKPROP_DEPS_OPTIONAL:-1}" != 0 ] || return 0

@@ -339,11 +339,9 @@ int cmd_draw(int argc, char **argv)
                        "target is known.", argc, argv, 1, 1);
     if (rc >= 0)
         return rc;
-    const char *out = cli_get(&args, "output");
-    if (!out) {
-        fprintf(stderr, "backprop draw: -o FILE.svg is required\n");
+    const char *out = required_output(&args, "draw", "FILE.svg");
+    if (!out)
         return 2;
-    }
     if ((rc = check_output("draw", &args, "NET", args.positional[0], out)))
         return rc;
     bp_explain_options eo;

@@ -119,11 +119,9 @@ int cmd_export(int argc, char **argv)
                        "unless --format says otherwise.", argc, argv, 1, 1);
     if (rc >= 0)
         return rc;
-    const char *out = cli_get(&args, "output");
-    if (!out) {
-        fprintf(stderr, "backprop export: -o FILE is required\n");
+    const char *out = required_output(&args, "export", "FILE");
+    if (!out)
         return 2;
-    }
     int kind;
     if ((rc = export_format(cli_get(&args, "format"), out, &kind)))
         return rc;

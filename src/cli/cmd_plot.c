@@ -19,11 +19,9 @@ int cmd_plot(int argc, char **argv)
                        argc, argv, 1, 1);
     if (rc >= 0)
         return rc;
-    const char *out = cli_get(&args, "output");
-    if (!out) {
-        fprintf(stderr, "backprop plot: -o FILE.svg is required\n");
+    const char *out = required_output(&args, "plot", "FILE.svg");
+    if (!out)
         return 2;
-    }
     unsigned flags = 0;
     if (cli_get(&args, "log-scale"))
         flags |= BP_PLOT_LOG_LOSS;

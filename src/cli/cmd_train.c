@@ -12,6 +12,7 @@
 #include "data.h"
 #include "common.h"
 #include "json.h"
+#include "mpi.h"
 
 
 /* ---- train ---------------------------------------------------------------- */
@@ -32,6 +33,8 @@ typedef struct {
     int regression;  /* log RMSE columns */
     int mse_outputs; /* loss is ½Σ over this many outputs: RMSE = √(2·loss/n); 0 otherwise */
     int old_log;     /* appending to a log in the first (8-column) format */
+    int collective;  /* several processes: a failure stops all of them at one step */
+    bp_trainer *tr;  /* for that stop request */
 } progress_state;
 
 /* The training log's columns.  The first eight are the original format, so
@@ -116,6 +119,20 @@ static void fmt_metric(char *buf, size_t cap, const char *name, double v)
         snprintf(buf, cap, "  %s %.4f", name, v);
 }
 
+/* A failed log or checkpoint write stops training.  With several processes
+ * the others must stop at the same step, so the stop goes through the
+ * trainer's collective stop request instead of ending this rank's run. */
+static int progress_failed(progress_state *p)
+{
+    p->failed = 1;
+    if (!p->collective)
+        return 1;
+    bp_trainer_request_stop(p->tr);
+    p->log = NULL;
+    p->checkpoint = NULL;
+    return 0;
+}
+
 static int on_progress(const bp_epoch_report *r, void *user)
 {
     progress_state *p = user;
@@ -149,14 +166,12 @@ static int on_progress(const bp_epoch_report *r, void *user)
     }
     if (p->log && write_log_row(p, r)) {
         fprintf(stderr, "backprop train: log %s\n", bp_errmsg());
-        p->failed = 1;
-        return 1;
+        return progress_failed(p);
     }
     if (p->checkpoint && p->checkpoint_every > 0 && r->epoch % p->checkpoint_every == 0) {
         if (bp_checkpoint_save(r->trainer, p->checkpoint) != BP_OK) {
             fprintf(stderr, "backprop train: %s\n", bp_errmsg());
-            p->failed = 1;
-            return 1;
+            return progress_failed(p);
         }
         p->saved_epoch = r->epoch;
     }
@@ -313,6 +328,7 @@ static int train_options(cli_args *a, bp_train_options *o)
     OPT_INT("patience", patience, 0, 1000000)
     OPT_INT("step-every", step_every, 1, 1000000)
     OPT_INT("warmup", warmup_epochs, 0, 1000000)
+    OPT_INT("shards", shards, 0, 65536)
     OPT_FLOAT("lr", learning_rate)
     OPT_FLOAT("momentum", momentum)
     OPT_FLOAT("weight-decay", weight_decay)
@@ -374,7 +390,7 @@ static int resume_conflicts(cli_args *a)
         "init",     "no-bias",  "optimizer",  "lr",        "batch",       "momentum",
         "weight-decay", "dropout", "schedule", "step-every", "gamma",      "min-lr",
         "warmup",   "clip",     "patience",   "min-delta", "flat-spot",   "scale",
-        "seed",     "no-shuffle", "val"};
+        "seed",     "no-shuffle", "val",       "shards"};
     char list[512] = "";
     size_t n = 0;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
@@ -573,8 +589,9 @@ static int train_parse_options(train_run *r)
     if (!cli_get(a, "lr"))
         topt->learning_rate = bp_learning_rate_default(topt->optimizer);
     if (!cli_get(a, "threads")) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        topt->threads = cores > 0 ? (int)(cores < 256 ? cores : 256) : 1;
+        /* The cores are shared by the processes of a job on this machine. */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN) / cli_mpi_env_local_size();
+        topt->threads = cores > 1 ? (int)(cores < 256 ? cores : 256) : 1;
     }
     if (cli_get(a, "resume") && (rc = resume_conflicts(a)))
         return rc;
@@ -721,7 +738,7 @@ static int train_open_log(train_run *r)
 {
     const char *v = cli_get(r->a, "log");
     progress_state *prog = &r->prog;
-    if (!v)
+    if (!v || cli_mpi_rank() != 0) /* rank 0 alone writes files */
         return 0;
     int fresh = !r->resume || access(v, F_OK) != 0;
     if (!fresh)
@@ -766,21 +783,114 @@ static void train_report_failure(const train_run *r, bp_status st)
         fprintf(stderr, "backprop train: no checkpoint was written (no epoch finished)\n");
 }
 
+/* ---- several processes (mpirun; docs/scaling.md) ------------------------ */
+
+/* Under an MPI launcher with P > 1 processes a fresh run needs shards: P by
+ * default (said once), else a multiple of P.  A resumed run keeps its
+ * checkpoint's shards (bp_trainer_set_reduce checks them). */
+static int train_mpi_shards(train_run *r)
+{
+    int P = cli_mpi_env_size();
+    if (P <= 1 || cli_get(r->a, "resume"))
+        return 0;
+    if (!cli_get(r->a, "shards")) {
+        r->topt.shards = P;
+        if (!r->prog.quiet)
+            fprintf(stderr, "backprop train: %d processes: --shards %d (each process takes one "
+                            "shard of every batch; any process count that divides --shards gives "
+                            "the same model)\n", P, P);
+        return 0;
+    }
+    if (r->topt.shards == 0 || r->topt.shards % P != 0) {
+        fprintf(stderr, "backprop train: --shards %d cannot be shared by %d processes: give a "
+                        "multiple of %d\n", r->topt.shards, P, P);
+        return 2;
+    }
+    return 0;
+}
+
+/* Joins the job once this rank is set up (rc: 0, or how it failed): sets
+ * the reduce hook, lets rank 0 alone write the checkpoint, and runs the
+ * start-up agreement (every rank ready, all with the same run). */
+static int train_mpi_join(train_run *r, int rc)
+{
+    if (!cli_mpi_active())
+        return rc;
+    uint64_t h[MPI_PARTS] = {0};
+    if (!rc && bp_trainer_set_reduce(r->tr, cli_mpi_rank(), cli_mpi_ranks(), cli_mpi_reduce,
+                                     NULL) != BP_OK)
+        rc = train_fail();
+    if (!rc) {
+        h[MPI_PART_OPTIONS] = cli_hash_options(bp_trainer_options(r->tr));
+        h[MPI_PART_DATA] = cli_hash_dataset(cli_hash_dataset(cli_hash_dataset(
+                               CLI_HASH_INIT, r->train), r->val), r->test);
+        h[MPI_PART_NET] = cli_hash_net(r->net);
+    }
+    r->prog.collective = 1;
+    if (cli_mpi_rank() != 0)
+        r->prog.checkpoint = NULL;
+    return cli_mpi_agree_start(rc, h);
+}
+
+/* After a multi-process bp_trainer_run: 1 when this rank is done (not rank
+ * 0, and the outcome is one all ranks share: they stopped at the same
+ * step); 0 to go on as one process would.  An outcome only this rank saw
+ * (the others wait in a step) ends the job. */
+static int train_mpi_outcome(train_run *r, bp_status st)
+{
+    int shared = st == BP_OK || st == BP_ERR_NUMERIC || st == BP_ERR_INTERRUPTED;
+    if (!shared)
+        cli_mpi_fail_alone(bp_errmsg());
+    if (cli_mpi_rank() != 0)
+        return 1;
+    /* A stop asked on another rank (a signal it alone got) stops this one too. */
+    if (st == BP_ERR_INTERRUPTED && !cli_interrupted && !r->prog.failed)
+        cli_interrupted = SIGTERM;
+    return 0;
+}
+
+/* Leaves the job: BACKPROP_MPI_TIMING=1 has rank 0 say what the reduce
+ * cost, then every rank's exit code meets (the job's is returned). */
+static int train_mpi_leave(train_run *r, int rc)
+{
+    if (!cli_mpi_active())
+        return rc;
+    const char *timing = getenv("BACKPROP_MPI_TIMING");
+    double wait, secs, bytes;
+    long calls;
+    cli_mpi_reduce_stats(&wait, &secs, &calls, &bytes);
+    if (cli_mpi_rank() == 0 && timing && !strcmp(timing, "1") && calls > 0 && r->seconds > 0)
+        fprintf(stderr, "mpi: %d processes, %ld steps, %.3f ms per step, all-reduce %.3f ms "
+                        "per step (%.1f%%), waiting for the slowest rank %.3f ms per step "
+                        "(%.1f%%), %.0f bytes sent per step by each process\n",
+                cli_mpi_ranks(), calls, 1e3 * r->seconds / (double)calls,
+                1e3 * secs / (double)calls, 100 * secs / r->seconds, 1e3 * wait / (double)calls,
+                100 * wait / r->seconds, bytes);
+    rc = cli_mpi_agree_end(rc);
+    cli_mpi_stop();
+    return rc;
+}
+
 /* Trains; 0 when the epochs ran, else the exit code (an interruption is saved here). */
 static int train_run_epochs(train_run *r)
 {
     bp_net *net = r->net;
     bp_trainer *tr = r->tr;
     progress_state *prog = &r->prog;
+    prog->tr = tr;
     bp_trainer_set_progress(tr, on_progress, prog, prog->tty && !prog->quiet ? 20 : 0);
     if (!prog->quiet) {
         printf("training %d", bp_net_inputs(net));
         for (int l = 0; l < bp_net_layers(net); l++)
             printf("-%d", bp_net_layer(net, l).units);
-        printf(" (%zu parameters) on %zu rows%s, %s, %d threads\n", bp_net_param_count(net),
+        printf(" (%zu parameters) on %zu rows%s, %s, %d threads", bp_net_param_count(net),
                bp_dataset_rows(r->train), r->val ? " (+ validation)" : "",
                bp_optimizer_name(bp_trainer_options(tr)->optimizer),
                bp_trainer_options(tr)->threads);
+        if (cli_mpi_ranks() > 1)
+            printf(" per process × %d processes, %d shards", cli_mpi_ranks(),
+                   bp_trainer_options(tr)->shards);
+        putchar('\n');
     }
     cli_defer_signals(tr);
     struct timespec t0, t1;
@@ -788,7 +898,11 @@ static int train_run_epochs(train_run *r)
     bp_status st = bp_trainer_run(tr, r->train, r->val);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-    if (st == BP_ERR_INTERRUPTED && cli_interrupted && !prog->failed)
+    if (prog->collective && train_mpi_outcome(r, st))
+        return 0; /* another rank's outcome: rank 0 speaks for the job */
+    if (prog->failed) /* a log or checkpoint write failed; said why */
+        return 1;
+    if (st == BP_ERR_INTERRUPTED && cli_interrupted)
         return save_interrupted(prog, tr, net, r->output);
     if (st != BP_OK) {
         train_report_failure(r, st);
@@ -800,6 +914,8 @@ static int train_run_epochs(train_run *r)
 /* Evaluates, saves the model and reports. */
 static int train_finish(train_run *r)
 {
+    if (cli_mpi_rank() != 0) /* rank 0 alone evaluates, saves and reports */
+        return 0;
     report_stop(&r->prog, bp_trainer_options(r->tr), bp_trainer_epoch(r->tr), r->val != NULL);
     /* Evaluate first: a run that exits 1 writes no model. */
     bp_metrics m;
@@ -861,7 +977,8 @@ int cmd_train(int argc, char **argv)
         {"flat-spot", 0, 1, "X", "sigmoid layers backpropagate a(1-a)+X, e.g. 0.1 (default 0: exact)", 0},
         {"scale", 0, 1, "S", "input scaling standard (default), minmax or none, fitted on training data", 0},
         {"seed", 0, 1, "N", "seed for initialisation, split, shuffles, dropout (default 42)", 0},
-        {"threads", 0, 1, "N", "worker threads (default: all cores); results do not change", 0},
+        {"threads", 0, 1, "N", "worker threads per process (default: all cores, shared by the processes of an mpirun job); results do not change", 0},
+        {"shards", 0, 1, "S", "split every batch into S shards summed in a fixed order: the same model from 1 process or any count that divides S under mpirun (default 0: off; under mpirun the process count)", 0},
         {"no-shuffle", 0, 0, "", "keep the file order every epoch", 0},
         {"output", 'o', 1, "MODEL", "where to save the model (default model.bpm)", 0},
         {"log", 0, 1, "FILE.csv", "per-epoch metrics as CSV", 0},
@@ -873,24 +990,34 @@ int cmd_train(int argc, char **argv)
         FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
+    cli_mpi_quiet_others(); /* under mpirun rank 0 alone speaks */
     int rc = cli_begin(&args, "train", "[DATA] [OPTION]...",
                        "Train a network on DATA and save it.", argc, argv, 0, 1);
     if (rc >= 0)
         return rc;
+    char err[256];
+    if (cli_mpi_start(NULL, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "backprop train: %s\n", err);
+        return 1;
+    }
     train_run r;
     memset(&r, 0, sizeof r);
     r.a = &args;
-    if ((rc = train_parse_options(&r)))
-        return rc;
-    if (cli_get(&args, "json") && !(r.jfp = json_stdout_begin("train")))
-        return 1;
-    rc = train_load_data(&r);
+    /* Once MPI runs every rank goes through both agreements, failed or not. */
+    rc = train_parse_options(&r);
+    if (!rc)
+        rc = train_mpi_shards(&r);
+    if (!rc && cli_get(&args, "json") && !(r.jfp = json_stdout_begin("train")))
+        rc = 1;
+    if (!rc)
+        rc = train_load_data(&r);
     if (!rc && !r.resume)
         rc = train_new_net(&r);
     if (!rc)
         rc = train_load_test(&r);
     if (!rc)
         rc = train_open_log(&r);
+    rc = train_mpi_join(&r, rc);
     if (!rc)
         rc = train_run_epochs(&r);
     if (!rc)
@@ -898,6 +1025,7 @@ int cmd_train(int argc, char **argv)
     if (r.jfp && json_stdout_end("train", r.jfp))
         rc = 1;
     cli_undefer_signals();
+    rc = train_mpi_leave(&r, rc);
     if (r.prog.log)
         fclose(r.prog.log);
     bp_trainer_free(r.tr);

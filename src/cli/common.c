@@ -205,6 +205,14 @@ int check_distinct(const char *cmd, const cli_file *files, int n)
     return 0;
 }
 
+const char *required_output(const cli_args *a, const char *cmd, const char *what)
+{
+    const char *out = cli_get(a, "output");
+    if (!out)
+        fprintf(stderr, "backprop %s: -o %s is required\n", cmd, what);
+    return out;
+}
+
 int check_output(const char *cmd, const cli_args *a, const char *input_what, const char *input,
                  const char *output)
 {

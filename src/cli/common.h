@@ -34,6 +34,9 @@ typedef struct cli_file {
 /* Refuses (exit 2) an output that is the same file as an input or another
  * output (same device and inode; for new names, same directory and name). */
 int check_distinct(const char *cmd, const cli_file *files, int n);
+/* The -o FILE a command cannot do without; NULL after saying so ("-o what
+ * is required"), for exit status 2. */
+const char *required_output(const cli_args *a, const char *cmd, const char *what);
 /* Both checks for a command with one input file and one output (-o):
  * 2 when they are the same file, 1 when the output cannot be written. */
 int check_output(const char *cmd, const cli_args *a, const char *input_what, const char *input,

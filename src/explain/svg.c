@@ -255,15 +255,16 @@ static double slot_y(const drawing *d, int c, int slot)
     return d->col[c].y0 + slot * d->gap_y;
 }
 
-static void layout(drawing *d)
+/* Units and drawn slots of each column: a column over MAX_FULL_UNITS shows
+ * its head, an ellipsis and its tail.  Edge labels only when every edge is
+ * drawn and there are few.  Returns the most slots of any column. */
+static int layout_columns(drawing *d)
 {
-    const bp_net *net = d->net;
-    int L = d->L;
     size_t edges = 0;
     int max_slots = 0;
-    for (int c = 0; c <= L; c++) {
+    for (int c = 0; c <= d->L; c++) {
         column *col = &d->col[c];
-        col->units = c == 0 ? bp_net_inputs(net) : bp_net_layer(net, c - 1).units;
+        col->units = c == 0 ? bp_net_inputs(d->net) : bp_net_layer(d->net, c - 1).units;
         if (col->units > MAX_FULL_UNITS) {
             d->reduced = 1;
             col->slots = SHOW_HEAD + 1 + SHOW_TAIL;
@@ -278,43 +279,59 @@ static void layout(drawing *d)
             edges += (size_t)d->col[c - 1].units * (size_t)col->units;
     }
     d->edge_labels = !d->reduced && edges <= MAX_FULL_EDGES;
+    return max_slots;
+}
 
+/* Vertical placement: room for node texts when there are any, the header's
+ * notes on top, each column centred on the tallest.  Returns the content's
+ * height. */
+static double layout_rows(drawing *d, int max_slots)
+{
     int has_text = d->ws != NULL || d->upd != NULL;
-    for (int l = 0; l < L; l++)
-        if (bp_net_layer(net, l).bias)
+    for (int l = 0; l < d->L; l++)
+        if (bp_net_layer(d->net, l).bias)
             has_text = 1;
     d->gap_y = has_text ? 132.0 : 84.0;
 
     int notes = (d->ws != NULL) + (d->upd != NULL) + (d->reduced || !d->edge_labels);
     d->top = 70.0 + 18.0 * notes + 36.0;
     double content_h = max_slots * d->gap_y;
-    for (int c = 0; c <= L; c++)
+    for (int c = 0; c <= d->L; c++)
         d->col[c].y0 = d->top + (content_h - d->col[c].slots * d->gap_y) / 2 + d->gap_y / 2;
+    return content_h;
+}
 
-    /* Column gaps: wide enough for the node texts, and, with edge labels,
-     * for roughly twice the area the labels need. */
+/* The width of the widest edge label ("w7 = 0.5 → 0.4"), padding included. */
+static double widest_edge_label(const drawing *d)
+{
+    char buf[TEXT_CAP];
     double label_w = 0;
-    if (d->edge_labels) {
-        char buf[TEXT_CAP];
-        size_t wn = 1;
-        for (int l = 0; l < L; l++) {
-            const float *W = bp_net_weights_const(net, l);
-            size_t n = (size_t)bp_net_fan_in(net, l) * (size_t)bp_net_layer(net, l).units;
-            for (size_t i = 0; i < n; i++, wn++) {
-                char name[32];
-                snprintf(name, sizeof name, "w%zu", wn);
-                const float *wnew = d->upd ? bp_net_weights_const(d->upd, l) + i : NULL;
-                double w = fmt_value(buf, sizeof buf, name, W[i], wnew) * MONO_CHAR_W;
-                if (w > label_w)
-                    label_w = w;
-            }
+    size_t wn = 1;
+    for (int l = 0; l < d->L; l++) {
+        const float *W = bp_net_weights_const(d->net, l);
+        size_t n = (size_t)bp_net_fan_in(d->net, l) * (size_t)bp_net_layer(d->net, l).units;
+        for (size_t i = 0; i < n; i++, wn++) {
+            char name[32];
+            snprintf(name, sizeof name, "w%zu", wn);
+            const float *wnew = d->upd ? bp_net_weights_const(d->upd, l) + i : NULL;
+            double w = fmt_value(buf, sizeof buf, name, W[i], wnew) * MONO_CHAR_W;
+            if (w > label_w)
+                label_w = w;
         }
-        label_w += 2 * LABEL_PAD;
     }
+    return label_w + 2 * LABEL_PAD;
+}
+
+/* Horizontal placement of the columns from x = 90.  Column gaps: wide enough
+ * for the node texts, and, with edge labels, for roughly twice the area the
+ * labels need.  Returns the x of the last column. */
+static double layout_x(drawing *d)
+{
+    double label_w = d->edge_labels ? widest_edge_label(d) : 0;
     double x = 90.0;
-    for (int c = 0; c <= L; c++) {
+    for (int c = 0; c <= d->L; c++) {
         d->col[c].x = x;
-        if (c == L)
+        if (c == d->L)
             break;
         double gap = d->edge_labels ? 300.0 : (d->ws || d->upd ? 200.0 : 150.0);
         if (d->edge_labels) {
@@ -328,18 +345,26 @@ static void layout(drawing *d)
         }
         x += gap;
     }
+    return x;
+}
+
+static void layout(drawing *d)
+{
+    double content_h = layout_rows(d, layout_columns(d));
+    double x = layout_x(d);
     d->width = x + 90.0;
     d->height = d->top + content_h + 70.0;
+    /* As wide as the header's description, at least 640; narrow drawings centred. */
     char line[4096];
-    double text_w = describe(net, d->w, line, sizeof line) * 7.0 + 40;
+    double text_w = describe(d->net, d->w, line, sizeof line) * 7.0 + 40;
     if (d->reduced && text_w < 760)
         text_w = 760;
     if (d->width < text_w)
         d->width = text_w;
     if (d->width < 640)
         d->width = 640;
-    double shift = (d->width - (x + 90.0)) / 2; /* centre narrow drawings */
-    for (int c = 0; c <= L; c++)
+    double shift = (d->width - (x + 90.0)) / 2;
+    for (int c = 0; c <= d->L; c++)
         d->col[c].x += shift;
 }
 

@@ -1,11 +1,16 @@
 /*
  * The article, for any small network: one forward pass, the error, one
  * backward pass and the update, every number printed with the formula that
- * made it, in plain text or Markdown with LaTeX maths.
+ * made it, in plain text, Markdown with LaTeX maths, or HTML.
  *
  * The numbers come from the library's own forward/backward (bp_forward,
  * bp_backward, bp_sgd_step); this file only re-derives the printed
  * intermediate products, so the trace shows exactly what training computes.
+ *
+ * One function per section of the article (set-up, forward pass, error,
+ * backpropagation, result) says what is written; a format_writer per output
+ * format says how: its blocks (headings, paragraphs, displayed formulas) and
+ * its notation.  No section asks which format it writes.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -16,16 +21,242 @@
 /* Rows longer than this are summarised instead of spelled out term by term. */
 #define MAX_TERMS 8
 
+/* How formulas are written.  Plain text and HTML share one notation (HTML
+ * turns each displayed formula into MathML); Markdown writes LaTeX.  A format
+ * string takes the same arguments in every notation (listed after it). */
+typedef struct notation {
+    const char *mul, *minus;
+    const char *input_sym;        /* j + 1; NULL: the input's own name */
+    const char *a_sym, *s_sym, *delta_sym; /* neuron name */
+    const char *w_sym, *b_sym;    /* number */
+    const char *sigmoid;          /* a, s, s's value, a's value */
+    const char *tanh, *relu, *softmax; /* a, s, a's value */
+    const char *leaky;            /* a, s, s, slope, mul, s, a's value */
+    const char *tanh_factor;      /* a (symbol or value) */
+    const char *relu_factor;
+    const char *leaky_factor;     /* slope */
+    const char *sum_summary;      /* fan-in, first and last w */
+    const char *s_line;           /* neuron name, expression */
+    const char *mse_term;         /* " + " or "", expected, a */
+    const char *delta_loss;       /* δ, a, k, a's value, expected, δ's value */
+    const char *delta_softmax;    /* δ, a, k, δ's value */
+    const char *delta_factor;     /* δ, a, k, mul, f', a's, expected, mul, f' values, δ's */
+    const char *delta_sum;        /* Σ_q δ_q·w_q, for many terms */
+    const char *weight_update;    /* w, δ, a, δ's, a's, ∂E/∂w's values, w, w, w, old w, η,
+                                     ∂E/∂w, new w */
+    const char *bias_update;      /* b, δ, ∂E/∂b, b, old b, η, ∂E/∂b, new b */
+} notation;
+
+static const notation plain = {
+    .mul = "·",
+    .minus = "−",
+    .input_sym = NULL,
+    .a_sym = "a_%s",
+    .s_sym = "s_%s",
+    .delta_sym = "δ%s",
+    .w_sym = "w%zu",
+    .b_sym = "b%zu",
+    .sigmoid = "%s = sigmoid(%s) = 1/(1 + e^-%s) = %.4f",
+    .tanh = "%s = tanh(%s) = %.4f",
+    .relu = "%s = max(0, %s) = %.4f",
+    .softmax = "%s = e^%s / Σ_k e^s_k = %.4f",
+    .leaky = "%s = (%s > 0 ? %s : %g%s%s) = %.4f",
+    .tanh_factor = "(1 − %s²)",
+    .relu_factor = "[s > 0]",
+    .leaky_factor = "(s > 0 ? 1 : %g)",
+    .sum_summary = "Σ_k w·a over %d inputs (w%zu..w%zu)",
+    .s_line = "s_%s = %s",
+    .mse_term = "%s½(%.4f − %.4f)²",
+    .delta_loss = "%s = %s − expected%d = %.4f − %.4f = %.4f",
+    .delta_softmax = "%s = %s·(g%d − Σ_k g_k·a_k), g = a − expected: %.4f",
+    .delta_factor = "%s = (%s − expected%d)%s%s = (%.4f − %.4f)%s%s = %.4f",
+    .delta_sum = "Σ_q δ_q·w_q",
+    .weight_update = "∂E/∂%s = %s·%s = %s·%s = %.4f    %s' = %s − η·∂E/∂%s = %.4f − %g·%s = %.4f",
+    .bias_update = "∂E/∂%s = %s = %.4f    %s' = %.4f − %g·%s = %.4f",
+};
+
+static const notation latex = {
+    .mul = " \\cdot ",
+    .minus = "-",
+    .input_sym = "i_{%d}",
+    .a_sym = "a_{%s}",
+    .s_sym = "s_{%s}",
+    .delta_sym = "\\delta_{%s}",
+    .w_sym = "w_{%zu}",
+    .b_sym = "b_{%zu}",
+    .sigmoid = "%s = \\sigma(%s) = \\frac{1}{1 + e^{-%s}} = %.4f",
+    .tanh = "%s = \\tanh(%s) = %.4f",
+    .relu = "%s = \\max(0, %s) = %.4f",
+    .softmax = "%s = \\frac{e^{%s}}{\\sum_k e^{s_k}} = %.4f",
+    .leaky = "%s = %s > 0 \\;?\\; %s : %g %s %s = %.4f",
+    .tanh_factor = "(1 - %s^2)",
+    .relu_factor = "\\mathbb{1}[s > 0]",
+    .leaky_factor = "(s > 0 \\;?\\; 1 : %g)",
+    .sum_summary = "\\sum_{k=1}^{%d} w_k \\cdot a_k \\;(w_{%zu} \\ldots w_{%zu})",
+    .s_line = "s_{%s} = %s",
+    .mse_term = "%s\\frac{1}{2}(%.4f - %.4f)^2",
+    .delta_loss = "%s = %s - \\text{expected}_{%d} = %.4f - %.4f = %.4f",
+    .delta_softmax = "%s = %s\\,(g_{%d} - \\sum_k g_k a_k),\\; g = a - expected; = %.4f",
+    .delta_factor = "%s = (%s - \\text{expected}_{%d})%s%s = (%.4f - %.4f)%s%s = %.4f",
+    .delta_sum = "\\sum_q \\delta_q w_q",
+    .weight_update = "\\frac{\\partial E}{\\partial %s} = %s \\cdot %s = %s \\cdot %s = %.4f"
+                     ",\\quad %s' = %s - \\eta \\cdot \\frac{\\partial E}{\\partial %s} = "
+                     "%.4f - %g \\cdot %s = %.4f",
+    .bias_update = "\\frac{\\partial E}{\\partial %s} = %s = %.4f,\\quad %s' = %.4f - %g "
+                   "\\cdot %s = %.4f",
+};
+
+typedef struct format_writer format_writer;
+
 typedef struct {
     FILE *fp;            /* where the pieces go: `out`, or a formula's buffer in HTML */
     FILE *out;           /* the caller's stream */
-    int md;              /* Markdown: formulas in LaTeX */
-    int html;            /* HTML: formulas in text notation, turned into MathML */
+    const format_writer *f;
+    const notation *n;   /* f's notation */
     const bp_words *w;
     const bp_net *net;
     char *line;          /* HTML: the formula being written */
     size_t line_len;
 } tracer;
+
+/* One output format: how it writes each kind of block, and its notation. */
+struct format_writer {
+    const notation *n;
+    int latex_words;     /* the words' _md variants (else _text) */
+    void (*heading)(const tracer *t, const char *text);
+    void (*subheading)(const tracer *t, const char *text);
+    void (*para)(const tracer *t, const char *text);
+    void (*line_begin)(tracer *t); /* a displayed formula */
+    void (*line_end)(tracer *t);
+    const char *vdots;   /* the line for weights left out */
+    /* the result: per layer, begin, the items (w_item, b_item; item_sep
+     * between weights), end */
+    void (*result_begin)(tracer *t);
+    void (*result_end)(tracer *t);
+    const char *w_item, *b_item, *item_sep;
+    /* the set-up (text and Markdown; HTML has its own page head): the title,
+     * input, raw input and expected items (separator, number, value),
+     * the separators of the first and later items, and the end */
+    const char *title, *input_item, *raw_item, *expected_item, *first_sep, *sep, *setup_end;
+};
+
+/* A word in the writer's variant: t->w->NAME_md or NAME_text. */
+#define WORD(t, name) ((t)->f->latex_words ? (t)->w->name##_md : (t)->w->name##_text)
+
+/* ---- plain text ---- */
+static void text_heading(const tracer *t, const char *text) { fprintf(t->fp, "\n%s\n", text); }
+static void text_para(const tracer *t, const char *text) { fprintf(t->fp, "  %s\n", text); }
+static void text_line_begin(tracer *t) { fputs("    ", t->fp); }
+static void text_line_end(tracer *t) { fputs("\n", t->fp); }
+static void text_result_begin(tracer *t) { fputs("   ", t->fp); }
+
+static const format_writer text_writer = {
+    .n = &plain,
+    .heading = text_heading,
+    .subheading = text_para,
+    .para = text_para,
+    .line_begin = text_line_begin,
+    .line_end = text_line_end,
+    .vdots = "    …\n",
+    .result_begin = text_result_begin,
+    .result_end = text_line_end,
+    .w_item = " w%zu' = %.4f",
+    .b_item = " b%zu' = %.4f",
+    .item_sep = "",
+    .title = "%s\n",
+    .input_item = "%si%d = %.4f",
+    .raw_item = "%s%.4f",
+    .expected_item = "%sexpected%d = %.4f",
+    .first_sep = " ",
+    .sep = " ",
+    .setup_end = "\n",
+};
+
+/* ---- Markdown with LaTeX ---- */
+static void md_heading(const tracer *t, const char *text) { fprintf(t->fp, "### %s\n\n", text); }
+static void md_subheading(const tracer *t, const char *text)
+{
+    fprintf(t->fp, "#### %s\n\n", text);
+}
+static void md_para(const tracer *t, const char *text) { fprintf(t->fp, "%s\n\n", text); }
+static void md_line_begin(tracer *t) { fputs("$$", t->fp); }
+static void md_line_end(tracer *t) { fputs("$$\n\n", t->fp); }
+static void md_result_begin(tracer *t) { (void)t; }
+static void md_result_end(tracer *t) { fputs("\n\n", t->fp); }
+
+static const format_writer md_writer = {
+    .n = &latex,
+    .latex_words = 1,
+    .heading = md_heading,
+    .subheading = md_subheading,
+    .para = md_para,
+    .line_begin = md_line_begin,
+    .line_end = md_line_end,
+    .vdots = "$$\\vdots$$\n\n",
+    .result_begin = md_result_begin,
+    .result_end = md_result_end,
+    .w_item = "$w_{%zu}' = %.4f$",
+    .b_item = ", $b_{%zu}' = %.4f$",
+    .item_sep = ", ",
+    .title = "## %s\n\n",
+    .input_item = "%s$i_{%d} = %.4f$",
+    .raw_item = "%s$%.4f$",
+    .expected_item = "%s$\\text{expected}_{%d} = %.4f$",
+    .first_sep = "",
+    .sep = ", ",
+    .setup_end = ".\n\n",
+};
+
+/* ---- HTML: blocks as elements, each formula collected whole (plain
+ * notation) and then written as MathML with the text as its fallback ---- */
+static void html_element(const tracer *t, const char *tag, const char *text)
+{
+    fprintf(t->fp, "<%s>", tag);
+    bp_html_escape(t->fp, text);
+    fprintf(t->fp, "</%s>\n", tag);
+}
+static void html_heading(const tracer *t, const char *text) { html_element(t, "h2", text); }
+static void html_subheading(const tracer *t, const char *text) { html_element(t, "h3", text); }
+static void html_para(const tracer *t, const char *text) { html_element(t, "p", text); }
+
+static void html_line_begin(tracer *t)
+{
+    FILE *mem = open_memstream(&t->line, &t->line_len);
+    if (mem)
+        t->fp = mem;
+}
+
+static void html_line_end(tracer *t)
+{
+    if (t->fp != t->out) {
+        fclose(t->fp);
+        t->fp = t->out;
+        bp_html_formula(t->out, t->line);
+    }
+    free(t->line);
+    t->line = NULL;
+}
+
+static const format_writer html_writer = {
+    .n = &plain,
+    .heading = html_heading,
+    .subheading = html_subheading,
+    .para = html_para,
+    .line_begin = html_line_begin,
+    .line_end = html_line_end,
+    .vdots = "<p class=\"vdots\">⋮</p>\n",
+    .result_begin = html_line_begin,
+    .result_end = html_line_end,
+    .w_item = "w%zu' = %.4f",
+    .b_item = ", b%zu' = %.4f",
+    .item_sep = ", ",
+};
+
+static void heading(const tracer *t, const char *text) { t->f->heading(t, text); }
+static void subheading(const tracer *t, const char *text) { t->f->subheading(t, text); }
+static void para(const tracer *t, const char *text) { t->f->para(t, text); }
+static void line_begin(tracer *t) { t->f->line_begin(t); }
+static void line_end(tracer *t) { t->f->line_end(t); }
 
 /* Names in the article's notation.  In Markdown, h1 → h_{1}-style subscripts
  * would be wrong for h2_3, so the neuron name is kept whole as a subscript. */
@@ -34,15 +265,15 @@ static const char *nm(const tracer *t, int layer, int j, char *buf, size_t cap)
     return bp_neuron_name(t->net, layer, j, buf, cap);
 }
 
-static const char *mul(const tracer *t) { return t->md ? " \\cdot " : "·"; }
-static const char *minus(const tracer *t) { return t->md ? "-" : "−"; }
+static const char *mul(const tracer *t) { return t->n->mul; }
+static const char *minus(const tracer *t) { return t->n->minus; }
 
-/* A number for an expression: 4 decimals, negative values in parentheses
- * when they follow an operator. */
 /* Rounds values that print as ±0.0000 to +0, so a product with a zero factor
  * never shows as "-0.0000". */
 static double z(double v) { return fabs(v) < 5e-5 ? 0.0 : v; }
 
+/* A number for an expression: 4 decimals, negative values in parentheses
+ * when they follow an operator. */
 static const char *num(char *buf, size_t cap, double v, int paren)
 {
     v = z(v);
@@ -57,179 +288,85 @@ static void sym_a(const tracer *t, int layer, int j, char *buf, size_t cap)
 {
     char n[32];
     nm(t, layer, j, n, sizeof n);
-    if (layer < 0 && t->md)
-        snprintf(buf, cap, "i_{%d}", j + 1);
+    if (layer < 0 && t->n->input_sym)
+        snprintf(buf, cap, t->n->input_sym, j + 1);
     else if (layer < 0)
         snprintf(buf, cap, "%s", n);
     else
-        snprintf(buf, cap, t->md ? "a_{%s}" : "a_%s", n);
+        snprintf(buf, cap, t->n->a_sym, n);
 }
 
 static void sym_w(const tracer *t, size_t idx, char *buf, size_t cap)
 {
-    snprintf(buf, cap, t->md ? "w_{%zu}" : "w%zu", idx);
+    snprintf(buf, cap, t->n->w_sym, idx);
 }
 
 static void sym_b(const tracer *t, size_t idx, char *buf, size_t cap)
 {
-    snprintf(buf, cap, t->md ? "b_{%zu}" : "b%zu", idx);
+    snprintf(buf, cap, t->n->b_sym, idx);
 }
 
 static void sym_delta(const tracer *t, int layer, int j, char *buf, size_t cap)
 {
     char n[32];
     nm(t, layer, j, n, sizeof n);
-    snprintf(buf, cap, t->md ? "\\delta_{%s}" : "δ%s", n);
-}
-
-/* A displayed formula.  In HTML it is collected whole (text notation) and
- * then written as MathML with the text as its fallback line. */
-static void line_begin(tracer *t)
-{
-    if (t->html) {
-        FILE *mem = open_memstream(&t->line, &t->line_len);
-        if (mem)
-            t->fp = mem;
-        return;
-    }
-    fputs(t->md ? "$$" : "    ", t->fp);
-}
-
-static void line_end(tracer *t)
-{
-    if (t->html) {
-        if (t->fp != t->out) {
-            fclose(t->fp);
-            t->fp = t->out;
-            bp_html_formula(t->out, t->line);
-        }
-        free(t->line);
-        t->line = NULL;
-        return;
-    }
-    fputs(t->md ? "$$\n\n" : "\n", t->fp);
-}
-
-static void heading(const tracer *t, const char *text)
-{
-    if (t->html) {
-        fputs("<h2>", t->fp);
-        bp_html_escape(t->fp, text);
-        fputs("</h2>\n", t->fp);
-    } else if (t->md)
-        fprintf(t->fp, "### %s\n\n", text);
-    else
-        fprintf(t->fp, "\n%s\n", text);
-}
-
-static void para(const tracer *t, const char *text)
-{
-    if (t->html) {
-        fputs("<p>", t->fp);
-        bp_html_escape(t->fp, text);
-        fputs("</p>\n", t->fp);
-        return;
-    }
-    fprintf(t->fp, t->md ? "%s\n\n" : "  %s\n", text);
-}
-
-static void subheading(const tracer *t, const char *text)
-{
-    if (t->html) {
-        fputs("<h3>", t->fp);
-        bp_html_escape(t->fp, text);
-        fputs("</h3>\n", t->fp);
-        return;
-    }
-    fprintf(t->fp, t->md ? "#### %s\n\n" : "  %s\n", text);
+    snprintf(buf, cap, t->n->delta_sym, n);
 }
 
 /* f(s) written out: "sigmoid(s) = 1/(1 + e^(−s))" style for the article's case. */
 static void print_activation(tracer *t, bp_activation act, float slope, double s, double a,
                              const char *a_sym, const char *s_sym)
 {
+    const notation *n = t->n;
     char sb[32];
     line_begin(t);
     switch (act) {
     case BP_ACT_SIGMOID:
-        if (t->md)
-            fprintf(t->fp, "%s = \\sigma(%s) = \\frac{1}{1 + e^{-%s}} = %.4f", a_sym, s_sym,
-                    num(sb, sizeof sb, s, 1), a);
-        else
-            fprintf(t->fp, "%s = sigmoid(%s) = 1/(1 + e^-%s) = %.4f", a_sym, s_sym,
-                    num(sb, sizeof sb, s, 1), a);
+        fprintf(t->fp, n->sigmoid, a_sym, s_sym, num(sb, sizeof sb, s, 1), a);
         break;
-    case BP_ACT_TANH:
-        fprintf(t->fp, t->md ? "%s = \\tanh(%s) = %.4f" : "%s = tanh(%s) = %.4f", a_sym, s_sym,
-                a);
-        break;
-    case BP_ACT_RELU:
-        fprintf(t->fp, t->md ? "%s = \\max(0, %s) = %.4f" : "%s = max(0, %s) = %.4f", a_sym,
-                s_sym, a);
-        break;
+    case BP_ACT_TANH: fprintf(t->fp, n->tanh, a_sym, s_sym, a); break;
+    case BP_ACT_RELU: fprintf(t->fp, n->relu, a_sym, s_sym, a); break;
     case BP_ACT_LEAKY_RELU:
-        fprintf(t->fp, t->md ? "%s = %s > 0 \\;?\\; %s : %g %s %s = %.4f"
-                             : "%s = (%s > 0 ? %s : %g%s%s) = %.4f",
-                a_sym, s_sym, s_sym, slope, mul(t), s_sym, a);
+        fprintf(t->fp, n->leaky, a_sym, s_sym, s_sym, slope, mul(t), s_sym, a);
         break;
-    case BP_ACT_SOFTMAX:
-        fprintf(t->fp, t->md ? "%s = \\frac{e^{%s}}{\\sum_k e^{s_k}} = %.4f"
-                             : "%s = e^%s / Σ_k e^s_k = %.4f", a_sym, s_sym, a);
-        break;
-    default:
-        fprintf(t->fp, "%s = %s = %.4f", a_sym, s_sym, a);
-        break;
+    case BP_ACT_SOFTMAX: fprintf(t->fp, n->softmax, a_sym, s_sym, a); break;
+    default: fprintf(t->fp, "%s = %s = %.4f", a_sym, s_sym, a); break;
     }
     line_end(t);
 }
 
-/* f'(s) as a factor, e.g. "a_h1·(1 − a_h1)" and its value. */
-static void derivative_factor(const tracer *t, bp_activation act, float slope, double s,
-                              double a, const char *a_sym, char *sym, size_t cap, double *value)
+/* f'(s) as a factor in symbols, e.g. "a_h1·(1 − a_h1)".  Only the symbols:
+ * every number the trace prints comes from the workspace the kernels filled,
+ * or from bp_activation_derivative, the one definition of f'. */
+static void derivative_factor(const tracer *t, bp_activation act, float slope,
+                              const char *a_sym, char *sym, size_t cap)
 {
     switch (act) {
     case BP_ACT_SIGMOID:
         snprintf(sym, cap, "%s%s(1 %s %s)", a_sym, mul(t), minus(t), a_sym);
-        *value = a * (1 - a);
         break;
-    case BP_ACT_TANH:
-        snprintf(sym, cap, t->md ? "(1 - %s^2)" : "(1 − %s²)", a_sym);
-        *value = 1 - a * a;
-        break;
-    case BP_ACT_RELU:
-        snprintf(sym, cap, t->md ? "\\mathbb{1}[s > 0]" : "[s > 0]");
-        *value = s > 0 ? 1 : 0;
-        break;
-    case BP_ACT_LEAKY_RELU:
-        snprintf(sym, cap, t->md ? "(s > 0 \\;?\\; 1 : %g)" : "(s > 0 ? 1 : %g)", slope);
-        *value = s > 0 ? 1 : slope;
-        break;
-    default:
-        snprintf(sym, cap, "1");
-        *value = 1;
-        break;
+    case BP_ACT_TANH: snprintf(sym, cap, t->n->tanh_factor, a_sym); break;
+    case BP_ACT_RELU: snprintf(sym, cap, "%s", t->n->relu_factor); break;
+    case BP_ACT_LEAKY_RELU: snprintf(sym, cap, t->n->leaky_factor, slope); break;
+    default: snprintf(sym, cap, "1"); break;
     }
 }
 
-/* The factors' numbers, e.g. "0.6042·(1 − 0.6042)". */
-static void derivative_numbers(const tracer *t, bp_activation act, double s, double a, char *buf,
-                               size_t cap)
+/* The factors' numbers, e.g. "0.6042·(1 − 0.6042)"; leaky ReLU's slope by
+ * name where s ≤ 0. */
+static void derivative_numbers(const tracer *t, bp_activation act, float slope, float s, double a,
+                               char *buf, size_t cap)
 {
     char ab[32];
     switch (act) {
     case BP_ACT_SIGMOID:
         snprintf(buf, cap, "%s%s(1 %s %s)", num(ab, sizeof ab, a, 0), mul(t), minus(t), ab);
         break;
-    case BP_ACT_TANH:
-        snprintf(buf, cap, t->md ? "(1 - %s^2)" : "(1 − %s²)", num(ab, sizeof ab, a, 1));
+    case BP_ACT_TANH: snprintf(buf, cap, t->n->tanh_factor, num(ab, sizeof ab, a, 1)); break;
+    case BP_ACT_LEAKY_RELU: snprintf(buf, cap, "%s", s > 0 ? "1" : "slope"); break;
+    default:
+        snprintf(buf, cap, "%g", (double)bp_activation_derivative(act, s, slope));
         break;
-    default: {
-        double d = act == BP_ACT_RELU ? (s > 0) : act == BP_ACT_LINEAR ? 1 : (s > 0 ? 1 : NAN);
-        if (isnan(d))
-            snprintf(buf, cap, "%s", s > 0 ? "1" : "slope");
-        else
-            snprintf(buf, cap, "%g", d);
-    }
     }
 }
 
@@ -279,39 +416,29 @@ static void print_setup(step_trace *c)
     FILE *fp = t->fp;
     const bp_net *old = c->old;
     int L = c->L;
-    if (t->md)
-        fprintf(fp, "## %s\n\n", t->w->title);
-    else
-        fprintf(fp, "%s\n", t->w->title);
-    fprintf(fp, t->md ? t->w->net_md_fmt : t->w->net_text_fmt, bp_net_inputs(old));
+    const format_writer *f = t->f;
+    fprintf(fp, f->title, t->w->title);
+    fprintf(fp, f->latex_words ? t->w->net_md_fmt : t->w->net_text_fmt, bp_net_inputs(old));
     for (int l = 0; l < L; l++) {
         bp_layer_spec ls = bp_net_layer(old, l);
         fprintf(fp, t->w->layer_fmt, ls.units, bp_activation_name(ls.act),
                 l == L - 1 ? t->w->outputs : t->w->hidden, ls.bias ? t->w->bias : "");
     }
-    fprintf(fp, t->md ? t->w->loss_md_fmt : t->w->loss_text_fmt, bp_loss_name(bp_net_loss(old)),
-            c->lr);
-    fputs(t->md ? t->w->inputs_md : t->w->inputs_text, fp);
-    for (int i = 0; i < bp_net_inputs(old); i++) {
-        if (t->md)
-            fprintf(fp, "%s$i_{%d} = %.4f$", i ? ", " : "", i + 1, c->input[i]);
-        else
-            fprintf(fp, " i%d = %.4f", i + 1, c->input[i]);
-    }
+    fprintf(fp, f->latex_words ? t->w->loss_md_fmt : t->w->loss_text_fmt,
+            bp_loss_name(bp_net_loss(old)), c->lr);
+    fputs(WORD(t, inputs), fp);
+    for (int i = 0; i < bp_net_inputs(old); i++)
+        fprintf(fp, f->input_item, i ? f->sep : f->first_sep, i + 1, c->input[i]);
     if (c->raw_input) {
-        fputs(t->md ? t->w->scaled_md : t->w->scaled_text, fp);
+        fputs(WORD(t, scaled), fp);
         for (int i = 0; i < bp_net_inputs(old); i++)
-            fprintf(fp, t->md ? "%s$%.4f$" : "%s%.4f", i ? ", " : " ", c->raw_input[i]);
+            fprintf(fp, f->raw_item, i ? ", " : " ", c->raw_input[i]);
         fputs(")", fp);
     }
-    fputs(t->md ? t->w->expected_md : t->w->expected_text, fp);
-    for (int k = 0; k < bp_net_outputs(old); k++) {
-        if (t->md)
-            fprintf(fp, "%s$\\text{expected}_{%d} = %.4f$", k ? ", " : "", k + 1, c->target[k]);
-        else
-            fprintf(fp, " expected%d = %.4f", k + 1, c->target[k]);
-    }
-    fputs(t->md ? ".\n\n" : "\n", fp);
+    fputs(WORD(t, expected), fp);
+    for (int k = 0; k < bp_net_outputs(old); k++)
+        fprintf(fp, f->expected_item, k ? f->sep : f->first_sep, k + 1, c->target[k]);
+    fputs(f->setup_end, fp);
 }
 
 /* s_j = Σ_k w_jk·a_k (+ b_j) and a_j = f(s_j) for neuron j of layer l. */
@@ -339,12 +466,8 @@ static void print_neuron_forward(step_trace *c, int l, int j)
     }
     if (!terms) {
         size_t first = c->wbase[l] + (size_t)j * fan_in, last = first + fan_in - 1;
-        if (t->md)
-            snprintf(expr, sizeof expr, "\\sum_{k=1}^{%d} w_k \\cdot a_k \\;(w_{%zu} \\ldots w_{%zu})",
-                     fan_in, first, last);
-        else
-            snprintf(expr, sizeof expr, "Σ_k w·a over %d inputs (w%zu..w%zu)", fan_in, first,
-                     last);
+        snprintf(expr, sizeof expr, t->n->sum_summary, fan_in, first, last);
+        e = strlen(expr); /* the bias term follows the summary */
     }
     if (ls.bias) {
         sym_b(t, c->bbase[l] + (size_t)j, a1, sizeof a1);
@@ -353,13 +476,13 @@ static void print_neuron_forward(step_trace *c, int l, int j)
             m += (size_t)snprintf(nums + m, sizeof nums - m, " + %s", num(b1, sizeof b1, B[j], 1));
     }
     line_begin(t);
-    fprintf(t->fp, t->md ? "s_{%s} = %s" : "s_%s = %s", n1, expr);
+    fprintf(t->fp, t->n->s_line, n1, expr);
     if (terms)
         fprintf(t->fp, " = %s", nums);
     fprintf(t->fp, " = %.4f", s[j]);
     line_end(t);
     sym_a(t, l, j, a1, sizeof a1);
-    snprintf(a2, sizeof a2, t->md ? "s_{%s}" : "s_%s", n1);
+    snprintf(a2, sizeof a2, t->n->s_sym, n1);
     print_activation(t, ls.act, ls.slope, s[j], a[j], a1, a2);
 }
 
@@ -388,19 +511,17 @@ static void print_error(step_trace *c)
     bp_loss lossfn = bp_net_loss(c->old);
     heading(t, t->w->error);
     if (lossfn == BP_LOSS_MSE) {
-        para(t, t->md ? t->w->mse_md : t->w->mse_text);
+        para(t, WORD(t, mse));
         line_begin(t);
         fputs("E = ", t->fp);
         for (int k = 0; k < out_units && k < MAX_TERMS; k++)
-            fprintf(t->fp, t->md ? "%s\\frac{1}{2}(%.4f - %.4f)^2" : "%s½(%.4f − %.4f)²",
-                    k ? " + " : "", c->target[k], a_out[k]);
+            fprintf(t->fp, t->n->mse_term, k ? " + " : "", c->target[k], a_out[k]);
         if (out_units > MAX_TERMS)
             fputs(" + …", t->fp);
         fprintf(t->fp, " = %.4f", c->loss);
         line_end(t);
     } else {
-        para(t, lossfn == BP_LOSS_XENT ? (t->md ? t->w->xent_md : t->w->xent_text)
-                                       : (t->md ? t->w->bce_md : t->w->bce_text));
+        para(t, lossfn == BP_LOSS_XENT ? WORD(t, xent) : WORD(t, bce));
         line_begin(t);
         fprintf(t->fp, "E = %.4f", c->loss);
         line_end(t);
@@ -416,21 +537,15 @@ static void print_output_delta(step_trace *c, int j, const char *a1, const char 
     const float *s = bp_workspace_s(c->ws, l), *a = bp_workspace_a(c->ws, l);
     const float *delta = bp_workspace_delta(c->ws, l);
     if (bp_net_loss(c->old) != BP_LOSS_MSE) {
-        fprintf(t->fp, t->md ? "%s = %s - \\text{expected}_{%d} = %.4f - %.4f = %.4f"
-                             : "%s = %s − expected%d = %.4f − %.4f = %.4f",
-                a1, a2, j + 1, a[j], c->target[j], z(delta[j]));
+        fprintf(t->fp, t->n->delta_loss, a1, a2, j + 1, a[j], c->target[j], z(delta[j]));
     } else if (ls.act == BP_ACT_SOFTMAX) {
-        fprintf(t->fp, t->md ? "%s = %s\\,(g_{%d} - \\sum_k g_k a_k),\\; g = a - expected; = %.4f"
-                             : "%s = %s·(g%d − Σ_k g_k·a_k), g = a − expected: %.4f",
-                a1, a2, j + 1, z(delta[j]));
+        fprintf(t->fp, t->n->delta_softmax, a1, a2, j + 1, z(delta[j]));
     } else {
         char fs[128], fv[128];
-        double dv;
-        derivative_factor(t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
-        derivative_numbers(t, ls.act, s[j], a[j], fv, sizeof fv);
-        fprintf(t->fp, t->md ? "%s = (%s - \\text{expected}_{%d})%s%s = (%.4f - %.4f)%s%s = %.4f"
-                             : "%s = (%s − expected%d)%s%s = (%.4f − %.4f)%s%s = %.4f",
-                a1, a2, j + 1, mul(t), fs, a[j], c->target[j], mul(t), fv, z(delta[j]));
+        derivative_factor(t, ls.act, ls.slope, a2, fs, sizeof fs);
+        derivative_numbers(t, ls.act, ls.slope, s[j], a[j], fv, sizeof fv);
+        fprintf(t->fp, t->n->delta_factor, a1, a2, j + 1, mul(t), fs, a[j], c->target[j], mul(t),
+                fv, z(delta[j]));
     }
 }
 
@@ -463,11 +578,10 @@ static void print_hidden_delta(step_trace *c, int l, int j, const char *a1, cons
                               num(c2, sizeof c2, Wx[(size_t)q * ls.units + j], 1));
     }
     if (!nterms)
-        snprintf(expr, sizeof expr, t->md ? "\\sum_q \\delta_q w_q" : "Σ_q δ_q·w_q");
+        snprintf(expr, sizeof expr, "%s", t->n->delta_sum);
     char fs[128], fv[128];
-    double dv;
-    derivative_factor(t, ls.act, ls.slope, s[j], a[j], a2, fs, sizeof fs, &dv);
-    derivative_numbers(t, ls.act, s[j], a[j], fv, sizeof fv);
+    derivative_factor(t, ls.act, ls.slope, a2, fs, sizeof fs);
+    derivative_numbers(t, ls.act, ls.slope, s[j], a[j], fv, sizeof fv);
     if (nterms)
         fprintf(t->fp, "%s = (%s)%s%s = (%s)%s%s = %.4f", a1, expr, mul(t), fs, nums, mul(t), fv,
                 z(delta[j]));
@@ -492,19 +606,9 @@ static void print_weight_update(step_trace *c, int l, int j, int k)
     sym_a(t, l - 1, k, b1, sizeof b1);
     char c1[32], c2[32], c3[32];
     line_begin(t);
-    if (t->md)
-        fprintf(t->fp, "\\frac{\\partial E}{\\partial %s} = %s \\cdot %s = %s \\cdot %s = %.4f"
-                       ",\\quad %s' = %s - \\eta \\cdot \\frac{\\partial E}{\\partial %s} = "
-                       "%.4f - %g \\cdot %s = %.4f",
-                a1, a2, b1, num(c1, sizeof c1, z(delta[j]), 0), num(c2, sizeof c2, a_prev[k], 1),
-                z(gw[off]), a1, a1, a1, W[off], lr, num(c3, sizeof c3, z(gw[off]), 1),
-                z(Wn[off]));
-    else
-        fprintf(t->fp, "∂E/∂%s = %s·%s = %s·%s = %.4f    %s' = %s − η·∂E/∂%s = %.4f − "
-                       "%g·%s = %.4f",
-                a1, a2, b1, num(c1, sizeof c1, z(delta[j]), 0), num(c2, sizeof c2, a_prev[k], 1),
-                z(gw[off]), a1, a1, a1, W[off], lr, num(c3, sizeof c3, z(gw[off]), 1),
-                z(Wn[off]));
+    fprintf(t->fp, t->n->weight_update, a1, a2, b1, num(c1, sizeof c1, z(delta[j]), 0),
+            num(c2, sizeof c2, a_prev[k], 1), z(gw[off]), a1, a1, a1, W[off], lr,
+            num(c3, sizeof c3, z(gw[off]), 1), z(Wn[off]));
     line_end(t);
 }
 
@@ -521,8 +625,7 @@ static void print_layer_updates(step_trace *c, int l)
         for (int k = 0; k < fan_in; k++) {
             if (fan_in > MAX_TERMS && k >= 2 && k < fan_in - 1) {
                 if (k == 2)
-                    fprintf(t->fp, t->html ? "<p class=\"vdots\">⋮</p>\n"
-                                   : t->md ? "$$\\vdots$$\n\n" : "    …\n");
+                    fputs(t->f->vdots, t->fp);
                 continue;
             }
             print_weight_update(c, l, j, k);
@@ -532,10 +635,8 @@ static void print_layer_updates(step_trace *c, int l)
             sym_b(t, c->bbase[l] + (size_t)j, a1, sizeof a1);
             sym_delta(t, l, j, a2, sizeof a2);
             line_begin(t);
-            fprintf(t->fp, t->md ? "\\frac{\\partial E}{\\partial %s} = %s = %.4f,\\quad %s' = %.4f - %g \\cdot %s = %.4f"
-                                 : "∂E/∂%s = %s = %.4f    %s' = %.4f − %g·%s = %.4f",
-                    a1, a2, z(gb[j]), a1, B[j], c->lr, num(c1, sizeof c1, z(gb[j]), 1),
-                    z(Bn[j]));
+            fprintf(t->fp, t->n->bias_update, a1, a2, z(gb[j]), a1, B[j], c->lr,
+                    num(c1, sizeof c1, z(gb[j]), 1), z(Bn[j]));
             line_end(t);
         }
     }
@@ -563,7 +664,7 @@ static void print_backprop(step_trace *c)
                 print_hidden_delta(c, l, j, a1, a2);
             line_end(t);
         }
-        if (t->html && l == L - 1)
+        if (t->f == &html_writer && l == L - 1)
             html_rules(t, c->wbase[l]);
         print_layer_updates(c, l);
     }
@@ -580,26 +681,21 @@ static void print_result(step_trace *c)
         int fan_in = bp_net_fan_in(net, l);
         size_t n = (size_t)ls.units * (size_t)fan_in;
         const float *Wn = bp_net_weights_const(net, l);
-        if (t->html)
-            line_begin(t);
-        else if (!t->md)
-            fputs("   ", t->fp);
-        for (size_t i = 0; i < n && i < 64; i++)
-            fprintf(t->fp, t->md ? "$w_{%zu}' = %.4f$%s" : t->html ? "w%zu' = %.4f%s" : " w%zu' = %.4f%s",
-                    c->wbase[l] + i, Wn[i],
-                    (t->md || t->html) && i + 1 < n && i + 1 < 64 ? ", " : "");
+        const format_writer *f = t->f;
+        f->result_begin(t);
+        for (size_t i = 0; i < n && i < 64; i++) {
+            fprintf(t->fp, f->w_item, c->wbase[l] + i, Wn[i]);
+            if (i + 1 < n && i + 1 < 64)
+                fputs(f->item_sep, t->fp);
+        }
         if (n > 64)
-            fprintf(t->fp, t->md ? t->w->more_md_fmt : t->w->more_text_fmt, n);
+            fprintf(t->fp, f->latex_words ? t->w->more_md_fmt : t->w->more_text_fmt, n);
         if (ls.bias) {
             const float *Bn = bp_net_biases_const(net, l);
             for (int j = 0; j < ls.units && j < 64; j++)
-                fprintf(t->fp, t->md ? ", $b_{%zu}' = %.4f$" : t->html ? ", b%zu' = %.4f" : " b%zu' = %.4f",
-                        c->bbase[l] + (size_t)j, Bn[j]);
+                fprintf(t->fp, f->b_item, c->bbase[l] + (size_t)j, Bn[j]);
         }
-        if (t->html)
-            line_end(t);
-        else
-            fputs(t->md ? "\n\n" : "\n", t->fp);
+        f->result_end(t);
     }
 }
 
@@ -683,13 +779,15 @@ bp_status bp_explain_step_ex(bp_net *net, const float *raw_input, const float *t
     if (st != BP_OK)
         goto done;
 
-    step_trace c = {.t = {.fp = fp, .out = fp, .md = format == BP_TRACE_MARKDOWN,
-                          .html = format == BP_TRACE_HTML, .w = words, .net = old},
+    const format_writer *f = format == BP_TRACE_HTML       ? &html_writer
+                             : format == BP_TRACE_MARKDOWN ? &md_writer
+                                                           : &text_writer;
+    step_trace c = {.t = {.fp = fp, .out = fp, .f = f, .n = f->n, .w = words, .net = old},
                     .old = old, .net = net, .ws = ws, .input = input,
                     .raw_input = scaled ? raw_input : NULL, .target = target, .lr = lr,
                     .loss = loss, .L = bp_net_layers(old)};
     number_parameters(&c);
-    if (c.t.html)
+    if (f == &html_writer)
         st = bp_html_begin(fp, words, old, net, input, scaled ? raw_input : NULL, target, lr);
     else
         print_setup(&c);
@@ -699,7 +797,7 @@ bp_status bp_explain_step_ex(bp_net *net, const float *raw_input, const float *t
     print_error(&c);
     print_backprop(&c);
     print_result(&c);
-    if (c.t.html)
+    if (f == &html_writer)
         st = bp_html_end(fp, words, net, input, target, lr, o.steps, loss);
 done:
     bp_workspace_free(ws);

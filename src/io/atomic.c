@@ -209,6 +209,18 @@ bp_status bp_atomic_begin(bp_atomic_file *f, const char *path)
     return BP_OK;
 }
 
+/* Forgets the temporary file (committed or removed by now) and frees the
+ * names, leaving f as bp_atomic_begin found it. */
+static void release(bp_atomic_file *f)
+{
+    tmp_unregister(f->slot);
+    free(f->tmp_path);
+    free(f->target);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+    f->slot = -1;
+}
+
 bp_status bp_atomic_commit(bp_atomic_file *f)
 {
     int e = 0;
@@ -228,12 +240,7 @@ bp_status bp_atomic_commit(bp_atomic_file *f)
         bp_atomic_abort(f);
         return st;
     }
-    tmp_unregister(f->slot);
-    free(f->tmp_path);
-    free(f->target);
-    free(f->path);
-    memset(f, 0, sizeof *f);
-    f->slot = -1;
+    release(f);
     return BP_OK;
 }
 
@@ -243,12 +250,7 @@ void bp_atomic_abort(bp_atomic_file *f)
         fclose(f->fp);
     if (f->tmp_path)
         unlink(f->tmp_path);
-    tmp_unregister(f->slot);
-    free(f->tmp_path);
-    free(f->target);
-    free(f->path);
-    memset(f, 0, sizeof *f);
-    f->slot = -1;
+    release(f);
 }
 
 /* ---- the public writer ----------------------------------------------------- */

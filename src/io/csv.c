@@ -599,8 +599,6 @@ static int label_map_get(label_map *m, const char *s)
 
 /* ---- the reader ------------------------------------------------------------ */
 
-/* ---- the reader ------------------------------------------------------------ */
-
 typedef struct csv_rows {
     float *x;        /* [rows][inputs] */
     char **t;        /* [rows][n_targets] target strings */
@@ -719,6 +717,17 @@ static bp_status numbered_labels(const char *path, const bp_csv_options *o, csv_
     return BP_OK;
 }
 
+/* The end of a build: on success *out gets ds, else ds is freed. */
+static bp_status hand_over(bp_dataset **out, bp_dataset *ds, bp_status st)
+{
+    if (st != BP_OK) {
+        bp_dataset_free(ds);
+        return st;
+    }
+    *out = ds;
+    return BP_OK;
+}
+
 /* Builds the data set from the rows read, without a model: classification
  * or regression is decided here, from the target strings. */
 static bp_status build_dataset(bp_dataset **out, const char *path, const bp_csv_options *o,
@@ -758,12 +767,7 @@ static bp_status build_dataset(bp_dataset **out, const char *path, const bp_csv_
     }
     free(labels);
     free(names);
-    if (st != BP_OK) {
-        bp_dataset_free(ds);
-        return st;
-    }
-    *out = ds;
-    return BP_OK;
+    return hand_over(out, ds, st);
 }
 
 /* The class of label s through the model's classes: by name, or by value
@@ -906,12 +910,7 @@ static bp_status build_mapped(bp_dataset **out, const char *path, const bp_net *
         free(names);
     }
     free(labels);
-    if (st != BP_OK) {
-        bp_dataset_free(ds);
-        return st;
-    }
-    *out = ds;
-    return BP_OK;
+    return hand_over(out, ds, st);
 }
 
 /* Input, target and id names from the header; notes the unused columns. */
@@ -1031,6 +1030,147 @@ static int first_is_header(const bp_csv_options *o, const bp_net *net, char **fi
     return !got && text == ncols;
 }
 
+/* The options a read runs with: the caller's (checked against the ABI and
+ * for values the parser can honour) or the defaults. */
+static bp_status csv_options(const bp_csv_options *opts, bp_csv_options *o)
+{
+    bp_csv_options_default(o);
+    if (opts) {
+        bp_status cst = bp_abi_check(opts, BP_CSV_OPTIONS_V1, "bp_dataset_read_csv",
+                                     "bp_csv_options", "bp_csv_options_default");
+        if (cst != BP_OK)
+            return cst;
+        bp_abi_copy(o, sizeof *o, opts);
+    }
+    if (o->header < -1 || o->header > 1 || o->task < -1 || o->task > 1 || o->n_classes < 0 ||
+        o->n_classes > BP_CSV_MAX_CLASSES)
+        return bp_error(BP_ERR_ARG, "bp_dataset_read_csv: bad options (header %d, task %d, "
+                        "n_classes %d)", o->header, o->task, o->n_classes);
+    if (o->delimiter == '"' || o->delimiter == '\n' || o->delimiter == '\r' ||
+        o->delimiter == '#' || o->delimiter == ' ')
+        return bp_error(BP_ERR_ARG, "bp_dataset_read_csv: '%c' cannot be a delimiter",
+                        o->delimiter == '\n' || o->delimiter == '\r' ? '?' : o->delimiter);
+    return BP_OK;
+}
+
+/* Everything one read owns, freed together by read_free. */
+typedef struct csv_read {
+    char *buf;          /* the file's bytes; fields point into them */
+    csv_parser P;
+    char **first;       /* fields of the first record (P's array is reused) */
+    size_t ncols;       /* fields of the first record: every row must have as many */
+    size_t first_line;
+    col_plan c;
+    csv_rows R;
+} csv_read;
+
+static void read_free(csv_read *r)
+{
+    free(r->R.x);
+    free(r->R.t);
+    free(r->R.ids);
+    free(r->R.lines);
+    free(r->first);
+    free(r->c.used);
+    free(r->c.tcols);
+    free(r->c.icols);
+    free(r->P.fields);
+    free(r->buf);
+}
+
+/* Reads the file and sets up the parser past a UTF-8 byte-order mark, with
+ * the delimiter o names or the one the text suggests.  A NUL byte is refused
+ * (with its line): the parser treats text as C strings. */
+static bp_status open_text(csv_read *r, const char *path, const bp_csv_options *o)
+{
+    size_t len;
+    bp_status st = bp_read_file(path, SIZE_MAX - 1, &r->buf, &len);
+    if (st != BP_OK)
+        return st;
+    char *buf = r->buf;
+    const char *nul = memchr(buf, '\0', len);
+    if (nul) {
+        size_t line = 1;
+        for (const char *q = buf; q < nul; q++)
+            line += *q == '\n';
+        return bp_error(BP_ERR_PARSE, "%s:%zu: contains a NUL byte; is it a text file?", path,
+                        line);
+    }
+    char *start = buf;
+    if (len >= 3 && (unsigned char)buf[0] == 0xEF && (unsigned char)buf[1] == 0xBB &&
+        (unsigned char)buf[2] == 0xBF)
+        start += 3;
+    r->P.path = path;
+    r->P.p = start;
+    r->P.end = buf + len;
+    r->P.line = 1;
+    r->P.delim = o->delimiter ? o->delimiter : detect_delimiter(start, buf + len);
+    return BP_OK;
+}
+
+/* Reads the first record, which fixes the number of columns; without a
+ * model there must be an input and a target. */
+static bp_status read_first_record(csv_read *r, const bp_net *net)
+{
+    csv_parser *P = &r->P;
+    int got;
+    bp_status st = next_record(P, &got);
+    if (st != BP_OK)
+        return st;
+    if (!got)
+        return bp_error(BP_ERR_PARSE, "%s: no data: the file is empty or holds only comments "
+                        "and blank lines", P->path);
+    r->ncols = P->nf;
+    r->first_line = P->rec_line;
+    r->first = malloc(r->ncols * sizeof *r->first);
+    if (!r->first)
+        return bp_error(BP_ERR_NOMEM, "out of memory reading %s", P->path);
+    memcpy(r->first, P->fields, r->ncols * sizeof *r->first);
+    if (r->ncols < 2 && !net)
+        return bp_error(BP_ERR_PARSE, "%s:%zu: found 1 column (delimiter '%s'); expected at "
+                        "least one input column and a target column", P->path, r->first_line,
+                        P->delim == '\t' ? "\\t" : (char[2]){P->delim, 0});
+    return BP_OK;
+}
+
+/* Which columns are inputs, targets and the id: as the options say, or (with
+ * a model) the model's inputs by name when both have names, else by position. */
+static bp_status plan_columns(const char *path, const bp_csv_options *o, const bp_net *net,
+                              char **header, size_t ncols, col_plan *c)
+{
+    c->used = calloc(ncols, 1);
+    c->tcols = malloc(ncols * sizeof *c->tcols);
+    c->icols = malloc(ncols * sizeof *c->icols);
+    if (!c->used || !c->tcols || !c->icols)
+        return bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
+    if (!net)
+        return plan_plain(path, o, header, ncols, c);
+    bp_status st = BP_OK;
+    if (o->id && (st = find_column(path, o->id, header, ncols, "the id", &c->idcol)) == BP_OK)
+        c->used[c->idcol] = 1;
+    if (st != BP_OK)
+        return st;
+    return header && bp_net_input_name(net, 0) ? plan_by_name(path, o, net, header, ncols, c)
+                                                : plan_by_position(path, o, net, header, ncols, c);
+}
+
+/* The data set of the rows read, its inputs copied and its columns named. */
+static bp_status build_named(bp_dataset **out, const char *path, const bp_csv_options *o,
+                             const bp_net *net, char **header, csv_read *r)
+{
+    bp_status st = net ? build_mapped(out, path, net, &r->R, &r->c)
+                       : build_dataset(out, path, o, &r->R, &r->c);
+    if (st != BP_OK)
+        return st;
+    memcpy(bp_dataset_x(*out), r->R.x, r->R.rows * r->c.inputs * sizeof(float));
+    st = name_dataset(*out, path, header, r->ncols, &r->c, &r->R);
+    if (st != BP_OK) {
+        bp_dataset_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 static bp_status read_csv(bp_dataset **out, const char *path, const bp_csv_options *opts,
                           const bp_net *net)
 {
@@ -1040,137 +1180,32 @@ static bp_status read_csv(bp_dataset **out, const char *path, const bp_csv_optio
     if (!path)
         return bp_error(BP_ERR_ARG, "bp_dataset_read_csv: path is NULL");
     bp_csv_options o;
-    bp_csv_options_default(&o);
-    if (opts) {
-        bp_status cst = bp_abi_check(opts, BP_CSV_OPTIONS_V1, "bp_dataset_read_csv",
-                                     "bp_csv_options", "bp_csv_options_default");
-        if (cst != BP_OK)
-            return cst;
-        bp_abi_copy(&o, sizeof o, opts);
-    }
-    if (o.header < -1 || o.header > 1 || o.task < -1 || o.task > 1 || o.n_classes < 0 ||
-        o.n_classes > BP_CSV_MAX_CLASSES)
-        return bp_error(BP_ERR_ARG, "bp_dataset_read_csv: bad options (header %d, task %d, "
-                        "n_classes %d)", o.header, o.task, o.n_classes);
-    if (o.delimiter == '"' || o.delimiter == '\n' || o.delimiter == '\r' || o.delimiter == '#' ||
-        o.delimiter == ' ')
-        return bp_error(BP_ERR_ARG, "bp_dataset_read_csv: '%c' cannot be a delimiter",
-                        o.delimiter == '\n' || o.delimiter == '\r' ? '?' : o.delimiter);
-
-    char *buf;
-    size_t len;
-    bp_status st = bp_read_file(path, SIZE_MAX - 1, &buf, &len);
+    bp_status st = csv_options(opts, &o);
     if (st != BP_OK)
         return st;
-    const char *nul = memchr(buf, '\0', len);
-    if (nul) {
-        size_t line = 1;
-        for (const char *q = buf; q < nul; q++)
-            line += *q == '\n';
-        free(buf);
-        return bp_error(BP_ERR_PARSE, "%s:%zu: contains a NUL byte; is it a text file?", path,
-                        line);
-    }
-    char *start = buf;
-    if (len >= 3 && (unsigned char)buf[0] == 0xEF && (unsigned char)buf[1] == 0xBB &&
-        (unsigned char)buf[2] == 0xBF)
-        start += 3;
 
-    csv_parser P = {0};
-    P.path = path;
-    P.p = start;
-    P.end = buf + len;
-    P.line = 1;
-    P.delim = o.delimiter ? o.delimiter : detect_delimiter(start, buf + len);
-
-    csv_rows R = {0};
-    char **first = NULL;   /* fields of the first record */
-    char **header = NULL;  /* == first when it is a header */
-    col_plan c = {0};
-    c.idcol = SIZE_MAX;
-    size_t ncols = 0, first_line = 0;
-    int got;
-
-    st = next_record(&P, &got);
-    if (st != BP_OK)
-        goto done;
-    if (!got) {
-        st = bp_error(BP_ERR_PARSE, "%s: no data: the file is empty or holds only comments and "
-                      "blank lines", path);
-        goto done;
-    }
-    ncols = P.nf;
-    first_line = P.rec_line;
-    first = malloc(ncols * sizeof *first);
-    if (!first) {
-        st = bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
-        goto done;
-    }
-    memcpy(first, P.fields, ncols * sizeof *first);
-    if (ncols < 2 && !net) {
-        st = bp_error(BP_ERR_PARSE, "%s:%zu: found 1 column (delimiter '%s'); expected at least "
-                      "one input column and a target column", path, first_line,
-                      P.delim == '\t' ? "\\t" : (char[2]){P.delim, 0});
-        goto done;
-    }
-
-    /* The second record decides whether the first is a header. */
-    st = next_record(&P, &got);
-    if (st != BP_OK)
-        goto done;
-    int is_header = first_is_header(&o, net, first, ncols, &P, got);
-    if (is_header) {
-        header = first;
-        if (!got) {
-            st = bp_error(BP_ERR_PARSE, "%s:%zu: has a header line but no data rows", path,
-                          first_line);
-            goto done;
-        }
-    }
-
-    c.used = calloc(ncols, 1);
-    c.tcols = malloc(ncols * sizeof *c.tcols);
-    c.icols = malloc(ncols * sizeof *c.icols);
-    if (!c.used || !c.tcols || !c.icols) {
-        st = bp_error(BP_ERR_NOMEM, "out of memory reading %s", path);
-        goto done;
-    }
-    if (!net) {
-        st = plan_plain(path, &o, header, ncols, &c);
-    } else {
-        if (o.id && (st = find_column(path, o.id, header, ncols, "the id", &c.idcol)) == BP_OK)
-            c.used[c.idcol] = 1;
-        if (st == BP_OK)
-            st = header && bp_net_input_name(net, 0)
-                     ? plan_by_name(path, &o, net, header, ncols, &c)
-                     : plan_by_position(path, &o, net, header, ncols, &c);
-    }
-    if (st != BP_OK)
-        goto done;
-    st = read_rows(&P, first, ncols, first_line, is_header, got, &c, &R);
-    if (st != BP_OK)
-        goto done;
-    st = net ? build_mapped(out, path, net, &R, &c) : build_dataset(out, path, &o, &R, &c);
+    csv_read r = {0};
+    r.c.idcol = SIZE_MAX;
+    int got = 0, is_header = 0;
+    st = open_text(&r, path, &o);
+    if (st == BP_OK)
+        st = read_first_record(&r, net);
+    if (st == BP_OK) /* the second record decides whether the first is a header */
+        st = next_record(&r.P, &got);
     if (st == BP_OK) {
-        memcpy(bp_dataset_x(*out), R.x, R.rows * c.inputs * sizeof(float));
-        st = name_dataset(*out, path, header, ncols, &c, &R);
-        if (st != BP_OK) {
-            bp_dataset_free(*out);
-            *out = NULL;
-        }
+        is_header = first_is_header(&o, net, r.first, r.ncols, &r.P, got);
+        if (is_header && !got)
+            st = bp_error(BP_ERR_PARSE, "%s:%zu: has a header line but no data rows", path,
+                          r.first_line);
     }
-
-done:
-    free(R.x);
-    free(R.t);
-    free(R.ids);
-    free(R.lines);
-    free(first);
-    free(c.used);
-    free(c.tcols);
-    free(c.icols);
-    free(P.fields);
-    free(buf);
+    char **header = is_header ? r.first : NULL;
+    if (st == BP_OK)
+        st = plan_columns(path, &o, net, header, r.ncols, &r.c);
+    if (st == BP_OK)
+        st = read_rows(&r.P, r.first, r.ncols, r.first_line, is_header, got, &r.c, &r.R);
+    if (st == BP_OK)
+        st = build_named(out, path, &o, net, header, &r);
+    read_free(&r);
     return st;
 }
 

@@ -94,6 +94,90 @@ static bp_status header_int(fann_lexer *L, const char *what, long min, long max,
     return BP_OK;
 }
 
+/* The header line "num_data num_input num_output" and the line it is on. */
+typedef struct {
+    long rows, inputs, outputs;
+    size_t line;
+} fann_header;
+
+/* Reads the header and checks that the numbers it announces fit the limit
+ * and the rest of the file, before anything is allocated for them. */
+static bp_status read_header(fann_lexer *L, fann_header *h)
+{
+    const char *p = L->p;
+    while (p < L->end && is_space(*p))
+        p++;
+    if (p == L->end)
+        return bp_error(BP_ERR_PARSE, "%s: empty file: expected the header \"num_data num_input "
+                        "num_output\"", L->path);
+    bp_status st;
+    if ((st = header_int(L, "the number of rows", 1, LONG_MAX, &h->rows)) != BP_OK ||
+        (st = header_int(L, "the number of inputs", 1, BP_MAX_UNITS, &h->inputs)) != BP_OK ||
+        (st = header_int(L, "the number of outputs", 0, BP_MAX_UNITS, &h->outputs)) != BP_OK)
+        return st;
+    h->line = L->tline;
+    uint64_t per_row = (uint64_t)h->inputs + (uint64_t)h->outputs;
+    if ((uint64_t)h->rows > FANN_MAX_ELEMENTS / per_row)
+        return bp_error(BP_ERR_PARSE, "%s:%zu: the header announces %ld rows of %llu numbers, "
+                        "more than the limit of 2^31 numbers", L->path, h->line, h->rows,
+                        (unsigned long long)per_row);
+    uint64_t total = (uint64_t)h->rows * per_row;
+    /* Each number takes at least one character and one separator. */
+    if (total > (uint64_t)(L->end - L->p) / 2 + 1)
+        return bp_error(BP_ERR_PARSE, "%s:%zu: the header announces %ld rows of %llu numbers, "
+                        "but the rest of the file (%zu bytes) cannot hold %llu numbers "
+                        "(truncated?)", L->path, h->line, h->rows, (unsigned long long)per_row,
+                        (size_t)(L->end - L->p), (unsigned long long)total);
+    return BP_OK;
+}
+
+/* Reads number k of row r (inputs first, then outputs) as a finite float. */
+static bp_status read_value(fann_lexer *L, const fann_header *h, size_t r, long k, float *out)
+{
+    int is_in = k < h->inputs;
+    long idx = is_in ? k : k - h->inputs;
+    long of = is_in ? h->inputs : h->outputs;
+    if (!next_token(L))
+        return bp_error(BP_ERR_PARSE, "%s:%zu: the file ends in row %zu of %ld: expected %s %ld "
+                        "of %ld (each row has %ld input%s and %ld output%s)", L->path, L->tline,
+                        r + 1, h->rows, is_in ? "input" : "output", idx + 1, of, h->inputs,
+                        h->inputs == 1 ? "" : "s", h->outputs, h->outputs == 1 ? "" : "s");
+    char *e;
+    char b[64];
+    double v = strtod(L->tok, &e);
+    if (e != L->tok + L->len || !isfinite(v) || fabs(v) > FLT_MAX) {
+        const char *why = e != L->tok + L->len ? "" : isnan(v) ? " (NaN is not allowed)"
+                          : " (infinite or outside the float32 range)";
+        return bp_error(BP_ERR_PARSE, "%s:%zu:%zu: expected a number (row %zu, %s %ld of %ld), "
+                        "found %s%s", L->path, L->tline, L->tcol, r + 1,
+                        is_in ? "input" : "output", idx + 1, of, tok_text(L, b), why);
+    }
+    *out = (float)v;
+    return BP_OK;
+}
+
+/* Reads the rows the header announced into ds; nothing may follow them. */
+static bp_status read_rows(fann_lexer *L, const fann_header *h, bp_dataset *ds)
+{
+    float *x = bp_dataset_x(ds), *y = bp_dataset_y(ds);
+    for (size_t r = 0; r < (size_t)h->rows; r++) {
+        for (long k = 0; k < h->inputs + h->outputs; k++) {
+            float *dst = k < h->inputs ? &x[r * (size_t)h->inputs + (size_t)k]
+                                       : &y[r * (size_t)h->outputs + (size_t)(k - h->inputs)];
+            bp_status st = read_value(L, h, r, k, dst);
+            if (st != BP_OK)
+                return st;
+        }
+    }
+    if (next_token(L)) {
+        char b[64];
+        return bp_error(BP_ERR_PARSE, "%s:%zu:%zu: unexpected %s after the %ld rows announced "
+                        "in line %zu", L->path, L->tline, L->tcol, tok_text(L, b), h->rows,
+                        h->line);
+    }
+    return BP_OK;
+}
+
 bp_status bp_dataset_read_fann(bp_dataset **out, const char *path)
 {
     if (!out)
@@ -111,77 +195,13 @@ bp_status bp_dataset_read_fann(bp_dataset **out, const char *path)
     L.p = L.line_start = buf;
     L.end = buf + len;
     L.line = 1;
+    fann_header h;
     bp_dataset *ds = NULL;
-    long rows, inputs, outputs;
-    size_t blank = 0;
-    while (blank < len && is_space(buf[blank]))
-        blank++;
-    if (blank == len) {
-        st = bp_error(BP_ERR_PARSE, "%s: empty file: expected the header \"num_data num_input "
-                      "num_output\"", path);
-        goto done;
-    }
-    if ((st = header_int(&L, "the number of rows", 1, LONG_MAX, &rows)) != BP_OK ||
-        (st = header_int(&L, "the number of inputs", 1, BP_MAX_UNITS, &inputs)) != BP_OK ||
-        (st = header_int(&L, "the number of outputs", 0, BP_MAX_UNITS, &outputs)) != BP_OK)
-        goto done;
-    size_t header_line = L.tline;
-    uint64_t per_row = (uint64_t)inputs + (uint64_t)outputs;
-    if ((uint64_t)rows > FANN_MAX_ELEMENTS / per_row) {
-        st = bp_error(BP_ERR_PARSE, "%s:%zu: the header announces %ld rows of %llu numbers, "
-                      "more than the limit of 2^31 numbers", path, header_line, rows,
-                      (unsigned long long)per_row);
-        goto done;
-    }
-    uint64_t total = (uint64_t)rows * per_row;
-    /* Each number takes at least one character and one separator. */
-    if (total > (uint64_t)(L.end - L.p) / 2 + 1) {
-        st = bp_error(BP_ERR_PARSE, "%s:%zu: the header announces %ld rows of %llu numbers, but "
-                      "the rest of the file (%zu bytes) cannot hold %llu numbers (truncated?)",
-                      path, header_line, rows, (unsigned long long)per_row,
-                      (size_t)(L.end - L.p), (unsigned long long)total);
-        goto done;
-    }
-    st = bp_dataset_create(&ds, (size_t)rows, (int)inputs, (int)outputs);
-    if (st != BP_OK)
-        goto done;
-    float *x = bp_dataset_x(ds), *y = bp_dataset_y(ds);
-    for (size_t r = 0; r < (size_t)rows; r++) {
-        for (long k = 0; k < inputs + outputs; k++) {
-            int is_in = k < inputs;
-            long idx = is_in ? k : k - inputs;
-            long of = is_in ? inputs : outputs;
-            if (!next_token(&L)) {
-                st = bp_error(BP_ERR_PARSE, "%s:%zu: the file ends in row %zu of %ld: expected "
-                              "%s %ld of %ld (each row has %ld input%s and %ld output%s)", path,
-                              L.tline, r + 1, rows, is_in ? "input" : "output", idx + 1, of,
-                              inputs, inputs == 1 ? "" : "s", outputs, outputs == 1 ? "" : "s");
-                goto done;
-            }
-            char *e;
-            char b[64];
-            double v = strtod(L.tok, &e);
-            if (e != L.tok + L.len || !isfinite(v) || fabs(v) > FLT_MAX) {
-                const char *why = e != L.tok + L.len ? "" : isnan(v) ? " (NaN is not allowed)"
-                                  : " (infinite or outside the float32 range)";
-                st = bp_error(BP_ERR_PARSE, "%s:%zu:%zu: expected a number (row %zu, %s %ld of "
-                              "%ld), found %s%s", path, L.tline, L.tcol, r + 1,
-                              is_in ? "input" : "output", idx + 1, of, tok_text(&L, b), why);
-                goto done;
-            }
-            if (is_in)
-                x[r * (size_t)inputs + (size_t)idx] = (float)v;
-            else
-                y[r * (size_t)outputs + (size_t)idx] = (float)v;
-        }
-    }
-    if (next_token(&L)) {
-        char b[64];
-        st = bp_error(BP_ERR_PARSE, "%s:%zu:%zu: unexpected %s after the %ld rows announced in "
-                      "line %zu", path, L.tline, L.tcol, tok_text(&L, b), rows, header_line);
-        goto done;
-    }
-done:
+    st = read_header(&L, &h);
+    if (st == BP_OK)
+        st = bp_dataset_create(&ds, (size_t)h.rows, (int)h.inputs, (int)h.outputs);
+    if (st == BP_OK)
+        st = read_rows(&L, &h, ds);
     free(buf);
     if (st != BP_OK) {
         bp_dataset_free(ds);

@@ -250,8 +250,10 @@ static bp_status finish_model_file(writer *w, bp_atomic_file *af, const char *pa
     return bp_atomic_commit(af);
 }
 
-bp_status bp_model_write(const char *path, const bp_net *net, const unsigned char *blob,
-                         size_t blob_len)
+/* Refuses what cannot be written: a missing argument, a non-finite
+ * parameter, a loss or an activation without a file code. */
+static bp_status check_writable(const char *path, const bp_net *net, const unsigned char *blob,
+                                size_t blob_len)
 {
     if (!net || !path)
         return bp_error(BP_ERR_ARG, "bp_net_save: NULL argument");
@@ -260,80 +262,87 @@ bp_status bp_model_write(const char *path, const bp_net *net, const unsigned cha
     bp_status st = check_params_finite(net, path, BP_ERR_NUMERIC);
     if (st != BP_OK)
         return st;
-    const int n_inputs = bp_net_inputs(net), n_layers = bp_net_layers(net);
-    const size_t n_params = bp_net_param_count(net);
-    uint32_t loss_code = loss_to_code(bp_net_loss(net));
-    if (loss_code == UINT32_MAX)
+    if (loss_to_code(bp_net_loss(net)) == UINT32_MAX)
         return bp_error(BP_ERR_ARG, "%s: net has an unknown loss %d", path, (int)bp_net_loss(net));
-    for (int l = 0; l < n_layers; l++)
+    for (int l = 0; l < bp_net_layers(net); l++)
         if (act_to_code(bp_net_layer(net, l).act) == UINT32_MAX)
             return bp_error(BP_ERR_ARG, "%s: layer %d has an unknown activation %d", path, l + 1,
                             (int)bp_net_layer(net, l).act);
+    return BP_OK;
+}
 
-    /* Section lengths, known before a byte is written. */
+/* Payload lengths of the sections and the file's, known before a byte is
+ * written (the header carries the total). */
+typedef struct {
+    uint64_t arch, parm, scal, meta, schm, total;
+} model_lengths;
+
+static model_lengths plan_lengths(const bp_net *net, const unsigned char *blob, size_t blob_len)
+{
+    model_lengths n;
     const float *shift, *scale;
     int scaled = bp_net_scaling(net, &shift, &scale);
-    uint64_t n_in = (uint64_t)n_inputs;
-    uint64_t arch_len = 12 + 16 * (uint64_t)n_layers;
-    uint64_t parm_len = 8 + 4 * (uint64_t)n_params;
-    uint64_t scal_len = 8 + (scaled ? 8 * n_in : 0);
-    uint64_t meta_len = 4;
-    const int n_meta = bp_net_meta_count(net);
-    for (int i = 0; i < n_meta; i++) {
+    n.arch = 12 + 16 * (uint64_t)bp_net_layers(net);
+    n.parm = 8 + 4 * (uint64_t)bp_net_param_count(net);
+    n.scal = 8 + (scaled ? 8 * (uint64_t)bp_net_inputs(net) : 0);
+    n.meta = 4;
+    for (int i = 0; i < bp_net_meta_count(net); i++) {
         const char *key, *value;
         bp_net_meta_at(net, i, &key, &value);
-        meta_len += 8 + strlen(key) + strlen(value);
+        n.meta += 8 + strlen(key) + strlen(value);
     }
-    uint64_t schm_len = schema_length(net);
-    uint64_t total = HEADER_BYTES + 5 * SECTION_HEAD + arch_len + parm_len + scal_len + meta_len +
-                     schm_len +
-                     (blob ? SECTION_HEAD + (uint64_t)blob_len : 0) + CRC_BYTES;
+    n.schm = schema_length(net);
+    n.total = HEADER_BYTES + 5 * SECTION_HEAD + n.arch + n.parm + n.scal + n.meta + n.schm +
+              (blob ? SECTION_HEAD + (uint64_t)blob_len : 0) + CRC_BYTES;
+    return n;
+}
 
-    bp_atomic_file af;
-    st = bp_atomic_begin(&af, path);
-    if (st != BP_OK)
-        return st;
-    writer *w = malloc(sizeof *w);
-    if (!w) {
-        bp_atomic_abort(&af);
-        return bp_error(BP_ERR_NOMEM, "%s: out of memory", path);
+/* ARCH: inputs, layers, loss code, then units, activation code, bias flag and
+ * slope of each layer. */
+static void write_arch(writer *w, const bp_net *net, uint64_t len)
+{
+    w_section(w, "ARCH", SEC_REQUIRED, len);
+    w_u32(w, (uint32_t)bp_net_inputs(net));
+    w_u32(w, (uint32_t)bp_net_layers(net));
+    w_u32(w, loss_to_code(bp_net_loss(net)));
+    for (int l = 0; l < bp_net_layers(net); l++) {
+        const bp_layer_spec L = bp_net_layer(net, l);
+        w_u32(w, (uint32_t)L.units);
+        w_u32(w, act_to_code(L.act));
+        w_u32(w, L.bias ? 1u : 0u);
+        w_f32(w, L.slope);
     }
-    w->fp = af.fp;
-    w->crc = (uint32_t)crc32(0L, Z_NULL, 0);
-    w->written = 0;
-    w->n = 0;
-    w->failed = 0;
-    w->err = 0;
+}
 
-    w_bytes(w, model_magic, sizeof model_magic);
-    w_u32(w, MODEL_VERSION);
-    w_u64(w, total);
-
-    w_section(w, "ARCH", SEC_REQUIRED, arch_len);
-    w_u32(w, (uint32_t)n_inputs);
-    w_u32(w, (uint32_t)n_layers);
-    w_u32(w, loss_code);
-    for (int l = 0; l < n_layers; l++) {
-        const bp_layer_spec spec = bp_net_layer(net, l), *L = &spec;
-        w_u32(w, (uint32_t)L->units);
-        w_u32(w, act_to_code(L->act));
-        w_u32(w, L->bias ? 1u : 0u);
-        w_f32(w, L->slope);
-    }
-
-    w_section(w, "PARM", SEC_REQUIRED, parm_len);
+/* PARM: the parameter count, then every parameter in the net's order. */
+static void write_params(writer *w, const bp_net *net, uint64_t len)
+{
+    const size_t n_params = bp_net_param_count(net);
+    w_section(w, "PARM", SEC_REQUIRED, len);
     w_u64(w, (uint64_t)n_params);
     w_f32s(w, bp_net_params_const(net), n_params);
+}
 
-    w_section(w, "SCAL", SEC_REQUIRED, scal_len);
+/* SCAL: whether inputs are scaled; if so, the shift and scale per input. */
+static void write_scaling(writer *w, const bp_net *net, uint64_t len)
+{
+    const float *shift, *scale;
+    int scaled = bp_net_scaling(net, &shift, &scale);
+    const int n_inputs = bp_net_inputs(net);
+    w_section(w, "SCAL", SEC_REQUIRED, len);
     w_u32(w, scaled ? 1u : 0u);
     w_u32(w, scaled ? (uint32_t)n_inputs : 0u);
     if (scaled) {
         w_f32s(w, shift, (size_t)n_inputs);
         w_f32s(w, scale, (size_t)n_inputs);
     }
+}
 
-    w_section(w, "META", 0, meta_len);
+/* META: the count, then each key and value as length and bytes. */
+static void write_meta(writer *w, const bp_net *net, uint64_t len)
+{
+    const int n_meta = bp_net_meta_count(net);
+    w_section(w, "META", 0, len);
     w_u32(w, (uint32_t)n_meta);
     for (int i = 0; i < n_meta; i++) {
         const char *key, *value;
@@ -344,15 +353,55 @@ bp_status bp_model_write(const char *path, const bp_net *net, const unsigned cha
         w_u32(w, (uint32_t)vl);
         w_bytes(w, value, vl);
     }
+}
 
-    write_schema(w, net, schm_len);
+/* Starts path's replacement file and a writer on it (its CRC begun). */
+static bp_status open_model_file(bp_atomic_file *af, const char *path, writer **out)
+{
+    bp_status st = bp_atomic_begin(af, path);
+    if (st != BP_OK)
+        return st;
+    writer *w = malloc(sizeof *w);
+    if (!w) {
+        bp_atomic_abort(af);
+        return bp_error(BP_ERR_NOMEM, "%s: out of memory", path);
+    }
+    w->fp = af->fp;
+    w->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    w->written = 0;
+    w->n = 0;
+    w->failed = 0;
+    w->err = 0;
+    *out = w;
+    return BP_OK;
+}
 
+bp_status bp_model_write(const char *path, const bp_net *net, const unsigned char *blob,
+                         size_t blob_len)
+{
+    bp_status st = check_writable(path, net, blob, blob_len);
+    if (st != BP_OK)
+        return st;
+    const model_lengths len = plan_lengths(net, blob, blob_len);
+    bp_atomic_file af;
+    writer *w = NULL;
+    st = open_model_file(&af, path, &w);
+    if (st != BP_OK)
+        return st;
+
+    w_bytes(w, model_magic, sizeof model_magic);
+    w_u32(w, MODEL_VERSION);
+    w_u64(w, len.total);
+    write_arch(w, net, len.arch);
+    write_params(w, net, len.parm);
+    write_scaling(w, net, len.scal);
+    write_meta(w, net, len.meta);
+    write_schema(w, net, len.schm);
     if (blob) {
         w_section(w, "TRST", 0, (uint64_t)blob_len);
         w_bytes(w, blob, blob_len);
     }
-
-    return finish_model_file(w, &af, path, total);
+    return finish_model_file(w, &af, path, len.total);
 }
 
 bp_status bp_net_save(const bp_net *net, const char *path)

@@ -340,6 +340,22 @@ static bp_status unsupported(const onnx_graph *g, const onnx_node *n, const char
 
 static slice sub(const pb_field *f) { return (slice){f->data, f->len}; }
 
+/* The length-delimited fields numbered n1 and n2 of the message in f (a name
+ * and its value: an attribute's tensor, a metadata entry); the last of each
+ * wins, {NULL, 0} when absent. */
+static void two_strings(const pb_field *f, uint32_t n1, uint32_t n2, slice *a, slice *b)
+{
+    pb_reader r = {f->data, f->data + f->len};
+    pb_field g;
+    *a = *b = (slice){NULL, 0};
+    while (pb_next(&r, &g) > 0) {
+        if (g.number == n1 && g.wire == PB_LEN)
+            *a = sub(&g);
+        else if (g.number == n2 && g.wire == PB_LEN)
+            *b = sub(&g);
+    }
+}
+
 static bp_status parse_tensor(onnx_graph *g, slice msg, onnx_tensor *t)
 {
     memset(t, 0, sizeof *t);
@@ -480,15 +496,8 @@ static bp_status add_constant(onnx_graph *g, const onnx_node *n)
     while (pb_next(&r, &f) > 0) {
         if (f.number != 5 || f.wire != PB_LEN)
             continue;
-        pb_reader a = {f.data, f.data + f.len};
-        pb_field af;
-        slice aname = {NULL, 0}, t = {NULL, 0};
-        while (pb_next(&a, &af) > 0) {
-            if (af.number == 1 && af.wire == PB_LEN)
-                aname = sub(&af);
-            else if (af.number == 5 && af.wire == PB_LEN)
-                t = sub(&af);
-        }
+        slice aname, t;
+        two_strings(&f, 1, 5, &aname, &t); /* AttributeProto: name, t */
         if (slice_eq(aname, "value") && t.p) {
             if (g->n_tensors >= ONNX_MAX_TENSORS)
                 return bp_error(BP_ERR_UNSUPPORTED, "%s: more than %d tensors", g->path,
@@ -1019,15 +1028,8 @@ static bp_status parse_model(const char *path, const unsigned char *data, size_t
             if (domain.n == 0 || slice_eq(domain, "ai.onnx"))
                 m->opset = version;
         } else if (f.number == 14 && f.wire == PB_LEN) {
-            pb_reader e = {f.data, f.data + f.len};
-            pb_field ef;
-            slice k = {NULL, 0}, v = {NULL, 0};
-            while (pb_next(&e, &ef) > 0) {
-                if (ef.number == 1 && ef.wire == PB_LEN)
-                    k = sub(&ef);
-                else if (ef.number == 2 && ef.wire == PB_LEN)
-                    v = sub(&ef);
-            }
+            slice k, v;
+            two_strings(&f, 1, 2, &k, &v); /* StringStringEntryProto: key, value */
             if (slice_eq(k, LOSS_KEY))
                 m->loss = v;
             else if (slice_eq(k, TASK_KEY))

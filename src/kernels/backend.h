@@ -290,4 +290,42 @@ static inline void bpk_gather_rows(bpk_backend *be, float *dst, const float *src
     be->ops->gather_rows(be, dst, src, idx, rows, width, shift, factor);
 }
 
+/* ---- the CUDA backend (src/cuda/, docs/gpu.md) -------------------------- */
+
+/* The CUDA backend lives in its own library, libbackprop_cuda.so, which
+ * kernels/cuda_loader.c loads at run time, so that libbackprop and the CLI
+ * run on machines with no CUDA, no driver or no GPU.  Why a backend could
+ * not be had, in words the caller can turn into a message: */
+typedef enum bpk_cuda_status {
+    BPK_CUDA_OK = 0,
+    BPK_CUDA_NOT_BUILT,   /* libbackprop_cuda.so is not there (built without nvcc) */
+    BPK_CUDA_LOAD_FAILED, /* it is there but did not load (e.g. cuBLAS missing) */
+    BPK_CUDA_NO_DRIVER,   /* no NVIDIA driver, or one too old for the runtime */
+    BPK_CUDA_NO_DEVICE,   /* a driver but no (such) GPU */
+    BPK_CUDA_FAILED       /* a GPU, but setting it up failed (memory, cuBLAS) */
+} bpk_cuda_status;
+
+/* The backend on GPU `device` (0: the first), or NULL with *why set and, when
+ * detail is not NULL, a one-line detail (the path tried, the CUDA error) in
+ * detail[len].  The library is looked for at $BACKPROP_CUDA_LIB, else next
+ * to the module holding this loader (libbackprop.so, or the program linked
+ * with libbackprop.a), else next to the running program, else on the
+ * loader's search path.  Free it with bpk_cuda_backend_free (not
+ * bpk_backend_free: the device context, stream and cuBLAS handle go too). */
+bpk_backend *bpk_cuda_backend_create(int device, bpk_cuda_status *why, char *detail, size_t len);
+void bpk_cuda_backend_free(bpk_backend *be);
+/* The first CUDA or cuBLAS error any op of this backend met (ops return
+ * nothing, so errors are kept until asked for), or NULL: callers check it
+ * after a step.  NULL for other backends. */
+const char *bpk_cuda_backend_error(bpk_backend *be);
+/* "library not built", "no driver", … for a status. */
+const char *bpk_cuda_status_text(bpk_cuda_status s);
+
+/* The entry points libbackprop_cuda.so exports (C linkage), which only the
+ * loader calls: open returns the backend or NULL with *why a bpk_cuda_status. */
+#define BPK_CUDA_LIBRARY "libbackprop_cuda.so"
+typedef bpk_backend *(*bpk_cuda_open_fn)(int device, int *why, char *detail, size_t len);
+typedef void (*bpk_cuda_close_fn)(bpk_backend *be);
+typedef const char *(*bpk_cuda_error_fn)(bpk_backend *be);
+
 #endif /* BP_KERNELS_BACKEND_H */

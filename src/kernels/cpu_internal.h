@@ -76,8 +76,8 @@ void bpk_pack_avx2(int w, int kcontig, const float *src, size_t ld, int rows, in
 /* The table in use (chosen on first call; see isa.c). */
 const bpk_impl *bpk_impl_get(void);
 
-/* Scalar helpers shared by the ISA files for tails and odd cases. */
-float bpk_act_scalar(bp_activation act, float s, float slope);
-float bpk_act_deriv_scalar(bp_activation act, float s, float a, float slope);
+/* Scalar helpers shared by the ISA files for tails and odd cases: the one
+ * definition of each activation and its derivative. */
+#include "act_scalar.h"
 
 #endif /* BP_KERNELS_CPU_INTERNAL_H */

@@ -1,12 +1,13 @@
 /*
  * Activations, losses and initialisers: names, parsing, scalar f and f'.
- * The vectorised versions used on the hot path live in kernels/; these scalar
- * ones are the definition they are tested against and serve explain/.
+ * The scalar f and f' are the kernels' one definition (kernels/act_scalar.h),
+ * which the vectorised hot path is tested against; here they serve explain/
+ * and the public API.
  */
-#include <math.h>
 #include <string.h>
 
 #include "backprop.h"
+#include "kernels/act_scalar.h"
 
 static const char *const activation_names[BP_ACT_COUNT_] = {
     "linear", "sigmoid", "tanh", "relu", "leaky-relu", "softmax",
@@ -77,34 +78,14 @@ bp_status bp_init_parse(const char *name, bp_init *out)
     return bp_error(BP_ERR_ARG, "unknown initialiser \"%s\" (expected xavier or he)", name);
 }
 
+/* The kernels' scalar definitions (kernels/act_scalar.h), so the trace, the
+ * derivative tests and the portable kernel compute the same bits. */
 float bp_activation_apply(bp_activation act, float s, float slope)
 {
-    switch (act) {
-    case BP_ACT_SIGMOID: return 1.0f / (1.0f + expf(-s));
-    case BP_ACT_TANH: return tanhf(s);
-    case BP_ACT_RELU: return s > 0.0f ? s : 0.0f;
-    case BP_ACT_LEAKY_RELU: return s > 0.0f ? s : slope * s;
-    case BP_ACT_LINEAR:
-    case BP_ACT_SOFTMAX: /* a one-unit softmax is 1; callers handle rows */
-    default: return s;
-    }
+    return bpk_act_scalar(act, s, slope);
 }
 
 float bp_activation_derivative(bp_activation act, float s, float slope)
 {
-    switch (act) {
-    case BP_ACT_SIGMOID: {
-        float a = 1.0f / (1.0f + expf(-s));
-        return a * (1.0f - a);
-    }
-    case BP_ACT_TANH: {
-        float a = tanhf(s);
-        return 1.0f - a * a;
-    }
-    /* At s == 0 ReLU has no derivative; 0 is the usual choice (PyTorch's too). */
-    case BP_ACT_RELU: return s > 0.0f ? 1.0f : 0.0f;
-    case BP_ACT_LEAKY_RELU: return s > 0.0f ? 1.0f : slope;
-    case BP_ACT_LINEAR:
-    default: return 1.0f;
-    }
+    return bpk_act_deriv_scalar(act, s, bpk_act_scalar(act, s, slope), slope);
 }

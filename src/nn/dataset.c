@@ -276,125 +276,156 @@ bp_status bp_dataset_subset(const bp_dataset *ds, const size_t *idx, size_t n, b
     return BP_OK;
 }
 
-bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
-                           bp_dataset **first, bp_dataset **second)
+/* The checks both splits share; the outputs start NULL.  `fn` names the
+ * call in the messages. */
+static bp_status check_split(const bp_dataset *ds, const char *fn,
+                             bp_dataset **first, bp_dataset **second)
 {
     if (first)
         *first = NULL;
     if (second)
         *second = NULL;
     if (!first || !second)
-        return bp_error(BP_ERR_ARG, "bp_dataset_split: NULL output");
+        return bp_error(BP_ERR_ARG, "%s: NULL output", fn);
     if (!ds)
-        return bp_error(BP_ERR_ARG, "bp_dataset_split: data set is NULL");
+        return bp_error(BP_ERR_ARG, "%s: data set is NULL", fn);
+    return BP_OK;
+}
+
+static bp_status check_fraction(const bp_dataset *ds, double fraction, const char *fn)
+{
     if (!(fraction > 0.0 && fraction < 1.0))
-        return bp_error(BP_ERR_ARG, "bp_dataset_split: fraction must be between 0 and 1 "
-                        "(exclusive), got %g", fraction);
-    size_t rows = ds->rows;
-    if (rows < 2)
-        return bp_error(BP_ERR_ARG, "bp_dataset_split: a data set of %zu rows cannot be split "
-                        "in two non-empty parts", rows);
-    /* The second part gets round(rows·fraction) rows, at least 1, at most rows − 1. */
-    size_t n2 = (size_t)floor((double)rows * fraction + 0.5);
-    if (n2 == 0)
-        n2 = 1;
-    if (n2 >= rows)
-        n2 = rows - 1;
+        return bp_error(BP_ERR_ARG, "%s: fraction must be between 0 and 1 (exclusive), got %g",
+                        fn, fraction);
+    if (ds->rows < 2)
+        return bp_error(BP_ERR_ARG, "%s: a data set of %zu rows cannot be split in two "
+                        "non-empty parts", fn, ds->rows);
+    return BP_OK;
+}
+
+/* rows · (1 + extra) indices, the first `rows` of them 0..rows-1 in the
+ * split's shuffled order (the same for both splits); NULL when out of memory. */
+static size_t *shuffled_rows(size_t rows, size_t extra, uint64_t seed, const char *fn)
+{
     size_t bytes;
-    if (!mul_size(rows, sizeof(size_t), &bytes))
-        return bp_error(BP_ERR_NOMEM, "bp_dataset_split: size overflows");
+    if (!mul_size(rows, (1 + extra) * sizeof(size_t), &bytes)) {
+        bp_error(BP_ERR_NOMEM, "%s: size overflows", fn);
+        return NULL;
+    }
     size_t *perm = malloc(bytes);
-    if (!perm)
-        return bp_error(BP_ERR_NOMEM, "out of memory shuffling %zu rows", rows);
+    if (!perm) {
+        bp_error(BP_ERR_NOMEM, "out of memory shuffling %zu rows", rows);
+        return NULL;
+    }
     for (size_t i = 0; i < rows; i++)
         perm[i] = i;
     bp_rng rng;
     bp_rng_seed(&rng, seed, BP_STREAM_SPLIT);
     bp_rng_shuffle(&rng, perm, rows);
-    size_t n1 = rows - n2;
-    bp_status st = bp_dataset_subset(ds, perm, n1, first);
-    if (st == BP_OK)
-        st = bp_dataset_subset(ds, perm + n1, n2, second);
-    free(perm);
-    if (st != BP_OK) {
+    return perm;
+}
+
+/* Both parts, or neither (first is freed when second fails). */
+static bp_status two_subsets(const bp_dataset *ds, const size_t *idx1, size_t n1,
+                             const size_t *idx2, size_t n2, bp_dataset **first,
+                             bp_dataset **second)
+{
+    bp_status st = bp_dataset_subset(ds, idx1, n1, first);
+    if (st == BP_OK && (st = bp_dataset_subset(ds, idx2, n2, second)) != BP_OK) {
         bp_dataset_free(*first);
         *first = NULL;
-        return st;
     }
-    return BP_OK;
+    return st;
+}
+
+/* round(n · fraction) */
+static size_t share_of(size_t n, double fraction)
+{
+    return (size_t)floor((double)n * fraction + 0.5);
+}
+
+bp_status bp_dataset_split(const bp_dataset *ds, double fraction, uint64_t seed,
+                           bp_dataset **first, bp_dataset **second)
+{
+    const char *fn = "bp_dataset_split";
+    bp_status st = check_split(ds, fn, first, second);
+    if (st == BP_OK)
+        st = check_fraction(ds, fraction, fn);
+    if (st != BP_OK)
+        return st;
+    /* The second part gets round(rows·fraction) rows, at least 1, at most rows − 1. */
+    size_t rows = ds->rows, n2 = share_of(rows, fraction);
+    if (n2 == 0)
+        n2 = 1;
+    if (n2 >= rows)
+        n2 = rows - 1;
+    size_t *perm = shuffled_rows(rows, 0, seed, fn);
+    if (!perm)
+        return BP_ERR_NOMEM;
+    size_t n1 = rows - n2;
+    st = two_subsets(ds, perm, n1, perm + n1, n2, first, second);
+    free(perm);
+    return st;
+}
+
+/* Each class's share of the second part: round(n_c·fraction), at least one
+ * when it has two or more rows, never all of them. */
+static void class_quotas(const bp_dataset *ds, double fraction, size_t *quota)
+{
+    int K = ds->classes;
+    for (int c = 0; c < K; c++)
+        quota[c] = 0;
+    for (size_t i = 0; i < ds->rows; i++) {
+        int32_t c = ds->labels[i];
+        if (c >= 0 && c < K)
+            quota[c]++;
+    }
+    for (int c = 0; c < K; c++) {
+        size_t n = quota[c], q = share_of(n, fraction);
+        if (q == 0 && n >= 2)
+            q = 1;
+        if (q >= n && n > 0)
+            q = n - 1;
+        quota[c] = q;
+    }
 }
 
 bp_status bp_dataset_split_stratified(const bp_dataset *ds, double fraction, uint64_t seed,
                                       bp_dataset **first, bp_dataset **second)
 {
-    if (first)
-        *first = NULL;
-    if (second)
-        *second = NULL;
-    if (!first || !second)
-        return bp_error(BP_ERR_ARG, "bp_dataset_split_stratified: NULL output");
-    if (!ds)
-        return bp_error(BP_ERR_ARG, "bp_dataset_split_stratified: data set is NULL");
+    const char *fn = "bp_dataset_split_stratified";
+    bp_status st = check_split(ds, fn, first, second);
+    if (st != BP_OK)
+        return st;
     if (!ds->labels || ds->classes < 1)
         return bp_dataset_split(ds, fraction, seed, first, second);
-    if (!(fraction > 0.0 && fraction < 1.0))
-        return bp_error(BP_ERR_ARG, "bp_dataset_split_stratified: fraction must be between 0 "
-                        "and 1 (exclusive), got %g", fraction);
-    size_t rows = ds->rows, bytes;
-    if (rows < 2)
-        return bp_error(BP_ERR_ARG, "bp_dataset_split_stratified: a data set of %zu rows "
-                        "cannot be split in two non-empty parts", rows);
-    if (!mul_size(rows, 2 * sizeof(size_t), &bytes))
-        return bp_error(BP_ERR_NOMEM, "bp_dataset_split_stratified: size overflows");
-    int K = ds->classes;
-    size_t *perm = malloc(bytes), *count = calloc((size_t)K, 2 * sizeof(size_t));
-    if (!perm || !count) {
+    if ((st = check_fraction(ds, fraction, fn)) != BP_OK)
+        return st;
+    size_t rows = ds->rows;
+    size_t *perm = shuffled_rows(rows, 1, seed, fn);
+    size_t *quota = calloc((size_t)ds->classes, sizeof(size_t));
+    if (!perm || !quota) {
         free(perm);
-        free(count);
+        free(quota);
         return bp_error(BP_ERR_NOMEM, "out of memory shuffling %zu rows", rows);
     }
-    for (size_t i = 0; i < rows; i++)
-        perm[i] = i;
     /* The same shuffle as bp_dataset_split; then each class gives its first
-     * round(n_c·fraction) shuffled rows (at least one when it has two or
-     * more, never all) to the second part, so both parts keep its share. */
-    bp_rng rng;
-    bp_rng_seed(&rng, seed, BP_STREAM_SPLIT);
-    bp_rng_shuffle(&rng, perm, rows);
-    size_t *quota = count + K;
-    for (size_t i = 0; i < rows; i++) {
-        int32_t c = ds->labels[i];
-        if (c >= 0 && c < K)
-            count[c]++;
-    }
-    for (int c = 0; c < K; c++) {
-        size_t q = (size_t)floor((double)count[c] * fraction + 0.5);
-        if (q == 0 && count[c] >= 2)
-            q = 1;
-        if (q >= count[c] && count[c] > 0)
-            q = count[c] - 1;
-        quota[c] = q;
-    }
+     * quota of shuffled rows to the second part, so both parts keep its share. */
+    class_quotas(ds, fraction, quota);
     size_t *part1 = perm + rows, n1 = 0, n2 = 0;
     for (size_t i = 0; i < rows; i++) {
         int32_t c = ds->labels[perm[i]];
-        if (c >= 0 && c < K && quota[c] > 0) {
+        if (c >= 0 && c < ds->classes && quota[c] > 0) {
             quota[c]--;
             perm[n2++] = perm[i]; /* n2 <= i: overwrites only rows already placed */
         } else {
             part1[n1++] = perm[i];
         }
     }
-    bp_status st = BP_OK;
-    if (n2 == 0 || n1 == 0)
-        st = bp_dataset_split(ds, fraction, seed, first, second);
-    else if ((st = bp_dataset_subset(ds, part1, n1, first)) == BP_OK &&
-             (st = bp_dataset_subset(ds, perm, n2, second)) != BP_OK) {
-        bp_dataset_free(*first);
-        *first = NULL;
-    }
+    st = n2 == 0 || n1 == 0 ? bp_dataset_split(ds, fraction, seed, first, second)
+                            : two_subsets(ds, part1, n1, perm, n2, first, second);
     free(perm);
-    free(count);
+    free(quota);
     return st;
 }
 

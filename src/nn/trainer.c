@@ -1276,6 +1276,45 @@ static bp_status check_state_arrays(const bp_trainer *tr, float *const host[STAT
     return BP_OK;
 }
 
+/* The options a state of `version` holds (fields a version lacks keep
+ * their defaults). */
+static void get_options(bytes_in *b, uint32_t version, bp_train_options *o)
+{
+    bp_train_options_default(o);
+    o->epochs = (int)get_u32(b);
+    o->batch_size = (int)get_u32(b);
+    o->learning_rate = get_f32(b);
+    o->optimizer = (bp_optimizer)get_u32(b);
+    o->momentum = get_f32(b);
+    o->beta1 = get_f32(b);
+    o->beta2 = get_f32(b);
+    o->eps = get_f32(b);
+    o->rho = get_f32(b);
+    o->weight_decay = get_f32(b);
+    o->dropout = get_f32(b);
+    o->schedule = (bp_schedule)get_u32(b);
+    o->step_every = (int)get_u32(b);
+    o->step_gamma = get_f32(b);
+    o->min_lr = get_f32(b);
+    o->warmup_epochs = (int)get_u32(b);
+    o->clip_norm = get_f32(b);
+    o->patience = (int)get_u32(b);
+    o->seed = get_u64(b);
+    o->threads = (int)get_u32(b);
+    o->shuffle = (int)get_u32(b);
+    o->rprop_increase = get_f32(b);
+    o->rprop_decrease = get_f32(b);
+    o->rprop_delta_min = get_f32(b);
+    o->rprop_delta_max = get_f32(b);
+    o->rprop_delta_zero = get_f32(b);
+    if (version >= 2) {
+        o->min_delta = get_f32(b);
+        o->flat_spot = get_f32(b);
+    }
+    if (version >= 3)
+        o->shards = (int)get_u32(b);
+}
+
 bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned char *blob,
                                   size_t len)
 {
@@ -1289,39 +1328,7 @@ bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned 
         return bp_error(BP_ERR_FORMAT, "trainer state version %u is not supported (this build "
                                        "reads %u)", version, STATE_VERSION);
     bp_train_options o;
-    bp_train_options_default(&o);
-    o.epochs = (int)get_u32(&b);
-    o.batch_size = (int)get_u32(&b);
-    o.learning_rate = get_f32(&b);
-    o.optimizer = (bp_optimizer)get_u32(&b);
-    o.momentum = get_f32(&b);
-    o.beta1 = get_f32(&b);
-    o.beta2 = get_f32(&b);
-    o.eps = get_f32(&b);
-    o.rho = get_f32(&b);
-    o.weight_decay = get_f32(&b);
-    o.dropout = get_f32(&b);
-    o.schedule = (bp_schedule)get_u32(&b);
-    o.step_every = (int)get_u32(&b);
-    o.step_gamma = get_f32(&b);
-    o.min_lr = get_f32(&b);
-    o.warmup_epochs = (int)get_u32(&b);
-    o.clip_norm = get_f32(&b);
-    o.patience = (int)get_u32(&b);
-    o.seed = get_u64(&b);
-    o.threads = (int)get_u32(&b);
-    o.shuffle = (int)get_u32(&b);
-    o.rprop_increase = get_f32(&b);
-    o.rprop_decrease = get_f32(&b);
-    o.rprop_delta_min = get_f32(&b);
-    o.rprop_delta_max = get_f32(&b);
-    o.rprop_delta_zero = get_f32(&b);
-    if (version >= 2) {
-        o.min_delta = get_f32(&b);
-        o.flat_spot = get_f32(&b);
-    }
-    if (version >= 3)
-        o.shards = (int)get_u32(&b);
+    get_options(&b, version, &o);
     int epochs_done = (int)get_u32(&b);
     uint64_t steps = get_u64(&b);
     double best_val = get_f64(&b);

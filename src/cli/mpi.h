@@ -1,0 +1,83 @@
+/* Multi-process training under mpirun: the CLI's MPI transport (mpi.c) and
+ * the train command's agreement steps (mpi_train.c).  docs/scaling.md.
+ *
+ * Only mpi.c includes <mpi.h>; it is compiled with mpicc when the build found
+ * MPI and as stubs otherwise, so the library and the rest of the CLI never
+ * depend on MPI.  MPI is started only when the process was launched by an MPI
+ * launcher (its environment says so), so a plain `backprop train` never
+ * starts MPI's singleton machinery. */
+#ifndef BP_CLI_MPI_H
+#define BP_CLI_MPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backprop.h"
+
+/* ---- the launcher's environment (no MPI call) ---------------------------- */
+
+/* This process's rank and the job's size as the launcher set them (OpenMPI's
+ * OMPI_COMM_WORLD_*, MPICH's PMI_*, PMIx's PMIX_RANK); 0 and 1 when not
+ * launched by one. */
+int cli_mpi_env_rank(void);
+int cli_mpi_env_size(void);
+/* Ranks of this job on this machine (1 when unknown): --threads' default is
+ * the cores divided by it. */
+int cli_mpi_env_local_size(void);
+
+/* ---- transport (mpi.c) --------------------------------------------------- */
+
+/* 1 when this build has MPI. */
+int cli_mpi_built(void);
+/* Starts MPI (a launched job of more than one process only).  0, or -1 after
+ * writing why to err. */
+int cli_mpi_start(int *argc, char ***argv, char *err, size_t cap);
+/* Whether MPI was started, and this process's place in the job. */
+int cli_mpi_active(void);
+int cli_mpi_rank(void);
+int cli_mpi_ranks(void);
+/* Every rank's `bytes` bytes, in rank order, into all (ranks·bytes).
+ * 0, or -1 after writing why to err. */
+int cli_mpi_allgather(const void *mine, size_t bytes, void *all, char *err, size_t cap);
+/* The bp_reduce_fn: the in-order shard sum on every rank, through a
+ * reduce-scatter of slices (MPI_Alltoallw) and an all-gather of the summed
+ * slices; never MPI_Allreduce on floats (its order depends on the job). */
+int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len, float *total,
+                   char *err, size_t cap);
+/* Seconds cli_mpi_reduce spent so far exchanging, and (BACKPROP_MPI_TIMING=1
+ * only) waiting for the slowest rank before it; its calls; the bytes this
+ * rank sent per call.  For the timing report and the bench. */
+void cli_mpi_reduce_stats(double *wait, double *seconds, long *calls, double *bytes_per_call);
+/* Ends the whole job at once with `code` (a rank that cannot go on while the
+ * others wait in a collective step). */
+void cli_mpi_abort(int code);
+void cli_mpi_stop(void);
+
+/* ---- the train command's agreement (mpi_train.c) ------------------------- */
+
+/* What defines a run, hashed per part; ranks that differ are refused. */
+enum { MPI_PART_OPTIONS, MPI_PART_DATA, MPI_PART_NET, MPI_PARTS };
+
+/* Non-root ranks print nothing: standard output goes to /dev/null and
+ * standard error to a capture file whose last line travels to rank 0 at
+ * the agreement steps.  Call first. */
+void cli_mpi_quiet_others(void);
+/* FNV-1a over bytes, continuing from h (start with CLI_HASH_INIT). */
+#define CLI_HASH_INIT 14695981039346656037ull
+uint64_t cli_hash(uint64_t h, const void *p, size_t n);
+uint64_t cli_hash_options(const bp_train_options *o);
+uint64_t cli_hash_dataset(uint64_t h, const bp_dataset *ds);
+uint64_t cli_hash_net(const bp_net *net);
+/* Start-up agreement: every rank says whether it is ready (rc 0) and what its
+ * run is (hashes).  Returns 0 when all are ready and agree; else rank 0 says
+ * which rank failed and why, or which ranks differ and in what, and every
+ * rank returns the same exit code. */
+int cli_mpi_agree_start(int rc, const uint64_t hashes[MPI_PARTS]);
+/* End: every rank's exit code meets; rank 0 reports ranks that failed
+ * alone.  Returns the job's exit code (rank 0's, else the first failure). */
+int cli_mpi_agree_end(int rc);
+/* A failure only this rank saw while the others are in a training step:
+ * says so on the real standard error and ends the job. */
+void cli_mpi_fail_alone(const char *message);
+
+#endif
