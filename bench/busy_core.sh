@@ -41,10 +41,14 @@ if [ "$THREADS" -le 1 ]; then
     exit 0
 fi
 
-# The other process: a shell busy loop on one core.
+# The other process: a shell busy loop on one core, in a session of its own
+# (setsid) as another user's or terminal's program would be: with Linux's
+# autogroups a loop in the bench's own session would share the bench's CPU
+# share instead of competing with it.
 PIN=""
 if command -v taskset >/dev/null 2>&1; then PIN="taskset -c $CORE"; else
     say "busy_core: no taskset: the busy loop is not pinned"; fi
+command -v setsid >/dev/null 2>&1 && PIN="setsid $PIN"
 $PIN sh -c 'while :; do :; done' &
 BUSY=$!
 trap 'kill "$BUSY" 2>/dev/null' EXIT INT TERM

@@ -637,7 +637,21 @@ typedef struct bp_train_options {
      *   bp_trainer_set_reduce) write the same bits.  Dropout masks are drawn
      *   per sample, so they do not depend on S either. */
     int shards;
+    /* device: where the trainer computes (docs/backends.md, docs/gpu.md).
+     *   BP_DEVICE_CPU (default) or BP_DEVICE_CUDA on GPU device_index.  The
+     *   model is the same file whichever trained it; a device this build or
+     *   machine cannot use (the CUDA library not built, no driver, no GPU) is
+     *   refused by bp_trainer_create with BP_ERR_UNSUPPORTED saying which.
+     *   Not saved in checkpoints: a resumed run uses the loader's default. */
+    int device;
+    int device_index;
 } bp_train_options;
+
+/* Values of bp_train_options.device. */
+enum { BP_DEVICE_CPU = 0, BP_DEVICE_CUDA = 1 };
+/* "cpu", "cuda" or "cuda:N" into device and index (BP_ERR_ARG naming the
+ * choices otherwise). */
+BP_API bp_status bp_device_parse(const char *name, int *device, int *index);
 
 /* Defaults for a struct of `size` bytes; call the inline bp_train_options_default(). */
 BP_API void bp_train_options_init(bp_train_options *opts, size_t size);

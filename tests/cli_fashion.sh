@@ -3,10 +3,7 @@
 # dataset-fashion-mnist (or $BACKPROP_DATA) provides the files:
 #   784-256-128-10 ReLU, softmax + cross-entropy, Adam, batch 128, 10 epochs: ≥ 88.0% test accuracy
 #   784-128-10 sigmoid, MSE, plain SGD η 0.1, batch 1, 1 epoch: ≥ 80% test accuracy
-B=${BUILD:-build}
-BP="$B/backprop"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+TEST=cli_fashion; . "$(dirname "$0")/lib.sh"
 if ! "$BP" info examples/article.net >/dev/null 2>&1; then
     echo "cli_fashion: backprop does not run"; exit 1
 fi
@@ -14,13 +11,12 @@ if [ -z "${BACKPROP_DATA:-}" ] && [ ! -d /usr/share/datasets/fashion-mnist ]; th
     echo "cli_fashion: 0 passed, 0 failed, 2 skipped (no Fashion-MNIST: apt-get install dataset-fashion-mnist)"
     exit 0
 fi
-pass=0; fail=0
 check_acc() { # what minimum
     acc=$(sed -n 's/^test: .*accuracy \([0-9.]*\).*/\1/p' "$T/out")
     if [ -n "$acc" ] && awk -v a="$acc" -v m="$2" 'BEGIN { exit !(a >= m) }'; then
-        pass=$((pass + 1)); echo "cli_fashion: $1: test accuracy $acc (>= $2)"
+        ok; echo "cli_fashion: $1: test accuracy $acc (>= $2)"
     else
-        fail=$((fail + 1)); echo "cli_fashion: FAIL: $1: test accuracy '$acc' < $2"; cat "$T/out"
+        bad "$1: test accuracy '$acc' < $2"; cat "$T/out"
     fi
 }
 "$BP" train fashion-mnist --layers 784,256,128,10 --act relu --optimizer adam --lr 0.001 \

@@ -4,7 +4,7 @@
 # `make install` puts an importable package beside the library.  Skipped
 # (one line) without python3 + numpy, and in the sanitizer build (an
 # ASan-instrumented .so cannot be loaded into an uninstrumented python3).
-B=${BUILD:-build}
+TEST=cli_python; . "$(dirname "$0")/lib.sh"
 PY=${PYTHON:-/usr/bin/python3}
 if [ -n "${SAN_FLAGS:-}" ]; then
     echo "cli_python: 0 passed, 0 failed, 1 skipped (sanitizer build)"
@@ -14,25 +14,21 @@ if [ ! -x "$PY" ] || ! "$PY" -c "import numpy" 2>/dev/null; then
     echo "cli_python: 0 passed, 0 failed, 1 skipped ($PY with numpy not found: apt-get install python3-numpy python3-sklearn)"
     exit 0
 fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
 export BACKPROP_LIB="$PWD/$B/libbackprop.so" BACKPROP_CLI="$PWD/$B/backprop" PYTHONDONTWRITEBYTECODE=1
 for t in python/tests/test_*.py; do
     if "$PY" "$t" >"$T/out" 2>&1; then
-        pass=$((pass + 1))
+        ok
     else
-        fail=$((fail + 1)); echo "cli_python: FAIL: $t"; cat "$T/out"
+        bad "$t"; cat "$T/out"
     fi
 done
 # The README's Python example runs as printed.
 awk '/^```python$/{on=1; next} /^```$/{if (on) exit} on' README.md >"$T/readme.py"
 if [ -s "$T/readme.py" ] && PYTHONPATH=python "$PY" "$T/readme.py" >"$T/out" 2>&1 &&
     grep -q "setosa" "$T/out"; then
-    pass=$((pass + 1))
+    ok
 else
-    fail=$((fail + 1)); echo "cli_python: FAIL: the README's Python example"; cat "$T/out"
+    bad "the README's Python example"; cat "$T/out"
 fi
 "$PY" -c "import sklearn" 2>/dev/null || echo "cli_python: note: python3-sklearn not installed, estimator checks skipped"
 
@@ -46,12 +42,12 @@ assert backprop.LIBRARY_PATH == '$T/usr/lib/libbackprop.so.0', backprop.LIBRARY_
 net = backprop.Net(2, [(3, 'tanh'), (1, 'linear')])
 assert net.predict(np.zeros(2, dtype=np.float32)).shape == (1,)
 ") >"$T/out" 2>&1; then
-        pass=$((pass + 1))
+        ok
     else
-        fail=$((fail + 1)); echo "cli_python: FAIL: the installed package"; cat "$T/out"
+        bad "the installed package"; cat "$T/out"
     fi
 else
-    fail=$((fail + 1)); echo "cli_python: FAIL: make install"; cat "$T/log"
+    bad "make install"; cat "$T/log"
 fi
 echo "cli_python: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -19,8 +19,6 @@
 ALLOWED='
 src/kernels/cpu_avx2.c
 src/kernels/cpu_avx512.c
-src/nn/trainer.c
-src/nn/workspace.c
 '
 cd "$(dirname "$0")/.." || exit 1
 

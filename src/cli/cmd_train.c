@@ -342,6 +342,8 @@ static int train_options(cli_args *a, bp_train_options *o)
 #undef OPT_FLOAT
     if (rc)
         return rc;
+    if ((v = cli_get(a, "device")) && bp_device_parse(v, &o->device, &o->device_index) != BP_OK)
+        goto bad;
     if ((v = cli_get(a, "optimizer")) && bp_optimizer_parse(v, &o->optimizer) != BP_OK)
         goto bad;
     if ((v = cli_get(a, "schedule")) && bp_schedule_parse(v, &o->schedule) != BP_OK)
@@ -390,7 +392,7 @@ static int resume_conflicts(cli_args *a)
         "init",     "no-bias",  "optimizer",  "lr",        "batch",       "momentum",
         "weight-decay", "dropout", "schedule", "step-every", "gamma",      "min-lr",
         "warmup",   "clip",     "patience",   "min-delta", "flat-spot",   "scale",
-        "seed",     "no-shuffle", "val",       "shards"};
+        "seed",     "no-shuffle", "val",       "shards",    "device"};
     char list[512] = "";
     size_t n = 0;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
@@ -506,8 +508,7 @@ static int save_interrupted(const progress_state *p, bp_trainer *tr, const bp_ne
             fprintf(stderr, "backprop train: checkpoint %s holds epoch %d; --resume %s continues "
                             "from there\n", p->checkpoint, done, p->checkpoint);
         } else if (bp_checkpoint_save(tr, p->checkpoint) != BP_OK) {
-            fprintf(stderr, "backprop train: %s\n", bp_errmsg());
-            return 1;
+            return cli_fail("train");
         } else {
             fprintf(stderr, "backprop train: checkpoint %s saved with %d epochs done and these "
                             "weights; --resume %s runs epoch %d again from them\n",
@@ -560,12 +561,6 @@ typedef struct {
     FILE *jfp;
     double seconds; /* spent in bp_trainer_run */
 } train_run;
-
-static int train_fail(void)
-{
-    fprintf(stderr, "backprop train: %s\n", bp_errmsg());
-    return 1;
-}
 
 /* Reads the options into r; 0, or the exit code. */
 static int train_parse_options(train_run *r)
@@ -622,7 +617,7 @@ static int train_parse_options(train_run *r)
 static int train_resume(train_run *r)
 {
     if (bp_checkpoint_load(r->resume, &r->net, &r->tr) != BP_OK)
-        return train_fail();
+        return cli_fail("train");
     /* The split must be the one the run started with. */
     const char *vf = bp_net_get_meta(r->net, "val_fraction");
     if (vf)
@@ -675,7 +670,7 @@ static int train_new_net(train_run *r)
     const char *netfile = cli_get(r->a, "net");
     if (netfile) {
         if (bp_net_load_any(&r->net, netfile) != BP_OK)
-            return train_fail();
+            return cli_fail("train");
         if (bp_net_inputs(r->net) != bp_dataset_inputs(r->train) ||
             bp_net_outputs(r->net) != bp_dataset_outputs(r->train)) {
             fprintf(stderr, "backprop train: %s has %d inputs and %d outputs per row but %s "
@@ -695,7 +690,7 @@ static int train_new_net(train_run *r)
         return 2;
     }
     if ((scaling != BP_SCALE_NONE || v) && bp_net_fit_scaling(r->net, r->train, scaling) != BP_OK)
-        return train_fail();
+        return cli_fail("train");
     char buf[32];
     snprintf(buf, sizeof buf, "%g", r->val_fraction);
     bp_net_set_meta(r->net, "val_fraction", buf);
@@ -705,7 +700,7 @@ static int train_new_net(train_run *r)
     bp_net_set_meta(r->net, "data", base ? base + 1 : r->data);
     /* The model keeps the data's schema, so new data maps the same way. */
     if (bp_net_set_schema(r->net, r->train) != BP_OK)
-        return train_fail();
+        return cli_fail("train");
     bp_status lst;
     if ((lst = bp_trainer_create(&r->tr, r->net, &r->topt)) != BP_OK) {
         fprintf(stderr, "backprop train: %s\n", bp_errmsg());
@@ -725,7 +720,7 @@ static int train_load_test(train_run *r)
     r->test = NULL;
     if (cli_load_data_for(test_path, &r->dopt, r->net, &r->test) != BP_OK ||
         bp_dataset_check_finite(r->test, test_path) != BP_OK)
-        return train_fail();
+        return cli_fail("train");
     if (bp_dataset_outputs(r->test) == 0) {
         fprintf(stderr, "backprop train: %s has no target column to test against\n", test_path);
         return 1;
@@ -819,7 +814,7 @@ static int train_mpi_join(train_run *r, int rc)
     uint64_t h[MPI_PARTS] = {0};
     if (!rc && bp_trainer_set_reduce(r->tr, cli_mpi_rank(), cli_mpi_ranks(), cli_mpi_reduce,
                                      NULL) != BP_OK)
-        rc = train_fail();
+        rc = cli_fail("train");
     if (!rc) {
         h[MPI_PART_OPTIONS] = cli_hash_options(bp_trainer_options(r->tr));
         h[MPI_PART_DATA] = cli_hash_dataset(cli_hash_dataset(cli_hash_dataset(
@@ -922,10 +917,10 @@ static int train_finish(train_run *r)
     bp_metrics_init(&m);
     const bp_dataset *eval_set = cli_interrupted ? NULL : r->test ? r->test : r->val;
     if (eval_set && bp_evaluate(r->net, eval_set, r->topt.threads, &m) != BP_OK)
-        return train_fail();
+        return cli_fail("train");
     if (bp_net_save(r->net, r->output) != BP_OK) {
         bp_metrics_clear(&m);
-        return train_fail();
+        return cli_fail("train");
     }
     if (cli_interrupted) {
         fprintf(stderr, "backprop train: interrupted after training; model saved to %s\n",
@@ -940,55 +935,102 @@ static int train_finish(train_run *r)
     const bp_dataset *const sets[3] = {r->train, r->val, r->test};
     if (r->jfp && write_train_json(r->jfp, r->output, r->net, r->tr, sets, r->topt.threads,
                                    r->seconds))
-        return train_fail();
+        return cli_fail("train");
     return 0;
+}
+
+/* train's options, in the order --help lists them. */
+static const cli_option train_cli_options[] = {
+    {"data", 0, 1, "DATA", "training data: a CSV, FANN .data or IDX file, mnist or fashion-mnist", 0},
+    {"test", 0, 1, "FILE", "test data evaluated after training (named sets bring their own)", 0},
+    DATA_OPTIONS,
+    {"val", 0, 1, "FRACTION", "hold out this fraction for validation, stratified by class (default 0.1 when it gives 10 rows; 0 = none)", 0},
+    {"net", 0, 1, "FILE.net", "start from this network (text or binary model)", 0},
+    {"layers", 0, 1, "N,H...,M", "layer sizes from inputs to outputs, e.g. 784,256,128,10", 0},
+    {"hidden", 0, 1, "H1,H2...", "hidden layer sizes (inputs and outputs from the data; default 32)", 0},
+    {"act", 0, 1, "ACT", "hidden activation: sigmoid, tanh, relu (default), leaky-relu, linear", 0},
+    {"out-act", 0, 1, "ACT", "output activation (default softmax / sigmoid / linear by task)", 0},
+    {"loss", 0, 1, "LOSS", "mse, xent or bce (default by task)", 0},
+    {"init", 0, 1, "INIT", "xavier or he (default by activation)", 0},
+    {"no-bias", 0, 0, "", "layers without biases", 0},
+    {"optimizer", 0, 1, "OPT", "sgd, momentum, nesterov, adam (default), adamw, rmsprop, rprop", 0},
+    {"lr", 0, 1, "ETA", "learning rate (default 0.001 for adam/adamw/rmsprop, else 0.01)", 0},
+    {"epochs", 0, 1, "N", "train exactly N epochs (default: up to 200, stopping early as --patience says)", 0},
+    {"batch", 0, 1, "B", "minibatch size (default 32; 1 = online)", 0},
+    {"momentum", 0, 1, "MU", "momentum (default 0.9)", 0},
+    {"weight-decay", 0, 1, "L", "weight decay (default 0)", 0},
+    {"dropout", 0, 1, "P", "dropout on hidden layers (default 0)", 0},
+    {"schedule", 0, 1, "S", "constant, step or cosine", 0},
+    {"step-every", 0, 1, "N", "step schedule: epochs per step (default 10)", 0},
+    {"gamma", 0, 1, "G", "step schedule: factor (default 0.1)", 0},
+    {"min-lr", 0, 1, "ETA", "cosine schedule floor (default 0)", 0},
+    {"warmup", 0, 1, "N", "linear warm-up epochs (default 0)", 0},
+    {"clip", 0, 1, "NORM", "clip the gradient norm (default off)", 0},
+    {"patience", 0, 1, "N", "stop after N epochs without a gain in validation loss (training loss without --val); default 10 without --epochs, else off", 0},
+    {"min-delta", 0, 1, "D", "a gain must exceed D to count (default 1e-4 without --epochs, else 0)", 0},
+    {"flat-spot", 0, 1, "X", "sigmoid layers backpropagate a(1-a)+X, e.g. 0.1 (default 0: exact)", 0},
+    {"scale", 0, 1, "S", "input scaling standard (default), minmax or none, fitted on training data", 0},
+    {"seed", 0, 1, "N", "seed for initialisation, split, shuffles, dropout (default 42)", 0},
+    {"threads", 0, 1, "N", "worker threads per process (default: all cores, shared by the processes of an mpirun job); results do not change", 0},
+    {"device", 0, 1, "NAME", "where to train: cpu (default), cuda or cuda:N (a GPU: needs the CUDA backend built and a driver; the model file is the same)", 0},
+    {"shards", 0, 1, "S", "split every batch into S shards summed in a fixed order: the same model from 1 process or any count that divides S under mpirun (default 0: off; under mpirun the process count)", 0},
+    {"no-shuffle", 0, 0, "", "keep the file order every epoch", 0},
+    {"output", 'o', 1, "MODEL", "where to save the model (default model.bpm)", 0},
+    {"log", 0, 1, "FILE.csv", "per-epoch metrics as CSV", 0},
+    {"checkpoint", 0, 1, "FILE", "save a checkpoint here", 0},
+    {"checkpoint-every", 0, 1, "N", "epochs between checkpoints (default 1 with --checkpoint)", 0},
+    {"resume", 0, 1, "CHECKPOINT", "continue a run from a checkpoint", 0},
+    {"quiet", 'q', 0, "", "print only the final result", 0},
+    {"json", 0, 0, "", "print the final metrics as JSON on standard output (the text goes to standard error)", 0},
+    FORCE_OPTION,
+};
+
+/* Closes the log and frees what a run made. */
+static void train_free(train_run *r)
+{
+    if (r->prog.log)
+        fclose(r->prog.log);
+    bp_trainer_free(r->tr);
+    bp_net_free(r->net);
+    bp_dataset_free(r->all);
+    bp_dataset_free(r->train);
+    bp_dataset_free(r->val);
+    bp_dataset_free(r->test);
+}
+
+/* The run, step by step; returns the exit status.  Once MPI runs every rank
+ * goes through both agreements (train_mpi_join, train_mpi_leave), failed or
+ * not, so no rank waits for another that gave up. */
+static int train_steps(train_run *r)
+{
+    int rc = train_parse_options(r);
+    if (!rc)
+        rc = train_mpi_shards(r);
+    if (!rc && cli_get(r->a, "json") && !(r->jfp = json_stdout_begin("train")))
+        rc = 1;
+    if (!rc)
+        rc = train_load_data(r);
+    if (!rc && !r->resume)
+        rc = train_new_net(r);
+    if (!rc)
+        rc = train_load_test(r);
+    if (!rc)
+        rc = train_open_log(r);
+    rc = train_mpi_join(r, rc);
+    if (!rc)
+        rc = train_run_epochs(r);
+    if (!rc)
+        rc = train_finish(r);
+    if (r->jfp && json_stdout_end("train", r->jfp))
+        rc = 1;
+    cli_undefer_signals();
+    return train_mpi_leave(r, rc);
 }
 
 int cmd_train(int argc, char **argv)
 {
-    cli_option opts[] = {
-        {"data", 0, 1, "DATA", "training data: a CSV, FANN .data or IDX file, mnist or fashion-mnist", 0},
-        {"test", 0, 1, "FILE", "test data evaluated after training (named sets bring their own)", 0},
-        DATA_OPTIONS,
-        {"val", 0, 1, "FRACTION", "hold out this fraction for validation, stratified by class (default 0.1 when it gives 10 rows; 0 = none)", 0},
-        {"net", 0, 1, "FILE.net", "start from this network (text or binary model)", 0},
-        {"layers", 0, 1, "N,H...,M", "layer sizes from inputs to outputs, e.g. 784,256,128,10", 0},
-        {"hidden", 0, 1, "H1,H2...", "hidden layer sizes (inputs and outputs from the data; default 32)", 0},
-        {"act", 0, 1, "ACT", "hidden activation: sigmoid, tanh, relu (default), leaky-relu, linear", 0},
-        {"out-act", 0, 1, "ACT", "output activation (default softmax / sigmoid / linear by task)", 0},
-        {"loss", 0, 1, "LOSS", "mse, xent or bce (default by task)", 0},
-        {"init", 0, 1, "INIT", "xavier or he (default by activation)", 0},
-        {"no-bias", 0, 0, "", "layers without biases", 0},
-        {"optimizer", 0, 1, "OPT", "sgd, momentum, nesterov, adam (default), adamw, rmsprop, rprop", 0},
-        {"lr", 0, 1, "ETA", "learning rate (default 0.001 for adam/adamw/rmsprop, else 0.01)", 0},
-        {"epochs", 0, 1, "N", "train exactly N epochs (default: up to 200, stopping early as --patience says)", 0},
-        {"batch", 0, 1, "B", "minibatch size (default 32; 1 = online)", 0},
-        {"momentum", 0, 1, "MU", "momentum (default 0.9)", 0},
-        {"weight-decay", 0, 1, "L", "weight decay (default 0)", 0},
-        {"dropout", 0, 1, "P", "dropout on hidden layers (default 0)", 0},
-        {"schedule", 0, 1, "S", "constant, step or cosine", 0},
-        {"step-every", 0, 1, "N", "step schedule: epochs per step (default 10)", 0},
-        {"gamma", 0, 1, "G", "step schedule: factor (default 0.1)", 0},
-        {"min-lr", 0, 1, "ETA", "cosine schedule floor (default 0)", 0},
-        {"warmup", 0, 1, "N", "linear warm-up epochs (default 0)", 0},
-        {"clip", 0, 1, "NORM", "clip the gradient norm (default off)", 0},
-        {"patience", 0, 1, "N", "stop after N epochs without a gain in validation loss (training loss without --val); default 10 without --epochs, else off", 0},
-        {"min-delta", 0, 1, "D", "a gain must exceed D to count (default 1e-4 without --epochs, else 0)", 0},
-        {"flat-spot", 0, 1, "X", "sigmoid layers backpropagate a(1-a)+X, e.g. 0.1 (default 0: exact)", 0},
-        {"scale", 0, 1, "S", "input scaling standard (default), minmax or none, fitted on training data", 0},
-        {"seed", 0, 1, "N", "seed for initialisation, split, shuffles, dropout (default 42)", 0},
-        {"threads", 0, 1, "N", "worker threads per process (default: all cores, shared by the processes of an mpirun job); results do not change", 0},
-        {"shards", 0, 1, "S", "split every batch into S shards summed in a fixed order: the same model from 1 process or any count that divides S under mpirun (default 0: off; under mpirun the process count)", 0},
-        {"no-shuffle", 0, 0, "", "keep the file order every epoch", 0},
-        {"output", 'o', 1, "MODEL", "where to save the model (default model.bpm)", 0},
-        {"log", 0, 1, "FILE.csv", "per-epoch metrics as CSV", 0},
-        {"checkpoint", 0, 1, "FILE", "save a checkpoint here", 0},
-        {"checkpoint-every", 0, 1, "N", "epochs between checkpoints (default 1 with --checkpoint)", 0},
-        {"resume", 0, 1, "CHECKPOINT", "continue a run from a checkpoint", 0},
-        {"quiet", 'q', 0, "", "print only the final result", 0},
-        {"json", 0, 0, "", "print the final metrics as JSON on standard output (the text goes to standard error)", 0},
-        FORCE_OPTION,
-    };
+    cli_option opts[sizeof train_cli_options / sizeof train_cli_options[0]];
+    memcpy(opts, train_cli_options, sizeof opts); /* parsing fills in the values */
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
     cli_mpi_quiet_others(); /* under mpirun rank 0 alone speaks */
     int rc = cli_begin(&args, "train", "[DATA] [OPTION]...",
@@ -1003,37 +1045,8 @@ int cmd_train(int argc, char **argv)
     train_run r;
     memset(&r, 0, sizeof r);
     r.a = &args;
-    /* Once MPI runs every rank goes through both agreements, failed or not. */
-    rc = train_parse_options(&r);
-    if (!rc)
-        rc = train_mpi_shards(&r);
-    if (!rc && cli_get(&args, "json") && !(r.jfp = json_stdout_begin("train")))
-        rc = 1;
-    if (!rc)
-        rc = train_load_data(&r);
-    if (!rc && !r.resume)
-        rc = train_new_net(&r);
-    if (!rc)
-        rc = train_load_test(&r);
-    if (!rc)
-        rc = train_open_log(&r);
-    rc = train_mpi_join(&r, rc);
-    if (!rc)
-        rc = train_run_epochs(&r);
-    if (!rc)
-        rc = train_finish(&r);
-    if (r.jfp && json_stdout_end("train", r.jfp))
-        rc = 1;
-    cli_undefer_signals();
-    rc = train_mpi_leave(&r, rc);
-    if (r.prog.log)
-        fclose(r.prog.log);
-    bp_trainer_free(r.tr);
-    bp_net_free(r.net);
-    bp_dataset_free(r.all);
-    bp_dataset_free(r.train);
-    bp_dataset_free(r.val);
-    bp_dataset_free(r.test);
+    rc = train_steps(&r);
+    train_free(&r);
     return rc;
 }
 

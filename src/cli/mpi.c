@@ -31,7 +31,7 @@ static struct {
 } lay;
 static double reduce_wait, reduce_secs;
 static long reduce_calls;
-static int timing = -1; /* BACKPROP_MPI_TIMING=1: split waiting from the exchange */
+static int timing; /* split waiting from the exchange (cli_mpi_set_timing) */
 
 int cli_mpi_built(void) { return 1; }
 int cli_mpi_active(void) { return started; }
@@ -156,10 +156,6 @@ int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len,
                    char *err, size_t cap)
 {
     (void)user;
-    if (timing < 0) {
-        const char *v = getenv("BACKPROP_MPI_TIMING");
-        timing = v && !strcmp(v, "1");
-    }
     double t0 = now();
     if (timing) {
         /* Time spent waiting for the slowest rank to finish its shards is
@@ -192,6 +188,8 @@ int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len,
     reduce_calls++;
     return 0;
 }
+
+void cli_mpi_set_timing(int on) { timing = on; }
 
 void cli_mpi_reduce_stats(double *wait, double *seconds, long *calls, double *bytes_per_call)
 {
@@ -262,6 +260,7 @@ void cli_mpi_reduce_stats(double *wait, double *seconds, long *calls, double *by
     *bytes_per_call = 0;
 }
 
+void cli_mpi_set_timing(int on) { (void)on; }
 void cli_mpi_abort(int code) { exit(code); }
 void cli_mpi_stop(void) {}
 

@@ -48,6 +48,10 @@ int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len,
  * only) waiting for the slowest rank before it; its calls; the bytes this
  * rank sent per call.  For the timing report and the bench. */
 void cli_mpi_reduce_stats(double *wait, double *seconds, long *calls, double *bytes_per_call);
+/* Barrier-split timing in every reduce: all ranks must agree (a barrier on
+ * one rank only would pair with another rank's exchange), so the start-up
+ * agreement sets it from rank 0's BACKPROP_MPI_TIMING. */
+void cli_mpi_set_timing(int on);
 /* Ends the whole job at once with `code` (a rank that cannot go on while the
  * others wait in a collective step). */
 void cli_mpi_abort(int code);
@@ -71,7 +75,8 @@ uint64_t cli_hash_net(const bp_net *net);
 /* Start-up agreement: every rank says whether it is ready (rc 0) and what its
  * run is (hashes).  Returns 0 when all are ready and agree; else rank 0 says
  * which rank failed and why, or which ranks differ and in what, and every
- * rank returns the same exit code. */
+ * rank returns the same exit code.  Rank 0's BACKPROP_MPI_TIMING decides
+ * for all, and rank 0 notes ranks whose CPU kernel path (bp_isa) differs. */
 int cli_mpi_agree_start(int rc, const uint64_t hashes[MPI_PARTS]);
 /* End: every rank's exit code meets; rank 0 reports ranks that failed
  * alone.  Returns the job's exit code (rank 0's, else the first failure). */

@@ -164,8 +164,9 @@ uint64_t cli_hash_net(const bp_net *net)
 /* ---- agreement -------------------------------------------------------------- */
 
 typedef struct {
-    int32_t rc, pad;
+    int32_t rc, timing;
     uint64_t hash[MPI_PARTS];
+    char isa[16];
     char msg[240];
 } rank_record;
 
@@ -180,6 +181,9 @@ static rank_record *gather(int rc, const uint64_t *hashes)
     rank_record mine;
     memset(&mine, 0, sizeof mine);
     mine.rc = rc;
+    const char *t = getenv("BACKPROP_MPI_TIMING");
+    mine.timing = t && !strcmp(t, "1");
+    snprintf(mine.isa, sizeof mine.isa, "%s", bp_isa());
     if (hashes)
         memcpy(mine.hash, hashes, sizeof mine.hash);
     if (rc)
@@ -239,6 +243,22 @@ static int refuse_disagreement(const rank_record *all)
  * code and all was said, so the end needs no second round. */
 static int settled;
 
+/* The kernels of each CPU path round differently: ranks on different paths
+ * train a valid model, but not the bits of a one-process run.  Said, not
+ * refused (a cluster of mixed CPUs is legitimate). */
+static void note_isa(const rank_record *all)
+{
+    int P = cli_mpi_ranks();
+    for (int r = 1; r < P; r++)
+        if (strcmp(all[r].isa, all[0].isa) && cli_mpi_rank() == 0) {
+            fprintf(stderr, "backprop train: note: rank %d computes with the %s kernels and "
+                            "rank 0 with %s: the model is valid but its bits differ from a "
+                            "one-process run (export BACKPROP_ISA to every rank: mpirun -x "
+                            "BACKPROP_ISA=%s)\n", r, all[r].isa, all[0].isa, all[r].isa);
+            return;
+        }
+}
+
 int cli_mpi_agree_start(int rc, const uint64_t hashes[MPI_PARTS])
 {
     if (!cli_mpi_active())
@@ -247,6 +267,9 @@ int cli_mpi_agree_start(int rc, const uint64_t hashes[MPI_PARTS])
     int code = job_code(all, "could not start");
     if (!code && refuse_disagreement(all))
         code = 1;
+    if (!code)
+        note_isa(all);
+    cli_mpi_set_timing(all[0].timing);
     free(all);
     settled = code != 0;
     return code;

@@ -28,7 +28,16 @@
  * Hopper. */
 static const size_t BLAS_WORKSPACE = (size_t)32 << 20;
 
-static cuda_ctx *ctx_of(bpk_backend *be) { return (cuda_ctx *)be->context; }
+/* The context, with its device made the calling thread's current one: the
+ * CUDA runtime keeps the current device per host thread, and nn/ may call
+ * from a thread other than the one that created the backend (a no-op when
+ * it is current already). */
+static cuda_ctx *ctx_of(bpk_backend *be)
+{
+    cuda_ctx *c = (cuda_ctx *)be->context;
+    cudaSetDevice(c->device);
+    return c;
+}
 
 int cu_failed(cuda_ctx *c, cudaError_t e, const char *what)
 {

@@ -301,20 +301,36 @@ static int all_digits(const char *s)
     return 1;
 }
 
+/* Lists for messages, "a, b, c" in a 512-byte buffer, cut with ", ..."
+ * when they do not fit.  list_add appends item i (o: the length so far) and
+ * returns 0 once the list is full; list_end marks a cut list. */
+static int list_add(char list[512], size_t *o, size_t i, const char *item)
+{
+    if (*o >= 512 - 8)
+        return 0;
+    int w = snprintf(list + *o, 512 - *o, "%s%s", i ? ", " : "", item);
+    if (w < 0)
+        return 0;
+    *o += (size_t)w;
+    return 1;
+}
+
+static const char *list_end(char list[512], size_t o)
+{
+    if (o >= 512 - 8)
+        snprintf(list + 512 - 8, 8, ", ...");
+    return list;
+}
+
 /* "a, b, c" of the header, cut to fit a message. */
 static const char *header_list(char **header, size_t ncols, char list[512])
 {
     size_t o = 0;
     list[0] = '\0';
-    for (size_t j = 0; j < ncols && o < 512 - 8; j++) {
-        int w = snprintf(list + o, 512 - o, "%s%s", j ? ", " : "", header[j]);
-        if (w < 0)
+    for (size_t j = 0; j < ncols; j++)
+        if (!list_add(list, &o, j, header[j]))
             break;
-        o += (size_t)w;
-    }
-    if (o >= 512 - 8)
-        snprintf(list + 512 - 8, 8, ", ...");
-    return list;
+    return list_end(list, o);
 }
 
 /* The column (0-based) of a header name, or SIZE_MAX. */
@@ -792,17 +808,15 @@ static const char *class_list(const bp_net *net, int classes, char list[512])
 {
     size_t o = 0;
     list[0] = '\0';
-    for (int k = 0; k < classes && o < 512 - 8; k++) {
+    for (int k = 0; k < classes; k++) {
+        char number[16]; /* an unnamed class is its number */
         const char *n = bp_net_class_name(net, k);
-        int w = n ? snprintf(list + o, 512 - o, "%s%s", k ? ", " : "", n)
-                  : snprintf(list + o, 512 - o, "%s%d", k ? ", " : "", k);
-        if (w < 0)
+        if (!n)
+            snprintf(number, sizeof number, "%d", k), n = number;
+        if (!list_add(list, &o, (size_t)k, n))
             break;
-        o += (size_t)w;
     }
-    if (o >= 512 - 8)
-        snprintf(list + 512 - 8, 8, ", ...");
-    return list;
+    return list_end(list, o);
 }
 
 /* Class labels of the rows through the model: one label column, or one-hot

@@ -125,7 +125,8 @@ typedef struct bpk_ops {
 
     /* ---- data: dst[r] = src[idx[r]] (idx NULL: src[r]) for rows of `width`
      * floats (src and idx are host memory: the data set), then
-     * (x − shift)·factor per column when shift is not NULL */
+     * (x − shift)·factor per column when shift is not NULL (shift and
+     * factor are host memory too: the net's scaling) */
     void (*gather_rows)(bpk_backend *be, float *dst, const float *src, const size_t *idx,
                         int rows, int width, const float *shift, const float *factor);
 } bpk_ops;
@@ -146,6 +147,10 @@ struct bpk_backend {
  * nn/, whose caller words it. */
 bpk_backend *bpk_cpu_backend_create(int threads, int *failed_thread);
 void bpk_backend_free(bpk_backend *be);
+/* The first error a backend's ops met since it was made (they return
+ * nothing; a GPU's errors are kept until asked for), or NULL.  Always NULL on
+ * the CPU.  The trainer asks after every epoch. */
+const char *bpk_backend_error(bpk_backend *be);
 /* A test backend: the CPU's ops and bits, but host_memory = 0 and every op
  * aborts, naming itself, when a tensor argument is not memory this backend
  * allocated (host arguments of the contract — upload/download's host side,

@@ -459,10 +459,19 @@ void bpk_backend_free(bpk_backend *be)
 {
     if (!be)
         return;
+    if (strcmp(be->name, "cuda") == 0) {
+        bpk_cuda_backend_free(be); /* the device, stream and library go too */
+        return;
+    }
     if (be->ops != &cpu_ops) {
         bpk_checked_backend_free(be);
         return;
     }
     bpk_pool_free(pool_of(be));
     free(be);
+}
+
+const char *bpk_backend_error(bpk_backend *be)
+{
+    return be && strcmp(be->name, "cuda") == 0 ? bpk_cuda_backend_error(be) : NULL;
 }

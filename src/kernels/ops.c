@@ -94,7 +94,9 @@ void bpk_cpu_col_sum(bpk_pool *pool, const float *X, int rows, int cols, float s
         return;
     }
     colsum_job j = {im, X, rows, cols, 0, scale, out};
-    int per = (cols + 2 * T - 1) / (2 * T);
+    /* ~4 slices a thread, handed out dynamically (the pool): a slow thread's
+     * share goes to the others.  Columns are summed alike in any slice. */
+    int per = (cols + 4 * T - 1) / (4 * T);
     j.cols_per_task = (per + 15) / 16 * 16;
     bpk_pool_run(pool, (cols + j.cols_per_task - 1) / j.cols_per_task, colsum_task, &j);
 }

@@ -15,16 +15,18 @@
  * Waiting (a worker for the next job, the caller for the last running tasks)
  * spins for a bounded time with a pause instruction — a training step's
  * kernels follow each other within microseconds, and a wake-up costs more —
- * then yields the core and sleeps on a condition variable, so a thread that
- * has nothing to do never takes CPU time from one that has (its own caller
- * on the same core, or another process).
+ * then sleeps on a condition variable, so a thread that has nothing to do
+ * never takes CPU time from one that has (its own caller on the same core,
+ * or another process).  No sched_yield() before sleeping: on a loaded
+ * machine each yield gives up the core for a whole round of the other
+ * runnable threads, and with ~15 jobs a training step that made the
+ * 2-thread epoch 3–4× slower at load 10 (bench/busy_core.sh).
  *
  * One job at a time per pool: bpk_pool_run must not be called concurrently
  * on the same pool, nor from inside one of its tasks.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -88,12 +90,8 @@ static int spin_until(bpk_pool *p, int (*ready)(bpk_pool *))
             cpu_relax();
         }
         if (elapsed_ns(&t0) > SPIN_NS)
-            break;
+            return 0;
     }
-    /* Let a thread that shares this core (maybe the one being waited for)
-     * run before deciding to sleep. */
-    sched_yield();
-    return ready(p);
 }
 
 /* Claims and runs tasks until none is left to hand out. */

@@ -154,6 +154,33 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
     }
 }
 
+/* Split C into tiles (g->tm × g->tn), along N when A is the smaller operand
+ * (each tile then packs all of A), along M otherwise.  About TILES_PER_THREAD
+ * tiles per thread, handed out dynamically by the pool: when a thread is
+ * slow or descheduled (another process has its core) the others take its
+ * share, losing at most a tile's time.  Tiles stay wide enough that the
+ * operand each repacks is a couple of percent of its work.  Any split gives
+ * the same bits; this one only decides speed. */
+static void split_tiles(gemm_job *g, int T)
+{
+    const bpk_impl *im = g->im;
+    int M = g->M, N = g->N;
+    g->tm = M;
+    g->tn = N;
+    if (T == 1 || 2.0 * M * N * g->K < 2.0e5)
+        return;
+    int want = TILES_PER_THREAD * T;
+    int nblk = (N + im->nr - 1) / im->nr, mblk = (M + im->mr - 1) / im->mr;
+    int split_n = (M <= N && nblk >= T) || mblk < T;
+    if (split_n && nblk >= 2) {
+        int w = round_up((N + want - 1) / want, im->nr);
+        g->tn = w > MIN_TILE_N ? w : round_up(MIN_TILE_N, im->nr);
+    } else if (mblk >= 2) {
+        int h = round_up((M + want - 1) / want, im->mr);
+        g->tm = h > MIN_TILE_M ? h : round_up(MIN_TILE_M, im->mr);
+    }
+}
+
 static void gemm_task(void *ctx, int t)
 {
     const gemm_job *g = ctx;
@@ -264,29 +291,7 @@ general:;
     int nk = (K + im->kc - 1) / im->kc;
     g.kc = (K + nk - 1) / nk;
 
-    /* Split C into tiles, along N when A is the smaller operand (each tile
-     * then packs all of A), along M otherwise.  About TILES_PER_THREAD tiles
-     * per thread, handed out dynamically by the pool: when a thread is slow
-     * or descheduled (another process has its core) the others take its
-     * share, losing at most a tile's time.  Tiles stay wide enough that the
-     * operand each repacks is a couple of percent of its work.  Any split
-     * gives the same bits; this one only decides speed. */
-    int T = bpk_pool_threads(pool);
-    double flops = 2.0 * M * N * K;
-    g.tm = M;
-    g.tn = N;
-    if (T > 1 && flops >= 2.0e5) {
-        int want = TILES_PER_THREAD * T;
-        int nblk = (N + im->nr - 1) / im->nr, mblk = (M + im->mr - 1) / im->mr;
-        int split_n = (M <= N && nblk >= T) || mblk < T;
-        if (split_n && nblk >= 2) {
-            int w = round_up((N + want - 1) / want, im->nr);
-            g.tn = w > MIN_TILE_N ? w : round_up(MIN_TILE_N, im->nr);
-        } else if (mblk >= 2) {
-            int h = round_up((M + want - 1) / want, im->mr);
-            g.tm = h > MIN_TILE_M ? h : round_up(MIN_TILE_M, im->mr);
-        }
-    }
+    split_tiles(&g, bpk_pool_threads(pool));
     int ntm = (M + g.tm - 1) / g.tm;
     g.ntn = (N + g.tn - 1) / g.tn;
     bpk_pool_run(pool, ntm * g.ntn, gemm_task, &g);

@@ -184,36 +184,44 @@ static double numeric_grad(dnet *D, size_t i)
     return (up - down) / (2 * h);
 }
 
-bp_status bp_gradcheck_sample(const bp_net *net, const float *x, const float *target, int batch,
-                              size_t max_params, uint64_t seed, bp_gradcheck_progress_fn progress,
-                              void *user, bp_gradcheck_result *result)
+/* The double-precision net's buffers: its parameters (copied from net) and
+ * per layer s, a and δ; layer l's rows start at off[l] and hold batch·units
+ * values. */
+static bp_status dnet_alloc(dnet *D)
 {
-    if (!net || !x || !target || !result || batch < 1)
-        return bp_error(BP_ERR_ARG, "bp_gradcheck: bad argument");
-    memset(result, 0, sizeof *result);
-    dnet D = {.net = net, .batch = batch, .x = x, .target = target};
-    /* Layer l's rows start at off[l] and hold batch·units values. */
+    const bp_net *net = D->net;
     size_t n_act = 0, np = net->n_params;
     for (int l = 0; l < net->n_layers; l++) {
-        D.off[l] = n_act;
-        n_act += (size_t)net->layer[l].units * (size_t)batch;
+        D->off[l] = n_act;
+        n_act += (size_t)net->layer[l].units * (size_t)D->batch;
     }
-    D.params = malloc(np * sizeof(double));
-    D.s = malloc(n_act * sizeof(double));
-    D.a = malloc(n_act * sizeof(double));
-    D.d = malloc(n_act * sizeof(double));
-    double *grad = malloc(np * sizeof(double));
-    bp_workspace *ws = NULL;
-    bp_status st = BP_OK;
-    if (!D.params || !D.s || !D.a || !D.d || !grad) {
-        st = bp_error(BP_ERR_NOMEM, "out of memory for the gradient check");
-        goto done;
-    }
+    D->params = malloc(np * sizeof(double));
+    D->s = malloc(n_act * sizeof(double));
+    D->a = malloc(n_act * sizeof(double));
+    D->d = malloc(n_act * sizeof(double));
+    if (!D->params || !D->s || !D->a || !D->d)
+        return bp_error(BP_ERR_NOMEM, "out of memory for the gradient check");
     for (size_t i = 0; i < np; i++)
-        D.params[i] = net->params[i];
+        D->params[i] = net->params[i];
+    return BP_OK;
+}
 
-    double loss = forward_d(&D);
-    backward_d(&D, grad);
+static void dnet_free(dnet *D)
+{
+    free(D->params);
+    free(D->s);
+    free(D->a);
+    free(D->d);
+}
+
+/* Backpropagation's gradient (grad, in double) against central differences
+ * on max_params parameters sampled with seed; the worst relative error goes
+ * to result.  progress may stop it. */
+static bp_status check_sampled(dnet *D, const double *grad, double loss, size_t max_params,
+                               uint64_t seed, bp_gradcheck_progress_fn progress, void *user,
+                               bp_gradcheck_result *result)
+{
+    size_t np = D->net->n_params;
     /* The central difference carries a rounding error of about
      * ε·|E|/h ≈ 2e-10·|E| (ε = 2.2e-16, h = 1e-6), so a gradient far below
      * that cannot be judged relatively: the denominator is floored at
@@ -229,28 +237,37 @@ bp_status bp_gradcheck_sample(const bp_net *net, const float *x, const float *ta
     for (size_t i = 0; i < np && picked < k; i++) {
         if (k < np && (double)(np - i) * bp_rng_uniform(&rng) >= (double)(k - picked))
             continue;
-        double e = rel_err(grad[i], numeric_grad(&D, i), tau);
+        double e = rel_err(grad[i], numeric_grad(D, i), tau);
         if (e > result->max_rel_error_double) {
             result->max_rel_error_double = e;
             result->worst_param = i;
         }
         picked++;
-        if (progress && (picked % 64 == 0 || picked == k) && progress(picked, k, user)) {
-            st = bp_error(BP_ERR_INTERRUPTED, "gradient check stopped after %zu of %zu "
-                                              "parameters", picked, k);
-            goto done;
-        }
+        if (progress && (picked % 64 == 0 || picked == k) && progress(picked, k, user))
+            return bp_error(BP_ERR_INTERRUPTED, "gradient check stopped after %zu of %zu "
+                                                "parameters", picked, k);
     }
     result->params_checked = picked;
+    return BP_OK;
+}
 
-    /* The float32 path: the library's own forward and backward. */
-    if ((st = bp_workspace_create(&ws, net, batch, 1)) != BP_OK)
-        goto done;
-    if ((st = bp_forward(net, ws, x, batch)) != BP_OK ||
-        (st = bp_backward(net, ws, x, target, batch, NULL)) != BP_OK)
-        goto done;
+/* The float32 path, the library's own forward and backward, against grad. */
+static bp_status check_float_path(const bp_net *net, const float *x, const float *target,
+                                  int batch, const double *grad, bp_gradcheck_result *result)
+{
+    bp_workspace *ws = NULL;
+    bp_status st = bp_workspace_create(&ws, net, batch, 1);
+    if (st == BP_OK)
+        st = bp_forward(net, ws, x, batch);
+    if (st == BP_OK)
+        st = bp_backward(net, ws, x, target, batch, NULL);
+    if (st != BP_OK) {
+        bp_workspace_free(ws);
+        return st;
+    }
     /* float32 carries ~7 digits; a gradient far below the largest one cannot
      * be compared relatively, so the floor scales with the largest gradient. */
+    size_t np = net->n_params;
     double gmax = 0;
     for (size_t i = 0; i < np; i++)
         gmax = fmax(gmax, fabs(grad[i]));
@@ -259,12 +276,30 @@ bp_status bp_gradcheck_sample(const bp_net *net, const float *x, const float *ta
         if (e > result->max_rel_error_float)
             result->max_rel_error_float = e;
     }
-done:
     bp_workspace_free(ws);
-    free(D.params);
-    free(D.s);
-    free(D.a);
-    free(D.d);
+    return BP_OK;
+}
+
+bp_status bp_gradcheck_sample(const bp_net *net, const float *x, const float *target, int batch,
+                              size_t max_params, uint64_t seed, bp_gradcheck_progress_fn progress,
+                              void *user, bp_gradcheck_result *result)
+{
+    if (!net || !x || !target || !result || batch < 1)
+        return bp_error(BP_ERR_ARG, "bp_gradcheck: bad argument");
+    memset(result, 0, sizeof *result);
+    dnet D = {.net = net, .batch = batch, .x = x, .target = target};
+    double *grad = malloc(net->n_params * sizeof(double));
+    bp_status st = dnet_alloc(&D);
+    if (st == BP_OK && !grad)
+        st = bp_error(BP_ERR_NOMEM, "out of memory for the gradient check");
+    if (st == BP_OK) {
+        double loss = forward_d(&D);
+        backward_d(&D, grad);
+        st = check_sampled(&D, grad, loss, max_params, seed, progress, user, result);
+    }
+    if (st == BP_OK)
+        st = check_float_path(net, x, target, batch, grad, result);
+    dnet_free(&D);
     free(grad);
     return st;
 }

@@ -120,6 +120,32 @@ bp_status bp_scaling_parse(const char *name, bp_scaling *out)
     return st;
 }
 
+bp_status bp_device_parse(const char *name, int *device, int *index)
+{
+    if (!name || !device || !index)
+        return bp_error(BP_ERR_ARG, "bp_device_parse: NULL argument");
+    char *end = NULL;
+    if (strcmp(name, "cpu") == 0) {
+        *device = BP_DEVICE_CPU;
+        *index = 0;
+        return BP_OK;
+    }
+    if (strcmp(name, "cuda") == 0) {
+        *device = BP_DEVICE_CUDA;
+        *index = 0;
+        return BP_OK;
+    }
+    if (strncmp(name, "cuda:", 5) == 0) {
+        long i = strtol(name + 5, &end, 10);
+        if (end != name + 5 && *end == '\0' && i >= 0 && i < 1024) {
+            *device = BP_DEVICE_CUDA;
+            *index = (int)i;
+            return BP_OK;
+        }
+    }
+    return bp_error(BP_ERR_ARG, "unknown device \"%s\" (choose cpu, cuda or cuda:N)", name);
+}
+
 float bp_learning_rate_default(bp_optimizer optimizer)
 {
     return optimizer == BP_OPT_ADAM || optimizer == BP_OPT_ADAMW || optimizer == BP_OPT_RMSPROP
@@ -205,6 +231,9 @@ static bp_status check_options(const bp_train_options *o)
     REQUIRE(o->flat_spot >= 0 && o->flat_spot <= 1, "flat_spot must be in [0, 1]");
     REQUIRE(o->shards >= 0 && o->shards <= 65536, "shards must be in 0..65536 (got %d)",
             o->shards);
+    REQUIRE((o->device == BP_DEVICE_CPU || o->device == BP_DEVICE_CUDA) && o->device_index >= 0 &&
+                o->device_index < 1024,
+            "unknown device %d:%d", o->device, o->device_index);
     REQUIRE(o->threads >= 1 && o->threads <= 256, "threads must be in 1..256 (got %d)",
             o->threads);
     REQUIRE(o->rprop_increase > 1 && o->rprop_decrease > 0 && o->rprop_decrease < 1 &&
@@ -285,8 +314,12 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
     /* The workspace first: its backend allocates everything else. */
     /* BACKPROP_DEVICE=checked trains on the test backend that stands in
      * for a device (kernels/checked_backend.c); the default is the CPU. */
+    char device[32] = "cpu";
+    if (o.device == BP_DEVICE_CUDA)
+        snprintf(device, sizeof device, "cuda:%d", o.device_index);
+    const char *forced = getenv("BACKPROP_DEVICE");
     if ((st = bp_workspace_create_on(&tr->ws, net, o.batch_size, o.threads,
-                                     getenv("BACKPROP_DEVICE"))) != BP_OK ||
+                                     forced && *forced ? forced : device)) != BP_OK ||
         (o.dropout > 0 && (st = bp_workspace_enable_dropout(tr->ws)) != BP_OK)) {
         bp_trainer_free(tr);
         return st;
@@ -579,6 +612,11 @@ static void record_metadata(bp_trainer *tr)
     snprintf(v, sizeof v, "%d", tr->epochs_done);
     bp_net_set_meta(net, "epochs", v);
     bp_net_set_meta(net, "optimizer", bp_optimizer_name(o->optimizer));
+    /* Only a GPU is named: a CPU-trained model stays the file it always was,
+     * and the checked backend is the CPU's arithmetic (same bits, same file). */
+    const char *device = tr->ws->be->name;
+    if (strcmp(device, "cpu") != 0 && strcmp(device, "checked") != 0)
+        bp_net_set_meta(net, "device", device);
     snprintf(v, sizeof v, "%.9g", o->learning_rate);
     bp_net_set_meta(net, "learning_rate", v);
     snprintf(v, sizeof v, "%d", o->batch_size);
@@ -959,6 +997,10 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
         if ((st = run_steps(tr, train, &er)) != BP_OK)
             return st;
         params_to_host(tr);
+        const char *failed = bpk_backend_error(tr->ws->be);
+        if (failed)
+            return bp_error(BP_ERR_IO, "the %s backend failed in epoch %d: %s", tr->ws->be->name,
+                            er.epoch + 1, failed);
         double secs = now_seconds() - er.t0;
         bp_epoch_report r = {tr, er.epoch + 1, o->epochs, 0, er.steps, er.steps, secs,
                              secs > 0 ? rows / secs : 0, er.lr, er.loss_sum / (double)rows,

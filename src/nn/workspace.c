@@ -16,13 +16,32 @@
 /* Room for n floats, rounded up to 16 so every buffer starts 64-byte aligned. */
 static size_t padded(size_t n) { return (n + 15) & ~(size_t)15; }
 
-/* The backend `device` names, with the message kernels/ leaves to its caller. */
+/* The CUDA backend on GPU `index`, or the reason it cannot be had. */
+static bp_status cuda_backend(bpk_backend **out, int index)
+{
+    bpk_cuda_status why = BPK_CUDA_OK;
+    char detail[256] = "";
+    *out = bpk_cuda_backend_create(index, &why, detail, sizeof detail);
+    if (*out)
+        return BP_OK;
+    if (detail[0])
+        return bp_error(BP_ERR_UNSUPPORTED, "cannot use device cuda:%d: %s (%s)", index,
+                        bpk_cuda_status_text(why), detail);
+    return bp_error(BP_ERR_UNSUPPORTED, "cannot use device cuda:%d: %s", index,
+                    bpk_cuda_status_text(why));
+}
+
+/* The backend `device` names ("cpu" or NULL, "cuda:N", or the test backend
+ * "checked"), with the message kernels/ leaves to its caller. */
 static bp_status backend_create(bpk_backend **out, int threads, const char *device)
 {
     int failed = 0;
+    *out = NULL;
+    if (device && strncmp(device, "cuda:", 5) == 0)
+        return cuda_backend(out, atoi(device + 5));
     int checked = device && strcmp(device, "checked") == 0;
     if (device && !checked && strcmp(device, "cpu") != 0)
-        return bp_error(BP_ERR_ARG, "unknown device \"%s\" (this build has: cpu)", device);
+        return bp_error(BP_ERR_ARG, "unknown device \"%s\" (cpu, cuda, cuda:N)", device);
     *out = checked ? bpk_checked_backend_create(threads, &failed)
                    : bpk_cpu_backend_create(threads, &failed);
     if (*out)

@@ -33,8 +33,9 @@ if ! "$BP" train --help 2>&1 | grep -q -- '--device'; then
     exit $fail
 fi
 
-echo "check-gpu: gradcheck on the GPU"
-"$BP" gradcheck --device cuda >"$T/gc" 2>&1 || { cat "$T/gc"; bad "gradcheck --device cuda"; }
+# The gradcheck command runs on the CPU only; on the GPU the gradients are
+# checked op by op against the CPU backend (test_cuda_ops above).
+echo "check-gpu: NOT RUN: gradcheck on the GPU (the gradcheck command has no --device)"
 
 echo "check-gpu: two GPU runs give the same model file"
 for i in 1 2; do

@@ -8,9 +8,12 @@
  * tests/gpu/check_gpu.sh compares the printed hash).
  *
  * Plain C: the loader and the CPU backend come from libbackprop.a, the GPU
- * code from libbackprop_cuda.so at run time.  With no GPU it prints one line
- * saying why and exits 0 (so `make check` runs it as a skip), unless
- * --require (make check-gpu), where that is a failure.
+ * code from libbackprop_cuda.so at run time.  With no GPU it runs the same
+ * harness with the checked backend in the GPU's place (which aborts on any
+ * pointer that is not its own memory: the test hands ops device memory where
+ * a GPU needs it), then prints one line saying why the GPU part was skipped
+ * and exits 0 (so `make check` runs it), unless --require (make check-gpu),
+ * where no GPU is a failure.
  *
  *   test_cuda_ops [--require]     BACKPROP_CUDA_LIB picks the library
  */
@@ -562,13 +565,56 @@ static void run_all(tcase *t)
     test_gather(t);
 }
 
-/* No GPU is a skip (exit 0) unless required; a GPU that fails to set up, or
- * a library that is there but does not load, is a failure. */
+/* Both passes, then the same-bits check across them; failures counted in t. */
+static void run_twice(tcase *t)
+{
+    run_all(t);
+    uint64_t first = t->hash;
+    run_all(t);
+    t->checks++;
+    if (t->hash != first) {
+        t->failures++;
+        printf("FAIL two runs on the GPU gave different bits (%016llx, %016llx)\n",
+               (unsigned long long)first, (unsigned long long)t->hash);
+    }
+}
+
+/* The harness itself, where there is no GPU: the checked backend (the CPU's
+ * ops, aborting on any pointer that is not its own memory) in the GPU's
+ * place, so every op call passes device memory where a GPU needs it and
+ * every buffer is the size the op reads.  Returns its failures. */
+static int self_test(int *checks)
+{
+    tcase t = {bpk_cpu_backend_create(1, NULL), bpk_checked_backend_create(1, NULL), {{0}},
+               0, 0, 0};
+    if (!t.cpu || !t.gpu) {
+        printf("test_cuda_ops: FAILED: no CPU or checked backend for the self-test\n");
+        return 1;
+    }
+    run_twice(&t);
+    *checks = t.checks;
+    bpk_backend_free(t.gpu);
+    bpk_backend_free(t.cpu);
+    return t.failures;
+}
+
+/* No GPU is a skip (exit 0) unless required, after the harness's self-test;
+ * a GPU that fails to set up, or a library that is there but does not load,
+ * is a failure. */
 static int no_backend(bpk_cuda_status why, const char *detail, int require)
 {
     int skip = why == BPK_CUDA_NOT_BUILT || why == BPK_CUDA_NO_DRIVER || why == BPK_CUDA_NO_DEVICE;
-    printf("test_cuda_ops: %s: %s%s%s%s\n", skip && !require ? "skipped" : "FAILED",
+    int checks = 0, failed = skip && !require ? self_test(&checks) : 0;
+    if (failed) {
+        printf("test_cuda_ops: FAILED: %d of %d self-test checks (checked backend)\n", failed,
+               checks);
+        return 1;
+    }
+    printf("test_cuda_ops: %s: %s%s%s%s", skip && !require ? "skipped" : "FAILED",
            bpk_cuda_status_text(why), detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
+    if (checks)
+        printf("; the harness passed its %d self-test checks", checks);
+    printf("\n");
     return skip && !require ? 0 : 1;
 }
 
@@ -577,24 +623,16 @@ int main(int argc, char **argv)
     int require = argc > 1 && strcmp(argv[1], "--require") == 0;
     char detail[256];
     bpk_cuda_status why;
+    bpk_set_isa("portable"); /* the path whose bits the GPU's exact ops keep */
     bpk_backend *gpu = bpk_cuda_backend_create(0, &why, detail, sizeof detail);
     if (!gpu)
         return no_backend(why, detail, require);
-    bpk_set_isa("portable"); /* the path whose bits the GPU's exact ops keep */
     tcase t = {bpk_cpu_backend_create(1, NULL), gpu, {{0}}, 0, 0, 0};
     if (!t.cpu) {
         fprintf(stderr, "test_cuda_ops: no CPU backend\n");
         return 1;
     }
-    run_all(&t);
-    uint64_t first = t.hash;
-    run_all(&t);
-    t.checks++;
-    if (t.hash != first) {
-        t.failures++;
-        printf("FAIL two runs on the GPU gave different bits (%016llx, %016llx)\n",
-               (unsigned long long)first, (unsigned long long)t.hash);
-    }
+    run_twice(&t);
     const char *err = bpk_cuda_backend_error(gpu);
     if (err) {
         t.failures++;
