@@ -167,6 +167,14 @@ $(BUILD)/obj/%_avx512.o: %_avx512.c $(HEADERS)
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SRC_INC) $(WARN) $(CFLAGS) $(VISIBILITY) -fPIC -c $< -o $@
+# gcc's -O2 vectorises only loops whose trip count is known to be a multiple of
+# the vector width (its "very cheap" cost model), so the element-wise ops of
+# any length (fill, the sum of gradient shards, axpy, scale) ran one float at
+# a time.  Vectorising never reorders a float addition (reductions stay scalar
+# without -ffast-math), so the bits do not change (tests/cli_same_bits.sh).
+KERNEL_VEC := $(shell $(CC) -Werror -ftree-vectorize -fvect-cost-model=cheap -x c -c /dev/null \
+                -o /dev/null 2>/dev/null && echo -ftree-vectorize -fvect-cost-model=cheap)
+$(BUILD)/obj/src/kernels/%.o: CFLAGS += $(KERNEL_VEC)
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
