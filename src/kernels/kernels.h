@@ -65,7 +65,8 @@ void bpk_cpu_col_sum(bpk_pool *pool, const float *X, int rows, int cols, float s
 
 /* out[i] = ((v_0[i] + v_1[i]) + v_2[i]) + … over `count` vectors of `len`
  * floats stored one after another.  Element-wise, so any slice of the vectors
- * summed on its own gives the same bits: the data-parallel reduce's order. */
+ * summed on its own gives the same bits: the data-parallel reduce's order.
+ * out must not overlap v. */
 void bpk_cpu_sum_vectors(const float *v, int count, size_t len, float *out);
 
 /* y[i] += x[i] */

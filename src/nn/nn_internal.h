@@ -93,6 +93,12 @@ bp_status bp_forward_dropout(const bp_net *net, bp_workspace *ws, const float *x
  * the trainer checks the whole data set once (bp_backward checks each call). */
 bp_status bp_backward_scaled(const bp_net *net, bp_workspace *ws, const float *x,
                              const float *target, int batch, float scale, float *loss);
+/* bp_backward_scaled with the gradient written to `grads` (n_params floats
+ * of the backend's memory, bp_net_params order) instead of the workspace's:
+ * a shard's gradient goes straight into its place in the reduce's buffer. */
+bp_status bp_backward_into(const bp_net *net, bp_workspace *ws, const float *x,
+                           const float *target, int batch, float scale, float *loss,
+                           float *grads);
 
 static inline float *bp_ws_params(const bp_net *net, const bp_workspace *ws)
 {

@@ -714,7 +714,8 @@ static bp_status shard_gradient(bp_trainer *tr, const bp_dataset *ds, const epoc
     size_t np = net->n_params, B = (size_t)tr->opts.batch_size;
     float stats[STAT_COUNT] = {0};
     stats[STAT_STOP] = stop ? 1.0f : 0.0f;
-    bpk_fill(tr->ws->be, vec, np, 0.0f);
+    if (count == 0)
+        bpk_fill(tr->ws->be, vec, np, 0.0f); /* a shard with no rows (batch < S) */
     for (size_t done = 0; done < count; done += B) {
         int m = (int)(count - done < B ? count - done : B);
         gather(tr, ds, tr->order, first + done, m);
@@ -725,14 +726,15 @@ static bp_status shard_gradient(bp_trainer *tr, const bp_dataset *ds, const epoc
         } else {
             st = bp_forward(net, tr->ws, tr->batch_x, m);
         }
+        /* The first chunk's gradient is written in place; later chunks
+         * (full-batch RPROP) are added to it. */
         float loss = 0;
         if (st == BP_OK)
-            st = bp_backward_scaled(net, tr->ws, tr->batch_x, tr->batch_y, m, scale, &loss);
+            st = bp_backward_into(net, tr->ws, tr->batch_x, tr->batch_y, m, scale, &loss,
+                                  done == 0 ? vec : tr->ws->grads);
         if (st != BP_OK)
             return st;
-        if (done == 0)
-            bpk_copy(tr->ws->be, vec, tr->ws->grads, np);
-        else
+        if (done > 0)
             bpk_axpy(tr->ws->be, vec, tr->ws->grads, np, 1.0f);
         stats[STAT_LOSS] += loss * (float)m;
         stats[STAT_CORRECT] += (float)batch_correct(tr, ds, tr->order, first + done, m);

@@ -433,6 +433,13 @@ bp_status bp_backward(const bp_net *net, bp_workspace *ws, const float *x, const
 bp_status bp_backward_scaled(const bp_net *net, bp_workspace *ws, const float *x,
                              const float *target, int batch, float scale, float *loss)
 {
+    return bp_backward_into(net, ws, x, target, batch, scale, loss, ws ? ws->grads : NULL);
+}
+
+bp_status bp_backward_into(const bp_net *net, bp_workspace *ws, const float *x,
+                           const float *target, int batch, float scale, float *loss,
+                           float *grads)
+{
     bp_status st = bp_workspace_check(net, ws);
     if (st != BP_OK)
         return st;
@@ -450,8 +457,8 @@ bp_status bp_backward_scaled(const bp_net *net, bp_workspace *ws, const float *x
         int units = net->layer[l].units, fan_in = net->fan_in[l];
         dense_backward(ws->be, layer_input(ws, l, x), bp_ws_params(net, ws) + net->w_offset[l],
                        ws->delta[l], l > 0 ? ws->delta[l - 1] : NULL,
-                       ws->grads + net->w_offset[l],
-                       net->layer[l].bias ? ws->grads + net->b_offset[l] : NULL, batch, fan_in,
+                       grads + net->w_offset[l],
+                       net->layer[l].bias ? grads + net->b_offset[l] : NULL, batch, fan_in,
                        units, scale);
         if (l == 0)
             continue;
