@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "kernels/kernels.h"
@@ -203,12 +204,79 @@ static void test_training_bits_any_thread(void **state)
     free(want);
 }
 
+/* ---- the governor: alone when the workers are held up -------------------------- */
+
+static _Thread_local int tl_caller; /* set on the test's own thread */
+
+/* Workers take 2 ms per task, as if another process had their cores. */
+static void held_up_hook(int task)
+{
+    (void)task;
+    if (!tl_caller)
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+}
+
+/* Kernel-like calls (bpk_pool_width, then a job split for that width) for
+ * up to `seconds`, or until the governor has chosen to work alone. */
+static void run_calls(bpk_pool *pool, double seconds)
+{
+    count_job j;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        int w = bpk_pool_width(pool);
+        for (int i = 0; i < 64; i++)
+            atomic_init(&j.hits[i], 0);
+        atomic_init(&j.running, 0);
+        bpk_pool_run(pool, 4 * w, count_task, &j);
+        for (int i = 0; i < 4 * w; i++)
+            assert_int_equal(atomic_load(&j.hits[i]), 1);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (bpk_pool_alone_holds(pool) == 0 &&
+             (double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) < seconds);
+}
+
+static void test_governor_goes_alone(void **state)
+{
+    (void)state;
+    tl_caller = 1;
+    bpk_pool *pool = bpk_pool_create(2, NULL);
+    assert_non_null(pool);
+    bpk_pool_task_hook = held_up_hook;
+    /* A shared probe window and an alone one: about 0.2 s; allow a slow CI. */
+    run_calls(pool, 10.0);
+    bpk_pool_task_hook = NULL;
+    if (bpk_pool_alone_holds(pool) == 0)
+        fail_msg("workers 2 ms per task behind, yet the pool kept waiting for them");
+    /* In the hold that follows (≥ 1 s) the calls are split for the caller. */
+    assert_int_equal(bpk_pool_width(pool), 1);
+    bpk_pool_free(pool);
+}
+
+static void test_governor_off(void **state)
+{
+    (void)state;
+    tl_caller = 1;
+    setenv("BACKPROP_POOL_ADAPT", "0", 1);
+    bpk_pool *pool = bpk_pool_create(2, NULL);
+    unsetenv("BACKPROP_POOL_ADAPT");
+    assert_non_null(pool);
+    bpk_pool_task_hook = held_up_hook;
+    run_calls(pool, 0.5);
+    bpk_pool_task_hook = NULL;
+    assert_int_equal(bpk_pool_alone_holds(pool), 0);
+    assert_int_equal(bpk_pool_width(pool), 2);
+    bpk_pool_free(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_task_once),
         cmocka_unit_test(test_sgemm_bits_any_thread),
         cmocka_unit_test(test_training_bits_any_thread),
+        cmocka_unit_test(test_governor_goes_alone),
+        cmocka_unit_test(test_governor_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

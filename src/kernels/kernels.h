@@ -30,6 +30,12 @@ typedef struct bpk_pool bpk_pool;
 bpk_pool *bpk_pool_create(int threads, int *failed_thread);
 void bpk_pool_free(bpk_pool *pool);
 int bpk_pool_threads(const bpk_pool *pool);
+/* How many threads to split the next kernel call for: the pool's threads,
+ * or 1 while sharing does not pay on this machine now (pool.c's governor,
+ * which counts these calls to measure the run's speed).  Call it once per
+ * kernel call that may use the pool, to choose its split; the split never
+ * changes a result. */
+int bpk_pool_width(bpk_pool *pool);
 /* Run fn(ctx, task) for every task in [0, ntasks), spread over the pool's
  * threads and the caller; returns when all are done.  Tasks must write
  * disjoint memory.  pool may be NULL (runs serially). */

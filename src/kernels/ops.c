@@ -44,7 +44,7 @@ void bpk_cpu_bias_act_forward(bpk_pool *pool, float *s, float *a, int rows, int 
     if (rows <= 0 || cols <= 0)
         return;
     act_job j = {bpk_impl_get(), s, a, rows, cols, rows, bias, act, slope};
-    int T = bpk_pool_threads(pool);
+    int T = bpk_pool_width(pool);
     if (T == 1 || (size_t)rows * cols < POOL_MIN_ELEMS || rows == 1) {
         act_rows(&j, 0, rows);
         return;
@@ -88,7 +88,7 @@ void bpk_cpu_col_sum(bpk_pool *pool, const float *X, int rows, int cols, float s
             out[j] = 0.0f;
         return;
     }
-    int T = bpk_pool_threads(pool);
+    int T = bpk_pool_width(pool);
     if (T == 1 || (size_t)rows * cols < POOL_MIN_ELEMS || cols < 128) {
         im->col_sum(X, (size_t)cols, rows, cols, scale, out);
         return;

@@ -22,6 +22,20 @@
  * runnable threads, and with ~15 jobs a training step that made the
  * 2-thread epoch 3–4× slower at load 10 (bench/busy_core.sh).
  *
+ * When sharing does not pay, the caller works alone.  The caller counts the
+ * jobs it starts per second — in a training loop the same kernels come round
+ * every step, so that rate is the run's speed, serial work between the jobs
+ * included — once with the workers (a window of at least WINDOW_JOBS jobs
+ * and WINDOW_NS) and once alone, keeps the faster way for a while (250 ms,
+ * doubling while the same way keeps winning, up to 4 s), then measures both
+ * again.  When another process holds a core, the threads' share of it is
+ * worth less than what waiting for them and being moved between cores cost,
+ * and alone wins; on an idle machine the probe alone costs a few hundredths
+ * of a percent.  Which thread runs a task never changes a result, so neither
+ * does this; the CLI's default (one thread per core) is then no slower than
+ * one thread on a shared machine (bench/busy_core.sh).  BACKPROP_POOL_ADAPT=0
+ * turns it off (measuring the threads themselves).
+ *
  * One job at a time per pool: bpk_pool_run must not be called concurrently
  * on the same pool, nor from inside one of its tasks.
  */
@@ -29,6 +43,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "kernels.h"
@@ -39,6 +54,26 @@
  * work), short enough that a thread sharing its core with the one it waits
  * for gives the core back soon. */
 #define SPIN_NS 30000L
+
+/* The governor (see the top): a probe window is at least WINDOW_JOBS jobs
+ * and WINDOW_NS; the way that won is kept for hold_ns. */
+#define WINDOW_JOBS 32
+#define WINDOW_NS 100000000L
+#define HOLD_FIRST_NS 1000000000L
+#define HOLD_MAX_NS 8000000000L
+
+typedef enum { PROBE_SHARED, PROBE_ALONE, HOLD } governor_phase;
+
+typedef struct governor {
+    int adaptive;          /* 0: always share (BACKPROP_POOL_ADAPT=0) */
+    governor_phase phase;
+    int alone;             /* in HOLD: the caller works alone */
+    int jobs;              /* jobs started in this phase */
+    struct timespec since; /* when this phase began */
+    double shared_rate;    /* jobs per second of the last shared probe */
+    long hold_ns;          /* how long the next hold lasts */
+    long alone_holds;      /* test and diagnostics: holds that chose alone */
+} governor;
 
 struct bpk_pool {
     int threads;
@@ -59,6 +94,7 @@ struct bpk_pool {
     atomic_int sleepers;      /* workers asleep on cv_work (or about to be) */
     atomic_int caller_sleeps; /* the caller is asleep on cv_done (or about to be) */
     atomic_int stop;
+    governor gov; /* the caller's only */
 };
 
 /* Test-only: called before each task when set (tests/test_pool.c). */
@@ -94,13 +130,13 @@ static int spin_until(bpk_pool *p, int (*ready)(bpk_pool *))
     }
 }
 
-/* Claims and runs tasks until none is left to hand out. */
-static void run_tasks(bpk_pool *p)
+/* Claims and runs tasks until none is left to hand out; how many it ran. */
+static int run_tasks(bpk_pool *p)
 {
-    for (;;) {
+    for (int ran = 0;; ran++) {
         int left = atomic_fetch_sub_explicit(&p->left, 1, memory_order_acquire);
         if (left <= 0)
-            return; /* nothing left (left is reset with a store for each job) */
+            return ran; /* nothing left (left is reset with a store for each job) */
         int n = p->ntasks;
         if (bpk_pool_task_hook)
             bpk_pool_task_hook(n - left);
@@ -161,6 +197,10 @@ bpk_pool *bpk_pool_create(int threads, int *failed_thread)
         return NULL;
     }
     p->threads = threads;
+    const char *adapt = getenv("BACKPROP_POOL_ADAPT");
+    p->gov.adaptive = !(adapt && strcmp(adapt, "0") == 0);
+    p->gov.hold_ns = HOLD_FIRST_NS / 2; /* the first hold: HOLD_FIRST_NS */
+    clock_gettime(CLOCK_MONOTONIC, &p->gov.since);
     atomic_init(&p->left, 0);
     atomic_init(&p->done, 0);
     atomic_init(&p->gen, 0);
@@ -212,16 +252,87 @@ void bpk_pool_free(bpk_pool *p)
 
 int bpk_pool_threads(const bpk_pool *p) { return p ? p->threads : 1; }
 
+static int governor_tick(governor *g);
+
+int bpk_pool_width(bpk_pool *p)
+{
+    if (!p || p->threads == 1)
+        return 1;
+    return p->gov.adaptive && governor_tick(&p->gov) ? 1 : p->threads;
+}
+
+long bpk_pool_alone_holds(const bpk_pool *p) { return p ? p->gov.alone_holds : 0; }
+
+static int working_alone(const governor *g)
+{
+    return g->adaptive && (g->phase == PROBE_ALONE || (g->phase == HOLD && g->alone));
+}
+
+static void enter(governor *g, governor_phase phase, const struct timespec *now)
+{
+    g->phase = phase;
+    g->jobs = 0;
+    g->since = *now;
+}
+
+/* Called as each kernel call is split: counts it and moves between the
+ * phases.  Non-zero when this call is to run on the caller alone. */
+static int governor_tick(governor *g)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ns = (now.tv_sec - g->since.tv_sec) * 1000000000L + (now.tv_nsec - g->since.tv_nsec);
+    if (g->phase == HOLD) {
+        if (ns >= g->hold_ns)
+            enter(g, PROBE_SHARED, &now);
+        else
+            return g->alone;
+    }
+    if (g->jobs < WINDOW_JOBS || ns < WINDOW_NS) {
+        g->jobs++;
+        return g->phase == PROBE_ALONE;
+    }
+    double rate = g->jobs / (double)ns;
+    if (g->phase == PROBE_SHARED) {
+        g->shared_rate = rate;
+        enter(g, PROBE_ALONE, &now);
+        g->jobs = 1;
+        return 1;
+    }
+    int alone = rate > g->shared_rate;
+    /* The same winner again: trust it longer. */
+    g->hold_ns = alone == g->alone && g->hold_ns * 2 <= HOLD_MAX_NS ? g->hold_ns * 2
+                 : alone == g->alone                               ? HOLD_MAX_NS
+                                                                   : HOLD_FIRST_NS;
+    g->alone = alone;
+    g->alone_holds += alone;
+    enter(g, HOLD, &now);
+    return alone;
+}
+
 static int job_done(bpk_pool *p)
 {
     return atomic_load_explicit(&p->done, memory_order_acquire) == p->ntasks;
+}
+
+/* Only tasks that other threads are running now are waited for. */
+static void wait_for_job(bpk_pool *p)
+{
+    if (job_done(p) || spin_until(p, job_done))
+        return;
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->caller_sleeps, 1); /* seq_cst: pairs with run_tasks' done/caller_sleeps */
+    while (!job_done(p))
+        pthread_cond_wait(&p->cv_done, &p->mu);
+    atomic_store(&p->caller_sleeps, 0);
+    pthread_mutex_unlock(&p->mu);
 }
 
 void bpk_pool_run(bpk_pool *p, int ntasks, bpk_task_fn fn, void *ctx)
 {
     if (ntasks <= 0)
         return;
-    if (!p || p->threads == 1 || ntasks == 1) {
+    if (!p || p->threads == 1 || ntasks == 1 || working_alone(&p->gov)) {
         for (int t = 0; t < ntasks; t++) {
             if (bpk_pool_task_hook)
                 bpk_pool_task_hook(t);
@@ -243,13 +354,5 @@ void bpk_pool_run(bpk_pool *p, int ntasks, bpk_task_fn fn, void *ctx)
         pthread_mutex_unlock(&p->mu);
     }
     run_tasks(p);
-    /* Only tasks that other threads are running now are waited for. */
-    if (job_done(p) || spin_until(p, job_done))
-        return;
-    pthread_mutex_lock(&p->mu);
-    atomic_store(&p->caller_sleeps, 1); /* seq_cst: pairs with run_tasks' done/caller_sleeps */
-    while (!job_done(p))
-        pthread_cond_wait(&p->cv_done, &p->mu);
-    atomic_store(&p->caller_sleeps, 0);
-    pthread_mutex_unlock(&p->mu);
+    wait_for_job(p);
 }

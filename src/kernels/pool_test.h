@@ -12,4 +12,10 @@
 
 extern void (*bpk_pool_task_hook)(int task);
 
+/* How many times the pool's governor chose to work on the caller alone for a
+ * while (pool.c): tests/test_pool.c checks that a pool whose workers are held
+ * up does, and that one with BACKPROP_POOL_ADAPT=0 never does. */
+struct bpk_pool;
+long bpk_pool_alone_holds(const struct bpk_pool *pool);
+
 #endif

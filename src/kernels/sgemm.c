@@ -272,7 +272,7 @@ void bpk_cpu_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K
              * (GEMV_SLICE is a multiple of every kernel's row grouping), and a
              * large matrix streams from two cores' caches at once. */
             int tasks = (long)N * K >= GEMV_MIN_SPLIT ? (N + GEMV_SLICE - 1) / GEMV_SLICE : 1;
-            if (tasks > 1 && bpk_pool_threads(pool) > 1)
+            if (tasks > 1 && bpk_pool_width(pool) > 1)
                 bpk_pool_run(pool, tasks, gemv_task, &job);
             else
                 gemv_task(&job, -1);
@@ -291,7 +291,7 @@ general:;
     int nk = (K + im->kc - 1) / im->kc;
     g.kc = (K + nk - 1) / nk;
 
-    split_tiles(&g, bpk_pool_threads(pool));
+    split_tiles(&g, bpk_pool_width(pool));
     int ntm = (M + g.tm - 1) / g.tm;
     g.ntn = (N + g.tn - 1) / g.tn;
     bpk_pool_run(pool, ntm * g.ntn, gemm_task, &g);
