@@ -22,19 +22,21 @@
  * runnable threads, and with ~15 jobs a training step that made the
  * 2-thread epoch 3–4× slower at load 10 (bench/busy_core.sh).
  *
- * When sharing does not pay, the caller works alone.  The caller counts the
- * jobs it starts per second — in a training loop the same kernels come round
- * every step, so that rate is the run's speed, serial work between the jobs
- * included — once with the workers (a window of at least WINDOW_JOBS jobs
- * and WINDOW_NS) and once alone, keeps the faster way for a while (250 ms,
- * doubling while the same way keeps winning, up to 4 s), then measures both
- * again.  When another process holds a core, the threads' share of it is
- * worth less than what waiting for them and being moved between cores cost,
- * and alone wins; on an idle machine the probe alone costs a few hundredths
- * of a percent.  Which thread runs a task never changes a result, so neither
- * does this; the CLI's default (one thread per core) is then no slower than
- * one thread on a shared machine (bench/busy_core.sh).  BACKPROP_POOL_ADAPT=0
- * turns it off (measuring the threads themselves).
+ * When sharing does not pay, the caller works alone.  bpk_pool_width, which
+ * every kernel asks before it splits its work, counts the calls per second —
+ * in a training loop the same kernels come round every step, so that rate is
+ * the run's speed, serial work between the calls included — once with the
+ * workers (a window of at least WINDOW_JOBS calls and WINDOW_NS) and once
+ * with the kernels split for the caller alone (one GEMM tile, no repacking;
+ * cut short when far behind), keeps the faster way for a while (1 s,
+ * doubling while the same way keeps winning, up to 8 s), then measures both
+ * again.  The first probe comes half a second into the run, so short runs
+ * never pay for one.  When another process holds a core, the threads' share
+ * of it is worth less than waiting for them and being moved between cores
+ * costs, and alone wins.  Which thread runs a task never changes a result,
+ * so neither does this; the CLI's default (one thread per core) is then no
+ * slower than one thread on a shared machine (bench/busy_core.sh).
+ * BACKPROP_POOL_ADAPT=0 turns it off (measuring the threads themselves).
  *
  * One job at a time per pool: bpk_pool_run must not be called concurrently
  * on the same pool, nor from inside one of its tasks.
@@ -56,9 +58,12 @@
 #define SPIN_NS 30000L
 
 /* The governor (see the top): a probe window is at least WINDOW_JOBS jobs
- * and WINDOW_NS; the way that won is kept for hold_ns. */
+ * and WINDOW_NS; the way that won is kept for hold_ns.  The first probe
+ * comes FIRST_PROBE_NS after the first call, so that a short run (a test, a
+ * small net) never pays for one. */
 #define WINDOW_JOBS 32
-#define WINDOW_NS 100000000L
+#define WINDOW_NS 50000000L
+#define FIRST_PROBE_NS 500000000L
 #define HOLD_FIRST_NS 1000000000L
 #define HOLD_MAX_NS 8000000000L
 
@@ -66,6 +71,7 @@ typedef enum { PROBE_SHARED, PROBE_ALONE, HOLD } governor_phase;
 
 typedef struct governor {
     int adaptive;          /* 0: always share (BACKPROP_POOL_ADAPT=0) */
+    int started;           /* the first call has been seen */
     governor_phase phase;
     int alone;             /* in HOLD: the caller works alone */
     int jobs;              /* jobs started in this phase */
@@ -199,8 +205,6 @@ bpk_pool *bpk_pool_create(int threads, int *failed_thread)
     p->threads = threads;
     const char *adapt = getenv("BACKPROP_POOL_ADAPT");
     p->gov.adaptive = !(adapt && strcmp(adapt, "0") == 0);
-    p->gov.hold_ns = HOLD_FIRST_NS / 2; /* the first hold: HOLD_FIRST_NS */
-    clock_gettime(CLOCK_MONOTONIC, &p->gov.since);
     atomic_init(&p->left, 0);
     atomic_init(&p->done, 0);
     atomic_init(&p->gen, 0);
@@ -281,6 +285,11 @@ static int governor_tick(governor *g)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!g->started) {
+        g->started = 1;
+        g->hold_ns = FIRST_PROBE_NS;
+        enter(g, HOLD, &now); /* sharing, until the first probe */
+    }
     long ns = (now.tv_sec - g->since.tv_sec) * 1000000000L + (now.tv_nsec - g->since.tv_nsec);
     if (g->phase == HOLD) {
         if (ns >= g->hold_ns)
@@ -288,7 +297,12 @@ static int governor_tick(governor *g)
         else
             return g->alone;
     }
-    if (g->jobs < WINDOW_JOBS || ns < WINDOW_NS) {
+    int window_done = g->jobs >= WINDOW_JOBS && ns >= WINDOW_NS;
+    /* An alone probe far behind the shared rate ends early: on an idle
+     * machine it is the costly half of the probe. */
+    int far_behind = g->phase == PROBE_ALONE && g->jobs >= WINDOW_JOBS &&
+                     ns >= WINDOW_NS / 4 && g->jobs < 0.75 * g->shared_rate * (double)ns;
+    if (!window_done && !far_behind) {
         g->jobs++;
         return g->phase == PROBE_ALONE;
     }
