@@ -92,7 +92,7 @@ endif
 endif
 
 build/obj/src/cuda/%.o: src/cuda/%.cu src/cuda/cuda_internal.h src/kernels/backend.h \
-                        src/kernels/rng.h include/backprop.h
+                        src/kernels/rng.h src/kernels/act_scalar.h include/backprop.h
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_ALL) $(NVCCFLAGS) -c $< -o $@
 $(CUDA_LIB): $(CUDA_OBJ)

@@ -470,6 +470,26 @@ cat <<EOF2
 | A epoch s | $(med "$bpA_t") | $(med "$pA_t") | $(ratio "$(med "$pA_t")" "$(med "$bpA_t")") |
 | B s / epoch, $THREADS threads | $(med "$bpB_t") | $(med "$pB_t") | $(ratio "$(med "$pB_t")" "$(med "$bpB_t")") |
 EOF2
+busy_row() { # threads: "median (min–max)" from bench/busy_core.sh's log
+    sed -n "s/^busy-core threads=$1 median_s=\([0-9.]*\) min_s=\([0-9.]*\) max_s=\([0-9.]*\).*/\1 (\2–\3)/p" \
+        "$OUT/busycore.log" 2>/dev/null | tail -1
+}
+if grep -q '^busy-core ratio' "$OUT/busycore.log" 2>/dev/null; then
+cat <<EOF2
+
+## One core taken by another process (bench/busy_core.sh)
+
+Workload B, one epoch, while a busy loop pinned to one core runs beside it; rounds alternate
+1 thread and the default ($THREADS threads).  Goal: the default is never slower than 1 thread.
+
+| threads | s / epoch, median (min–max) |
+|---|---|
+| 1 | $(busy_row 1) |
+| $THREADS (default) | $(busy_row "$THREADS") |
+
+$(sed -n 's/^busy-core ratio /Ratio /p' "$OUT/busycore.log" | tail -1).
+EOF2
+fi
 fi
 if [ $HAVE_SGEMM = 1 ]; then
 cat <<EOF2

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "cuda_internal.h"
+#include "kernels/act_scalar.h"
 
 enum { THREADS = 256, WARPS = THREADS / 32 };
 
@@ -56,28 +57,16 @@ __device__ static float warp_max(float v)
     return v;
 }
 
-/* ---- activations: the scalar definitions of portable.c, on the device ---- */
+/* ---- activations and losses: kernels/act_scalar.h's one definition ------- */
 
 __device__ static float act_f(bp_activation act, float s, float slope)
 {
-    switch (act) {
-    case BP_ACT_SIGMOID: return 1.0f / (1.0f + expf(-s));
-    case BP_ACT_TANH: return tanhf(s);
-    case BP_ACT_RELU: return s > 0.0f ? s : 0.0f;
-    case BP_ACT_LEAKY_RELU: return s > 0.0f ? s : slope * s;
-    default: return s;
-    }
+    return bpk_act_value(act, s, slope);
 }
 
 __device__ static float act_deriv(bp_activation act, float s, float a, float slope)
 {
-    switch (act) {
-    case BP_ACT_SIGMOID: return a * (1.0f - a);
-    case BP_ACT_TANH: return 1.0f - a * a;
-    case BP_ACT_RELU: return s > 0.0f ? 1.0f : 0.0f;
-    case BP_ACT_LEAKY_RELU: return s > 0.0f ? 1.0f : slope;
-    default: return 1.0f;
-    }
+    return bpk_act_slope(act, s, a, slope);
 }
 
 /* ---- element-wise ---------------------------------------------------------- */
@@ -429,31 +418,7 @@ struct NonfiniteLoad {
 __device__ static double sample_loss(bp_loss loss, const float *s, const float *a,
                                      const float *t, int cols)
 {
-    double e = 0.0;
-    if (loss == BP_LOSS_MSE) {
-        for (int k = 0; k < cols; k++) {
-            double d = (double)t[k] - (double)a[k];
-            e += 0.5 * d * d;
-        }
-    } else if (loss == BP_LOSS_XENT) {
-        double mx = s[0];
-        for (int k = 1; k < cols; k++)
-            if (s[k] > mx)
-                mx = s[k];
-        double sum = 0.0;
-        for (int k = 0; k < cols; k++)
-            sum += exp((double)s[k] - mx);
-        double lse = mx + log(sum);
-        for (int k = 0; k < cols; k++)
-            if (t[k] != 0.0f)
-                e -= (double)t[k] * ((double)s[k] - lse);
-    } else if (loss == BP_LOSS_BCE) {
-        for (int k = 0; k < cols; k++) {
-            double sk = s[k], tk = t[k];
-            e += (sk > 0 ? sk : 0) - tk * sk + log1p(exp(-fabs(sk)));
-        }
-    }
-    return e;
+    return bpk_loss_value(loss, s, a, t, cols);
 }
 
 struct RowLossLoad {

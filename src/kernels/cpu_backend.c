@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "act_scalar.h"
 #include "backend.h"
 #include "kernels.h"
 
@@ -120,41 +121,7 @@ static void cpu_sger_sgemv(bpk_backend *be, int M, int K, float alpha, const flo
 double bpk_sample_loss(bp_loss loss, const float *s, const float *a, const float *target,
                        int cols)
 {
-    double e = 0.0;
-    switch (loss) {
-    case BP_LOSS_MSE:
-        for (int k = 0; k < cols; k++) {
-            double d = (double)target[k] - (double)a[k];
-            e += 0.5 * d * d;
-        }
-        break;
-    case BP_LOSS_XENT: {
-        /* −Σ t·ln softmax(s), through log-sum-exp so a saturated softmax gives a
-         * large finite loss instead of ln 0. */
-        double mx = s[0];
-        for (int k = 1; k < cols; k++)
-            if (s[k] > mx)
-                mx = s[k];
-        double sum = 0.0;
-        for (int k = 0; k < cols; k++)
-            sum += exp((double)s[k] - mx);
-        double lse = mx + log(sum);
-        for (int k = 0; k < cols; k++)
-            if (target[k] != 0.0f)
-                e -= (double)target[k] * ((double)s[k] - lse);
-        break;
-    }
-    case BP_LOSS_BCE:
-        /* −[t ln σ(s) + (1−t) ln(1−σ(s))] = max(s,0) − t·s + ln(1 + e^−|s|) */
-        for (int k = 0; k < cols; k++) {
-            double sk = s[k], t = target[k];
-            e += (sk > 0 ? sk : 0) - t * sk + log1p(exp(-fabs(sk)));
-        }
-        break;
-    default:
-        break;
-    }
-    return e;
+    return bpk_loss_value(loss, s, a, target, cols);
 }
 
 static double cpu_loss_sum(bpk_backend *be, bp_loss loss, const float *s, const float *a,

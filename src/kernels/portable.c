@@ -13,24 +13,12 @@
 
 float bpk_act_scalar(bp_activation act, float s, float slope)
 {
-    switch (act) {
-    case BP_ACT_SIGMOID: return 1.0f / (1.0f + expf(-s));
-    case BP_ACT_TANH: return tanhf(s);
-    case BP_ACT_RELU: return s > 0.0f ? s : 0.0f;
-    case BP_ACT_LEAKY_RELU: return s > 0.0f ? s : slope * s;
-    default: return s;
-    }
+    return bpk_act_value(act, s, slope);
 }
 
 float bpk_act_deriv_scalar(bp_activation act, float s, float a, float slope)
 {
-    switch (act) {
-    case BP_ACT_SIGMOID: return a * (1.0f - a);
-    case BP_ACT_TANH: return 1.0f - a * a;
-    case BP_ACT_RELU: return s > 0.0f ? 1.0f : 0.0f;
-    case BP_ACT_LEAKY_RELU: return s > 0.0f ? 1.0f : slope;
-    default: return 1.0f;
-    }
+    return bpk_act_slope(act, s, a, slope);
 }
 
 /* ---- GEMM ----------------------------------------------------------------- */
