@@ -286,19 +286,7 @@ static void cuda_dropout_forward(bpk_backend *be, const float *a, float *mask, f
     float *host = (float *)cu_host_scratch(c, n * sizeof(float));
     if (!host)
         return;
-    float inv_keep = 1.0f / keep;
-    for (int r = 0; r < rows; r++) {
-        bp_rng row_rng, *rng = src->serial;
-        if (!rng) {
-            bp_rng_seed(&row_rng, src->seed + src->epoch * 0x9e3779b97f4a7c15ULL,
-                        ((uint64_t)BP_STREAM_DROPOUT_SAMPLE << 48) +
-                            ((uint64_t)(src->first + (size_t)r) << 8) + (uint64_t)layer);
-            rng = &row_rng;
-        }
-        float *m = host + (size_t)r * cols;
-        for (int i = 0; i < cols; i++)
-            m[i] = bp_rng_uniform(rng) < keep ? inv_keep : 0.0f;
-    }
+    bpk_dropout_masks(src, host, rows, cols, keep, layer);
     cuda_upload(be, mask, host, n);
     cuda_copy(be, drop_a, a, n);
     cu_mul(c, drop_a, mask, n);

@@ -40,6 +40,27 @@ typedef struct bpk_mask_source {
     size_t first; /* the first row's position in the epoch */
 } bpk_mask_source;
 
+/* The masks of rows × cols activations of one layer, drawn on the host in
+ * row order: each 1/keep (kept) or 0 (dropped).  Every backend draws them
+ * here, so a mask is the same bits whichever backend uses it. */
+static inline void bpk_dropout_masks(const bpk_mask_source *src, float *mask, int rows, int cols,
+                                     float keep, int layer)
+{
+    float inv_keep = 1.0f / keep;
+    for (int r = 0; r < rows; r++) {
+        bp_rng row_rng, *rng = src->serial;
+        if (!rng) {
+            bp_rng_seed(&row_rng, src->seed + src->epoch * 0x9e3779b97f4a7c15ULL,
+                        ((uint64_t)BP_STREAM_DROPOUT_SAMPLE << 48) +
+                            ((uint64_t)(src->first + (size_t)r) << 8) + (uint64_t)layer);
+            rng = &row_rng;
+        }
+        float *m = mask + (size_t)r * (size_t)cols;
+        for (int i = 0; i < cols; i++)
+            m[i] = bp_rng_uniform(rng) < keep ? inv_keep : 0.0f;
+    }
+}
+
 /* One optimizer step's settings (bp_train_options' names). */
 typedef struct bpk_update {
     bp_optimizer optimizer;

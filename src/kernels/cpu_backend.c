@@ -195,22 +195,10 @@ static void cpu_dropout_forward(bpk_backend *be, const float *a, float *mask, fl
                                 const bpk_mask_source *src)
 {
     (void)be;
-    float inv_keep = 1.0f / keep;
-    for (int r = 0; r < rows; r++) {
-        bp_rng row_rng, *rng = src->serial;
-        if (!rng) {
-            bp_rng_seed(&row_rng, src->seed + src->epoch * 0x9e3779b97f4a7c15ULL,
-                        ((uint64_t)BP_STREAM_DROPOUT_SAMPLE << 48) +
-                            ((uint64_t)(src->first + (size_t)r) << 8) + (uint64_t)layer);
-            rng = &row_rng;
-        }
-        size_t o = (size_t)r * (size_t)cols;
-        for (int i = 0; i < cols; i++) {
-            float m = bp_rng_uniform(rng) < keep ? inv_keep : 0.0f;
-            mask[o + i] = m;
-            drop_a[o + i] = a[o + i] * m;
-        }
-    }
+    bpk_dropout_masks(src, mask, rows, cols, keep, layer);
+    size_t n = (size_t)rows * (size_t)cols;
+    for (size_t i = 0; i < n; i++)
+        drop_a[i] = a[i] * mask[i];
 }
 
 static void cpu_mul(bpk_backend *be, float *y, const float *x, size_t n)
