@@ -204,6 +204,26 @@ static void test_training_bits_any_thread(void **state)
     free(want);
 }
 
+/* The governor switches between the threads' split and the caller's alone
+ * in the middle of a run: forced here at every kernel call. */
+static void test_training_bits_switching_split(void **state)
+{
+    (void)state;
+    size_t n1, n;
+    float *want = train_params(1, 0, &n1);
+    bpk_pool_alternate_width = 1;
+    for (int c = 1; c < NTC; c++) {
+        float *got = train_params(thread_counts[c], 0, &n);
+        assert_int_equal(n, n1);
+        if (memcmp(want, got, n * sizeof *got) != 0)
+            fail_msg("training on %d threads, split switching at every call, gave other weights "
+                     "than on 1", thread_counts[c]);
+        free(got);
+    }
+    bpk_pool_alternate_width = 0;
+    free(want);
+}
+
 /* ---- the governor: alone when the workers are held up -------------------------- */
 
 static _Thread_local int tl_caller; /* set on the test's own thread */
@@ -275,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_each_task_once),
         cmocka_unit_test(test_sgemm_bits_any_thread),
         cmocka_unit_test(test_training_bits_any_thread),
+        cmocka_unit_test(test_training_bits_switching_split),
         cmocka_unit_test(test_governor_goes_alone),
         cmocka_unit_test(test_governor_off),
     };

@@ -258,10 +258,16 @@ int bpk_pool_threads(const bpk_pool *p) { return p ? p->threads : 1; }
 
 static int governor_tick(governor *g);
 
+int bpk_pool_alternate_width;
+
 int bpk_pool_width(bpk_pool *p)
 {
     if (!p || p->threads == 1)
         return 1;
+    if (bpk_pool_alternate_width) {
+        static _Thread_local unsigned turn;
+        return ++turn & 1 ? 1 : p->threads;
+    }
     return p->gov.adaptive && governor_tick(&p->gov) ? 1 : p->threads;
 }
 

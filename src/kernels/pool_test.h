@@ -18,4 +18,9 @@ extern void (*bpk_pool_task_hook)(int task);
 struct bpk_pool;
 long bpk_pool_alone_holds(const struct bpk_pool *pool);
 
+/* Test-only: when non-zero, bpk_pool_width answers 1 and the pool's width in
+ * turn, as if the governor switched at every kernel call, so that a test can
+ * check that a run mixing both splits keeps its bits. */
+extern int bpk_pool_alternate_width;
+
 #endif
