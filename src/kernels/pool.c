@@ -57,15 +57,15 @@
  * for gives the core back soon. */
 #define SPIN_NS 30000L
 
-/* The governor (see the top): a probe window is at least WINDOW_JOBS jobs
+/* The governor (see the top): a probe window is at least WINDOW_JOBS calls
  * and WINDOW_NS; the way that won is kept for hold_ns.  The first probe
  * comes FIRST_PROBE_NS after the first call, so that a short run (a test, a
  * small net) never pays for one. */
 #define WINDOW_JOBS 32
-#define WINDOW_NS 50000000L
-#define FIRST_PROBE_NS 500000000L
-#define HOLD_FIRST_NS 1000000000L
-#define HOLD_MAX_NS 8000000000L
+#define WINDOW_NS 50000000LL
+#define FIRST_PROBE_NS 500000000LL
+#define HOLD_FIRST_NS 1000000000LL
+#define HOLD_MAX_NS 8000000000LL
 
 typedef enum { PROBE_SHARED, PROBE_ALONE, HOLD } governor_phase;
 
@@ -74,10 +74,10 @@ typedef struct governor {
     int started;           /* the first call has been seen */
     governor_phase phase;
     int alone;             /* in HOLD: the caller works alone */
-    int jobs;              /* jobs started in this phase */
+    int jobs;              /* kernel calls counted in this phase */
     struct timespec since; /* when this phase began */
-    double shared_rate;    /* jobs per second of the last shared probe */
-    long hold_ns;          /* how long the next hold lasts */
+    double shared_rate;    /* calls per ns in the last shared probe */
+    long long hold_ns;     /* how long the next hold lasts */
     long alone_holds;      /* test and diagnostics: holds that chose alone */
 } governor;
 
@@ -256,21 +256,6 @@ void bpk_pool_free(bpk_pool *p)
 
 int bpk_pool_threads(const bpk_pool *p) { return p ? p->threads : 1; }
 
-static int governor_tick(governor *g);
-
-int bpk_pool_alternate_width;
-
-int bpk_pool_width(bpk_pool *p)
-{
-    if (!p || p->threads == 1)
-        return 1;
-    if (bpk_pool_alternate_width) {
-        static _Thread_local unsigned turn;
-        return ++turn & 1 ? 1 : p->threads;
-    }
-    return p->gov.adaptive && governor_tick(&p->gov) ? 1 : p->threads;
-}
-
 long bpk_pool_alone_holds(const bpk_pool *p) { return p ? p->gov.alone_holds : 0; }
 
 static int working_alone(const governor *g)
@@ -296,7 +281,8 @@ static int governor_tick(governor *g)
         g->hold_ns = FIRST_PROBE_NS;
         enter(g, HOLD, &now); /* sharing, until the first probe */
     }
-    long ns = (now.tv_sec - g->since.tv_sec) * 1000000000L + (now.tv_nsec - g->since.tv_nsec);
+    long long ns = (long long)(now.tv_sec - g->since.tv_sec) * 1000000000LL +
+                   (now.tv_nsec - g->since.tv_nsec);
     if (g->phase == HOLD) {
         if (ns >= g->hold_ns)
             enter(g, PROBE_SHARED, &now);
@@ -328,6 +314,19 @@ static int governor_tick(governor *g)
     g->alone_holds += alone;
     enter(g, HOLD, &now);
     return alone;
+}
+
+int bpk_pool_alternate_width;
+
+int bpk_pool_width(bpk_pool *p)
+{
+    if (!p || p->threads == 1)
+        return 1;
+    if (bpk_pool_alternate_width) {
+        static _Thread_local unsigned turn;
+        return ++turn & 1 ? 1 : p->threads;
+    }
+    return p->gov.adaptive && governor_tick(&p->gov) ? 1 : p->threads;
 }
 
 static int job_done(bpk_pool *p)
