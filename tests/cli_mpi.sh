@@ -45,6 +45,10 @@ same_bits() {
 same_bits sgd --optimizer sgd --lr 0.05 --batch 20
 same_bits momentum --optimizer momentum --lr 0.02 --batch 16
 same_bits adam --optimizer adam --dropout 0.2 --clip 0.5 --batch 30
+# 52,510 weights: slices of several 8,192-float chunks (the reduce exchanges
+# and sums a chunk at a time), of unequal length on 4 ranks, 2 shards a rank
+# on 2.
+same_bits wide --optimizer adam --hidden 700 --batch 40 --epochs 1
 
 # Under mpirun without --shards: shards = processes (said once), threads =
 # cores / processes here, rank 0 alone prints, logs and checkpoints.

@@ -40,8 +40,9 @@ int cli_mpi_ranks(void);
  * 0, or -1 after writing why to err. */
 int cli_mpi_allgather(const void *mine, size_t bytes, void *all, char *err, size_t cap);
 /* The bp_reduce_fn: the in-order shard sum on every rank, through a
- * reduce-scatter of slices (MPI_Alltoallw) and an all-gather of the summed
- * slices; never MPI_Allreduce on floats (its order depends on the job). */
+ * reduce-scatter of slices and an all-gather of the summed slices, both as
+ * pairwise MPI_Sendrecv; never MPI_Allreduce on floats (its order depends on
+ * the job). */
 int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len, float *total,
                    char *err, size_t cap);
 /* Seconds cli_mpi_reduce spent so far exchanging, and (BACKPROP_MPI_TIMING=1
