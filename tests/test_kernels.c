@@ -201,6 +201,9 @@ static void test_sgemm_deterministic(void **state)
     static const int shapes[][3] = {
         {128, 512, 784}, {512, 784, 128}, {128, 10, 256}, {65, 129, 1000}, {7, 300, 17},
         {200, 40, 700},
+        /* split along N: A packed once for all tiles, in several row blocks × K
+         * slices; split along M with N wider than a column block: B likewise */
+        {300, 800, 700}, {3300, 3100, 9},
         /* batch 1, large enough that the gemv is split into slices over the pool */
         {1, 512, 784}, {1, 257, 300}, {1, 1000, 131},
     };
