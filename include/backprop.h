@@ -720,6 +720,18 @@ typedef int (*bp_reduce_fn)(void *user, const float *local, int local_shards, si
  * the fused online-SGD path is off whenever a hook is set. */
 BP_API bp_status bp_trainer_set_reduce(bp_trainer *tr, int rank, int ranks, bp_reduce_fn fn,
                                        void *user);
+/* Memory the hook's caller owns for the reduce, e.g. an MPI-3 shared-memory
+ * window that the other processes of a machine read directly: the trainer
+ * writes this rank's shard vectors into `local` (shards/ranks ×
+ * bp_trainer_shard_len floats) and reads the combined gradient from `total`
+ * (bp_trainer_shard_len floats); the hook then receives these very pointers.
+ * `total` is this rank's alone: the update may change it in place (clipping,
+ * weight decay).  The trainer writes `local` only between two calls of the
+ * hook, so other ranks may read it until this rank's hook returns.  Both must
+ * stay valid while the trainer runs; (NULL, NULL) returns to the trainer's
+ * own buffers.  Call after bp_trainer_set_reduce and before bp_trainer_run.
+ * The trainer never frees them. */
+BP_API bp_status bp_trainer_set_reduce_buffers(bp_trainer *tr, float *local, float *total);
 /* out[i] = ((v_0[i] + v_1[i]) + v_2[i]) + … over `count` vectors of `len`
  * floats stored one after another: the one order every reduce must keep. */
 BP_API void bp_sum_shards(const float *vectors, int count, size_t len, float *out);

@@ -29,12 +29,16 @@ MPIRUN="mpirun --oversubscribe"
 D=data/digits.csv
 
 # same_bits NAME OPTIONS...: 1 process and 2 and 4 processes, --shards 4.
+# Ranks on one machine share their vectors through a shared-memory window;
+# SHM=0 exports BACKPROP_MPI_SHM=0 to every rank: the message path (what
+# ranks on several machines use).
 same_bits() {
     name=$1; shift
     "$BP" train "$D" --hidden 24 --epochs 2 --shards 4 --seed 3 --threads 1 -q \
         -o "$T/$name.1.bpm" "$@" >/dev/null 2>"$T/err" || { bad "$name: 1 process"; cat "$T/err"; return; }
     for p in 2 4; do
-        if ! $MPIRUN -np $p "$BP" train "$D" --hidden 24 --epochs 2 --shards 4 --seed 3 \
+        if ! BACKPROP_MPI_SHM=${SHM:-1} $MPIRUN -x BACKPROP_MPI_SHM -np $p "$BP" train "$D" \
+            --hidden 24 --epochs 2 --shards 4 --seed 3 \
             --threads 1 -q -o "$T/$name.$p.bpm" "$@" >/dev/null 2>"$T/err"; then
             bad "$name: mpirun -np $p"; cat "$T/err"; continue
         fi
@@ -49,6 +53,8 @@ same_bits adam --optimizer adam --dropout 0.2 --clip 0.5 --batch 30
 # and sums a chunk at a time), of unequal length on 4 ranks, 2 shards a rank
 # on 2.
 same_bits wide --optimizer adam --hidden 700 --batch 40 --epochs 1
+SHM=0 same_bits adam-messages --optimizer adam --dropout 0.2 --clip 0.5 --batch 30
+SHM=0 same_bits wide-messages --optimizer adam --hidden 700 --batch 40 --epochs 1
 
 # Under mpirun without --shards: shards = processes (said once), threads =
 # cores / processes here, rank 0 alone prints, logs and checkpoints.
@@ -115,16 +121,24 @@ wait_for() {
     while [ $i -lt 200 ] && ! grep -q "$2" "$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 }
 LONG="$D --hidden 64 --epochs 1000 --batch 4 --threads 1 -o $T/m.bpm --force"
+# A job that fails to end (a rank missing the stop) is killed after 120 s, so
+# a regression fails the test instead of hanging make check.
+watchdog() {
+    (sleep 120 & nap=$!; trap 'kill $nap; exit 0' TERM; wait $nap; kill "$1") >/dev/null 2>&1 &
+    dog=$!
+}
 # A rank killed mid-run ends the job in seconds; the launcher names it.
 if command -v pgrep >/dev/null 2>&1; then
     $MPIRUN -np 2 "$BP" train $LONG >"$T/out" 2>"$T/err" &
     job=$!
+    watchdog $job
     wait_for "$T/out" "^epoch 1/"
     for c in $(pgrep -P $job); do
         tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 &&
             kill -9 "$c"
     done
     wait $job && bad "a killed rank: exit 0" || ok
+    kill $dog 2>/dev/null
     contains "$T/err" "rank 1" "the killed rank is named"
     contains "$T/err" "signal 9" "and how it ended"
     intact "a killed rank"
@@ -138,12 +152,14 @@ fi
 if command -v pgrep >/dev/null 2>&1; then
     $MPIRUN -np 2 "$BP" train $LONG >"$T/out" 2>"$T/err" &
     job=$!
+    watchdog $job
     wait_for "$T/out" "^epoch 1/"
     for c in $(pgrep -P $job); do
         tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 &&
             kill -TERM "$c"
     done
     wait $job; rc=$?
+    kill $dog 2>/dev/null
     [ "$rc" -eq 143 ] && ok || bad "a signalled rank: exit $rc, expected 143"
     contains "$T/err" "model saved to $T/m.bpm" "a signal to one rank: rank 0 saves the model"
     "$BP" info "$T/m.bpm" >/dev/null 2>&1 && ok || bad "the saved model loads"
@@ -153,6 +169,10 @@ fi
 # BACKPROP_MPI_TIMING=1: rank 0 says what the reduce cost.
 BACKPROP_MPI_TIMING=1 $MPIRUN -np 2 "$BP" train $I -q -o "$T/t.bpm" >/dev/null 2>"$T/err"
 contains "$T/err" "mpi: 2 processes," "the reduce's timing"
+contains "$T/err" "through a shared-memory window" "ranks on one machine share memory"
+BACKPROP_MPI_TIMING=1 BACKPROP_MPI_SHM=0 $MPIRUN -x BACKPROP_MPI_SHM -np 2 "$BP" train $I -q \
+    -o "$T/t.bpm" >/dev/null 2>"$T/err"
+contains "$T/err" "by messages" "BACKPROP_MPI_SHM=0: the message path"
 # Rank 0's BACKPROP_MPI_TIMING decides for every rank (a timing barrier on one
 # rank alone would hang the job); ranks on different kernel paths are noted.
 $MPIRUN -np 1 env BACKPROP_MPI_TIMING=1 "$BP" train $I -q -o "$T/t2.bpm" : \

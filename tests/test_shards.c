@@ -48,8 +48,15 @@ static bp_net *make_net(void)
 typedef struct shared_reduce {
     pthread_barrier_t barrier;
     int ranks, calls;
-    float *all; /* [shards][len] */
+    float *all;    /* [shards][len] */
+    float *totals; /* [ranks][len], zero-copy mode: each rank's total */
 } shared_reduce;
+
+/* Zero-copy mode (bp_trainer_set_reduce_buffers): each rank's trainer writes
+ * its shards straight into its place in `all`, where the others read them,
+ * the way ranks on one machine share an MPI window; each has its own total
+ * (the update may change it in place). */
+static int zero_copy;
 
 typedef struct rank_ctx {
     shared_reduce *sh;
@@ -70,6 +77,19 @@ static int gather_and_sum(void *user, const float *local, int local_shards, size
     shared_reduce *sh = c->sh;
     if (c->stop_at_call && ++c->stop_at_call == 0)
         bp_trainer_request_stop(c->tr);
+    if (zero_copy) {
+        if (local != sh->all + (size_t)c->rank * local_shards * len ||
+            total != sh->totals + (size_t)c->rank * len) {
+            snprintf(err, cap, "the hook did not get the buffers it gave the trainer");
+            return -1;
+        }
+        pthread_barrier_wait(&sh->barrier); /* every rank's shards written */
+        bp_sum_shards(sh->all, local_shards * sh->ranks, len, total);
+        pthread_barrier_wait(&sh->barrier); /* read by all: the next step may write */
+        if (c->rank == 0)
+            sh->calls++;
+        return 0;
+    }
     memcpy(sh->all + (size_t)c->rank * local_shards * len, local,
            (size_t)local_shards * len * sizeof(float));
     pthread_barrier_wait(&sh->barrier);
@@ -87,6 +107,11 @@ static void *rank_main(void *arg)
     c->status = bp_trainer_create(&c->tr, c->net, c->opts);
     if (c->status == BP_OK)
         c->status = bp_trainer_set_reduce(c->tr, c->rank, c->sh->ranks, gather_and_sum, c);
+    if (c->status == BP_OK && zero_copy) {
+        size_t len = bp_trainer_shard_len(c->tr), local = (size_t)(c->opts->shards / c->sh->ranks);
+        c->status = bp_trainer_set_reduce_buffers(c->tr, c->sh->all + (size_t)c->rank * local * len,
+                                                  c->sh->totals + (size_t)c->rank * len);
+    }
     if (c->status == BP_OK)
         c->status = bp_trainer_run(c->tr, c->ds, NULL);
     bp_trainer_free(c->tr);
@@ -108,6 +133,7 @@ static bp_net *train_on_ranks(const bp_net *net0, const bp_dataset *ds,
     bp_trainer_free(probe);
     bp_net_free(tmp);
     sh.all = calloc((size_t)o->shards * len, sizeof(float));
+    sh.totals = calloc((size_t)P * len, sizeof(float));
     pthread_barrier_init(&sh.barrier, NULL, (unsigned)P);
     rank_ctx ctx[MAX_RANKS];
     pthread_t th[MAX_RANKS];
@@ -120,6 +146,7 @@ static bp_net *train_on_ranks(const bp_net *net0, const bp_dataset *ds,
         pthread_join(th[r], NULL);
     pthread_barrier_destroy(&sh.barrier);
     free(sh.all);
+    free(sh.totals);
     *st = ctx[0].status;
     size_t n = bp_net_param_count(ctx[0].net);
     for (int r = 1; r < P; r++) {
@@ -197,6 +224,36 @@ static void test_adam_dropout_clip(void **state)
     o.dropout = 0.3f;
     o.clip_norm = 0.5f;
     check_ranks_match_one_process(&o);
+}
+
+/* The caller's buffers (an MPI shared-memory window in the CLI): the same
+ * bits, the hook sees the very pointers, and the trainer never frees them
+ * (the test frees them after; ASan would see a double free). */
+static void test_zero_copy_buffers(void **state)
+{
+    (void)state;
+    bp_train_options o = base_options(BP_OPT_ADAM);
+    o.dropout = 0.3f;
+    o.clip_norm = 0.5f;
+    zero_copy = 1; /* back to 0 in zero_copy_off, after a failure too */
+    check_ranks_match_one_process(&o);
+    zero_copy = 0;
+    bp_net *net = make_net();
+    bp_trainer *tr;
+    assert_ok(bp_trainer_create(&tr, net, &o));
+    float one[4];
+    assert_int_equal(bp_trainer_set_reduce_buffers(tr, one, NULL), BP_ERR_ARG);
+    assert_int_equal(bp_trainer_set_reduce_buffers(NULL, NULL, NULL), BP_ERR_ARG);
+    assert_ok(bp_trainer_set_reduce_buffers(tr, NULL, NULL));
+    bp_trainer_free(tr);
+    bp_net_free(net);
+}
+
+static int zero_copy_off(void **state)
+{
+    (void)state;
+    zero_copy = 0;
+    return 0;
 }
 
 static void test_rprop_full_batch(void **state)
@@ -351,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_sgd),
         cmocka_unit_test(test_momentum),
         cmocka_unit_test(test_adam_dropout_clip),
+        cmocka_unit_test_teardown(test_zero_copy_buffers, zero_copy_off),
         cmocka_unit_test(test_rprop_full_batch),
         cmocka_unit_test(test_batch_one_and_uneven_shards),
         cmocka_unit_test(test_dropout_masks_do_not_depend_on_shards),

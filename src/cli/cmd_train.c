@@ -804,6 +804,21 @@ static int train_mpi_shards(train_run *r)
     return 0;
 }
 
+/* Ranks on one machine: the shard vectors and totals in a shared window, so
+ * the reduce reads them in place (cli_mpi_share_buffers; every rank calls
+ * it, after the agreement). */
+static int train_mpi_share(train_run *r)
+{
+    const bp_train_options *o = bp_trainer_options(r->tr);
+    size_t len = bp_trainer_shard_len(r->tr), local = (size_t)(o->shards / cli_mpi_ranks());
+    float *mine, *total;
+    if (!cli_mpi_share_buffers(local * len, len, &mine, &total))
+        return 0;
+    if (bp_trainer_set_reduce_buffers(r->tr, mine, total) != BP_OK)
+        cli_mpi_fail_alone(bp_errmsg());
+    return 0;
+}
+
 /* Joins the job once this rank is set up (rc: 0, or how it failed): sets
  * the reduce hook, lets rank 0 alone write the checkpoint, and runs the
  * start-up agreement (every rank ready, all with the same run). */
@@ -824,7 +839,10 @@ static int train_mpi_join(train_run *r, int rc)
     r->prog.collective = 1;
     if (cli_mpi_rank() != 0)
         r->prog.checkpoint = NULL;
-    return cli_mpi_agree_start(rc, h);
+    rc = cli_mpi_agree_start(rc, h);
+    if (!rc)
+        rc = train_mpi_share(r);
+    return rc;
 }
 
 /* After a multi-process bp_trainer_run: 1 when this rank is done (not rank
@@ -857,10 +875,10 @@ static int train_mpi_leave(train_run *r, int rc)
     if (cli_mpi_rank() == 0 && timing && !strcmp(timing, "1") && calls > 0 && r->seconds > 0)
         fprintf(stderr, "mpi: %d processes, %ld steps, %.3f ms per step, all-reduce %.3f ms "
                         "per step (%.1f%%), waiting for the slowest rank %.3f ms per step "
-                        "(%.1f%%), %.0f bytes sent per step by each process\n",
+                        "(%.1f%%), %.0f bytes sent per step by each process, %s\n",
                 cli_mpi_ranks(), calls, 1e3 * r->seconds / (double)calls,
                 1e3 * secs / (double)calls, 100 * secs / r->seconds, 1e3 * wait / (double)calls,
-                100 * wait / r->seconds, bytes);
+                100 * wait / r->seconds, bytes, cli_mpi_reduce_path());
     rc = cli_mpi_agree_end(rc);
     cli_mpi_stop();
     return rc;

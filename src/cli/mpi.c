@@ -5,6 +5,7 @@
  * it every function here is a stub for a one-process run, so the rest of the
  * CLI is the same in both builds.  See docs/scaling.md for what the reduce
  * sends. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,149 @@ static int gather_sums(float *total, char *err, size_t cap)
     return 0;
 }
 
+/* ---- ranks on one machine: an MPI-3 shared-memory window ----------------
+ *
+ * When every rank runs on this machine, each rank's shard vectors and total
+ * live in one shared window (cli_mpi_share_buffers; the trainer writes its
+ * gradients straight into it, bp_trainer_set_reduce_buffers), and the reduce
+ * reads the other ranks' vectors where they lie instead of copying them
+ * through messages: each rank sums its slice from every shard, then copies
+ * the other ranks' summed slices from their totals.  The same slices, the
+ * same order of summation, the same bits as the message path.  Three
+ * barriers a step order it: all shards written; all slices summed; all
+ * copies taken (after which a rank may change its total in place and write
+ * its next shards).  BACKPROP_MPI_SHM=0 keeps the message path. */
+static struct {
+    int on;
+    MPI_Win win;
+    float **shards; /* [P]: rank q's shard vectors, as mapped in this process */
+    float **totals; /* [P]: rank q's total */
+} shm;
+
+static void shm_free(void)
+{
+    if (shm.on) {
+        MPI_Win_unlock_all(shm.win);
+        MPI_Win_free(&shm.win);
+    }
+    free(shm.shards);
+    free(shm.totals);
+    memset(&shm, 0, sizeof shm);
+}
+
+/* 1 on every rank when all agree on `mine` being 1 (a collective step). */
+static int all_agree(int mine)
+{
+    int all = 0;
+    if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return 0;
+    return all;
+}
+
+/* Whether every rank of the job shares this machine (collective). */
+static int one_machine(void)
+{
+    MPI_Comm node;
+    int size = 0;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) !=
+        MPI_SUCCESS)
+        return 0;
+    MPI_Comm_size(node, &size);
+    MPI_Comm_free(&node);
+    return size == n_ranks;
+}
+
+int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, float **local, float **total)
+{
+    *local = *total = NULL;
+    if (!started || n_ranks < 2)
+        return 0;
+    const char *env = getenv("BACKPROP_MPI_SHM");
+    int want = one_machine() && !(env && !strcmp(env, "0"));
+    if (!all_agree(want))
+        return 0;
+    /* Open MPI's segments start 8 bytes into a cache line: each vector is
+     * moved to the next 64-byte boundary (the kernels' loads and stores
+     * straddled lines otherwise, and a step took 1 ms longer).  A byte's
+     * place within its page is the same in every process's mapping, so
+     * every rank finds the same boundaries. */
+    size_t local_padded = (local_floats + 15) / 16 * 16;
+    size_t floats = local_padded + total_floats + 16;
+    float *base = NULL;
+    int ok = floats <= (size_t)PTRDIFF_MAX / sizeof(float) &&
+             MPI_Win_allocate_shared((MPI_Aint)(floats * sizeof(float)), (int)sizeof(float),
+                                     MPI_INFO_NULL, MPI_COMM_WORLD, &base, &shm.win) == MPI_SUCCESS;
+    int made = ok;
+    shm.shards = calloc((size_t)n_ranks, sizeof *shm.shards);
+    shm.totals = calloc((size_t)n_ranks, sizeof *shm.totals);
+    ok = ok && shm.shards && shm.totals;
+    for (int q = 0; ok && q < n_ranks; q++) {
+        MPI_Aint size;
+        int unit;
+        float *at = NULL;
+        ok = MPI_Win_shared_query(shm.win, q, &size, &unit, &at) == MPI_SUCCESS && at &&
+             (size_t)size >= floats * sizeof(float);
+        if (at)
+            at = (float *)(((uintptr_t)at + 63) & ~(uintptr_t)63);
+        shm.shards[q] = at;
+        shm.totals[q] = at ? at + local_padded : NULL;
+    }
+    ok = all_agree(ok);
+    if (ok)
+        ok = MPI_Win_lock_all(MPI_MODE_NOCHECK, shm.win) == MPI_SUCCESS;
+    shm.on = all_agree(ok); /* a failed lock on one rank: all back out together */
+    if (!shm.on) {
+        if (ok)
+            MPI_Win_unlock_all(shm.win);
+        if (made)
+            MPI_Win_free(&shm.win);
+        shm_free();
+        return 0;
+    }
+    *local = shm.shards[my_rank];
+    *total = shm.totals[my_rank];
+    return 1;
+}
+
+/* Every rank's writes to the window seen by all: the barrier orders the
+ * ranks, the syncs make the memory agree with it. */
+static int shm_sync(const char *when, char *err, size_t cap)
+{
+    MPI_Win_sync(shm.win);
+    int rc = MPI_Barrier(MPI_COMM_WORLD);
+    MPI_Win_sync(shm.win);
+    if (rc != MPI_SUCCESS)
+        mpi_message(rc, when, err, cap);
+    return rc == MPI_SUCCESS ? 0 : -1;
+}
+
+/* The reduce through the window: my slice of every shard, a piece at a time
+ * into lay.recv and summed into my total; then the other slices from the
+ * ranks that summed them. */
+static int shm_reduce(float *total, char *err, size_t cap)
+{
+    if (shm_sync("the barrier before the gradient sum", err, cap) != 0)
+        return -1;
+    int me = my_rank, L = lay.local;
+    size_t mine = (size_t)lay.counts[me], first = (size_t)lay.displs[me];
+    for (size_t lo = 0; lo < mine; lo += CHUNK) {
+        size_t n = mine - lo < CHUNK ? mine - lo : CHUNK;
+        for (int q = 0; q < n_ranks; q++)
+            for (int j = 0; j < L; j++)
+                memcpy(lay.recv + ((size_t)q * (size_t)L + (size_t)j) * n,
+                       shm.shards[q] + (size_t)j * lay.len + first + lo, n * sizeof(float));
+        bp_sum_shards(lay.recv, L * n_ranks, n, total + first + lo);
+    }
+    if (shm_sync("the barrier after the gradient sum", err, cap) != 0)
+        return -1;
+    for (int k = 1; k < n_ranks; k++) {
+        int q = pair_from(k);
+        memcpy(total + lay.displs[q], shm.totals[q] + lay.displs[q],
+               (size_t)lay.counts[q] * sizeof(float));
+    }
+    return shm_sync("the barrier after the gradient copy", err, cap);
+}
+
 int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len, float *total,
                    char *err, size_t cap)
 {
@@ -220,6 +364,13 @@ int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len,
     if ((lay.len != len || lay.local != local_shards) &&
         build_layout(len, local_shards, err, cap) != 0)
         return -1;
+    if (shm.on && local == shm.shards[my_rank] && total == shm.totals[my_rank]) {
+        if (shm_reduce(total, err, cap) != 0)
+            return -1;
+        reduce_secs += now() - t0;
+        reduce_calls++;
+        return 0;
+    }
     /* Every rank runs the same number of steps: the widest slice's chunks. */
     size_t widest = 0;
     for (int q = 0; q < n_ranks; q++)
@@ -235,6 +386,10 @@ int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len,
     return 0;
 }
 void cli_mpi_set_timing(int on) { timing = on; }
+const char *cli_mpi_reduce_path(void)
+{
+    return shm.on ? "through a shared-memory window" : "by messages";
+}
 
 void cli_mpi_reduce_stats(double *wait, double *seconds, long *calls, double *bytes_per_call)
 {
@@ -256,6 +411,7 @@ void cli_mpi_stop(void)
     if (!started)
         return;
     free_layout();
+    shm_free();
     MPI_Finalize();
     started = 0;
 }
@@ -306,6 +462,15 @@ void cli_mpi_reduce_stats(double *wait, double *seconds, long *calls, double *by
 }
 
 void cli_mpi_set_timing(int on) { (void)on; }
+const char *cli_mpi_reduce_path(void) { return "by messages"; }
+
+int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, float **local, float **total)
+{
+    (void)local_floats;
+    (void)total_floats;
+    *local = *total = NULL;
+    return 0;
+}
 void cli_mpi_abort(int code) { exit(code); }
 void cli_mpi_stop(void) {}
 

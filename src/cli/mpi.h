@@ -45,6 +45,17 @@ int cli_mpi_allgather(const void *mine, size_t bytes, void *all, char *err, size
  * the job). */
 int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len, float *total,
                    char *err, size_t cap);
+/* When every rank runs on this machine (and BACKPROP_MPI_SHM is not 0):
+ * places in an MPI-3 shared-memory window for this rank's shard vectors
+ * (local_floats) and total (total_floats), for bp_trainer_set_reduce_buffers;
+ * cli_mpi_reduce then reads the other ranks' vectors in place.  Returns 1
+ * with both set, or 0 with both NULL (ranks on several machines, or no
+ * window: the message path).  Collective: every rank calls it, after the
+ * start-up agreement; all get the same answer. */
+int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, float **local, float **total);
+/* How the reduce moves the vectors, for the timing line: "through a
+ * shared-memory window" or "by messages". */
+const char *cli_mpi_reduce_path(void);
 /* Seconds cli_mpi_reduce spent so far exchanging, and (BACKPROP_MPI_TIMING=1
  * only) waiting for the slowest rank before it; its calls; the bytes this
  * rank sent per call.  For the timing report and the bench. */

@@ -45,6 +45,8 @@ struct bp_trainer {
     float *shard_total; /* [shard_len]: their sum over all ranks */
     float *host_shards, *host_total; /* the same in host memory, for the hook on a
                                         device backend (malloc'd; NULL otherwise) */
+    float *user_shards, *user_total; /* bp_trainer_set_reduce_buffers: the caller's
+                                        host memory for the two above (never freed) */
 };
 
 /* Statistics appended to each shard's gradient vector (backprop.h). */
@@ -247,21 +249,35 @@ static bp_status check_options(const bp_train_options *o)
 }
 
 /* Every buffer but the row order lives in the workspace's backend. */
+/* The shard vectors and their total, the trainer's own or the caller's
+ * (bp_trainer_set_reduce_buffers): the caller's are only forgotten. */
+static void release_shard_buffers(bp_trainer *tr)
+{
+    if (tr->shard_grads && tr->shard_grads != tr->user_shards)
+        bpk_release(tr->ws->be, tr->shard_grads);
+    if (tr->shard_total && tr->shard_total != tr->user_total)
+        bpk_release(tr->ws->be, tr->shard_total);
+    if (tr->host_shards != tr->user_shards)
+        free(tr->host_shards);
+    if (tr->host_total != tr->user_total)
+        free(tr->host_total);
+    tr->shard_grads = tr->shard_total = tr->host_shards = tr->host_total = NULL;
+}
+
 void bp_trainer_free(bp_trainer *tr)
 {
     if (!tr)
         return;
+    release_shard_buffers(tr);
     if (tr->ws) {
-        float *bufs[] = {tr->m,         tr->v,         tr->rprop_step, tr->rprop_prev,
-                         tr->full_grad, tr->best,      tr->last_good,  tr->batch_x,
-                         tr->batch_y,   tr->shard_grads, tr->shard_total};
+        float *bufs[] = {tr->m,         tr->v,        tr->rprop_step, tr->rprop_prev,
+                         tr->full_grad, tr->best,     tr->last_good,  tr->batch_x,
+                         tr->batch_y};
         for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
             if (bufs[i])
                 bpk_release(tr->ws->be, bufs[i]);
     }
     bp_workspace_free(tr->ws);
-    free(tr->host_shards);
-    free(tr->host_total);
     free(tr->order);
     free(tr);
 }
@@ -368,6 +384,18 @@ bp_status bp_trainer_set_reduce(bp_trainer *tr, int rank, int ranks, bp_reduce_f
     tr->ranks = ranks;
     tr->reduce = fn;
     tr->reduce_user = user;
+    return BP_OK;
+}
+
+bp_status bp_trainer_set_reduce_buffers(bp_trainer *tr, float *local, float *total)
+{
+    if (!tr)
+        return bp_error(BP_ERR_ARG, "bp_trainer_set_reduce_buffers: NULL trainer");
+    if (!local != !total)
+        return bp_error(BP_ERR_ARG, "bp_trainer_set_reduce_buffers: give both buffers or neither");
+    release_shard_buffers(tr); /* the next run sets up with these */
+    tr->user_shards = local;
+    tr->user_total = total;
     return BP_OK;
 }
 
@@ -908,6 +936,24 @@ static void watch_improvement(bp_trainer *tr, bp_epoch_report *r, int has_val, i
     }
 }
 
+/* The shard vectors and their total: in the backend's memory, or the
+ * caller's (bp_trainer_set_reduce_buffers) when the backend's memory is host
+ * memory; a device backend stages them through host buffers for the hook. */
+static bp_status setup_shard_buffers(bp_trainer *tr)
+{
+    size_t len = bp_trainer_shard_len(tr), local = (size_t)(tr->opts.shards / tr->ranks);
+    int host = tr->ws->be->host_memory, user = tr->user_total != NULL;
+    tr->shard_grads = host && user ? tr->user_shards : alloc_params(tr, local * len);
+    tr->shard_total = host && user ? tr->user_total : alloc_params(tr, len);
+    if (tr->shard_grads && tr->shard_total && !host) {
+        tr->host_shards = user ? tr->user_shards : malloc(local * len * sizeof(float));
+        tr->host_total = user ? tr->user_total : malloc(len * sizeof(float));
+    }
+    if (!tr->shard_grads || !tr->shard_total || (!host && (!tr->host_shards || !tr->host_total)))
+        return bp_error(BP_ERR_NOMEM, "out of memory for %zu shard gradients", local);
+    return BP_OK;
+}
+
 /* Checks and buffers a run needs before its first epoch. */
 static bp_status prepare_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
 {
@@ -942,19 +988,7 @@ static bp_status prepare_run(bp_trainer *tr, const bp_dataset *train, const bp_d
     /* The net may have changed since the last run (a loaded checkpoint). */
     if (tr->ws->params)
         bpk_upload(tr->ws->be, tr->ws->params, net->params, net->n_params);
-    if (o->shards > 0 && !tr->shard_total) {
-        size_t len = bp_trainer_shard_len(tr), local = (size_t)(o->shards / tr->ranks);
-        tr->shard_grads = alloc_params(tr, local * len);
-        tr->shard_total = alloc_params(tr, len);
-        if (tr->shard_grads && tr->shard_total && !tr->ws->be->host_memory) {
-            tr->host_shards = malloc(local * len * sizeof(float));
-            tr->host_total = malloc(len * sizeof(float));
-        }
-        if (!tr->shard_grads || !tr->shard_total ||
-            (!tr->ws->be->host_memory && (!tr->host_shards || !tr->host_total)))
-            return bp_error(BP_ERR_NOMEM, "out of memory for %zu shard gradients", local);
-    }
-    return BP_OK;
+    return o->shards > 0 && !tr->shard_total ? setup_shard_buffers(tr) : BP_OK;
 }
 
 /* The epoch's settings and its order of rows (shuffled from the seed). */
