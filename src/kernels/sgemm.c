@@ -127,6 +127,20 @@ static void gemm_block_naive(const gemm_job *g, int i0, int i1, int j0, int j1)
         }
 }
 
+/* Rows [ic, ic + mc) of op(A), columns [pc, pc + kb): MR-wide panels. */
+static void pack_a_block(const gemm_job *g, int ic, int pc, int mc, int kb, float *dst)
+{
+    const float *src = g->ta ? g->A + (size_t)pc * g->lda + ic : g->A + (size_t)ic * g->lda + pc;
+    g->im->pack(g->im->mr, !g->ta, src, g->lda, mc, kb, dst);
+}
+
+/* Rows [pc, pc + kb) of op(B), columns [jc, jc + nc): NR-wide panels. */
+static void pack_b_block(const gemm_job *g, int jc, int pc, int nc, int kb, float *dst)
+{
+    const float *src = g->tb ? g->B + (size_t)jc * g->ldb + pc : g->B + (size_t)pc * g->ldb + jc;
+    g->im->pack(g->im->nr, g->tb, src, g->ldb, nc, kb, dst);
+}
+
 /* The shared operand's cell for K slice pc (a multiple of g->kc) and block
  * `blk` of its rows (columns of op(B)). */
 static const float *shared_cell(const gemm_job *g, int pc, int blk)
@@ -151,24 +165,18 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
         for (int pc = 0; pc < K; pc += kc) {
             int kb = imin(kc, K - pc);
             const float *bblk = bbuf;
-            if (g->shared == 'B') {
+            if (g->shared == 'B')
                 bblk = shared_cell(g, pc, jc / NC);
-            } else {
-                const float *bsrc = g->tb ? g->B + (size_t)jc * g->ldb + pc
-                                          : g->B + (size_t)pc * g->ldb + jc;
-                im->pack(NR, g->tb, bsrc, g->ldb, nc, kb, bbuf);
-            }
+            else
+                pack_b_block(g, jc, pc, nc, kb, bbuf);
             float beta = pc == 0 ? g->beta : 1.0f;
             for (int ic = i0; ic < i1; ic += MC) {
                 int mc = imin(MC, i1 - ic);
                 const float *ablk = abuf;
-                if (g->shared == 'A') {
+                if (g->shared == 'A')
                     ablk = shared_cell(g, pc, ic / MC);
-                } else {
-                    const float *asrc = g->ta ? g->A + (size_t)pc * g->lda + ic
-                                              : g->A + (size_t)ic * g->lda + pc;
-                    im->pack(MR, !g->ta, asrc, g->lda, mc, kb, abuf);
-                }
+                else
+                    pack_a_block(g, ic, pc, mc, kb, abuf);
                 for (int jr = 0; jr < nc; jr += NR) {
                     const float *bp = bblk + (size_t)jr * kb;
                     int nr = imin(NR, nc - jr);
@@ -228,12 +236,10 @@ static void prepack_task(void *ctx, int t)
     float *dst = (float *)shared_cell(g, pc, t % g->blocks);
     if (g->shared == 'A') {
         int ic = t % g->blocks * im->mc;
-        const float *src = g->ta ? g->A + (size_t)pc * g->lda + ic : g->A + (size_t)ic * g->lda + pc;
-        im->pack(im->mr, !g->ta, src, g->lda, imin(im->mc, g->M - ic), kb, dst);
+        pack_a_block(g, ic, pc, imin(im->mc, g->M - ic), kb, dst);
     } else {
         int jc = t % g->blocks * im->nc;
-        const float *src = g->tb ? g->B + (size_t)jc * g->ldb + pc : g->B + (size_t)pc * g->ldb + jc;
-        im->pack(im->nr, g->tb, src, g->ldb, imin(im->nc, g->N - jc), kb, dst);
+        pack_b_block(g, jc, pc, imin(im->nc, g->N - jc), kb, dst);
     }
 }
 
