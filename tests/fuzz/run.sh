@@ -15,8 +15,12 @@ for bin in "$@"; do
     fi
     log="$dir/logs/$name.log"
     "$bin" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
-        -artifact_prefix="$dir/artifacts/$name-" "$dir/corpus/$name" >"$log" 2>&1
+        -artifact_prefix="$dir/artifacts/$name-" "$dir/corpus/$name" >"$log" 2>&1 &
+    pid=$!
+    wait $pid
     rc=$?
+    # The target's per-process input files (tests/fuzz/fuzz_util.h).
+    rm -f /dev/shm/bp_fuzz_*_"$pid"_* /tmp/bp_fuzz_*_"$pid"_*
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     if [ "$rc" -eq 0 ]; then
         echo "fuzz: $name: ${execs:-?} executions in ${secs}s, no findings"
