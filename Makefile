@@ -191,7 +191,7 @@ $(CLI): $(CLI_OBJ) $(STATIC)
 
 # Tests see the library's internal headers (src/) so kernels can be tested
 # directly; they link the static library.
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(STATIC)
+$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/gemm_case.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SRC_INC) -Itests $(WARN) $(CFLAGS) -o $@ $< $(STATIC) -lcmocka $(LDFLAGS) $(LDLIBS)
 # Examples use only the public header, as an outside program would.

@@ -165,6 +165,9 @@ static void workload_b(const bp_dataset *train, const bp_dataset *test, int thre
         o.shuffle = 1;
         o.threads = threads;
         o.seed = 42;
+        /* BENCH_PRECISION=bf16: the mixed-precision run (bench/bf16.sh). */
+        const char *prec = getenv("BENCH_PRECISION");
+        o.precision = prec && !strcmp(prec, "bf16") ? BP_PRECISION_BF16 : BP_PRECISION_FP32;
         bp_trainer *tr = NULL;
         CHECK("bp_trainer_create", bp_trainer_create(&tr, net, &o));
         for (int e = 1; e <= epochs; e++) {
@@ -174,8 +177,9 @@ static void workload_b(const bp_dataset *train, const bp_dataset *test, int thre
             double t = now_s() - t0;
             double acc = accuracy(net, test, threads);
             printf("backprop-B threads=%d run=%d epoch=%d train_s=%.4f samples_per_s=%.0f "
-                   "test_acc=%.4f\n",
-                   threads, r, e, t, (double)bp_dataset_rows(train) / t, acc);
+                   "test_acc=%.4f%s\n",
+                   threads, r, e, t, (double)bp_dataset_rows(train) / t, acc,
+                   o.precision == BP_PRECISION_BF16 ? " precision=bf16" : "");
             fflush(stdout);
         }
         bp_trainer_free(tr);

@@ -517,3 +517,4 @@ say "bench: wrote $RES"
 cat "$RES"
 sh bench/mpi.sh "$BUILD" | tee -a "$RES" # MPI rows (bench/mpi.sh: skips itself without mpirun)
 sh bench/int8.sh "$BUILD" | tee -a "$RES" # int8 vs fp32 inference rows (bench/int8.sh)
+sh bench/bf16.sh "$BUILD" | tee -a "$RES" # bf16 vs fp32 training: accuracy (emulated without AVX512-BF16), speed where native

@@ -645,7 +645,22 @@ typedef struct bp_train_options {
      *   Not saved in checkpoints: a resumed run uses the loader's default. */
     int device;
     int device_index;
+    /* precision: the arithmetic of training's matrix products (docs/precision.md).
+     *   BP_PRECISION_FP32 (default): float32 throughout.
+     *   BP_PRECISION_BF16: mixed precision, as PyTorch's autocast does it — the
+     *   operands of the forward and backward GEMMs are rounded to bfloat16 and
+     *   their products summed in float32; weights, optimizer state,
+     *   activations, evaluation and the model file stay float32.  It needs a
+     *   CPU with AVX512-BF16 (bp_trainer_create fails with BP_ERR_UNSUPPORTED
+     *   elsewhere, and on the GPU backend, saying why); the environment
+     *   variable BACKPROP_BF16=emulate runs the same arithmetic on float32
+     *   kernels anywhere, for testing (no faster than float32).  Saved in
+     *   checkpoints. */
+    int precision;
 } bp_train_options;
+
+/* Values of bp_train_options.precision. */
+enum { BP_PRECISION_FP32 = 0, BP_PRECISION_BF16 = 1 };
 
 /* Values of bp_train_options.device. */
 enum { BP_DEVICE_CPU = 0, BP_DEVICE_CUDA = 1 };

@@ -15,10 +15,11 @@ enum {
     OFF_WARMUP = 68,
     OFF_PATIENCE = 76,
     OFF_SHARDS = 124,
-    OFF_EPOCHS_DONE = 128,
-    OFF_BEST_VAL = 140,
-    OFF_BAD_EPOCHS = 148,
-    OFF_ARRAYS = 160 /* presence flag of m, then its values */
+    OFF_PRECISION = 128,
+    OFF_EPOCHS_DONE = 132,
+    OFF_BEST_VAL = 144,
+    OFF_BAD_EPOCHS = 152,
+    OFF_ARRAYS = 164 /* presence flag of m, then its values */
 };
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -74,6 +75,7 @@ static void make_fixture(fixture *f, bp_optimizer opt)
     assert_int_equal(get_u32(f->blob + OFF_STEP_EVERY), 10);
     assert_int_equal(get_u32(f->blob + OFF_WARMUP), 2);
     assert_int_equal(get_u32(f->blob + OFF_PATIENCE), 3);
+    assert_int_equal(get_u32(f->blob + OFF_PRECISION), BP_PRECISION_FP32);
     assert_int_equal(get_u32(f->blob + OFF_EPOCHS_DONE), 1);
     assert_int_equal(get_u32(f->blob + OFF_BAD_EPOCHS), 0);
     assert_int_equal(get_u32(f->blob + OFF_ARRAYS), opt == BP_OPT_ADAM); /* m present? */
@@ -129,6 +131,8 @@ static void test_int_fields_limited(void **state)
         {OFF_STEP_EVERY, 0u, "step_every"},
         {OFF_PATIENCE, 2000000u, "patience must be in 0..1000000"},
         {OFF_SHARDS, 70000u, "shards must be in 0..65536"},
+        {OFF_PRECISION, 2u, "unknown precision 2"},
+        {OFF_PRECISION, 0xffffffffu, "unknown precision -1"},
         {OFF_EPOCHS_DONE, 2147483647u, "bad counters"},
         {OFF_BAD_EPOCHS, 5u, "bad counters"}, /* more than the 1 epoch done */
     };

@@ -278,8 +278,9 @@ static void test_early_stopping_without_validation(void **state)
     bp_dataset_free(ds);
 }
 
-/* Trainer state v2 keeps min_delta and flat_spot; a v1 state (without them)
- * still loads, with both 0 (the behaviour it was made with). */
+/* Trainer state v4 keeps precision, v3 shards, v2 min_delta and flat_spot;
+ * each older state still loads, with what it lacks at its default (the
+ * behaviour it was made with). */
 static void test_trainer_state_versions(void **state)
 {
     (void)state;
@@ -292,6 +293,8 @@ static void test_trainer_state_versions(void **state)
     o.flat_spot = 0.1f;
     o.patience = 3;
     o.shards = 6;
+    o.precision = BP_PRECISION_BF16;
+    setenv("BACKPROP_BF16", "emulate", 1); /* bf16 on any CPU */
     bp_trainer *tr, *back;
     assert_ok(bp_trainer_create(&tr, net, &o));
     unsigned char *blob;
@@ -301,25 +304,34 @@ static void test_trainer_state_versions(void **state)
     assert_true(bp_trainer_options(back)->min_delta == 0.25f);
     assert_true(bp_trainer_options(back)->flat_spot == 0.1f);
     assert_int_equal(bp_trainer_options(back)->shards, 6);
+    assert_int_equal(bp_trainer_options(back)->precision, BP_PRECISION_BF16);
     bp_trainer_free(back);
-    /* v2: version 2 and no shards after flat_spot (offset 124). */
+    /* v3: version 3 and no precision after shards (offset 128). */
     unsigned char old[4096];
     assert_true(len - 4 <= sizeof old);
-    memcpy(old, blob, 124);
-    memcpy(old + 124, blob + 128, len - 128);
-    old[4] = 2;
+    memcpy(old, blob, 128);
+    memcpy(old + 128, blob + 132, len - 132);
+    old[4] = 3;
     assert_ok(bp_trainer_state_import(&back, net, old, len - 4));
+    assert_int_equal(bp_trainer_options(back)->shards, 6);
+    assert_int_equal(bp_trainer_options(back)->precision, BP_PRECISION_FP32);
+    bp_trainer_free(back);
+    /* v2: version 2 and neither shards nor precision after flat_spot (offset 124). */
+    memcpy(old, blob, 124);
+    memcpy(old + 124, blob + 132, len - 132);
+    old[4] = 2;
+    assert_ok(bp_trainer_state_import(&back, net, old, len - 8));
     assert_true(bp_trainer_options(back)->flat_spot == 0.1f);
     assert_int_equal(bp_trainer_options(back)->shards, 0);
     bp_trainer_free(back);
-    /* v1: version 1 and no 12 bytes after rprop_delta_zero (offset 116). */
+    /* v1: version 1 and no 16 bytes after rprop_delta_zero (offset 116). */
     const size_t at = 116;
     unsigned char v1[4096];
-    assert_true(len - 12 <= sizeof v1);
+    assert_true(len - 16 <= sizeof v1);
     memcpy(v1, blob, at);
-    memcpy(v1 + at, blob + at + 12, len - at - 12);
+    memcpy(v1 + at, blob + at + 16, len - at - 16);
     v1[4] = 1;
-    assert_ok(bp_trainer_state_import(&back, net, v1, len - 12));
+    assert_ok(bp_trainer_state_import(&back, net, v1, len - 16));
     assert_true(bp_trainer_options(back)->min_delta == 0.0f);
     assert_true(bp_trainer_options(back)->flat_spot == 0.0f);
     assert_int_equal(bp_trainer_options(back)->patience, 3);
@@ -327,6 +339,7 @@ static void test_trainer_state_versions(void **state)
     free(blob);
     bp_trainer_free(tr);
     bp_net_free(net);
+    unsetenv("BACKPROP_BF16");
 }
 
 int main(void)

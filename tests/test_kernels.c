@@ -1,6 +1,6 @@
 /* Kernel op set: every op against a naive double-precision reference, on every
  * CPU path this machine runs; determinism across thread counts. */
-#include "testutil.h"
+#include "gemm_case.h"
 
 #include <errno.h>
 #include <time.h>
@@ -11,22 +11,6 @@
 static const char *const isas[] = {"portable", "avx2", "avx512"};
 enum { NISA = 3 };
 
-static uint64_t rng_state = 88172645463325252ull;
-static float frand(void) /* uniform in [-1, 1) */
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)((double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
-static float *rand_buf(size_t n)
-{
-    float *p = malloc(n * sizeof *p + 1);
-    assert_non_null(p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = frand();
-    return p;
-}
 
 /* Forces a path; returns 0 (and says so) when this CPU cannot run it. */
 static int use_isa(const char *name)
@@ -45,29 +29,6 @@ static int use_isa(const char *name)
 
 /* ---- sgemm ----------------------------------------------------------------- */
 
-typedef struct gemm_case {
-    int ta, tb, M, N, K, lda, ldb, ldc;
-    float alpha, beta;
-    float *A, *B, *C0;
-} gemm_case;
-
-static void case_init(gemm_case *g, int ta, int tb, int M, int N, int K, int pad, float alpha,
-                      float beta)
-{
-    g->ta = ta, g->tb = tb, g->M = M, g->N = N, g->K = K, g->alpha = alpha, g->beta = beta;
-    g->lda = (ta ? M : K) + pad;
-    g->ldb = (tb ? K : N) + pad;
-    g->ldc = N + pad;
-    g->A = rand_buf((size_t)(ta ? K : M) * g->lda);
-    g->B = rand_buf((size_t)(tb ? N : K) * g->ldb);
-    g->C0 = rand_buf((size_t)M * g->ldc);
-}
-static void case_free(gemm_case *g)
-{
-    free(g->A);
-    free(g->B);
-    free(g->C0);
-}
 
 /* Runs the case into a fresh C (NaN-filled when beta == 0) and returns it. */
 static float *case_run(const gemm_case *g, bpk_pool *pool)

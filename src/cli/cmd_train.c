@@ -344,6 +344,16 @@ static int train_options(cli_args *a, bp_train_options *o)
         return rc;
     if ((v = cli_get(a, "device")) && bp_device_parse(v, &o->device, &o->device_index) != BP_OK)
         goto bad;
+    if ((v = cli_get(a, "precision"))) {
+        if (!strcmp(v, "fp32") || !strcmp(v, "float32"))
+            o->precision = BP_PRECISION_FP32;
+        else if (!strcmp(v, "bf16") || !strcmp(v, "bfloat16"))
+            o->precision = BP_PRECISION_BF16;
+        else {
+            fprintf(stderr, "backprop train: unknown precision \"%s\" (choose fp32 or bf16)\n", v);
+            return 2;
+        }
+    }
     if ((v = cli_get(a, "optimizer")) && bp_optimizer_parse(v, &o->optimizer) != BP_OK)
         goto bad;
     if ((v = cli_get(a, "schedule")) && bp_schedule_parse(v, &o->schedule) != BP_OK)
@@ -392,7 +402,7 @@ static int resume_conflicts(cli_args *a)
         "init",     "no-bias",  "optimizer",  "lr",        "batch",       "momentum",
         "weight-decay", "dropout", "schedule", "step-every", "gamma",      "min-lr",
         "warmup",   "clip",     "patience",   "min-delta", "flat-spot",   "scale",
-        "seed",     "no-shuffle", "val",       "shards",    "device"};
+        "seed",     "no-shuffle", "val",       "shards",    "device",      "precision"};
     char list[512] = "";
     size_t n = 0;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
@@ -991,6 +1001,7 @@ static const cli_option train_cli_options[] = {
     {"seed", 0, 1, "N", "seed for initialisation, split, shuffles, dropout (default 42)", 0},
     {"threads", 0, 1, "N", "worker threads per process (default: all cores, shared by the processes of an mpirun job); results do not change", 0},
     {"device", 0, 1, "NAME", "where to train: cpu (default), cuda or cuda:N (a GPU: needs the CUDA backend built and a driver; the model file is the same)", 0},
+    {"precision", 0, 1, "P", "fp32 (default) or bf16: matrix products on bfloat16 operands with float32 sums, weights and model stay float32 (needs AVX512-BF16)", 0},
     {"shards", 0, 1, "S", "split every batch into S shards summed in a fixed order: the same model from 1 process or any count that divides S under mpirun (default 0: off; under mpirun the process count)", 0},
     {"no-shuffle", 0, 0, "", "keep the file order every epoch", 0},
     {"output", 'o', 1, "MODEL", "where to save the model (default model.bpm)", 0},

@@ -116,7 +116,7 @@ uint64_t cli_hash_options(const bp_train_options *o)
 {
     uint64_t h = CLI_HASH_INIT;
     int ints[] = {o->epochs, o->batch_size, (int)o->optimizer, (int)o->schedule, o->step_every,
-                  o->warmup_epochs, o->patience, o->shuffle, o->shards};
+                  o->warmup_epochs, o->patience, o->shuffle, o->shards, o->precision};
     float floats[] = {o->learning_rate, o->momentum, o->beta1, o->beta2, o->eps, o->rho,
                       o->weight_decay, o->dropout, o->step_gamma, o->min_lr, o->clip_norm,
                       o->rprop_increase, o->rprop_decrease, o->rprop_delta_min,

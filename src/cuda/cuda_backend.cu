@@ -391,6 +391,9 @@ static const bpk_ops cuda_ops = {
     .find_nonfinite = cuda_find_nonfinite,
     .update = cuda_update,
     .gather_rows = cuda_gather_rows,
+    /* bf16 is not implemented on the GPU yet: the trainer refuses it there. */
+    .sgemm_bf16 = nullptr,
+    .bf16_path = nullptr,
 };
 
 static void ctx_free(cuda_ctx *c)

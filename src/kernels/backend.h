@@ -150,6 +150,16 @@ typedef struct bpk_ops {
      * factor are host memory too: the net's scaling) */
     void (*gather_rows)(bpk_backend *be, float *dst, const float *src, const size_t *idx,
                         int rows, int width, const float *shift, const float *factor);
+
+    /* ---- bf16 mixed precision (optional: NULL on a backend without it).
+     * sgemm_bf16 is sgemm with every operand element rounded to bf16 and the
+     * products summed in float32 (kernels.h: bpk_cpu_sgemm_bf16); bf16_path
+     * names the path it takes now ("avx512_bf16"), or is NULL when the
+     * hardware has none (bf16 would then be slower float32, so it is refused). */
+    void (*sgemm_bf16)(bpk_backend *be, int trans_a, int trans_b, int M, int N, int K,
+                       float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                       float *C, int ldc);
+    const char *(*bf16_path)(bpk_backend *be);
 } bpk_ops;
 
 struct bpk_backend {
@@ -218,6 +228,15 @@ static inline void bpk_sgemm(bpk_backend *be, int trans_a, int trans_b, int M, i
                              float beta, float *C, int ldc)
 {
     be->ops->sgemm(be, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+/* sgemm in float32 (bf16 == 0) or with bf16 operands (the backend must have
+ * sgemm_bf16: the trainer checks before it asks). */
+static inline void bpk_sgemm_prec(bpk_backend *be, int bf16, int trans_a, int trans_b, int M,
+                                  int N, int K, float alpha, const float *A, int lda,
+                                  const float *B, int ldb, float beta, float *C, int ldc)
+{
+    (bf16 ? be->ops->sgemm_bf16 : be->ops->sgemm)(be, trans_a, trans_b, M, N, K, alpha, A, lda,
+                                                  B, ldb, beta, C, ldc);
 }
 static inline void bpk_bias_act_forward(bpk_backend *be, float *s, float *a, int rows, int cols,
                                         const float *bias, bp_activation act, float slope)

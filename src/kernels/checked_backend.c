@@ -106,6 +106,16 @@ static void ck_sgemm(bpk_backend *be, int ta, int tb, int M, int N, int K, float
     need(be, "sgemm", "C", C);
     CPU->ops->sgemm(CPU, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
+static void ck_sgemm_bf16(bpk_backend *be, int ta, int tb, int M, int N, int K, float alpha,
+                          const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                          int ldc)
+{
+    need(be, "sgemm_bf16", "A", A);
+    need(be, "sgemm_bf16", "B", B);
+    need(be, "sgemm_bf16", "C", C);
+    CPU->ops->sgemm_bf16(CPU, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+static const char *ck_bf16_path(bpk_backend *be) { return CPU->ops->bf16_path(CPU); }
 static void ck_bias_act_forward(bpk_backend *be, float *s, float *a, int rows, int cols,
                                 const float *bias, bp_activation act, float slope)
 {
@@ -256,6 +266,8 @@ static const bpk_ops checked_ops = {
     .copy = ck_copy,
     .fill = ck_fill,
     .sgemm = ck_sgemm,
+    .sgemm_bf16 = ck_sgemm_bf16,
+    .bf16_path = ck_bf16_path,
     .bias_act_forward = ck_bias_act_forward,
     .act_backward = ck_act_backward,
     .col_sum = ck_col_sum,

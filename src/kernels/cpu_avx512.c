@@ -106,3 +106,41 @@ void bpk_avx512_gemm(bpk_impl *impl)
     impl->nc = 2048;
     impl->kernel = kernel_avx512;
 }
+
+/* ---- bf16: VDPBF16PS (AVX512-BF16), the kernel of bf16_kernel.h --------------
+ * Compiled for AVX512-BF16 by its target attribute; called only where cpuid
+ * reports avx512_bf16 (isa.c).  Its loops are the ones bf16.c runs over plain C
+ * arrays on every machine; what only such a CPU tests is the mapping of the four
+ * operations below onto intrinsics. */
+#define BF16_ATTR __attribute__((target("avx512bf16")))
+typedef __m512 bvec;
+typedef __m512bh bpair;
+#define bf16_zero() _mm512_setzero_ps()
+#define bf16_load(p) ((__m512bh)_mm512_loadu_si512((const void *)(p)))
+#define bf16_bcast(x) ((__m512bh)_mm512_set1_epi32((int)(x)))
+#define bf16_dot(acc, a, b) _mm512_dpbf16_ps((acc), (a), (b))
+
+/* C row = alpha·x (beta == 0: C not read), else alpha·x + beta·C fused: the
+ * epilogue of kernel_avx512. */
+static inline void bf16_row_out(float *cr, __m512 x0, __m512 x1, int nr, float alpha, float beta)
+{
+    const __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1u);
+    const __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF
+                       : nr <= 16 ? (__mmask16)0
+                                  : (__mmask16)((1u << (nr - 16)) - 1u);
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    if (beta == 0.0f) {
+        x0 = _mm512_mul_ps(va, x0);
+        x1 = _mm512_mul_ps(va, x1);
+    } else {
+        x0 = _mm512_fmadd_ps(va, x0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr)));
+        x1 = _mm512_fmadd_ps(va, x1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16)));
+    }
+    _mm512_mask_storeu_ps(cr, m0, x0);
+    _mm512_mask_storeu_ps(cr + 16, m1, x1);
+}
+
+#define BF16_KERNEL kernel_bf16_avx512
+#include "bf16_kernel.h"
+
+const bpk_bf16_kernel_fn bpk_bf16_kernel_avx512 = kernel_bf16_avx512;

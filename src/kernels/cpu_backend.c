@@ -63,6 +63,19 @@ static void cpu_sgemm(bpk_backend *be, int ta, int tb, int M, int N, int K, floa
     bpk_cpu_sgemm(pool_of(be), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+static void cpu_sgemm_bf16(bpk_backend *be, int ta, int tb, int M, int N, int K, float alpha,
+                           const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                           int ldc)
+{
+    bpk_cpu_sgemm_bf16(pool_of(be), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+static const char *cpu_bf16_path(bpk_backend *be)
+{
+    (void)be;
+    return bpk_cpu_bf16_path();
+}
+
 static void cpu_bias_act_forward(bpk_backend *be, float *s, float *a, int rows, int cols,
                                  const float *bias, bp_activation act, float slope)
 {
@@ -365,6 +378,8 @@ static const bpk_ops cpu_ops = {
     .copy = cpu_copy,
     .fill = cpu_fill,
     .sgemm = cpu_sgemm,
+    .sgemm_bf16 = cpu_sgemm_bf16,
+    .bf16_path = cpu_bf16_path,
     .bias_act_forward = cpu_bias_act_forward,
     .act_backward = cpu_act_backward,
     .col_sum = cpu_col_sum,

@@ -18,6 +18,7 @@
 #define BP_KERNELS_CPU_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels.h"
 
@@ -35,12 +36,20 @@ typedef void (*bpk_pack_fn)(int w, int kcontig, const float *src, size_t ld, int
                             float *dst);
 #define BPK_PACK_SLACK 32
 
+/* The bf16 micro-kernel (bf16_kernel.h): as bpk_microkernel_fn, over kp
+ * pairs of k; a and b hold one uint32_t per (row, pair), the even k in its
+ * low half; micro-tile 8 × 32. */
+typedef void (*bpk_bf16_kernel_fn)(int kp, const uint32_t *a, const uint32_t *b, float *C,
+                                   size_t ldc, int mr, int nr, float alpha, float beta);
+
 typedef struct bpk_impl {
     const char *name;
     int mr, nr;         /* micro-tile */
     int kc, mc, nc;     /* cache blocking (upper bounds; fixed per ISA) */
     bpk_microkernel_fn kernel;
     bpk_pack_fn pack;
+    /* VDPBF16PS kernel where the CPU has AVX512-BF16 (mr 8, nr 32), else NULL */
+    bpk_bf16_kernel_fn kernel_bf16;
 
     /* One row of bias + activation (not softmax: see softmax_row). */
     void (*bias_act_row)(float *s, float *a, int cols, const float *bias, bp_activation act,
@@ -72,6 +81,24 @@ extern const bpk_impl bpk_impl_avx2;
 void bpk_avx512_gemm(bpk_impl *impl);
 /* AVX2 packing; w ≤ 8 or a multiple of 8. */
 void bpk_pack_avx2(int w, int kcontig, const float *src, size_t ld, int rows, int kc, float *dst);
+
+/* AVX512-BF16 kernel (cpu_avx512.c); only where cpuid reports avx512_bf16. */
+extern const bpk_bf16_kernel_fn bpk_bf16_kernel_avx512;
+/* The same kernel over plain C arrays (bf16.c), for tests on any CPU. */
+extern const bpk_bf16_kernel_fn bpk_bf16_kernel_simulated;
+
+/* How a bf16 product runs (bf16.c): natively (the table's kernel_bf16), by
+ * the simulated kernel (tests: bpk_bf16_simulate), emulated (float32
+ * kernels on operands rounded to bf16: BACKPROP_BF16=emulate), or not at
+ * all.  Emulated and simulated give the same bits (alpha 1); the native
+ * kernel differs from them only where a denormal is flushed. */
+enum { BPK_BF16_NONE, BPK_BF16_NATIVE, BPK_BF16_SIMULATED, BPK_BF16_EMULATED };
+int bpk_bf16_path(const bpk_impl *im);
+/* Packs as im->pack into panels of width w, then folds each panel's k into
+ * bf16 pairs: dst[panel][kc/2 rounded up][w]; an odd kc's last pair has 0
+ * in its high half.  dst must hold im->pack's floats (it is folded in place). */
+void bpk_bf16_pack_pairs(const bpk_impl *im, int w, int kcontig, const float *src, size_t ld,
+                         int rows, int kc, uint32_t *dst);
 
 /* The table in use (chosen on first call; see isa.c). */
 const bpk_impl *bpk_impl_get(void);

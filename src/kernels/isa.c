@@ -16,10 +16,13 @@ static _Atomic(const bpk_impl *) current;
 #if defined(__x86_64__)
 static bpk_impl impl_avx512;
 static pthread_once_t avx512_once = PTHREAD_ONCE_INIT;
+static int cpu_has_avx512_bf16(void);
 static void make_avx512(void)
 {
     impl_avx512 = bpk_impl_avx2;
     bpk_avx512_gemm(&impl_avx512);
+    /* The bf16 kernel is used only for --precision bf16, which is opt-in. */
+    impl_avx512.kernel_bf16 = cpu_has_avx512_bf16() ? bpk_bf16_kernel_avx512 : NULL;
 }
 #endif
 
@@ -30,6 +33,16 @@ static int cpu_has_avx512(void)
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
            __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static int cpu_has_avx512_bf16(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
 #else
     return 0;
 #endif

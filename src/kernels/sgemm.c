@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bf16.h"
 #include "cpu_internal.h"
 
 #ifdef BP_USE_OPENBLAS
@@ -93,6 +94,10 @@ static inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
 typedef struct gemm_job {
     const bpk_impl *im;
+    /* 0: float32.  bf16 (bf16.c): BPK_BF16_EMULATED packs operands rounded
+     * to bf16 for the float32 kernel; BPK_BF16_NATIVE / _SIMULATED pack bf16
+     * pairs for a bf16 kernel. */
+    int bf16;
     int ta, tb, M, N, K;
     float alpha, beta;
     const float *A, *B;
@@ -120,6 +125,10 @@ static void gemm_block_naive(const gemm_job *g, int i0, int i1, int j0, int j1)
             for (int k = 0; k < g->K; k++) {
                 float x = g->ta ? g->A[(size_t)k * g->lda + i] : g->A[(size_t)i * g->lda + k];
                 float y = g->tb ? g->B[(size_t)j * g->ldb + k] : g->B[(size_t)k * g->ldb + j];
+                if (g->bf16) {
+                    x = bpk_float_from_bf16(bpk_bf16_from_float(x));
+                    y = bpk_float_from_bf16(bpk_bf16_from_float(y));
+                }
                 acc += x * y;
             }
             float *c = &g->C[(size_t)i * g->ldc + j];
@@ -127,18 +136,50 @@ static void gemm_block_naive(const gemm_job *g, int i0, int i1, int j0, int j1)
         }
 }
 
+/* Panels of width w from src, in the job's precision: float32 panels (bf16
+ * emulated: rounded in place after), or bf16 pairs for a bf16 kernel. */
+static void pack_panels(const gemm_job *g, int w, int kcontig, const float *src, size_t ld,
+                        int rows, int kb, float *dst)
+{
+    if (g->bf16 == BPK_BF16_NATIVE || g->bf16 == BPK_BF16_SIMULATED) {
+        bpk_bf16_pack_pairs(g->im, w, kcontig, src, ld, rows, kb, (uint32_t *)dst);
+        return;
+    }
+    g->im->pack(w, kcontig, src, ld, rows, kb, dst);
+    if (g->bf16 == BPK_BF16_EMULATED)
+        bpk_bf16_round_floats(dst, (size_t)((rows + w - 1) / w) * (size_t)w * (size_t)kb);
+}
+
 /* Rows [ic, ic + mc) of op(A), columns [pc, pc + kb): MR-wide panels. */
 static void pack_a_block(const gemm_job *g, int ic, int pc, int mc, int kb, float *dst)
 {
     const float *src = g->ta ? g->A + (size_t)pc * g->lda + ic : g->A + (size_t)ic * g->lda + pc;
-    g->im->pack(g->im->mr, !g->ta, src, g->lda, mc, kb, dst);
+    pack_panels(g, g->im->mr, !g->ta, src, g->lda, mc, kb, dst);
 }
 
 /* Rows [pc, pc + kb) of op(B), columns [jc, jc + nc): NR-wide panels. */
 static void pack_b_block(const gemm_job *g, int jc, int pc, int nc, int kb, float *dst)
 {
     const float *src = g->tb ? g->B + (size_t)jc * g->ldb + pc : g->B + (size_t)pc * g->ldb + jc;
-    g->im->pack(g->im->nr, g->tb, src, g->ldb, nc, kb, dst);
+    pack_panels(g, g->im->nr, g->tb, src, g->ldb, nc, kb, dst);
+}
+
+/* One micro-tile over a kb-deep slice of packed panels ap, bp (their first
+ * element), in the job's precision. */
+static void micro_tile(const gemm_job *g, int kb, const float *ap, const float *bp, float *cc,
+                       int mr, int nr, float beta)
+{
+    if (g->bf16 == BPK_BF16_NATIVE || g->bf16 == BPK_BF16_SIMULATED)
+        g->im->kernel_bf16((kb + 1) / 2, (const uint32_t *)ap, (const uint32_t *)bp, cc, g->ldc,
+                           mr, nr, g->alpha, beta);
+    else
+        g->im->kernel(kb, ap, bp, cc, g->ldc, mr, nr, g->alpha, beta);
+}
+
+/* 32-bit words per panel row of a kb-deep slice: kb floats, or kb/2 pairs. */
+static int panel_depth(const gemm_job *g, int kb)
+{
+    return g->bf16 == BPK_BF16_NATIVE || g->bf16 == BPK_BF16_SIMULATED ? (kb + 1) / 2 : kb;
 }
 
 /* The shared operand's cell for K slice pc (a multiple of g->kc) and block
@@ -177,13 +218,14 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
                     ablk = shared_cell(g, pc, ic / MC);
                 else
                     pack_a_block(g, ic, pc, mc, kb, abuf);
+                int depth = panel_depth(g, kb);
                 for (int jr = 0; jr < nc; jr += NR) {
-                    const float *bp = bblk + (size_t)jr * kb;
+                    const float *bp = bblk + (size_t)jr * depth;
                     int nr = imin(NR, nc - jr);
                     float *cc = g->C + (size_t)ic * g->ldc + jc + jr;
                     for (int ir = 0; ir < mc; ir += MR)
-                        im->kernel(kb, ablk + (size_t)ir * kb, bp, cc + (size_t)ir * g->ldc,
-                                   g->ldc, imin(MR, mc - ir), nr, g->alpha, beta);
+                        micro_tile(g, kb, ablk + (size_t)ir * depth, bp,
+                                   cc + (size_t)ir * g->ldc, imin(MR, mc - ir), nr, beta);
                 }
             }
         }
@@ -317,6 +359,10 @@ static void finish_row(int N, float alpha, const float *y, float beta, float *c)
         c[j] = beta == 0.0f ? alpha * y[j] : alpha * y[j] + beta * c[j];
 }
 
+static void gemm_general(bpk_pool *pool, const bpk_impl *im, int bf16, int kc_max, int trans_a,
+                         int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                         const float *B, int ldb, float beta, float *C, int ldc);
+
 void bpk_cpu_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K, float alpha,
                const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
@@ -366,13 +412,22 @@ void bpk_cpu_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K
         }
     }
 general:;
+    gemm_general(pool, im, 0, im->kc, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                 ldc);
+}
+
+/* The blocked product, in float32 (bf16 = 0) or a bf16 path; K slices of
+ * equal depth ≤ kc_max, which depends on the precision and the ISA only. */
+static void gemm_general(bpk_pool *pool, const bpk_impl *im, int bf16, int kc_max, int trans_a,
+                         int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                         const float *B, int ldb, float beta, float *C, int ldc)
+{
     gemm_job g = {
-        .im = im, .ta = trans_a, .tb = trans_b, .M = M, .N = N, .K = K,
+        .im = im, .bf16 = bf16, .ta = trans_a, .tb = trans_b, .M = M, .N = N, .K = K,
         .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C,
         .lda = (size_t)lda, .ldb = (size_t)ldb, .ldc = (size_t)ldc,
     };
-    /* K slices of equal depth ≤ im->kc: depends on K and the ISA only. */
-    int nk = (K + im->kc - 1) / im->kc;
+    int nk = (K + kc_max - 1) / kc_max;
     g.kc = (K + nk - 1) / nk;
 
     int threads = bpk_pool_width(pool);
@@ -381,4 +436,39 @@ general:;
     g.ntn = (N + g.tn - 1) / g.tn;
     prepack_shared(pool, &g, ntm);
     bpk_pool_run(pool, ntm * g.ntn, gemm_task, &g);
+}
+
+/* The K slice of every bf16 path, whichever kernel runs it: with the same
+ * slices, the emulated and the native products add the same float32 terms
+ * in the same order (bf16.c).  Even, so slices hold whole pairs. */
+#define BF16_KC 256
+
+void bpk_cpu_sgemm_bf16(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K,
+                        float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                        float *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, (size_t)ldc);
+        return;
+    }
+    const bpk_impl *im = bpk_impl_get();
+    int path = bpk_bf16_path(im);
+    bpk_impl simulated;
+    if (path == BPK_BF16_SIMULATED) {
+        /* The AVX-512 table's geometry, which the native kernel runs with
+         * (mc and nc whole micro-tiles: the buffers are sized on them). */
+        simulated = *im;
+        simulated.mr = 8;
+        simulated.nr = 32;
+        simulated.mc = 192;
+        simulated.nc = 2048;
+        simulated.kernel_bf16 = bpk_bf16_kernel_simulated;
+        im = &simulated;
+    } else if (path == BPK_BF16_NONE) {
+        path = BPK_BF16_EMULATED; /* the same arithmetic, on float32 kernels */
+    }
+    gemm_general(pool, im, path, BF16_KC, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta,
+                 C, ldc);
 }

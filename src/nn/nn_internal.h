@@ -71,6 +71,10 @@ struct bp_workspace {
     /* Training only (set by the trainer): sigmoid layers backpropagate with
      * a(1 − a) + flat_spot (bp_train_options.flat_spot). */
     float flat_spot;
+    /* Set by the trainer for its training passes only (stage 1 of a step),
+     * never for evaluation: the GEMMs of forward and backward take bf16
+     * operands (bp_train_options.precision = BP_PRECISION_BF16). */
+    int bf16_gemm;
 };
 
 /* bp_train_sample, but the first layer's weight update is left pending and

@@ -236,6 +236,8 @@ static bp_status check_options(const bp_train_options *o)
     REQUIRE((o->device == BP_DEVICE_CPU || o->device == BP_DEVICE_CUDA) && o->device_index >= 0 &&
                 o->device_index < 1024,
             "unknown device %d:%d", o->device, o->device_index);
+    REQUIRE(o->precision == BP_PRECISION_FP32 || o->precision == BP_PRECISION_BF16,
+            "unknown precision %d (0 fp32, 1 bf16)", o->precision);
     REQUIRE(o->threads >= 1 && o->threads <= 256, "threads must be in 1..256 (got %d)",
             o->threads);
     REQUIRE(o->rprop_increase > 1 && o->rprop_decrease > 0 && o->rprop_decrease < 1 &&
@@ -308,6 +310,21 @@ static int alloc_optimizer_state(bp_trainer *tr)
     }
 }
 
+/* bf16 is refused where it would only be slower float32 (docs/precision.md). */
+static bp_status check_bf16(bpk_backend *be)
+{
+    if (!be->ops->sgemm_bf16 || !be->ops->bf16_path)
+        return bp_error(BP_ERR_UNSUPPORTED, "precision bf16 is not implemented on the %s "
+                                            "backend; use fp32", be->name);
+    if (!be->ops->bf16_path(be))
+        return bp_error(BP_ERR_UNSUPPORTED,
+                        "precision bf16 needs a CPU with AVX512-BF16 (this one has none, or "
+                        "BACKPROP_ISA chose a path without it); use fp32, or set "
+                        "BACKPROP_BF16=emulate to test the bf16 arithmetic on float32 kernels "
+                        "(no faster than fp32)");
+    return BP_OK;
+}
+
 bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_options *opts)
 {
     if (out)
@@ -341,6 +358,10 @@ bp_status bp_trainer_create(bp_trainer **out, bp_net *net, const bp_train_option
         return st;
     }
     tr->ws->flat_spot = o.flat_spot;
+    if (o.precision == BP_PRECISION_BF16 && (st = check_bf16(tr->ws->be)) != BP_OK) {
+        bp_trainer_free(tr);
+        return st;
+    }
     size_t np = net->n_params, B = (size_t)o.batch_size;
     /* Zeroed: without a validation set `best` is never filled, yet a
      * checkpoint saves it and the loader refuses non-finite values. */
@@ -645,6 +666,9 @@ static void record_metadata(bp_trainer *tr)
     const char *device = tr->ws->be->name;
     if (strcmp(device, "cpu") != 0 && strcmp(device, "checked") != 0)
         bp_net_set_meta(net, "device", device);
+    /* Likewise only bf16 is named (the weights are float32 either way). */
+    if (o->precision == BP_PRECISION_BF16)
+        bp_net_set_meta(net, "precision", "bf16");
     snprintf(v, sizeof v, "%.9g", o->learning_rate);
     bp_net_set_meta(net, "learning_rate", v);
     snprintf(v, sizeof v, "%d", o->batch_size);
@@ -710,6 +734,13 @@ typedef struct epoch_run {
     size_t correct, seen;
     int stop_seen; /* sharded: the last reduce carried a stop request */
 } epoch_run;
+
+/* Around stage 1 (on = 1) and after it (0): the GEMMs of training passes
+ * take bf16 operands when precision is bf16; evaluation stays float32. */
+static void training_passes(bp_trainer *tr, int on)
+{
+    tr->ws->bf16_gemm = on && tr->opts.precision == BP_PRECISION_BF16;
+}
 
 /* Stage 1, unsharded: the batch's mean gradient into ws->grads and its mean
  * loss into *loss.  Dropout masks come from one generator per batch. */
@@ -810,8 +841,10 @@ static bp_status sharded_step(bp_trainer *tr, const bp_dataset *ds, epoch_run *e
     for (int j = 0; j < local; j++) {
         size_t lo = n * (size_t)(k0 + j) / (size_t)S, hi = n * (size_t)(k0 + j + 1) / (size_t)S;
         float *vec = tr->shard_grads + (size_t)j * len;
+        training_passes(tr, 1);
         bp_status st = shard_gradient(tr, ds, er, first + lo, hi - lo, 1.0f / (float)n,
                                       j == 0 && tr->stop, vec);
+        training_passes(tr, 0);
         if (st != BP_OK)
             return st;
     }
@@ -842,9 +875,11 @@ static bp_status plain_step(bp_trainer *tr, const bp_dataset *ds, epoch_run *er,
     int n = (int)(er->rows - first < er->step_rows ? er->rows - first : er->step_rows);
     gather(tr, ds, tr->order, first, n);
     float loss = 0;
+    training_passes(tr, 1);
     bp_status st = er->online ? bp_train_sample_deferred(net, tr->ws, tr->batch_x, tr->batch_y,
                                                          er->lr, &loss)
                               : batch_gradient(tr, er, b, n, &loss);
+    training_passes(tr, 0);
     if (st != BP_OK)
         return st;
     if (!isfinite(loss)) {
@@ -1005,7 +1040,8 @@ static epoch_run start_epoch(bp_trainer *tr, size_t rows)
     er.steps = (rows + er.step_rows - 1) / er.step_rows;
     /* Online SGD with nothing else to do per step takes the fused batch-1 path. */
     er.online = o->batch_size == 1 && o->optimizer == BP_OPT_SGD && o->dropout == 0 &&
-                o->weight_decay == 0 && o->clip_norm == 0 && o->shards == 0 && !tr->reduce;
+                o->weight_decay == 0 && o->clip_norm == 0 && o->shards == 0 && !tr->reduce &&
+                o->precision == BP_PRECISION_FP32;
     bpk_copy(tr->ws->be, tr->last_good, bp_ws_params(tr->net, tr->ws), tr->net->n_params);
     for (size_t i = 0; i < rows; i++)
         tr->order[i] = i;
@@ -1148,7 +1184,7 @@ done:
  * counters, then each optimizer array present.  Pointers in the options
  * (callback) are not stored; the loader sets them. */
 
-#define STATE_VERSION 3u /* 3 adds shards, 2 min_delta and flat_spot; 1 and 2 are still read */
+#define STATE_VERSION 4u /* 4 adds precision, 3 shards, 2 min_delta and flat_spot; 1-3 are still read */
 
 typedef struct {
     unsigned char *p;
@@ -1294,6 +1330,7 @@ bp_status bp_trainer_state_export(const bp_trainer *tr, unsigned char **blob, si
     put_f32(&b, o->min_delta);
     put_f32(&b, o->flat_spot);
     put_u32(&b, (uint32_t)o->shards);
+    put_u32(&b, (uint32_t)o->precision);
     put_u32(&b, (uint32_t)tr->epochs_done);
     put_u64(&b, tr->steps);
     put_f64(&b, tr->best_val);
@@ -1391,6 +1428,8 @@ static void get_options(bytes_in *b, uint32_t version, bp_train_options *o)
     }
     if (version >= 3)
         o->shards = (int)get_u32(b);
+    if (version >= 4)
+        o->precision = (int)get_u32(b);
 }
 
 bp_status bp_trainer_state_import(bp_trainer **out, bp_net *net, const unsigned char *blob,

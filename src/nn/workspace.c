@@ -239,11 +239,12 @@ static const float *ws_biases(const bp_net *net, const bp_workspace *ws, int l)
  * x is [rows][fan_in], W is [units][fan_in] (row j: neuron j's weights, as
  * w1..w12 are laid out in the article), b is [units] or NULL, s and a are
  * [rows][units]. */
-static void dense_forward(bpk_backend *be, const float *x, const float *W, const float *b,
-                          float *s, float *a, int rows, int fan_in, int units, bp_activation act,
-                          float slope)
+static void dense_forward(bpk_backend *be, int bf16, const float *x, const float *W,
+                          const float *b, float *s, float *a, int rows, int fan_in, int units,
+                          bp_activation act, float slope)
 {
-    bpk_sgemm(be, 0, 1, rows, units, fan_in, 1.0f, x, fan_in, W, fan_in, 0.0f, s, units);
+    bpk_sgemm_prec(be, bf16, 0, 1, rows, units, fan_in, 1.0f, x, fan_in, W, fan_in, 0.0f, s,
+                   units);
     bpk_bias_act_forward(be, s, a, rows, units, b, act, slope);
 }
 
@@ -253,15 +254,17 @@ static void dense_forward(bpk_backend *be, const float *x, const float *W, const
  *   dx    = δ · W              (each input collects the deltas it fed, weighted)
  * scale is 1/rows for a batch mean (1/(rows of the whole batch) for a shard).
  * dx (the previous layer's δ before its f') and gb may be NULL. */
-static void dense_backward(bpk_backend *be, const float *x, const float *W, const float *delta,
-                           float *dx, float *gW, float *gb, int rows, int fan_in, int units,
-                           float scale)
+static void dense_backward(bpk_backend *be, int bf16, const float *x, const float *W,
+                           const float *delta, float *dx, float *gW, float *gb, int rows,
+                           int fan_in, int units, float scale)
 {
-    bpk_sgemm(be, 1, 0, units, fan_in, rows, scale, delta, units, x, fan_in, 0.0f, gW, fan_in);
+    bpk_sgemm_prec(be, bf16, 1, 0, units, fan_in, rows, scale, delta, units, x, fan_in, 0.0f, gW,
+                   fan_in);
     if (gb)
         bpk_col_sum(be, delta, rows, units, scale, gb);
     if (dx)
-        bpk_sgemm(be, 0, 0, rows, fan_in, units, 1.0f, delta, units, W, fan_in, 0.0f, dx, fan_in);
+        bpk_sgemm_prec(be, bf16, 0, 0, rows, fan_in, units, 1.0f, delta, units, W, fan_in, 0.0f,
+                       dx, fan_in);
 }
 
 /* The forward pass, with inverted dropout on the hidden layers when src is
@@ -284,7 +287,7 @@ static bp_status forward(const bp_net *net, bp_workspace *ws, const float *x, in
     for (int l = 0; l < net->n_layers; l++) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
         /* s = a_prev · Wᵀ: W is [units][fan_in], so each row of s is W · a_prev_row. */
-        dense_forward(ws->be, layer_input(ws, l, x), bp_ws_params(net, ws) + net->w_offset[l],
+        dense_forward(ws->be, ws->bf16_gemm, layer_input(ws, l, x), bp_ws_params(net, ws) + net->w_offset[l],
                       ws_biases(net, ws, l), ws->s[l], ws->a[l], batch, fan_in, units,
                       net->layer[l].act, net->layer[l].slope);
         /* Masks are drawn in row order, so they do not depend on the thread count. */
@@ -455,7 +458,8 @@ bp_status bp_backward_into(const bp_net *net, bp_workspace *ws, const float *x,
     output_delta(net, ws, target, batch);
     for (int l = net->n_layers - 1; l >= 0; l--) {
         int units = net->layer[l].units, fan_in = net->fan_in[l];
-        dense_backward(ws->be, layer_input(ws, l, x), bp_ws_params(net, ws) + net->w_offset[l],
+        dense_backward(ws->be, ws->bf16_gemm, layer_input(ws, l, x),
+                       bp_ws_params(net, ws) + net->w_offset[l],
                        ws->delta[l], l > 0 ? ws->delta[l - 1] : NULL,
                        grads + net->w_offset[l],
                        net->layer[l].bias ? grads + net->b_offset[l] : NULL, batch, fan_in,

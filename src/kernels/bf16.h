@@ -1,0 +1,42 @@
+/*
+ * bf16.h — bfloat16 for the mixed-precision GEMM (internal to kernels/).
+ *
+ * bf16 is the top half of a float32: the same 8-bit exponent (so the same
+ * range: no loss scaling is needed) and 8 significant bits instead of 24.
+ * Training in "bf16" here means what PyTorch's autocast and oneDNN mean: the
+ * GEMMs' operands are rounded to bf16, their products (exact in float32:
+ * 8 × 8 significant bits) are summed in float32, and everything else —
+ * master weights, optimizer state, activations, the model file — stays
+ * float32.
+ */
+#ifndef BP_KERNELS_BF16_H
+#define BP_KERNELS_BF16_H
+
+#include <stdint.h>
+#include <string.h>
+
+/* float32 → bf16, rounding to nearest, ties to even (as VCVTNEPS2BF16
+ * does, but without its flushing of denormals); NaN stays a quiet NaN of
+ * the same sign, ±inf stays ±inf. */
+static inline uint16_t bpk_bf16_from_float(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x0040u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+static inline float bpk_float_from_bf16(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* x[i] = the float32 value of bf16(x[i]), in place. */
+void bpk_bf16_round_floats(float *x, size_t n);
+
+#endif /* BP_KERNELS_BF16_H */

@@ -1,0 +1,465 @@
+/*
+ * bf16 mixed precision (docs/precision.md): the rounding, the bf16 GEMM on
+ * each of its paths, and training with --precision bf16.
+ *
+ * Three ways run a bf16 product: emulated (float32 kernels over operands
+ * rounded to bf16), simulated (the AVX512-BF16 kernel's code over plain C
+ * arrays) and native (VDPBF16PS).  Emulated and simulated must agree bit for
+ * bit on every machine: that checks the native kernel's loops, panel layout,
+ * edges and epilogue everywhere.  The native kernel itself runs only where
+ * cpuid reports avx512_bf16, and is then checked against them.
+ */
+#include "gemm_case.h"
+
+#include "kernels/bf16.h"
+#include "kernels/kernels.h"
+
+static uint32_t bits_of(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+static float float_of(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+static float round_bf16(float x) { return bpk_float_from_bf16(bpk_bf16_from_float(x)); }
+
+/* ---- rounding ----------------------------------------------------------------- */
+
+static void test_rounding(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t in;
+        uint16_t out;
+    } cases[] = {
+        {0x3f800000u, 0x3f80}, /* 1 */
+        {0x3f808000u, 0x3f80}, /* 1 + 2^-8: a tie, to even (down) */
+        {0x3f818000u, 0x3f82}, /* a tie above an odd value: up */
+        {0x3f808001u, 0x3f81}, /* just above the tie: up */
+        {0x3f807fffu, 0x3f80}, /* just below: down */
+        {0xbf808001u, 0xbf81}, /* negative: the magnitude rounds the same way */
+        {0x00000000u, 0x0000},
+        {0x80000000u, 0x8000},
+        {0x7f800000u, 0x7f80}, /* +inf */
+        {0xff800000u, 0xff80}, /* -inf */
+        {0x7f7fffffu, 0x7f80}, /* FLT_MAX rounds up to inf, as RNE must */
+        {0x00018000u, 0x0002}, /* a denormal is rounded, not flushed */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint16_t got = bpk_bf16_from_float(float_of(cases[i].in));
+        if (got != cases[i].out)
+            fail_msg("bf16(0x%08x) = 0x%04x, expected 0x%04x", cases[i].in, got, cases[i].out);
+    }
+    /* NaN stays NaN (a NaN whose payload lies in the low half must not
+     * become inf), keeping its sign. */
+    uint16_t n1 = bpk_bf16_from_float(float_of(0x7f800001u));
+    uint16_t n2 = bpk_bf16_from_float(float_of(0xffc00000u));
+    assert_true(isnan(bpk_float_from_bf16(n1)));
+    assert_true(isnan(bpk_float_from_bf16(n2)) && (n2 & 0x8000));
+    /* Every bf16 value converts back to itself. */
+    for (uint32_t h = 0; h < 0x10000u; h++) {
+        float x = bpk_float_from_bf16((uint16_t)h);
+        if (!isnan(x) && bpk_bf16_from_float(x) != h)
+            fail_msg("bf16 0x%04x does not round-trip", h);
+    }
+    /* 8 significant bits: the error of a rounding is at most 2^-8 of |x|. */
+    for (int i = 0; i < 100000; i++) {
+        float x = frand() * 1000.0f;
+        if (x != 0 && !(fabsf(round_bf16(x) - x) <= fabsf(x) * 0x1p-8f))
+            fail_msg("bf16(%.9g) = %.9g: error above 2^-8", x, round_bf16(x));
+    }
+}
+
+/* ---- the bf16 product ----------------------------------------------------------- */
+
+enum { EMULATED, SIMULATED, NATIVE, FP32 };
+static const char *const way_name[] = {"emulated", "simulated", "native", "fp32"};
+
+/* Runs the case one way into a fresh C (NaN-filled when beta == 0). */
+static float *case_run(const gemm_case *g, bpk_pool *pool, int way)
+{
+    size_t n = (size_t)g->M * g->ldc;
+    float *C = malloc(n * sizeof *C);
+    assert_non_null(C);
+    for (size_t i = 0; i < n; i++)
+        C[i] = g->beta == 0.0f ? NAN : g->C0[i];
+    if (way == EMULATED)
+        setenv("BACKPROP_BF16", "emulate", 1);
+    bpk_bf16_simulate(way == SIMULATED);
+    if (way == FP32)
+        bpk_cpu_sgemm(pool, g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B, g->ldb,
+                      g->beta, C, g->ldc);
+    else
+        bpk_cpu_sgemm_bf16(pool, g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B,
+                           g->ldb, g->beta, C, g->ldc);
+    unsetenv("BACKPROP_BF16");
+    bpk_bf16_simulate(0);
+    return C;
+}
+
+static float elem_a(const gemm_case *g, int i, int k)
+{
+    return g->ta ? g->A[(size_t)k * g->lda + i] : g->A[(size_t)i * g->lda + k];
+}
+static float elem_b(const gemm_case *g, int k, int j)
+{
+    return g->tb ? g->B[(size_t)j * g->ldb + k] : g->B[(size_t)k * g->ldb + j];
+}
+
+/* C against the product of the bf16-rounded operands in double: only the
+ * float32 sums may differ.  Padding between rows is never written. */
+static void check_against_rounded(const gemm_case *g, const float *C, const char *what)
+{
+    for (int i = 0; i < g->M; i++)
+        for (int j = 0; j < g->N; j++) {
+            double acc = 0, mag = 0;
+            for (int k = 0; k < g->K; k++) {
+                double p = (double)round_bf16(elem_a(g, i, k)) * round_bf16(elem_b(g, k, j));
+                acc += p;
+                mag += fabs(p);
+            }
+            double c0 = g->C0[(size_t)i * g->ldc + j];
+            double want = g->alpha * acc + (g->beta == 0.0f ? 0.0 : g->beta * c0);
+            double tol = 2e-6 * (fabs(g->alpha) * mag + fabs(g->beta * c0)) + 1e-6;
+            double got = C[(size_t)i * g->ldc + j];
+            if (!(fabs(got - want) <= tol))
+                fail_msg("%s bf16 gemm ta=%d tb=%d %dx%dx%d alpha=%g beta=%g: C[%d][%d] = %.9g, "
+                         "expected %.9g", what, g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->beta,
+                         i, j, got, want);
+        }
+    for (int i = 0; i < g->M; i++)
+        for (int j = g->N; j < g->ldc; j++) {
+            float got = C[(size_t)i * g->ldc + j], was = g->C0[(size_t)i * g->ldc + j];
+            if (g->beta == 0.0f ? !isnan(got) : bits_of(got) != bits_of(was))
+                fail_msg("%s bf16 gemm wrote outside C (row %d, column %d)", what, i, j);
+        }
+}
+
+static void assert_same_bits(const gemm_case *g, const float *x, const float *y, const char *a,
+                             const char *b)
+{
+    for (int i = 0; i < g->M; i++)
+        for (int j = 0; j < g->N; j++) {
+            float u = x[(size_t)i * g->ldc + j], v = y[(size_t)i * g->ldc + j];
+            if (bits_of(u) != bits_of(v))
+                fail_msg("bf16 gemm ta=%d tb=%d %dx%dx%d alpha=%g beta=%g: %s %.9g != %s %.9g "
+                         "at C[%d][%d]", g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->beta, a,
+                         (double)u, b, (double)v, i, j);
+        }
+}
+
+static const int shapes[][3] = {
+    {1, 1, 1},    {1, 5, 3},     {7, 33, 1},    {8, 32, 2},    {9, 31, 17},   {17, 65, 255},
+    {13, 40, 257}, {64, 96, 300}, {128, 512, 784}, {40, 70, 513}, {3, 200, 1000}, {100, 9, 64},
+};
+
+/* Emulated on every CPU path and simulated give the same bits (alpha 1: the
+ * float32 kernels' epilogues differ only in how they apply alpha), and both
+ * match the rounded operands' product. */
+static void test_emulated_equals_simulated(void **state)
+{
+    (void)state;
+    static const char *const isas[] = {"portable", "avx2", "avx512"};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 4; t++)
+            for (int b = 0; b < 2; b++) {
+                gemm_case g;
+                case_init(&g, t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
+                          (int)(s % 3), 1.0f, b ? 1.0f : 0.0f);
+                float *sim = case_run(&g, NULL, SIMULATED);
+                check_against_rounded(&g, sim, "simulated");
+                for (int i = 0; i < 3; i++) {
+                    if (!bpk_isa_supported(isas[i]))
+                        continue;
+                    bpk_set_isa(isas[i]);
+                    float *emu = case_run(&g, NULL, EMULATED);
+                    assert_same_bits(&g, emu, sim, isas[i], "simulated");
+                    free(emu);
+                }
+                bpk_set_isa(NULL);
+                free(sim);
+                case_free(&g);
+            }
+}
+
+/* Any alpha and beta, each way: right against the reference, and not the
+ * float32 product (the operands really are rounded). */
+static void test_bf16_gemm_accuracy(void **state)
+{
+    (void)state;
+    int native = bpk_cpu_bf16_path() != NULL;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        gemm_case g;
+        case_init(&g, (int)(s & 1), (int)(s >> 1 & 1), shapes[s][0], shapes[s][1], shapes[s][2], 1,
+                  s % 2 ? 0.5f : -1.25f, s % 3 ? 0.75f : 0.0f);
+        for (int way = EMULATED; way <= NATIVE; way++) {
+            if (way == NATIVE && !native)
+                continue;
+            float *C = case_run(&g, NULL, way);
+            check_against_rounded(&g, C, way_name[way]);
+            free(C);
+        }
+        case_free(&g);
+    }
+    /* A long product of unrounded operands differs from float32. */
+    gemm_case g;
+    case_init(&g, 0, 1, 16, 16, 784, 0, 1.0f, 0.0f);
+    float *bf = case_run(&g, NULL, EMULATED), *fp = case_run(&g, NULL, FP32);
+    double worst = 0;
+    for (int i = 0; i < 16 * 16; i++)
+        worst = fmax(worst, fabs((double)bf[i] - fp[i]));
+    assert_true(worst > 1e-4);
+    free(bf);
+    free(fp);
+    case_free(&g);
+}
+
+/* The native kernel, where the CPU has AVX512-BF16: the simulated kernel's
+ * result up to float32 rounding (VDPBF16PS flushes denormals and may order a
+ * pair's two products differently; none of these data is denormal). */
+static void test_native_kernel(void **state)
+{
+    (void)state;
+    if (!bpk_cpu_bf16_path()) {
+        print_message("[  SKIP    ] native bf16 kernel: this CPU has no AVX512-BF16\n");
+        return;
+    }
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 4; t++) {
+            gemm_case g;
+            case_init(&g, t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], (int)(s % 3),
+                      1.0f, t == 3 ? 1.0f : 0.0f);
+            float *nat = case_run(&g, NULL, NATIVE), *sim = case_run(&g, NULL, SIMULATED);
+            check_against_rounded(&g, nat, "native");
+            size_t same = 0, n = 0;
+            for (int i = 0; i < g.M; i++)
+                for (int j = 0; j < g.N; j++, n++)
+                    same += bits_of(nat[(size_t)i * g.ldc + j]) == bits_of(sim[(size_t)i * g.ldc + j]);
+            if (s == sizeof shapes / sizeof shapes[0] - 1 && t == 0)
+                print_message("[  INFO    ] native vs simulated: %zu of %zu bit-identical\n", same,
+                              n);
+            free(nat);
+            free(sim);
+            case_free(&g);
+        }
+}
+
+/* Bits never depend on the thread count, on any way. */
+static void test_bf16_threads(void **state)
+{
+    (void)state;
+    static const int big[][3] = {{128, 512, 784}, {512, 784, 128}, {300, 800, 700}, {128, 10, 256}};
+    bpk_pool *pools[3] = {NULL, bpk_pool_create(2, NULL), bpk_pool_create(3, NULL)};
+    assert_non_null(pools[1]);
+    assert_non_null(pools[2]);
+    int native = bpk_cpu_bf16_path() != NULL;
+    for (size_t s = 0; s < sizeof big / sizeof big[0]; s++)
+        for (int way = EMULATED; way <= NATIVE; way++) {
+            if (way == NATIVE && !native)
+                continue;
+            gemm_case g;
+            case_init(&g, (int)(s & 1), (int)(s >> 1 & 1), big[s][0], big[s][1], big[s][2], 0,
+                      0.25f, 0.0f);
+            float *one = case_run(&g, pools[0], way);
+            for (int p = 1; p < 3; p++) {
+                float *many = case_run(&g, pools[p], way);
+                assert_same_bits(&g, many, one, p == 1 ? "2 threads" : "3 threads", "1 thread");
+                free(many);
+            }
+            free(one);
+            case_free(&g);
+        }
+    bpk_pool_free(pools[1]);
+    bpk_pool_free(pools[2]);
+}
+
+/* ---- training ------------------------------------------------------------------- */
+
+enum { ROWS = 300, INPUTS = 12, CLASSES = 3 };
+
+static bp_dataset *make_data(void)
+{
+    bp_dataset *ds;
+    assert_ok(bp_dataset_create(&ds, ROWS, INPUTS, CLASSES));
+    float *x = bp_dataset_x(ds), *y = bp_dataset_y(ds);
+    int32_t labels[ROWS];
+    for (int r = 0; r < ROWS; r++) {
+        float sum = 0;
+        for (int i = 0; i < INPUTS; i++) {
+            x[r * INPUTS + i] = frand();
+            sum += x[r * INPUTS + i] * (float)(i % 4 - 1.5);
+        }
+        labels[r] = sum < -1.0f ? 0 : sum < 1.0f ? 1 : 2;
+        for (int k = 0; k < CLASSES; k++)
+            y[r * CLASSES + k] = k == labels[r];
+    }
+    assert_ok(bp_dataset_set_labels(ds, labels, CLASSES));
+    return ds;
+}
+
+static bp_net *make_net(void)
+{
+    bp_layer_spec layers[3] = {BP_LAYER(40, BP_ACT_RELU, 1, BP_SLOPE_DEFAULT),
+                               BP_LAYER(24, BP_ACT_TANH, 1, BP_SLOPE_DEFAULT),
+                               BP_LAYER(CLASSES, BP_ACT_SOFTMAX, 1, BP_SLOPE_DEFAULT)};
+    bp_net *net;
+    assert_ok(bp_net_create(&net, INPUTS, 3, layers, BP_LOSS_XENT));
+    assert_ok(bp_net_init(net, BP_INIT_XAVIER, 11));
+    return net;
+}
+
+static bp_train_options bf16_options(int threads)
+{
+    bp_train_options o;
+    bp_train_options_default(&o);
+    o.epochs = 8;
+    o.batch_size = 32;
+    o.learning_rate = 0.01f;
+    o.dropout = 0.1f;
+    o.threads = threads;
+    o.precision = BP_PRECISION_BF16;
+    return o;
+}
+
+static bp_net *train_copy(const bp_net *net0, const bp_dataset *ds, const bp_train_options *o)
+{
+    bp_net *net;
+    assert_ok(bp_net_clone(net0, &net));
+    assert_ok(bp_train(net, ds, NULL, o));
+    return net;
+}
+
+static double mean_loss(bp_net *net, const bp_dataset *ds)
+{
+    bp_metrics m;
+    bp_metrics_init(&m);
+    assert_ok(bp_evaluate(net, ds, 1, &m));
+    double loss = m.loss;
+    bp_metrics_clear(&m);
+    return loss;
+}
+
+/* bf16 training learns as float32 does, but is not float32; its bits do not
+ * depend on the thread count; the checked backend (a stand-in device) agrees. */
+static void test_train_bf16(void **state)
+{
+    (void)state;
+    setenv("BACKPROP_BF16", "emulate", 1);
+    bp_dataset *ds = make_data();
+    bp_net *net0 = make_net();
+    bp_train_options o = bf16_options(1);
+    bp_net *bf = train_copy(net0, ds, &o);
+    o.threads = 2;
+    bp_net *bf2 = train_copy(net0, ds, &o);
+    setenv("BACKPROP_DEVICE", "checked", 1);
+    bp_net *bfc = train_copy(net0, ds, &o);
+    unsetenv("BACKPROP_DEVICE");
+    o.precision = BP_PRECISION_FP32;
+    bp_net *fp = train_copy(net0, ds, &o);
+    size_t n = bp_net_param_count(net0);
+    assert_memory_equal(bp_net_params_const(bf2), bp_net_params_const(bf), n * sizeof(float));
+    assert_memory_equal(bp_net_params_const(bfc), bp_net_params_const(bf), n * sizeof(float));
+    assert_memory_not_equal(bp_net_params_const(fp), bp_net_params_const(bf), n * sizeof(float));
+    double l0 = mean_loss(net0, ds), lb = mean_loss(bf, ds), lf = mean_loss(fp, ds);
+    print_message("[  INFO    ] loss: start %.4f, fp32 %.4f, bf16 %.4f\n", l0, lf, lb);
+    assert_true(lb < 0.5 * l0);
+    assert_true(fabs(lb - lf) < 0.1 * lf + 0.01);
+    bp_net_free(bf);
+    bp_net_free(bf2);
+    bp_net_free(bfc);
+    bp_net_free(fp);
+    bp_net_free(net0);
+    bp_dataset_free(ds);
+    unsetenv("BACKPROP_BF16");
+}
+
+/* Without a bf16 path bf16 is refused, saying why; an unknown precision is
+ * an argument error. */
+static void test_refusals(void **state)
+{
+    (void)state;
+    bp_net *net = make_net();
+    bp_trainer *tr = NULL;
+    bp_train_options o = bf16_options(1);
+    bp_status st = bp_trainer_create(&tr, net, &o);
+    if (bpk_cpu_bf16_path()) {
+        assert_ok(st);
+        bp_trainer_free(tr);
+    } else {
+        assert_int_equal(st, BP_ERR_UNSUPPORTED);
+        assert_non_null(strstr(bp_errmsg(), "AVX512-BF16"));
+        assert_non_null(strstr(bp_errmsg(), "BACKPROP_BF16=emulate"));
+        assert_null(tr);
+    }
+    o.precision = 7;
+    assert_int_equal(bp_trainer_create(&tr, net, &o), BP_ERR_ARG);
+    assert_non_null(strstr(bp_errmsg(), "precision"));
+    bp_net_free(net);
+}
+
+/* A checkpoint keeps the precision, and a resumed bf16 run ends on the same
+ * bits as an unbroken one. */
+static void test_checkpoint_keeps_precision(void **state)
+{
+    (void)state;
+    setenv("BACKPROP_BF16", "emulate", 1);
+    bp_dataset *ds = make_data();
+    bp_net *net0 = make_net();
+    bp_train_options o = bf16_options(1);
+    bp_net *whole = train_copy(net0, ds, &o);
+
+    bp_net *half;
+    assert_ok(bp_net_clone(net0, &half));
+    o.epochs = 3;
+    bp_trainer *tr;
+    assert_ok(bp_trainer_create(&tr, half, &o));
+    assert_ok(bp_trainer_run(tr, ds, NULL));
+    char path[] = "/tmp/bp_bf16_ckpt_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_ok(bp_checkpoint_save(tr, path));
+    bp_trainer_free(tr);
+    bp_net_free(half);
+
+    bp_net *resumed;
+    assert_ok(bp_checkpoint_load(path, &resumed, &tr));
+    assert_int_equal(bp_trainer_options(tr)->precision, BP_PRECISION_BF16);
+    bp_trainer_set_epochs(tr, 8);
+    assert_ok(bp_trainer_run(tr, ds, NULL));
+    assert_memory_equal(bp_net_params_const(resumed), bp_net_params_const(whole),
+                        bp_net_param_count(net0) * sizeof(float));
+    bp_trainer_free(tr);
+    bp_net_free(resumed);
+
+    /* Without a bf16 path the checkpoint is refused, not resumed in fp32. */
+    unsetenv("BACKPROP_BF16");
+    if (!bpk_cpu_bf16_path()) {
+        assert_int_not_equal(bp_checkpoint_load(path, &resumed, &tr), BP_OK);
+        assert_non_null(strstr(bp_errmsg(), "bf16"));
+    }
+    unlink(path);
+    bp_net_free(whole);
+    bp_net_free(net0);
+    bp_dataset_free(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rounding),
+        cmocka_unit_test(test_emulated_equals_simulated),
+        cmocka_unit_test(test_bf16_gemm_accuracy),
+        cmocka_unit_test(test_native_kernel),
+        cmocka_unit_test(test_bf16_threads),
+        cmocka_unit_test(test_train_bf16),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_checkpoint_keeps_precision),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
