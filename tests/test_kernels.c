@@ -11,7 +11,6 @@
 static const char *const isas[] = {"portable", "avx2", "avx512"};
 enum { NISA = 3 };
 
-
 /* Forces a path; returns 0 (and says so) when this CPU cannot run it. */
 static int use_isa(const char *name)
 {
