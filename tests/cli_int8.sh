@@ -38,6 +38,12 @@ expect_rc 0 "predict int8, portable path" env BACKPROP_ISA=portable "$BP" predic
     "$T/test.csv"
 cut -d, -f1 "$T/out" >"$T/c8p"
 if cmp -s "$T/c8" "$T/c8p"; then ok; else bad "portable and default int8 paths differ"; fi
+# BACKPROP_INT8=vnni: the VPDPBUSD GEMM where the CPU has AVX512-VNNI, else
+# the default path; the same integers either way, so the same output.
+"$BP" predict "$T/m.q" "$T/test.csv" >"$T/p8" 2>/dev/null
+expect_rc 0 "predict int8, BACKPROP_INT8=vnni" env BACKPROP_INT8=vnni "$BP" predict "$T/m.q" \
+    "$T/test.csv"
+if cmp -s "$T/p8" "$T/out"; then ok; else bad "BACKPROP_INT8=vnni changed int8 predictions"; fi
 
 acc() { sed -n 's/.*accuracy \([0-9.]*\).*/\1/p' "$T/out" | head -1; }
 expect_rc 0 "eval fp32" "$BP" eval "$T/m.bpm" "$T/test.csv"; a32=$(acc)

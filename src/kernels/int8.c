@@ -1,5 +1,6 @@
 /* int8 inference kernels: the portable reference and the dispatch (int8.h). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "int8.h"
@@ -43,11 +44,77 @@ void bpk_dequantize_s32(const int32_t *C, int ldc, int M, int N, const int32_t *
     }
 }
 
-/* AVX-512 machines run the AVX2 code: no AVX512-VNNI path has been written,
- * and none could be tested on the machines this was built on. */
+/* ---- the VNNI GEMM over plain C arrays (tests; int8_vnni.h) ---------------- */
+
+typedef struct { uint32_t l[16]; } ivec;
+static inline ivec ivec_zero(void)
+{
+    ivec v;
+    memset(&v, 0, sizeof v);
+    return v;
+}
+static inline ivec ivec_load(const uint8_t *p)
+{
+    ivec v;
+    memcpy(v.l, p, sizeof v.l);
+    return v;
+}
+/* Byte t of each lane, in the order it had in memory (little-endian). */
+static inline ivec ivec_dpbusd(ivec acc, ivec u, ivec s)
+{
+    for (int i = 0; i < 16; i++)
+        for (int t = 0; t < 4; t++) {
+            int32_t ub = (int32_t)(u.l[i] >> (8 * t) & 0xffu);
+            int32_t sb = (int32_t)(int8_t)(uint8_t)(s.l[i] >> (8 * t) & 0xffu);
+            acc.l[i] += (uint32_t)(ub * sb);
+        }
+    return acc;
+}
+static inline uint32_t ivec_hsum(ivec v)
+{
+    uint32_t sum = 0;
+    for (int i = 0; i < 16; i++)
+        sum += v.l[i];
+    return sum;
+}
+#define VNNI_ATTR
+#define VNNI_GEMM gemm_s8_vnni_simulated
+#include "int8_vnni.h"
+
+int bpk_gemm_s8_vnni_simulated(int M, int N, int K, const int8_t *A, int lda, const int8_t *B,
+                               int ldb, int32_t *C, int ldc)
+{
+    return gemm_s8_vnni_simulated(M, N, K, A, lda, B, ldb, C, ldc);
+}
+
+/* ---- dispatch ---------------------------------------------------------------- */
+
+int bpk_int8_vnni_supported(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return bpk_isa_supported("avx512") && __builtin_cpu_supports("avx512vnni");
+#else
+    return 0;
+#endif
+}
+
+/* The VNNI GEMM has not yet run on a CPU with AVX512-VNNI (the machines this
+ * was built on have none), so it is opt-in: BACKPROP_INT8=vnni, on the
+ * avx512 path.  Its loops are the simulated ones tests/test_int8.c checks
+ * everywhere; where the CPU has VNNI the same test checks the intrinsics. */
+static int use_vnni(void)
+{
+    const char *e = getenv("BACKPROP_INT8");
+    return e && !strcmp(e, "vnni") && !strcmp(bpk_isa(), "avx512") && bpk_int8_vnni_supported();
+}
+
 static int use_avx2(void) { return strcmp(bpk_isa(), "portable") != 0; }
 
-const char *bpk_int8_path(void) { return use_avx2() ? "avx2" : "portable"; }
+const char *bpk_int8_path(void)
+{
+    return use_vnni() ? "avx512_vnni" : use_avx2() ? "avx2" : "portable";
+}
 
 void bpk_quantize_s8(const float *x, size_t n, float inv_scale, int zero, int8_t *q)
 {
@@ -60,6 +127,8 @@ void bpk_quantize_s8(const float *x, size_t n, float inv_scale, int zero, int8_t
 void bpk_gemm_s8(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
                  int32_t *C, int ldc)
 {
+    if (use_vnni() && bpk_gemm_s8_vnni(M, N, K, A, lda, B, ldb, C, ldc) == 0)
+        return;
     if (use_avx2())
         bpk_gemm_s8_avx2(M, N, K, A, lda, B, ldb, C, ldc);
     else

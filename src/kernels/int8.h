@@ -10,6 +10,8 @@
  *
  * The path follows bpk_isa(): "portable" runs the C reference, "avx2" and
  * "avx512" run the AVX2 code (sign-extend int8 to int16, vpmaddwd into int32).
+ * BACKPROP_INT8=vnni (opt-in: not yet run on such a CPU) takes the GEMM to
+ * VPDPBUSD where the avx512 path runs and cpuid reports avx512_vnni.
  */
 #ifndef BP_KERNELS_INT8_H
 #define BP_KERNELS_INT8_H
@@ -35,7 +37,7 @@ void bpk_gemm_s8(int M, int N, int K, const int8_t *A, int lda, const int8_t *B,
  * multiply; corr NULL: 0). */
 void bpk_dequantize_s32(const int32_t *C, int ldc, int M, int N, const int32_t *corr,
                         const float *col_scale, float *out, int ldo);
-/* The path these calls take now: "avx2" or "portable". */
+/* The path these calls take now: "avx512_vnni", "avx2" or "portable". */
 const char *bpk_int8_path(void);
 
 /* The paths themselves, for tests that compare them (the AVX2 ones only where
@@ -46,5 +48,13 @@ void bpk_gemm_s8_portable(int M, int N, int K, const int8_t *A, int lda, const i
 void bpk_quantize_s8_avx2(const float *x, size_t n, float inv_scale, int zero, int8_t *q);
 void bpk_gemm_s8_avx2(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
                       int32_t *C, int ldc);
+/* The VNNI GEMM (int8_vnni.h): on VPDPBUSD (only where
+ * bpk_int8_vnni_supported()), and the same code over plain C arrays (any CPU).
+ * Each returns −1 when its buffers cannot be allocated, else 0. */
+int bpk_int8_vnni_supported(void);
+int bpk_gemm_s8_vnni(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
+                     int32_t *C, int ldc);
+int bpk_gemm_s8_vnni_simulated(int M, int N, int K, const int8_t *A, int lda, const int8_t *B,
+                               int ldb, int32_t *C, int ldc);
 
 #endif /* BP_KERNELS_INT8_H */
