@@ -740,13 +740,22 @@ BP_API bp_status bp_trainer_set_reduce(bp_trainer *tr, int rank, int ranks, bp_r
  * writes this rank's shard vectors into `local` (shards/ranks ×
  * bp_trainer_shard_len floats) and reads the combined gradient from `total`
  * (bp_trainer_shard_len floats); the hook then receives these very pointers.
- * `total` is this rank's alone: the update may change it in place (clipping,
- * weight decay).  The trainer writes `local` only between two calls of the
+ * `total` is this rank's alone when the update may change it in place
+ * (clipping, L2 weight decay, RPROP); when bp_trainer_total_read_only says the
+ * step only reads it, the ranks of a machine may all pass the same `total`,
+ * each hook writing its part, so that nobody copies the others' parts.  A
+ * rank reads a shared total only between its hook's return and its next
+ * call, so a hook that returns once every part is written and writes again
+ * only after every rank has called it again (a barrier) is safe.  The trainer writes `local` only between two calls of the
  * hook, so other ranks may read it until this rank's hook returns.  Both must
  * stay valid while the trainer runs; (NULL, NULL) returns to the trainer's
  * own buffers.  Call after bp_trainer_set_reduce and before bp_trainer_run.
  * The trainer never frees them. */
 BP_API bp_status bp_trainer_set_reduce_buffers(bp_trainer *tr, float *local, float *total);
+/* 1 when this trainer's step only reads the combined gradient (no L2 weight
+ * decay, no clipping, not RPROP: each of those changes it in place), so that
+ * ranks may share one `total` (bp_trainer_set_reduce_buffers); else 0. */
+BP_API int bp_trainer_total_read_only(const bp_trainer *tr);
 /* out[i] = ((v_0[i] + v_1[i]) + v_2[i]) + … over `count` vectors of `len`
  * floats stored one after another: the one order every reduce must keep. */
 BP_API void bp_sum_shards(const float *vectors, int count, size_t len, float *out);

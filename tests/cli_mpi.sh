@@ -37,7 +37,8 @@ same_bits() {
     "$BP" train "$D" --hidden 24 --epochs 2 --shards 4 --seed 3 --threads 1 -q \
         -o "$T/$name.1.bpm" "$@" >/dev/null 2>"$T/err" || { bad "$name: 1 process"; cat "$T/err"; return; }
     for p in 2 4; do
-        if ! BACKPROP_MPI_SHM=${SHM:-1} $MPIRUN -x BACKPROP_MPI_SHM -np $p "$BP" train "$D" \
+        # timeout: a reduce that deadlocks fails the test instead of hanging it
+        if ! BACKPROP_MPI_SHM=${SHM:-1} timeout 120 $MPIRUN -x BACKPROP_MPI_SHM -np $p "$BP" train "$D" \
             --hidden 24 --epochs 2 --shards 4 --seed 3 \
             --threads 1 -q -o "$T/$name.$p.bpm" "$@" >/dev/null 2>"$T/err"; then
             bad "$name: mpirun -np $p"; cat "$T/err"; continue
@@ -49,6 +50,11 @@ same_bits() {
 same_bits sgd --optimizer sgd --lr 0.05 --batch 20
 same_bits momentum --optimizer momentum --lr 0.02 --batch 16
 same_bits adam --optimizer adam --dropout 0.2 --clip 0.5 --batch 30
+# Steps that only read the combined gradient share one total in the window
+# (sgd, momentum, AdamW's decoupled decay, wide); L2 decay and clipping change
+# it in place, so each rank keeps its own (adam above, sgd-l2).
+same_bits sgd-l2 --optimizer sgd --lr 0.05 --weight-decay 0.01 --batch 20
+same_bits adamw --optimizer adamw --weight-decay 0.05 --batch 30
 # 52,510 weights: slices of several 8,192-float chunks (the reduce exchanges
 # and sums a chunk at a time), of unequal length on 4 ranks, 2 shards a rank
 # on 2.
@@ -169,7 +175,11 @@ fi
 # BACKPROP_MPI_TIMING=1: rank 0 says what the reduce cost.
 BACKPROP_MPI_TIMING=1 $MPIRUN -np 2 "$BP" train $I -q -o "$T/t.bpm" >/dev/null 2>"$T/err"
 contains "$T/err" "mpi: 2 processes," "the reduce's timing"
-contains "$T/err" "through a shared-memory window" "ranks on one machine share memory"
+contains "$T/err" "through a shared-memory window, into one shared total" \
+    "ranks on one machine share memory, and one total when the step only reads it"
+BACKPROP_MPI_TIMING=1 $MPIRUN -np 2 "$BP" train $I --clip 1 -q -o "$T/t.bpm" >/dev/null 2>"$T/err"
+contains "$T/err" "through a shared-memory window" "clipping: still through the window"
+lacks "$T/err" "one shared total" "clipping changes the total: one per rank"
 BACKPROP_MPI_TIMING=1 BACKPROP_MPI_SHM=0 $MPIRUN -x BACKPROP_MPI_SHM -np 2 "$BP" train $I -q \
     -o "$T/t.bpm" >/dev/null 2>"$T/err"
 contains "$T/err" "by messages" "BACKPROP_MPI_SHM=0: the message path"

@@ -55,7 +55,8 @@ typedef struct shared_reduce {
 /* Zero-copy mode (bp_trainer_set_reduce_buffers): each rank's trainer writes
  * its shards straight into its place in `all`, where the others read them,
  * the way ranks on one machine share an MPI window; each has its own total
- * (the update may change it in place). */
+ * (the update may change it in place).  Mode 2: one total for all ranks
+ * (bp_trainer_total_read_only), each rank summing its slice into it. */
 static int zero_copy;
 
 typedef struct rank_ctx {
@@ -78,13 +79,29 @@ static int gather_and_sum(void *user, const float *local, int local_shards, size
     if (c->stop_at_call && ++c->stop_at_call == 0)
         bp_trainer_request_stop(c->tr);
     if (zero_copy) {
-        if (local != sh->all + (size_t)c->rank * local_shards * len ||
-            total != sh->totals + (size_t)c->rank * len) {
+        size_t mine = zero_copy == 2 ? 0 : (size_t)c->rank * len;
+        if (local != sh->all + (size_t)c->rank * local_shards * len || total != sh->totals + mine) {
             snprintf(err, cap, "the hook did not get the buffers it gave the trainer");
             return -1;
         }
         pthread_barrier_wait(&sh->barrier); /* every rank's shards written */
-        bp_sum_shards(sh->all, local_shards * sh->ranks, len, total);
+        if (zero_copy == 2) {
+            /* Slice [lo, hi) of every shard, summed in order into the one total:
+             * the same bits as the whole sum.  The next write comes after the
+             * next call's first barrier, when every update has read it. */
+            size_t lo = len * (size_t)c->rank / (size_t)sh->ranks;
+            size_t hi = len * (size_t)(c->rank + 1) / (size_t)sh->ranks;
+            size_t S = (size_t)local_shards * (size_t)sh->ranks;
+            float *piece = malloc((hi - lo) * S * sizeof(float) + 1);
+            if (!piece)
+                return -1;
+            for (size_t k = 0; k < S; k++)
+                memcpy(piece + k * (hi - lo), sh->all + k * len + lo, (hi - lo) * sizeof(float));
+            bp_sum_shards(piece, (int)S, hi - lo, total + lo);
+            free(piece);
+        } else {
+            bp_sum_shards(sh->all, local_shards * sh->ranks, len, total);
+        }
         pthread_barrier_wait(&sh->barrier); /* read by all: the next step may write */
         if (c->rank == 0)
             sh->calls++;
@@ -109,8 +126,9 @@ static void *rank_main(void *arg)
         c->status = bp_trainer_set_reduce(c->tr, c->rank, c->sh->ranks, gather_and_sum, c);
     if (c->status == BP_OK && zero_copy) {
         size_t len = bp_trainer_shard_len(c->tr), local = (size_t)(c->opts->shards / c->sh->ranks);
+        size_t mine = zero_copy == 2 ? 0 : (size_t)c->rank * len;
         c->status = bp_trainer_set_reduce_buffers(c->tr, c->sh->all + (size_t)c->rank * local * len,
-                                                  c->sh->totals + (size_t)c->rank * len);
+                                                  c->sh->totals + mine);
     }
     if (c->status == BP_OK)
         c->status = bp_trainer_run(c->tr, c->ds, NULL);
@@ -246,6 +264,39 @@ static void test_zero_copy_buffers(void **state)
     assert_int_equal(bp_trainer_set_reduce_buffers(NULL, NULL, NULL), BP_ERR_ARG);
     assert_ok(bp_trainer_set_reduce_buffers(tr, NULL, NULL));
     bp_trainer_free(tr);
+    bp_net_free(net);
+}
+
+/* One total for all ranks where the step only reads it: the same bits; and
+ * which steps do (clipping, L2 decay and RPROP change the total in place). */
+static void test_shared_total(void **state)
+{
+    (void)state;
+    bp_train_options o = base_options(BP_OPT_ADAM);
+    o.dropout = 0.3f;
+    zero_copy = 2; /* back to 0 in zero_copy_off, after a failure too */
+    check_ranks_match_one_process(&o);
+    o = base_options(BP_OPT_MOMENTUM);
+    check_ranks_match_one_process(&o);
+    zero_copy = 0;
+    static const struct {
+        bp_optimizer opt;
+        float decay, clip;
+        int read_only;
+    } cases[] = {{BP_OPT_ADAM, 0, 0, 1},       {BP_OPT_ADAM, 0, 0.5f, 0},
+                 {BP_OPT_SGD, 0.01f, 0, 0},    {BP_OPT_ADAMW, 0.01f, 0, 1},
+                 {BP_OPT_RPROP, 0, 0, 0},      {BP_OPT_RMSPROP, 0, 0, 1}};
+    bp_net *net = make_net();
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        o = base_options(cases[k].opt);
+        o.weight_decay = cases[k].decay;
+        o.clip_norm = cases[k].clip;
+        bp_trainer *tr;
+        assert_ok(bp_trainer_create(&tr, net, &o));
+        assert_int_equal(bp_trainer_total_read_only(tr), cases[k].read_only);
+        bp_trainer_free(tr);
+    }
+    assert_int_equal(bp_trainer_total_read_only(NULL), 0);
     bp_net_free(net);
 }
 
@@ -409,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_momentum),
         cmocka_unit_test(test_adam_dropout_clip),
         cmocka_unit_test_teardown(test_zero_copy_buffers, zero_copy_off),
+        cmocka_unit_test_teardown(test_shared_total, zero_copy_off),
         cmocka_unit_test(test_rprop_full_batch),
         cmocka_unit_test(test_batch_one_and_uneven_shards),
         cmocka_unit_test(test_dropout_masks_do_not_depend_on_shards),

@@ -822,7 +822,7 @@ static int train_mpi_share(train_run *r)
     const bp_train_options *o = bp_trainer_options(r->tr);
     size_t len = bp_trainer_shard_len(r->tr), local = (size_t)(o->shards / cli_mpi_ranks());
     float *mine, *total;
-    if (!cli_mpi_share_buffers(local * len, len, &mine, &total))
+    if (!cli_mpi_share_buffers(local * len, len, bp_trainer_total_read_only(r->tr), &mine, &total))
         return 0;
     if (bp_trainer_set_reduce_buffers(r->tr, mine, total) != BP_OK)
         cli_mpi_fail_alone(bp_errmsg());

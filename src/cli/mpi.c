@@ -215,12 +215,21 @@ static int gather_sums(float *total, char *err, size_t cap)
  * same order of summation, the same bits as the message path.  Three
  * barriers a step order it: all shards written; all slices summed; all
  * copies taken (after which a rank may change its total in place and write
- * its next shards).  BACKPROP_MPI_SHM=0 keeps the message path. */
+ * its next shards).
+ *
+ * When the step only reads the total (bp_trainer_total_read_only: no
+ * clipping, L2 weight decay or RPROP), all ranks share one total, in rank 0's
+ * part of the window: each sums its slice straight into it and nobody
+ * copies, so two barriers do: all shards written; all slices summed.  A rank
+ * writes the total again only in its next reduce, after the next step's first
+ * barrier, which every rank reaches only once its update (the total's only
+ * reader) is done.  BACKPROP_MPI_SHM=0 keeps the message path. */
 static struct {
     int on;
+    int one_total; /* every rank's total is rank 0's */
     MPI_Win win;
     float **shards; /* [P]: rank q's shard vectors, as mapped in this process */
-    float **totals; /* [P]: rank q's total */
+    float **totals; /* [P]: rank q's total (all the same with one_total) */
 } shm;
 
 static void shm_free(void)
@@ -256,7 +265,8 @@ static int one_machine(void)
     return size == n_ranks;
 }
 
-int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, float **local, float **total)
+int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, int read_only_total,
+                          float **local, float **total)
 {
     *local = *total = NULL;
     if (!started || n_ranks < 2)
@@ -265,13 +275,16 @@ int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, float **loca
     int want = one_machine() && !(env && !strcmp(env, "0"));
     if (!all_agree(want))
         return 0;
+    shm.one_total = all_agree(read_only_total);
     /* Open MPI's segments start 8 bytes into a cache line: each vector is
      * moved to the next 64-byte boundary (the kernels' loads and stores
      * straddled lines otherwise, and a step took 1 ms longer).  A byte's
      * place within its page is the same in every process's mapping, so
      * every rank finds the same boundaries. */
     size_t local_padded = (local_floats + 15) / 16 * 16;
-    size_t floats = local_padded + total_floats + 16;
+    /* With one total, only rank 0's part holds it. */
+    size_t total_here = shm.one_total && my_rank != 0 ? 0 : total_floats;
+    size_t floats = local_padded + total_here + 16;
     float *base = NULL;
     int ok = floats <= (size_t)PTRDIFF_MAX / sizeof(float) &&
              MPI_Win_allocate_shared((MPI_Aint)(floats * sizeof(float)), (int)sizeof(float),
@@ -284,13 +297,16 @@ int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, float **loca
         MPI_Aint size;
         int unit;
         float *at = NULL;
+        size_t want_q = local_padded + (shm.one_total && q != 0 ? 0 : total_floats) + 16;
         ok = MPI_Win_shared_query(shm.win, q, &size, &unit, &at) == MPI_SUCCESS && at &&
-             (size_t)size >= floats * sizeof(float);
+             (size_t)size >= want_q * sizeof(float);
         if (at)
             at = (float *)(((uintptr_t)at + 63) & ~(uintptr_t)63);
         shm.shards[q] = at;
         shm.totals[q] = at ? at + local_padded : NULL;
     }
+    for (int q = 1; ok && shm.one_total && q < n_ranks; q++)
+        shm.totals[q] = shm.totals[0];
     ok = all_agree(ok);
     if (ok)
         ok = MPI_Win_lock_all(MPI_MODE_NOCHECK, shm.win) == MPI_SUCCESS;
@@ -339,6 +355,8 @@ static int shm_reduce(float *total, char *err, size_t cap)
     }
     if (shm_sync("the barrier after the gradient sum", err, cap) != 0)
         return -1;
+    if (shm.one_total) /* summed in place: nothing to copy (see above) */
+        return 0;
     for (int k = 1; k < n_ranks; k++) {
         int q = pair_from(k);
         memcpy(total + lay.displs[q], shm.totals[q] + lay.displs[q],
@@ -388,7 +406,9 @@ int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len,
 void cli_mpi_set_timing(int on) { timing = on; }
 const char *cli_mpi_reduce_path(void)
 {
-    return shm.on ? "through a shared-memory window" : "by messages";
+    return !shm.on         ? "by messages"
+           : shm.one_total ? "through a shared-memory window, into one shared total"
+                           : "through a shared-memory window";
 }
 
 void cli_mpi_reduce_stats(double *wait, double *seconds, long *calls, double *bytes_per_call)
@@ -464,9 +484,11 @@ void cli_mpi_reduce_stats(double *wait, double *seconds, long *calls, double *by
 void cli_mpi_set_timing(int on) { (void)on; }
 const char *cli_mpi_reduce_path(void) { return "by messages"; }
 
-int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, float **local, float **total)
+int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, int read_only_total,
+                          float **local, float **total)
 {
     (void)local_floats;
+    (void)read_only_total;
     (void)total_floats;
     *local = *total = NULL;
     return 0;

@@ -50,9 +50,12 @@ int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len,
  * (local_floats) and total (total_floats), for bp_trainer_set_reduce_buffers;
  * cli_mpi_reduce then reads the other ranks' vectors in place.  Returns 1
  * with both set, or 0 with both NULL (ranks on several machines, or no
- * window: the message path).  Collective: every rank calls it, after the
- * start-up agreement; all get the same answer. */
-int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, float **local, float **total);
+ * window: the message path).  read_only_total (bp_trainer_total_read_only,
+ * the same on every rank): all ranks get the same total, which each reduce
+ * sums into in place.  Collective: every rank calls it, after the start-up
+ * agreement; all get the same answer. */
+int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, int read_only_total,
+                          float **local, float **total);
 /* How the reduce moves the vectors, for the timing line: "through a
  * shared-memory window" or "by messages". */
 const char *cli_mpi_reduce_path(void);

@@ -543,8 +543,22 @@ static bp_status diverged(bp_trainer *tr, int epoch, size_t batch, const char *w
                     epoch + 1, batch + 1, where, hint, (double)lr, restored);
 }
 
+/* Whether optimizer_step changes its g: L2 weight decay adds λ·w to it,
+ * clipping scales it, iRPROP− zeroes the entries whose sign flipped. */
+static int step_changes_gradient(const bp_train_options *o)
+{
+    return (o->weight_decay > 0 && o->optimizer != BP_OPT_ADAMW) || o->clip_norm > 0 ||
+           o->optimizer == BP_OPT_RPROP;
+}
+
+int bp_trainer_total_read_only(const bp_trainer *tr)
+{
+    return tr && !step_changes_gradient(&tr->opts);
+}
+
 /* Stage 3: weight decay (L2 form), gradient clipping, then the optimizer's
- * update of the weights from the gradient g (which it may change). */
+ * update of the weights from the gradient g (which it may change:
+ * step_changes_gradient). */
 static void optimizer_step(bp_trainer *tr, float *g, float lr)
 {
     const bp_train_options *o = &tr->opts;
