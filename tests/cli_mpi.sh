@@ -110,6 +110,10 @@ $MPIRUN -np 1 "$BP" train data/iris.csv --epochs 2 -q -o "$T/m.bpm" --force : \
     -np 1 "$BP" train data/iris.csv --epochs 2 --lr 0.1 -q -o "$T/m.bpm" --force \
     >"$T/out" 2>"$T/err" && bad "disagreeing ranks: exit 0" || ok
 contains "$T/err" "rank 1 of 2 differs from rank 0 in the training options" "disagreement named"
+$MPIRUN -np 1 "$BP" train data/iris.csv --epochs 2 -q -o "$T/m.bpm" --force : \
+    -np 1 env BACKPROP_BF16=emulate "$BP" train data/iris.csv --epochs 2 --precision bf16 -q \
+    -o "$T/m.bpm" --force >"$T/out" 2>"$T/err" && bad "ranks in fp32 and bf16: exit 0" || ok
+contains "$T/err" "rank 1 of 2 differs from rank 0 in the training options" "a precision that differs"
 sed '2s/^5\.1/5.3/' data/iris.csv >"$T/iris2.csv"
 $MPIRUN -np 2 "$BP" train data/iris.csv --epochs 2 -q -o "$T/m.bpm" --force : \
     -np 1 "$BP" train "$T/iris2.csv" --epochs 2 -q -o "$T/m.bpm" --force \

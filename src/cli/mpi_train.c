@@ -100,12 +100,33 @@ static void last_message(char *out, size_t cap)
 
 /* ---- what defines a run ---------------------------------------------------- */
 
+static inline uint64_t hash_mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
+/* Ranks compare these hashes at start, so a rank hashes its whole data set
+ * (188 MB for Fashion-MNIST): 8-byte words in four independent lanes, so no
+ * one chain of multiplies sets the pace (0.03 s there, against 0.33 s a byte
+ * at a time), then the tail bytes and the length.  Only ranks of one job,
+ * running one build, compare them: the function may change between versions. */
 uint64_t cli_hash(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
+    uint64_t l0 = h, l1 = h ^ 0xc2b2ae3d27d4eb4full, l2 = h ^ 0x165667b19e3779f9ull,
+             l3 = h ^ 0x27d4eb2f165667c5ull;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        uint64_t w[4];
+        memcpy(w, b + i, sizeof w);
+        l0 = hash_mix(l0, w[0]), l1 = hash_mix(l1, w[1]);
+        l2 = hash_mix(l2, w[2]), l3 = hash_mix(l3, w[3]);
+    }
+    h = hash_mix(hash_mix(hash_mix(hash_mix(h, l0), l1), l2), l3);
+    for (; i < n; i++)
         h = (h ^ b[i]) * 1099511628211ull;
-    return h;
+    return hash_mix(h, (uint64_t)n);
 }
 
 #define HASH_FIELD(h, v) ((h) = cli_hash((h), &(v), sizeof(v)))
