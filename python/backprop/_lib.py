@@ -58,7 +58,9 @@ class TrainOptions(ctypes.Structure):
                 # a plain pointer: the Trainer keeps the CFUNCTYPE object alive
                 ("progress", ctypes.c_void_p), ("progress_user", ctypes.c_void_p),
                 ("report_every", c_size_t),
-                ("min_delta", ctypes.c_float), ("flat_spot", ctypes.c_float)]
+                ("min_delta", ctypes.c_float), ("flat_spot", ctypes.c_float),
+                ("shards", ctypes.c_int), ("device", ctypes.c_int),
+                ("device_index", ctypes.c_int), ("precision", ctypes.c_int)]
 
 
 class Metrics(ctypes.Structure):

@@ -561,6 +561,9 @@ class Dataset:
 
 
 _OPTION_ENUMS = {"optimizer": lib.bp_optimizer_parse, "schedule": lib.bp_schedule_parse}
+# bp_train_options.precision (docs/precision.md): bf16 needs AVX512-BF16, or
+# BACKPROP_BF16=emulate in the environment.
+_PRECISIONS = {"fp32": 0, "float32": 0, "bf16": 1, "bfloat16": 1}
 _OPTION_NAMES = [f for f, _ in TrainOptions._fields_
                  if f not in ("size", "progress", "progress_user", "report_every")]
 
@@ -575,6 +578,10 @@ def train_options(**kw):
                             % (k, ", ".join(_OPTION_NAMES)))
         if k in _OPTION_ENUMS:
             v = _enum(_OPTION_ENUMS[k], v, k)
+        elif k == "precision" and isinstance(v, str):
+            if v not in _PRECISIONS:
+                raise ValueError("unknown precision %r (choose fp32 or bf16)" % v)
+            v = _PRECISIONS[v]
         elif k == "seed":
             v = int(v) & 0xFFFFFFFFFFFFFFFF
         setattr(o, k, v)

@@ -45,6 +45,34 @@ class Training(unittest.TestCase):
         self.assertEqual(tr.epoch, 10)
         self.assertFalse(tr.stopped)
 
+    def test_bf16_precision(self):
+        """precision="bf16": refused without AVX512-BF16 (unless emulated), learns
+        like fp32 without being it, and an unknown name is a ValueError."""
+        def trained(precision, emulate):
+            net = Net(64, [(32, "tanh"), (2, "softmax")], loss="xent", seed=3)
+            X = np.random.RandomState(1).rand(400, 64).astype(np.float32)
+            y = (X[:, :8].sum(axis=1) > 4).astype(np.int32)
+            old = os.environ.pop("BACKPROP_BF16", None)
+            if emulate:
+                os.environ["BACKPROP_BF16"] = "emulate"
+            try:
+                Trainer(net, epochs=5, batch_size=16, precision=precision).run(
+                    Dataset(X, y, classes=2))
+            finally:
+                os.environ.pop("BACKPROP_BF16", None)
+                if old is not None:
+                    os.environ["BACKPROP_BF16"] = old
+            return net.params.copy()
+        fp, bf = trained("fp32", False), trained("bf16", True)
+        self.assertFalse(np.array_equal(fp, bf))
+        self.assertLess(np.abs(fp - bf).max(), 0.1)
+        with self.assertRaises(ValueError):
+            trained("fp16", True)
+        native = "avx512_bf16" in open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else False
+        if not native:
+            with self.assertRaisesRegex(NotImplementedError, "AVX512-BF16"):
+                trained("bf16", False)
+
     def test_callback_exception_is_reraised(self):
         net = Net(2, [(4, "tanh"), (2, "softmax")], loss="xent")
 
