@@ -136,12 +136,18 @@ static void gemm_block_naive(const gemm_job *g, int i0, int i1, int j0, int j1)
         }
 }
 
+/* Whether the job's panels hold bf16 pairs for a bf16 kernel (else floats). */
+static int packs_pairs(const gemm_job *g)
+{
+    return g->bf16 == BPK_BF16_NATIVE || g->bf16 == BPK_BF16_SIMULATED;
+}
+
 /* Panels of width w from src, in the job's precision: float32 panels (bf16
  * emulated: rounded in place after), or bf16 pairs for a bf16 kernel. */
 static void pack_panels(const gemm_job *g, int w, int kcontig, const float *src, size_t ld,
                         int rows, int kb, float *dst)
 {
-    if (g->bf16 == BPK_BF16_NATIVE || g->bf16 == BPK_BF16_SIMULATED) {
+    if (packs_pairs(g)) {
         bpk_bf16_pack_pairs(g->im, w, kcontig, src, ld, rows, kb, (uint32_t *)dst);
         return;
     }
@@ -169,7 +175,7 @@ static void pack_b_block(const gemm_job *g, int jc, int pc, int nc, int kb, floa
 static void micro_tile(const gemm_job *g, int kb, const float *ap, const float *bp, float *cc,
                        int mr, int nr, float beta)
 {
-    if (g->bf16 == BPK_BF16_NATIVE || g->bf16 == BPK_BF16_SIMULATED)
+    if (packs_pairs(g))
         g->im->kernel_bf16((kb + 1) / 2, (const uint32_t *)ap, (const uint32_t *)bp, cc, g->ldc,
                            mr, nr, g->alpha, beta);
     else
@@ -179,7 +185,7 @@ static void micro_tile(const gemm_job *g, int kb, const float *ap, const float *
 /* 32-bit words per panel row of a kb-deep slice: kb floats, or kb/2 pairs. */
 static int panel_depth(const gemm_job *g, int kb)
 {
-    return g->bf16 == BPK_BF16_NATIVE || g->bf16 == BPK_BF16_SIMULATED ? (kb + 1) / 2 : kb;
+    return packs_pairs(g) ? (kb + 1) / 2 : kb;
 }
 
 /* The shared operand's cell for K slice pc (a multiple of g->kc) and block
@@ -440,7 +446,8 @@ static void gemm_general(bpk_pool *pool, const bpk_impl *im, int bf16, int kc_ma
 
 /* The K slice of every bf16 path, whichever kernel runs it: with the same
  * slices, the emulated and the native products add the same float32 terms
- * in the same order (bf16.c).  Even, so slices hold whole pairs. */
+ * in the same order (bf16.c).  A slice of odd depth is packed with a zero
+ * in its last pair's high half. */
 #define BF16_KC 256
 
 void bpk_cpu_sgemm_bf16(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K,
