@@ -83,11 +83,7 @@ static const char *const way_name[] = {"emulated", "simulated", "native", "fp32"
 /* Runs the case one way into a fresh C (NaN-filled when beta == 0). */
 static float *case_run(const gemm_case *g, bpk_pool *pool, int way)
 {
-    size_t n = (size_t)g->M * g->ldc;
-    float *C = malloc(n * sizeof *C);
-    assert_non_null(C);
-    for (size_t i = 0; i < n; i++)
-        C[i] = g->beta == 0.0f ? NAN : g->C0[i];
+    float *C = case_new_c(g);
     if (way == EMULATED)
         setenv("BACKPROP_BF16", "emulate", 1);
     bpk_bf16_simulate(way == SIMULATED);
@@ -102,42 +98,13 @@ static float *case_run(const gemm_case *g, bpk_pool *pool, int way)
     return C;
 }
 
-static float elem_a(const gemm_case *g, int i, int k)
-{
-    return g->ta ? g->A[(size_t)k * g->lda + i] : g->A[(size_t)i * g->lda + k];
-}
-static float elem_b(const gemm_case *g, int k, int j)
-{
-    return g->tb ? g->B[(size_t)j * g->ldb + k] : g->B[(size_t)k * g->ldb + j];
-}
-
 /* C against the product of the bf16-rounded operands in double: only the
  * float32 sums may differ.  Padding between rows is never written. */
 static void check_against_rounded(const gemm_case *g, const float *C, const char *what)
 {
-    for (int i = 0; i < g->M; i++)
-        for (int j = 0; j < g->N; j++) {
-            double acc = 0, mag = 0;
-            for (int k = 0; k < g->K; k++) {
-                double p = (double)round_bf16(elem_a(g, i, k)) * round_bf16(elem_b(g, k, j));
-                acc += p;
-                mag += fabs(p);
-            }
-            double c0 = g->C0[(size_t)i * g->ldc + j];
-            double want = g->alpha * acc + (g->beta == 0.0f ? 0.0 : g->beta * c0);
-            double tol = 2e-6 * (fabs(g->alpha) * mag + fabs(g->beta * c0)) + 1e-6;
-            double got = C[(size_t)i * g->ldc + j];
-            if (!(fabs(got - want) <= tol))
-                fail_msg("%s bf16 gemm ta=%d tb=%d %dx%dx%d alpha=%g beta=%g: C[%d][%d] = %.9g, "
-                         "expected %.9g", what, g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->beta,
-                         i, j, got, want);
-        }
-    for (int i = 0; i < g->M; i++)
-        for (int j = g->N; j < g->ldc; j++) {
-            float got = C[(size_t)i * g->ldc + j], was = g->C0[(size_t)i * g->ldc + j];
-            if (g->beta == 0.0f ? !isnan(got) : bits_of(got) != bits_of(was))
-                fail_msg("%s bf16 gemm wrote outside C (row %d, column %d)", what, i, j);
-        }
+    char label[64];
+    snprintf(label, sizeof label, "%s bf16", what);
+    case_check_with(g, C, round_bf16, label);
 }
 
 static void assert_same_bits(const gemm_case *g, const float *x, const float *y, const char *a,
