@@ -3,7 +3,8 @@
 #
 # Fashion-MNIST, 784-512-256-10, Adam, batch 128, no validation split:
 #   1 process × 1 thread, 1 process × 2 threads, 2 processes × 1 thread
-# (mpirun, --shards 2), BENCH_MPI_EPOCHS epochs each, timed per epoch from
+# (mpirun, --shards 2; and again with BACKPROP_MPI_SHM=total, the one shared
+# total before shared state), BENCH_MPI_EPOCHS epochs each, timed per epoch from
 # the training log; the 2-process run also reports the all-reduce's time per
 # step (BACKPROP_MPI_TIMING=1, measured around the reduce hook on rank 0).
 # Prints a markdown section on standard output (bench/run.sh appends it to
@@ -54,6 +55,9 @@ run 1x2 "" "--threads 2"
 # machine ties each to a core other work also wants (BENCH_MPI_BIND=core on
 # a quiet, dedicated one).
 run 2x1 "mpirun -np 2 --bind-to ${BENCH_MPI_BIND:-none}" "--threads 1 --shards 2"
+# The step before shared state, for comparison: one shared gradient total.
+BACKPROP_MPI_SHM=total run 2x1total "mpirun -x BACKPROP_MPI_SHM -np 2 --bind-to ${BENCH_MPI_BIND:-none}" \
+    "--threads 1 --shards 2"
 
 # med NAME: "median min max" of the per-epoch seconds.
 med() {
@@ -66,14 +70,22 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%
 set -- $(med 1x1); m11=$1; r11="$2–$3"
 set -- $(med 1x2); m12=$1; r12="$2–$3"
 set -- $(med 2x1); m21=$1; r21="$2–$3"
-timing=$(grep '^mpi:' "$OUT/mpi_2x1.err" 2>/dev/null | tail -1)
+set -- $(med 2x1total); m2t=$1; r2t="$2–$3"
+timing=$(grep '^mpi: [0-9]' "$OUT/mpi_2x1.err" 2>/dev/null | tail -1)
+upd_ms=$(sed -n 's/.*update took \([0-9.]*\) ms per step.*/\1/p' "$OUT/mpi_2x1.err" 2>/dev/null | tail -1)
+upd_pct=$(sed -n 's/.*update took [0-9.]* ms per step (\([0-9.]*\)%).*/\1/p' "$OUT/mpi_2x1.err" 2>/dev/null | tail -1)
+ttiming=$(grep '^mpi: [0-9]' "$OUT/mpi_2x1total.err" 2>/dev/null | tail -1)
+tred_ms=$(printf '%s' "$ttiming" | sed -n 's/.*all-reduce \([0-9.]*\) ms per step.*/\1/p')
+tred_pct=$(printf '%s' "$ttiming" | sed -n 's/.*all-reduce [0-9.]* ms per step (\([0-9.]*\)%).*/\1/p')
+tstep_ms=$(printf '%s' "$ttiming" | sed -n 's/.*steps, \([0-9.]*\) ms per step.*/\1/p')
 step_ms=$(printf '%s' "$timing" | sed -n 's/.*steps, \([0-9.]*\) ms per step.*/\1/p')
 red_ms=$(printf '%s' "$timing" | sed -n 's/.*all-reduce \([0-9.]*\) ms per step.*/\1/p')
 red_pct=$(printf '%s' "$timing" | sed -n 's/.*all-reduce [0-9.]* ms per step (\([0-9.]*\)%).*/\1/p')
 wait_ms=$(printf '%s' "$timing" | sed -n 's/.*slowest rank \([0-9.]*\) ms per step.*/\1/p')
-bytes=$(printf '%s' "$timing" | sed -n 's/.*, \([0-9]*\) bytes sent.*/\1/p')
+bytes=$(printf '%s' "$timing" | sed -n 's/.*, \([0-9]*\) bytes .*/\1/p')
 same=differ
 cmp -s "$OUT/mpi_1x1.bpm" "$OUT/mpi_1x2.bpm" && same=same
+cmp -s "$OUT/mpi_2x1.bpm" "$OUT/mpi_2x1total.bpm" || same="$same (the two 2-process runs: DIFFERENT)"
 
 cat <<EOF
 
@@ -87,9 +99,14 @@ Fashion-MNIST 784-512-256-10, Adam, batch 128, $EPOCHS epochs per run, seconds p
 | 1 process × 1 thread | $m11 | $r11 | 1.00× |
 | 1 process × 2 threads | $m12 | $r12 | $(ratio "$m11" "$m12") |
 | 2 processes × 1 thread (--shards 2) | $m21 | $r21 | $(ratio "$m11" "$m21") |
+| the same, one shared total (BACKPROP_MPI_SHM=total) | $m2t | $r2t | $(ratio "$m11" "$m2t") |
 
-All-reduce (2 processes, rank 0): ${red_ms:-?} ms of a ${step_ms:-?} ms step (${red_pct:-?}%),
-${bytes:-?} bytes sent per step by each process; before it, ${wait_ms:-?} ms per step waiting
-for the slower rank (load imbalance, measured by a barrier).  Goals: 2 processes ≥ 1.6× one process with
-one thread; all-reduce ≤ 10% of the step.  1 × 1 and 1 × 2 wrote the $same model bytes.
+2 processes (rank 0) share the parameters and Adam's state; the exchange is two barriers a
+step: ${red_ms:-?} ms of a ${step_ms:-?} ms step (${red_pct:-?}%); each process's part of the
+gradient sum and update ${upd_ms:-?} ms (${upd_pct:-?}%); ${bytes:-?} bytes read from the
+other's shards per step; waiting for the slower rank ${wait_ms:-?} ms per step (load imbalance,
+measured by a barrier).  With one shared total instead: all-reduce ${tred_ms:-?} ms of a
+${tstep_ms:-?} ms step (${tred_pct:-?}%), and every process runs the whole update.
+Goals: 2 processes ≥ 1.6× one process with one thread; all-reduce ≤ 10% of the step.
+1 × 1 and 1 × 2 wrote the $same model bytes.
 EOF

@@ -756,6 +756,43 @@ BP_API bp_status bp_trainer_set_reduce_buffers(bp_trainer *tr, float *local, flo
  * decay, no clipping, not RPROP: each of those changes it in place), so that
  * ranks may share one `total` (bp_trainer_set_reduce_buffers); else 0. */
 BP_API int bp_trainer_total_read_only(const bp_trainer *tr);
+/* The ranks of one machine may share more than the total: the parameters
+ * and the optimizer's state themselves, one copy that every rank maps.
+ * Each rank then sums every rank's shards over its own part of the
+ * parameters and updates that part (the optimizer-state sharding that
+ * ZeRO calls stage 1, with no all-gather: the updated parts already lie
+ * where every rank reads them).  No total, no copies; the bits are those
+ * of the reduce hook's run.
+ *
+ * bp_trainer_shared_state_len: the floats that shared state takes (the
+ * parameters and the optimizer's state vectors), or 0 when this trainer
+ * cannot share it: a backend whose memory is not the host's, or a step that
+ * changes the combined gradient (bp_trainer_total_read_only is 0). */
+BP_API size_t bp_trainer_shared_state_len(const bp_trainer *tr);
+/* Where a run calls its sync (a transport may time them apart). */
+typedef enum bp_sync_point {
+    BP_SYNC_RUN_START, /* a run begins (twice: before and after the state is written) */
+    BP_SYNC_SHARDS,    /* a step's shards are written */
+    BP_SYNC_UPDATED,   /* a step's parts are updated */
+    BP_SYNC_RESTORED   /* weights were put back (divergence, the best epoch) */
+} bp_sync_point;
+/* A barrier across all ranks: returns 0 once every rank has called it, or
+ * non-zero after writing a message to err (cap bytes). */
+typedef int (*bp_sync_fn)(void *user, bp_sync_point point, char *err, size_t cap);
+/* Share the state (call on every rank, after bp_trainer_set_reduce and
+ * before bp_trainer_run).  state: bp_trainer_shared_state_len floats,
+ * 64-byte aligned, the same memory on every rank; the run fills it.
+ * rank_shards[q]: rank q's shard vectors (shards/ranks ×
+ * bp_trainer_shard_len floats) as mapped in this process; this trainer
+ * writes its own into rank_shards[rank].  The run calls sync at its start,
+ * twice a step and after a restore of the weights (bp_sync_point), instead
+ * of the reduce hook; it calls it on every
+ * rank at the same points, and only there.  All must stay valid while a run
+ * lasts; when bp_trainer_run returns, the net, and the state a checkpoint
+ * saves, are the trainer's own again (copied out of the shared memory), so
+ * the caller may then unmap it.  state = NULL stops sharing. */
+BP_API bp_status bp_trainer_share_state(bp_trainer *tr, float *state, float *const *rank_shards,
+                                        bp_sync_fn sync, void *user);
 /* out[i] = ((v_0[i] + v_1[i]) + v_2[i]) + … over `count` vectors of `len`
  * floats stored one after another: the one order every reduce must keep. */
 BP_API void bp_sum_shards(const float *vectors, int count, size_t len, float *out);

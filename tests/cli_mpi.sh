@@ -50,15 +50,37 @@ same_bits() {
 same_bits sgd --optimizer sgd --lr 0.05 --batch 20
 same_bits momentum --optimizer momentum --lr 0.02 --batch 16
 same_bits adam --optimizer adam --dropout 0.2 --clip 0.5 --batch 30
-# Steps that only read the combined gradient share one total in the window
-# (sgd, momentum, AdamW's decoupled decay, wide); L2 decay and clipping change
-# it in place, so each rank keeps its own (adam above, sgd-l2).
+# Steps that only read the combined gradient (sgd, momentum, AdamW's
+# decoupled decay, wide) share the parameters and optimizer state in the
+# window, each rank summing and updating its part; L2 decay and clipping
+# change the total in place, so each rank keeps its own (adam above, sgd-l2).
+# SHM=total: the one shared total those steps took before.
 same_bits sgd-l2 --optimizer sgd --lr 0.05 --weight-decay 0.01 --batch 20
 same_bits adamw --optimizer adamw --weight-decay 0.05 --batch 30
 # 52,510 weights: slices of several 8,192-float chunks (the reduce exchanges
 # and sums a chunk at a time), of unequal length on 4 ranks, 2 shards a rank
 # on 2.
 same_bits wide --optimizer adam --hidden 700 --batch 40 --epochs 1
+# Early stopping puts the best epoch's weights back: each rank its part.
+same_bits best --optimizer adam --hidden 700 --batch 40 --epochs 4 --val 0.3 --patience 1 \
+    --min-delta 0.05
+SHM=total same_bits adamw-total --optimizer adamw --weight-decay 0.05 --batch 30
+SHM=total same_bits wide-total --optimizer adam --hidden 700 --batch 40 --epochs 1
+# Shared state across runs: a checkpoint of 2 processes resumes on 4 and on
+# 1 to the bits of the uninterrupted run (the state is copied out whole).
+"$BP" train "$D" --hidden 700 --epochs 2 --shards 4 --seed 3 --threads 1 --optimizer adam \
+    --batch 40 -q -o "$T/ss.1.bpm" >/dev/null 2>&1
+timeout 120 $MPIRUN -np 2 "$BP" train "$D" --hidden 700 --epochs 1 --shards 4 --seed 3 \
+    --threads 1 --optimizer adam --batch 40 -q -o "$T/ss.half.bpm" --checkpoint "$T/ss.bpc" \
+    >/dev/null 2>"$T/err" || { bad "shared state: the first epoch on 2 processes"; cat "$T/err"; }
+for p in 4 1; do
+    rm -f "$T/ss.r.bpm"
+    if [ "$p" -eq 1 ]; then run="$BP"; else run="timeout 120 $MPIRUN -np $p $BP"; fi
+    $run train "$D" --resume "$T/ss.bpc" --epochs 2 --threads 1 -q -o "$T/ss.r.bpm" \
+        >/dev/null 2>"$T/err" || { bad "shared state: resume on $p"; cat "$T/err"; }
+    cmp -s "$T/ss.1.bpm" "$T/ss.r.bpm" && ok ||
+        bad "shared state: a 2-process checkpoint resumed on $p gave other bits"
+done
 SHM=0 same_bits adam-messages --optimizer adam --dropout 0.2 --clip 0.5 --batch 30
 SHM=0 same_bits wide-messages --optimizer adam --hidden 700 --batch 40 --epochs 1
 
@@ -179,8 +201,13 @@ fi
 # BACKPROP_MPI_TIMING=1: rank 0 says what the reduce cost.
 BACKPROP_MPI_TIMING=1 $MPIRUN -np 2 "$BP" train $I -q -o "$T/t.bpm" >/dev/null 2>"$T/err"
 contains "$T/err" "mpi: 2 processes," "the reduce's timing"
+contains "$T/err" "the parameters and optimizer state shared" \
+    "ranks on one machine share the state when the step only reads the total"
+contains "$T/err" "part of the gradient sum and update took" "the update's part is timed"
+BACKPROP_MPI_TIMING=1 BACKPROP_MPI_SHM=total $MPIRUN -x BACKPROP_MPI_SHM -np 2 "$BP" train $I \
+    -q -o "$T/t.bpm" >/dev/null 2>"$T/err"
 contains "$T/err" "through a shared-memory window, into one shared total" \
-    "ranks on one machine share memory, and one total when the step only reads it"
+    "BACKPROP_MPI_SHM=total: one shared total"
 BACKPROP_MPI_TIMING=1 $MPIRUN -np 2 "$BP" train $I --clip 1 -q -o "$T/t.bpm" >/dev/null 2>"$T/err"
 contains "$T/err" "through a shared-memory window" "clipping: still through the window"
 lacks "$T/err" "one shared total" "clipping changes the total: one per rank"

@@ -10,9 +10,10 @@
 #   check_state_arrays   validates a loaded checkpoint
 #   parse_name           strings
 #   start_epoch evaluate_into   fill a row order with 0, 1, 2… (indices)
+#   sum_shard_stats      four statistics per shard (host memory, shared state)
 # A new loop elsewhere fails this test, naming the function.
 cd "$(dirname "$0")/.." || exit 1
-ALLOWED=" bp_check_targets bp_net_fit_scaling put_array get_array check_state_arrays parse_name start_epoch evaluate_into "
+ALLOWED=" bp_check_targets bp_net_fit_scaling put_array get_array check_state_arrays parse_name start_epoch evaluate_into sum_shard_stats "
 found=$(awk '
     /^[a-z].*\(/ && !/;$/ { fn = $0; sub(/\(.*/, "", fn); n = split(fn, w, /[ *]+/); fn = w[n]; inloop = 0 }
     /for \(/ { inloop = 3 }

@@ -79,6 +79,62 @@ static void test_sum_vectors_order(void **state)
     bpk_backend_free(be);
 }
 
+/* update_summed = sum_vectors into g, then update: the same bits for every
+ * optimizer it serves, over the whole vector and over a part that starts on
+ * a BPK_UPDATE_CHUNK boundary (as one rank of several updates it), on 1 and
+ * 3 threads; g holds the sum after it. */
+static void test_update_summed(void **state)
+{
+    (void)state;
+    enum { COUNT = 3 };
+    const size_t n = 2 * BPK_UPDATE_CHUNK + 1234, first = BPK_UPDATE_CHUNK;
+    static const bp_optimizer opts[] = {BP_OPT_SGD,   BP_OPT_MOMENTUM, BP_OPT_NESTEROV,
+                                        BP_OPT_ADAM,  BP_OPT_ADAMW,    BP_OPT_RMSPROP};
+    float *vec = malloc(COUNT * n * sizeof(float));
+    float *buf[2][4]; /* [reference, summed][w, g, m, v] */
+    for (int k = 0; k < 2; k++)
+        for (int b = 0; b < 4; b++)
+            buf[k][b] = malloc(n * sizeof(float));
+    uint32_t h = 99;
+    for (size_t i = 0; i < COUNT * n; i++) {
+        h = h * 1103515245u + 12345u;
+        vec[i] = (float)((int)(h >> 9) % 20001 - 10000) * 1e-4f;
+    }
+    const float *ptr[COUNT];
+    for (int t = 1; t <= 3; t += 2) {
+        bpk_backend *be = cpu(t);
+        for (size_t o = 0; o < sizeof opts / sizeof opts[0]; o++)
+            for (int part = 0; part < 2; part++) {
+                size_t lo = part ? first : 0, len = n - lo;
+                for (int k = 0; k < 2; k++)
+                    for (size_t i = 0; i < n; i++) {
+                        buf[k][0][i] = 0.5f - (float)(i % 7) * 0.1f;
+                        buf[k][1][i] = 0;
+                        buf[k][2][i] = (float)(i % 5) * 0.01f;
+                        buf[k][3][i] = (float)(i % 3) * 0.02f;
+                    }
+                bpk_update u = {.optimizer = opts[o], .lr = 0.01f, .momentum = 0.9f,
+                                .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .rho = 0.9f,
+                                .c1 = 0.1f, .c2 = 0.001f,
+                                .decoupled_wd = opts[o] == BP_OPT_ADAMW ? 0.01f : 0.0f};
+                float **r = buf[0], **f = buf[1];
+                bpk_sum_vectors(be, vec, COUNT, n, r[1]);
+                bpk_update_params(be, &u, r[0] + lo, r[1] + lo, r[2] + lo, r[3] + lo, len);
+                for (int c = 0; c < COUNT; c++)
+                    ptr[c] = vec + (size_t)c * n + lo;
+                assert_true(bpk_update_summed(be, &u, f[0] + lo, f[1] + lo, f[2] + lo, f[3] + lo,
+                                              ptr, COUNT, len));
+                for (int b = 0; b < 4; b++)
+                    assert_memory_equal(r[b] + lo, f[b] + lo, len * sizeof(float));
+            }
+        bpk_backend_free(be);
+    }
+    for (int k = 0; k < 2; k++)
+        for (int b = 0; b < 4; b++)
+            free(buf[k][b]);
+    free(vec);
+}
+
 /* Per-sample masks depend on the row's position in the epoch, not on the
  * batch it falls in: rows 2..3 of a 4-row batch get the masks of a 2-row
  * batch that starts at position 2. */
@@ -161,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_table_is_complete),
         cmocka_unit_test(test_memory),
         cmocka_unit_test(test_sum_vectors_order),
+        cmocka_unit_test(test_update_summed),
         cmocka_unit_test(test_per_sample_masks),
         cmocka_unit_test(test_rprop_update),
         cmocka_unit_test(test_gather_rows_scales),

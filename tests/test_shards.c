@@ -33,9 +33,11 @@ static bp_dataset *make_data(void)
     return ds;
 }
 
+static int hidden = 8; /* units of the hidden layer */
+
 static bp_net *make_net(void)
 {
-    bp_layer_spec layers[2] = {BP_LAYER(8, BP_ACT_TANH, 1, BP_SLOPE_DEFAULT),
+    bp_layer_spec layers[2] = {BP_LAYER(hidden, BP_ACT_TANH, 1, BP_SLOPE_DEFAULT),
                                 BP_LAYER(CLASSES, BP_ACT_SOFTMAX, 1, BP_SLOPE_DEFAULT)};
     bp_net *net;
     assert_ok(bp_net_create(&net, INPUTS, 2, layers, BP_LOSS_XENT));
@@ -50,6 +52,8 @@ typedef struct shared_reduce {
     int ranks, calls;
     float *all;    /* [shards][len] */
     float *totals; /* [ranks][len], zero-copy mode: each rank's total */
+    float *state;  /* mode 3: the parameters and optimizer state all ranks share */
+    int syncs;     /* mode 3: sync calls of rank 0 */
 } shared_reduce;
 
 /* Zero-copy mode (bp_trainer_set_reduce_buffers): each rank's trainer writes
@@ -58,6 +62,13 @@ typedef struct shared_reduce {
  * (the update may change it in place).  Mode 2: one total for all ranks
  * (bp_trainer_total_read_only), each rank summing its slice into it. */
 static int zero_copy;
+
+/* Mode 3 (bp_trainer_share_state): the ranks share the parameters and the
+ * optimizer state too, each summing and updating its part; they meet in
+ * this barrier instead of the hook.  Each run is split in two (one epoch,
+ * then the rest) so that the state copied out after a run and back in at
+ * the next one is checked as well. */
+static int barrier_sync(void *user, bp_sync_point point, char *err, size_t cap);
 
 typedef struct rank_ctx {
     shared_reduce *sh;
@@ -118,19 +129,50 @@ static int gather_and_sum(void *user, const float *local, int local_shards, size
     return 0;
 }
 
+static int barrier_sync(void *user, bp_sync_point point, char *err, size_t cap)
+{
+    (void)point, (void)err, (void)cap;
+    rank_ctx *c = user;
+    if (c->stop_at_call && ++c->stop_at_call == 0)
+        bp_trainer_request_stop(c->tr);
+    pthread_barrier_wait(&c->sh->barrier);
+    if (c->rank == 0)
+        c->sh->syncs++;
+    return 0;
+}
+
+/* Mode 3's run: the state shared, one epoch, then the rest. */
+static bp_status run_sharing_state(rank_ctx *c)
+{
+    size_t len = bp_trainer_shard_len(c->tr), local = (size_t)(c->opts->shards / c->sh->ranks);
+    float *rank_shards[MAX_RANKS];
+    for (int q = 0; q < c->sh->ranks; q++)
+        rank_shards[q] = c->sh->all + (size_t)q * local * len;
+    bp_status st = bp_trainer_share_state(c->tr, c->sh->state, rank_shards, barrier_sync, c);
+    if (st != BP_OK)
+        return st;
+    int epochs = c->opts->epochs;
+    bp_trainer_set_epochs(c->tr, 1);
+    st = bp_trainer_run(c->tr, c->ds, NULL);
+    bp_trainer_set_epochs(c->tr, epochs);
+    return st == BP_OK ? bp_trainer_run(c->tr, c->ds, NULL) : st;
+}
+
 static void *rank_main(void *arg)
 {
     rank_ctx *c = arg;
     c->status = bp_trainer_create(&c->tr, c->net, c->opts);
     if (c->status == BP_OK)
         c->status = bp_trainer_set_reduce(c->tr, c->rank, c->sh->ranks, gather_and_sum, c);
-    if (c->status == BP_OK && zero_copy) {
+    if (c->status == BP_OK && zero_copy == 3) {
+        c->status = run_sharing_state(c);
+    } else if (c->status == BP_OK && zero_copy) {
         size_t len = bp_trainer_shard_len(c->tr), local = (size_t)(c->opts->shards / c->sh->ranks);
         size_t mine = zero_copy == 2 ? 0 : (size_t)c->rank * len;
         c->status = bp_trainer_set_reduce_buffers(c->tr, c->sh->all + (size_t)c->rank * local * len,
                                                   c->sh->totals + mine);
     }
-    if (c->status == BP_OK)
+    if (c->status == BP_OK && zero_copy != 3)
         c->status = bp_trainer_run(c->tr, c->ds, NULL);
     bp_trainer_free(c->tr);
     c->tr = NULL;
@@ -148,7 +190,13 @@ static bp_net *train_on_ranks(const bp_net *net0, const bp_dataset *ds,
     assert_ok(bp_net_clone(net0, &tmp));
     assert_ok(bp_trainer_create(&probe, tmp, o));
     size_t len = bp_trainer_shard_len(probe);
+    size_t state_len = bp_trainer_shared_state_len(probe);
     bp_trainer_free(probe);
+    if (zero_copy == 3) {
+        assert_true(state_len > 0);
+        sh.state = aligned_alloc(64, (state_len * sizeof(float) + 63) / 64 * 64);
+        assert_non_null(sh.state);
+    }
     bp_net_free(tmp);
     sh.all = calloc((size_t)o->shards * len, sizeof(float));
     sh.totals = calloc((size_t)P * len, sizeof(float));
@@ -165,6 +213,9 @@ static bp_net *train_on_ranks(const bp_net *net0, const bp_dataset *ds,
     pthread_barrier_destroy(&sh.barrier);
     free(sh.all);
     free(sh.totals);
+    free(sh.state);
+    if (zero_copy == 3) /* at least the two a step takes: the hook was not called */
+        assert_true(sh.syncs >= 2 && sh.calls == 0);
     *st = ctx[0].status;
     size_t n = bp_net_param_count(ctx[0].net);
     for (int r = 1; r < P; r++) {
@@ -304,7 +355,99 @@ static int zero_copy_off(void **state)
 {
     (void)state;
     zero_copy = 0;
+    hidden = 8;
     return 0;
+}
+
+static int failing_sync(void *user, bp_sync_point point, char *err, size_t cap)
+{
+    (void)user, (void)point;
+    snprintf(err, cap, "rank 1 is gone");
+    return 1;
+}
+
+/* The parameters and optimizer state shared (bp_trainer_share_state): the
+ * same bits as one process, with a net wide enough (63003 parameters, four
+ * update slices) that 2 and 4 ranks each update parts of their own; which
+ * runs can share; what is refused. */
+static void test_shared_state(void **state)
+{
+    (void)state;
+    if (getenv("BACKPROP_DEVICE")) {
+        /* A backend whose memory is not the host's (tests/cli_checked_backend.sh)
+         * cannot share its state: the other processes could not read it. */
+        bp_net *net = make_net();
+        bp_train_options o = base_options(BP_OPT_ADAM);
+        bp_trainer *tr;
+        float *mem = aligned_alloc(64, 64 * 1024), *shards[1] = {mem};
+        assert_ok(bp_trainer_create(&tr, net, &o));
+        assert_int_equal(bp_trainer_shared_state_len(tr), 0);
+        assert_int_equal(bp_trainer_share_state(tr, mem, shards, barrier_sync, NULL),
+                         BP_ERR_UNSUPPORTED);
+        bp_trainer_free(tr);
+        bp_net_free(net);
+        free(mem);
+        return;
+    }
+    zero_copy = 3; /* back to 0 (and hidden to 8) in zero_copy_off, after a failure too */
+    hidden = 7000;
+    bp_train_options o = base_options(BP_OPT_ADAM);
+    o.dropout = 0.3f;
+    check_ranks_match_one_process(&o);
+    static const bp_optimizer others[] = {BP_OPT_SGD, BP_OPT_MOMENTUM, BP_OPT_NESTEROV,
+                                          BP_OPT_ADAMW, BP_OPT_RMSPROP};
+    for (size_t k = 0; k < sizeof others / sizeof others[0]; k++) {
+        o = base_options(others[k]);
+        o.weight_decay = others[k] == BP_OPT_ADAMW ? 0.01f : 0.0f;
+        o.epochs = 2;
+        check_ranks_match_one_process(&o);
+    }
+    /* A stop asked on one rank still stops all after the same step. */
+    bp_dataset *ds = make_data();
+    bp_net *net0 = make_net();
+    o = base_options(BP_OPT_ADAM);
+    o.epochs = 2;
+    bp_status st;
+    bp_net *stopped_net = train_on_ranks(net0, ds, &o, 2, 1, &st);
+    assert_int_equal(st, BP_ERR_INTERRUPTED);
+    bp_net_free(stopped_net);
+    zero_copy = 0;
+    hidden = 8;
+    /* Runs that change the combined gradient cannot share it. */
+    bp_net *net = make_net();
+    bp_trainer *tr;
+    float *mem = aligned_alloc(64, 64 * 1024);
+    float *shards[1] = {mem};
+    o = base_options(BP_OPT_ADAM);
+    o.clip_norm = 0.5f;
+    assert_ok(bp_trainer_create(&tr, net, &o));
+    assert_int_equal(bp_trainer_shared_state_len(tr), 0);
+    assert_int_equal(bp_trainer_share_state(tr, mem, shards, barrier_sync, NULL),
+                     BP_ERR_UNSUPPORTED);
+    assert_errmsg_contains("clipping");
+    bp_trainer_free(tr);
+    /* Adam: parameters, m and v, each padded to 16 floats. */
+    o.clip_norm = 0;
+    assert_ok(bp_trainer_create(&tr, net, &o));
+    assert_int_equal(bp_trainer_shared_state_len(tr), 3 * ((bp_net_param_count(net) + 15) / 16 * 16));
+    assert_int_equal(bp_trainer_share_state(tr, mem + 1, shards, barrier_sync, NULL), BP_ERR_ARG);
+    assert_int_equal(bp_trainer_share_state(tr, mem, shards, NULL, NULL), BP_ERR_ARG);
+    /* A sync that fails ends the run with its message. */
+    assert_ok(bp_trainer_share_state(tr, mem, shards, failing_sync, NULL));
+    assert_int_equal(bp_trainer_run(tr, ds, NULL), BP_ERR_IO);
+    assert_errmsg_contains("rank 1 is gone");
+    assert_ok(bp_trainer_share_state(tr, NULL, NULL, NULL, NULL)); /* alone again: it trains */
+    assert_ok(bp_trainer_run(tr, ds, NULL));
+    bp_trainer_free(tr);
+    o = base_options(BP_OPT_RPROP);
+    assert_ok(bp_trainer_create(&tr, net, &o));
+    assert_int_equal(bp_trainer_shared_state_len(tr), 0);
+    bp_trainer_free(tr);
+    assert_int_equal(bp_trainer_shared_state_len(NULL), 0);
+    free(mem);
+    bp_net_free(net);
+    bp_net_free(net0);
+    bp_dataset_free(ds);
 }
 
 static void test_rprop_full_batch(void **state)
@@ -461,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_adam_dropout_clip),
         cmocka_unit_test_teardown(test_zero_copy_buffers, zero_copy_off),
         cmocka_unit_test_teardown(test_shared_total, zero_copy_off),
+        cmocka_unit_test_teardown(test_shared_state, zero_copy_off),
         cmocka_unit_test(test_rprop_full_batch),
         cmocka_unit_test(test_batch_one_and_uneven_shards),
         cmocka_unit_test(test_dropout_masks_do_not_depend_on_shards),

@@ -821,10 +821,14 @@ static int train_mpi_share(train_run *r)
 {
     const bp_train_options *o = bp_trainer_options(r->tr);
     size_t len = bp_trainer_shard_len(r->tr), local = (size_t)(o->shards / cli_mpi_ranks());
-    float *mine, *total;
-    if (!cli_mpi_share_buffers(local * len, len, bp_trainer_total_read_only(r->tr), &mine, &total))
+    cli_mpi_shared sh;
+    if (!cli_mpi_share_buffers(local * len, len, bp_trainer_total_read_only(r->tr),
+                               bp_trainer_shared_state_len(r->tr), &sh))
         return 0;
-    if (bp_trainer_set_reduce_buffers(r->tr, mine, total) != BP_OK)
+    bp_status st = sh.state ? bp_trainer_share_state(r->tr, sh.state, sh.rank_shards,
+                                                     cli_mpi_sync, NULL)
+                            : bp_trainer_set_reduce_buffers(r->tr, sh.local, sh.total);
+    if (st != BP_OK)
         cli_mpi_fail_alone(bp_errmsg());
     return 0;
 }
@@ -879,16 +883,23 @@ static int train_mpi_leave(train_run *r, int rc)
     if (!cli_mpi_active())
         return rc;
     const char *timing = getenv("BACKPROP_MPI_TIMING");
-    double wait, secs, bytes;
-    long calls;
-    cli_mpi_reduce_stats(&wait, &secs, &calls, &bytes);
-    if (cli_mpi_rank() == 0 && timing && !strcmp(timing, "1") && calls > 0 && r->seconds > 0)
+    cli_mpi_stats m;
+    cli_mpi_reduce_stats(&m);
+    double steps = (double)m.steps;
+    if (cli_mpi_rank() == 0 && timing && !strcmp(timing, "1") && m.steps > 0 && r->seconds > 0) {
         fprintf(stderr, "mpi: %d processes, %ld steps, %.3f ms per step, all-reduce %.3f ms "
                         "per step (%.1f%%), waiting for the slowest rank %.3f ms per step "
-                        "(%.1f%%), %.0f bytes sent per step by each process, %s\n",
-                cli_mpi_ranks(), calls, 1e3 * r->seconds / (double)calls,
-                1e3 * secs / (double)calls, 100 * secs / r->seconds, 1e3 * wait / (double)calls,
-                100 * wait / r->seconds, bytes, cli_mpi_reduce_path());
+                        "(%.1f%%), %.0f bytes %s per step by each process, %s\n",
+                cli_mpi_ranks(), m.steps, 1e3 * r->seconds / steps, 1e3 * m.seconds / steps,
+                100 * m.seconds / r->seconds, 1e3 * m.wait / steps, 100 * m.wait / r->seconds,
+                m.bytes_per_step, m.update_seconds > 0 ? "read from the others" : "sent",
+                cli_mpi_reduce_path());
+        if (m.update_seconds > 0)
+            fprintf(stderr, "mpi: all-reduce here is the two barriers of a step; each "
+                            "process's part of the gradient sum and update took %.3f ms per "
+                            "step (%.1f%%)\n",
+                    1e3 * m.update_seconds / steps, 100 * m.update_seconds / r->seconds);
+    }
     rc = cli_mpi_agree_end(rc);
     cli_mpi_stop();
     return rc;

@@ -34,7 +34,7 @@ static struct {
     float *recv;          /* [shards][CHUNK]: every shard's chunk, in shard order */
     double bytes;         /* sent per call by this rank */
 } lay;
-static double reduce_wait, reduce_secs;
+static double reduce_wait, reduce_secs, update_secs;
 static long reduce_calls;
 static int timing; /* split waiting from the exchange (cli_mpi_set_timing) */
 
@@ -218,18 +218,26 @@ static int gather_sums(float *total, char *err, size_t cap)
  * its next shards).
  *
  * When the step only reads the total (bp_trainer_total_read_only: no
- * clipping, L2 weight decay or RPROP), all ranks share one total, in rank 0's
- * part of the window: each sums its slice straight into it and nobody
- * copies, so two barriers do: all shards written; all slices summed.  A rank
- * writes the total again only in its next reduce, after the next step's first
- * barrier, which every rank reaches only once its update (the total's only
- * reader) is done.  BACKPROP_MPI_SHM=0 keeps the message path. */
+ * clipping, L2 weight decay or RPROP), the ranks share more: the parameters
+ * and the optimizer state, one copy in rank 0's part of the window
+ * (bp_trainer_share_state).  Then there is no reduce at all: after a
+ * barrier (every shard written) each rank sums every shard over its own
+ * part of the parameters, straight into the update of that part, and a
+ * second barrier makes the updated whole every rank's (cli_mpi_sync).
+ * BACKPROP_MPI_SHM=total keeps the step before that for comparison: one
+ * total, in rank 0's part, which each rank sums its slice into; nobody
+ * copies, two barriers (all shards written; all slices summed); a rank
+ * writes the total again only after the next step's first barrier, which
+ * every rank reaches only once its update (the total's only reader) is
+ * done.  BACKPROP_MPI_SHM=0 keeps the message path. */
 static struct {
     int on;
-    int one_total; /* every rank's total is rank 0's */
+    int one_total;    /* every rank's total is rank 0's */
+    int share_state;  /* bp_trainer_share_state: no totals */
     MPI_Win win;
     float **shards; /* [P]: rank q's shard vectors, as mapped in this process */
     float **totals; /* [P]: rank q's total (all the same with one_total) */
+    double update_t0; /* cli_mpi_sync: when this rank's part of the update began */
 } shm;
 
 static void shm_free(void)
@@ -265,26 +273,21 @@ static int one_machine(void)
     return size == n_ranks;
 }
 
-int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, int read_only_total,
-                          float **local, float **total)
+/* Floats of rank q's part of the window: its shard vectors (padded to a
+ * cache line), then rank 0's shared state or total, or each rank's total;
+ * 16 more for the alignment below. */
+static size_t window_part(int q, size_t local_padded, size_t total_floats, size_t state_floats)
 {
-    *local = *total = NULL;
-    if (!started || n_ranks < 2)
-        return 0;
-    const char *env = getenv("BACKPROP_MPI_SHM");
-    int want = one_machine() && !(env && !strcmp(env, "0"));
-    if (!all_agree(want))
-        return 0;
-    shm.one_total = all_agree(read_only_total);
-    /* Open MPI's segments start 8 bytes into a cache line: each vector is
-     * moved to the next 64-byte boundary (the kernels' loads and stores
-     * straddled lines otherwise, and a step took 1 ms longer).  A byte's
-     * place within its page is the same in every process's mapping, so
-     * every rank finds the same boundaries. */
-    size_t local_padded = (local_floats + 15) / 16 * 16;
-    /* With one total, only rank 0's part holds it. */
-    size_t total_here = shm.one_total && my_rank != 0 ? 0 : total_floats;
-    size_t floats = local_padded + total_here + 16;
+    size_t extra = shm.share_state ? (q == 0 ? state_floats : 0)
+                   : shm.one_total ? (q == 0 ? total_floats : 0)
+                                   : total_floats;
+    return local_padded + extra + 16;
+}
+
+/* Maps every rank's part of a new window (collective); 0 when any failed. */
+static int map_window(size_t local_padded, size_t total_floats, size_t state_floats)
+{
+    size_t floats = window_part(my_rank, local_padded, total_floats, state_floats);
     float *base = NULL;
     int ok = floats <= (size_t)PTRDIFF_MAX / sizeof(float) &&
              MPI_Win_allocate_shared((MPI_Aint)(floats * sizeof(float)), (int)sizeof(float),
@@ -297,15 +300,20 @@ int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, int read_onl
         MPI_Aint size;
         int unit;
         float *at = NULL;
-        size_t want_q = local_padded + (shm.one_total && q != 0 ? 0 : total_floats) + 16;
+        size_t want_q = window_part(q, local_padded, total_floats, state_floats);
         ok = MPI_Win_shared_query(shm.win, q, &size, &unit, &at) == MPI_SUCCESS && at &&
              (size_t)size >= want_q * sizeof(float);
+        /* Open MPI's segments start 8 bytes into a cache line: each vector
+         * is moved to the next 64-byte boundary (the kernels' loads and
+         * stores straddled lines otherwise, and a step took 1 ms longer).  A
+         * byte's place within its page is the same in every process's
+         * mapping, so every rank finds the same boundaries. */
         if (at)
             at = (float *)(((uintptr_t)at + 63) & ~(uintptr_t)63);
         shm.shards[q] = at;
         shm.totals[q] = at ? at + local_padded : NULL;
     }
-    for (int q = 1; ok && shm.one_total && q < n_ranks; q++)
+    for (int q = 1; ok && (shm.one_total || shm.share_state) && q < n_ranks; q++)
         shm.totals[q] = shm.totals[0];
     ok = all_agree(ok);
     if (ok)
@@ -317,10 +325,36 @@ int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, int read_onl
         if (made)
             MPI_Win_free(&shm.win);
         shm_free();
-        return 0;
     }
-    *local = shm.shards[my_rank];
-    *total = shm.totals[my_rank];
+    return shm.on;
+}
+
+int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, int read_only_total,
+                          size_t state_floats, cli_mpi_shared *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!started || n_ranks < 2)
+        return 0;
+    const char *env = getenv("BACKPROP_MPI_SHM");
+    int want = one_machine() && !(env && !strcmp(env, "0"));
+    if (!all_agree(want))
+        return 0;
+    shm.share_state = all_agree(state_floats > 0 && !(env && !strcmp(env, "total")));
+    shm.one_total = !shm.share_state && all_agree(read_only_total);
+    size_t local_padded = (local_floats + 15) / 16 * 16;
+    if (!map_window(local_padded, total_floats, state_floats))
+        return 0;
+    if (shm.share_state) {
+        out->state = shm.totals[0];
+        out->rank_shards = shm.shards;
+        /* What a rank reads of the others' shards a step: its part (about
+         * 1/P of each vector) of the other ranks' vectors. */
+        lay.bytes = (double)local_floats * (double)(n_ranks - 1) / (double)n_ranks *
+                    (double)sizeof(float);
+    } else {
+        out->local = shm.shards[my_rank];
+        out->total = shm.totals[my_rank];
+    }
     return 1;
 }
 
@@ -403,20 +437,53 @@ int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len,
     reduce_calls++;
     return 0;
 }
+/* Shared state's barrier.  Timed like the reduce: the barrier once every
+ * shard is written, and the one once every part is updated, are the
+ * exchange (with timing on, a barrier before each takes the waiting for the
+ * slowest rank apart); between them lies this rank's part of the sum and
+ * update, timed on its own. */
+int cli_mpi_sync(void *user, bp_sync_point point, char *err, size_t cap)
+{
+    (void)user;
+    int step = point == BP_SYNC_SHARDS || point == BP_SYNC_UPDATED;
+    double t0 = now();
+    if (point == BP_SYNC_UPDATED)
+        update_secs += t0 - shm.update_t0;
+    if (timing && step) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t1 = now();
+        reduce_wait += t1 - t0;
+        t0 = t1;
+    }
+    if (shm_sync("the barrier of a training step", err, cap) != 0)
+        return -1;
+    double t1 = now();
+    if (step)
+        reduce_secs += t1 - t0;
+    if (point == BP_SYNC_SHARDS)
+        shm.update_t0 = t1;
+    if (point == BP_SYNC_UPDATED)
+        reduce_calls++;
+    return 0;
+}
+
 void cli_mpi_set_timing(int on) { timing = on; }
 const char *cli_mpi_reduce_path(void)
 {
-    return !shm.on         ? "by messages"
-           : shm.one_total ? "through a shared-memory window, into one shared total"
-                           : "through a shared-memory window";
+    return !shm.on           ? "by messages"
+           : shm.share_state ? "no reduce: the parameters and optimizer state shared in a "
+                               "shared-memory window, each process summing and updating its part"
+           : shm.one_total   ? "through a shared-memory window, into one shared total"
+                             : "through a shared-memory window";
 }
 
-void cli_mpi_reduce_stats(double *wait, double *seconds, long *calls, double *bytes_per_call)
+void cli_mpi_reduce_stats(cli_mpi_stats *st)
 {
-    *wait = reduce_wait;
-    *seconds = reduce_secs;
-    *calls = reduce_calls;
-    *bytes_per_call = lay.bytes;
+    st->wait = reduce_wait;
+    st->seconds = reduce_secs;
+    st->update_seconds = update_secs;
+    st->steps = reduce_calls;
+    st->bytes_per_step = lay.bytes;
 }
 
 void cli_mpi_abort(int code)
@@ -473,25 +540,28 @@ int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len,
     return 0;
 }
 
-void cli_mpi_reduce_stats(double *wait, double *seconds, long *calls, double *bytes_per_call)
-{
-    *wait = 0;
-    *seconds = 0;
-    *calls = 0;
-    *bytes_per_call = 0;
-}
+void cli_mpi_reduce_stats(cli_mpi_stats *st) { memset(st, 0, sizeof *st); }
 
 void cli_mpi_set_timing(int on) { (void)on; }
 const char *cli_mpi_reduce_path(void) { return "by messages"; }
 
 int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, int read_only_total,
-                          float **local, float **total)
+                          size_t state_floats, cli_mpi_shared *out)
 {
     (void)local_floats;
     (void)read_only_total;
     (void)total_floats;
-    *local = *total = NULL;
+    (void)state_floats;
+    memset(out, 0, sizeof *out);
     return 0;
+}
+int cli_mpi_sync(void *user, bp_sync_point point, char *err, size_t cap)
+{
+    (void)user;
+    (void)point;
+    (void)err;
+    (void)cap;
+    return 0; /* one process: nobody to wait for */
 }
 void cli_mpi_abort(int code) { exit(code); }
 void cli_mpi_stop(void) {}

@@ -45,24 +45,45 @@ int cli_mpi_allgather(const void *mine, size_t bytes, void *all, char *err, size
  * the job). */
 int cli_mpi_reduce(void *user, const float *local, int local_shards, size_t len, float *total,
                    char *err, size_t cap);
-/* When every rank runs on this machine (and BACKPROP_MPI_SHM is not 0):
- * places in an MPI-3 shared-memory window for this rank's shard vectors
- * (local_floats) and total (total_floats), for bp_trainer_set_reduce_buffers;
- * cli_mpi_reduce then reads the other ranks' vectors in place.  Returns 1
- * with both set, or 0 with both NULL (ranks on several machines, or no
- * window: the message path).  read_only_total (bp_trainer_total_read_only,
- * the same on every rank): all ranks get the same total, which each reduce
- * sums into in place.  Collective: every rank calls it, after the start-up
- * agreement; all get the same answer. */
+/* What cli_mpi_share_buffers made: places in an MPI-3 shared-memory window.
+ * Either local and total, for bp_trainer_set_reduce_buffers (cli_mpi_reduce
+ * then reads the other ranks' vectors in place), or state and rank_shards,
+ * for bp_trainer_share_state with cli_mpi_sync (no reduce at all). */
+typedef struct cli_mpi_shared {
+    float *local, *total;
+    float *state;
+    float *const *rank_shards; /* [ranks], owned by mpi.c */
+} cli_mpi_shared;
+/* When every rank runs on this machine (and BACKPROP_MPI_SHM is not 0): a
+ * window for this rank's shard vectors (local_floats) and, by what the run
+ * allows and BACKPROP_MPI_SHM asks (both the same on every rank):
+ *   state_floats > 0 (bp_trainer_shared_state_len) and BACKPROP_MPI_SHM
+ *     not "total": the parameters and optimizer state, one copy for all;
+ *   else read_only_total (bp_trainer_total_read_only): one total for all,
+ *     which each reduce sums into in place;
+ *   else a total per rank (total_floats).
+ * Returns 1 with *out set, or 0 with it zeroed (ranks on several machines,
+ * or no window: the message path).  Collective: every rank calls it, after
+ * the start-up agreement; all get the same answer. */
 int cli_mpi_share_buffers(size_t local_floats, size_t total_floats, int read_only_total,
-                          float **local, float **total);
+                          size_t state_floats, cli_mpi_shared *out);
+/* The bp_sync_fn of shared state: a barrier through the window (timed like
+ * the reduce: BACKPROP_MPI_TIMING). */
+int cli_mpi_sync(void *user, bp_sync_point point, char *err, size_t cap);
 /* How the reduce moves the vectors, for the timing line: "through a
  * shared-memory window" or "by messages". */
 const char *cli_mpi_reduce_path(void);
-/* Seconds cli_mpi_reduce spent so far exchanging, and (BACKPROP_MPI_TIMING=1
- * only) waiting for the slowest rank before it; its calls; the bytes this
- * rank sent per call.  For the timing report and the bench. */
-void cli_mpi_reduce_stats(double *wait, double *seconds, long *calls, double *bytes_per_call);
+/* What combining the gradients cost so far, for the timing report and the
+ * bench: seconds exchanging (the reduce, or shared state's syncs), and
+ * (BACKPROP_MPI_TIMING=1 only) waiting for the slowest rank apart from it;
+ * steps; the bytes this rank sent (or read from the others' memory) per
+ * step; with shared state, the seconds of this rank's part of the sum and
+ * update (else 0). */
+typedef struct cli_mpi_stats {
+    double wait, seconds, update_seconds, bytes_per_step;
+    long steps;
+} cli_mpi_stats;
+void cli_mpi_reduce_stats(cli_mpi_stats *st);
 /* Barrier-split timing in every reduce: all ranks must agree (a barrier on
  * one rank only would pair with another rank's exchange), so the start-up
  * agreement sets it from rank 0's BACKPROP_MPI_TIMING. */

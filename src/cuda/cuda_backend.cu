@@ -390,6 +390,8 @@ static const bpk_ops cuda_ops = {
     .sumsq = cuda_sumsq,
     .find_nonfinite = cuda_find_nonfinite,
     .update = cuda_update,
+    /* Host vectors only: ranks sharing a machine's memory (bp_trainer_share_state). */
+    .update_summed = nullptr,
     .gather_rows = cuda_gather_rows,
     /* bf16 is not implemented on the GPU yet: the trainer refuses it there. */
     .sgemm_bf16 = nullptr,

@@ -61,6 +61,12 @@ static inline void bpk_dropout_masks(const bpk_mask_source *src, float *mask, in
     }
 }
 
+/* The updates run in fixed slices of this many parameters: a slice, not a
+ * thread, decides where an element falls in a vector body or a tail, so
+ * the bits of a step do not depend on the thread count, and a part of the
+ * parameters that starts on a slice boundary updates as in the whole. */
+#define BPK_UPDATE_CHUNK ((size_t)1 << 14)
+
 /* One optimizer step's settings (bp_train_options' names). */
 typedef struct bpk_update {
     bp_optimizer optimizer;
@@ -143,6 +149,15 @@ typedef struct bpk_ops {
      * m and the previous gradient in v, and may zero g) */
     void (*update)(bpk_backend *be, const bpk_update *u, float *w, float *g, float *m, float *v,
                    size_t n);
+    /* update() from a gradient not yet summed (optional: NULL where absent;
+     * not for iRPROP−): g = ((vec[0] + vec[1]) + vec[2]) + … over `count`
+     * host vectors (g: n floats of scratch), then the step, a slice at a
+     * time, so each slice's sum is still in cache when the step reads it.
+     * The same bits as sum_vectors into g and update(), when w starts a
+     * whole number of BPK_UPDATE_CHUNKs into the vector a full update
+     * would cover (the slices decide where vector bodies and tails fall). */
+    void (*update_summed)(bpk_backend *be, const bpk_update *u, float *w, float *g, float *m,
+                          float *v, const float *const *vec, int count, size_t n);
 
     /* ---- data: dst[r] = src[idx[r]] (idx NULL: src[r]) for rows of `width`
      * floats (src and idx are host memory: the data set), then
@@ -327,6 +342,16 @@ static inline void bpk_update_params(bpk_backend *be, const bpk_update *u, float
                                      float *m, float *v, size_t n)
 {
     be->ops->update(be, u, w, g, m, v, n);
+}
+/* 0 when the backend has no update_summed. */
+static inline int bpk_update_summed(bpk_backend *be, const bpk_update *u, float *w, float *g,
+                                    float *m, float *v, const float *const *vec, int count,
+                                    size_t n)
+{
+    if (!be->ops->update_summed)
+        return 0;
+    be->ops->update_summed(be, u, w, g, m, v, vec, count, n);
+    return 1;
 }
 static inline void bpk_gather_rows(bpk_backend *be, float *dst, const float *src,
                                    const size_t *idx, int rows, int width, const float *shift,

@@ -290,23 +290,20 @@ static void rprop_update(const bpk_update *u, float *w, float *g, float *step_si
     }
 }
 
-/* The element-wise updates run in fixed slices spread over the pool: every
- * element's arithmetic is the same whatever the thread count, because the
- * slices (not the threads) decide where vector bodies and tails fall. */
-#define UPDATE_CHUNK ((size_t)1 << 14)
-
+/* The element-wise updates run in fixed slices of BPK_UPDATE_CHUNK spread
+ * over the pool (backend.h says why). */
 typedef struct update_job {
     const bpk_update *u;
     float *w, *g, *m, *v;
     size_t n;
+    const float *const *vec; /* update_summed: g is their sum, slice by slice */
+    int count;
 } update_job;
 
-static void update_slice(void *ctx, int task)
+/* One optimizer's step over w[first, first + len). */
+static void update_range(const update_job *j, size_t first, size_t len)
 {
-    const update_job *j = ctx;
     const bpk_update *u = j->u;
-    size_t first = (size_t)task * UPDATE_CHUNK;
-    size_t len = j->n - first < UPDATE_CHUNK ? j->n - first : UPDATE_CHUNK;
     float *w = j->w + first;
     const float *g = j->g + first;
     switch (u->optimizer) {
@@ -331,6 +328,24 @@ static void update_slice(void *ctx, int task)
     }
 }
 
+static void update_slice(void *ctx, int task)
+{
+    const update_job *j = ctx;
+    size_t first = (size_t)task * BPK_UPDATE_CHUNK;
+    size_t len = j->n - first < BPK_UPDATE_CHUNK ? j->n - first : BPK_UPDATE_CHUNK;
+    if (j->vec) {
+        /* The slice's sum in the order sum_vectors keeps, ((v0 + v1) + v2) + … */
+        float *restrict g = j->g + first;
+        memcpy(g, j->vec[0] + first, len * sizeof *g);
+        for (int k = 1; k < j->count; k++) {
+            const float *restrict x = j->vec[k] + first;
+            for (size_t i = 0; i < len; i++)
+                g[i] += x[i];
+        }
+    }
+    update_range(j, first, len);
+}
+
 static void cpu_update(bpk_backend *be, const bpk_update *u, float *w, float *g, float *m,
                        float *v, size_t n)
 {
@@ -338,8 +353,18 @@ static void cpu_update(bpk_backend *be, const bpk_update *u, float *w, float *g,
         rprop_update(u, w, g, m, v, n);
         return;
     }
-    update_job job = {u, w, g, m, v, n};
-    int tasks = (int)((n + UPDATE_CHUNK - 1) / UPDATE_CHUNK);
+    update_job job = {u, w, g, m, v, n, NULL, 0};
+    int tasks = (int)((n + BPK_UPDATE_CHUNK - 1) / BPK_UPDATE_CHUNK);
+    bpk_pool_run(pool_of(be), tasks, update_slice, &job);
+}
+
+static void cpu_update_summed(bpk_backend *be, const bpk_update *u, float *w, float *g, float *m,
+                              float *v, const float *const *vec, int count, size_t n)
+{
+    if (count < 1 || u->optimizer == BP_OPT_RPROP)
+        return; /* not part of the contract (backend.h) */
+    update_job job = {u, w, g, m, v, n, vec, count};
+    int tasks = (int)((n + BPK_UPDATE_CHUNK - 1) / BPK_UPDATE_CHUNK);
     bpk_pool_run(pool_of(be), tasks, update_slice, &job);
 }
 
@@ -398,6 +423,7 @@ static const bpk_ops cpu_ops = {
     .sumsq = cpu_sumsq,
     .find_nonfinite = cpu_find_nonfinite,
     .update = cpu_update,
+    .update_summed = cpu_update_summed,
     .gather_rows = cpu_gather_rows,
 };
 

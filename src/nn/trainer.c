@@ -47,6 +47,18 @@ struct bp_trainer {
                                         device backend (malloc'd; NULL otherwise) */
     float *user_shards, *user_total; /* bp_trainer_set_reduce_buffers: the caller's
                                         host memory for the two above (never freed) */
+    /* Ranks of one machine sharing the parameters and optimizer state
+     * (bp_trainer_share_state; see "one machine's shared state" below). */
+    struct {
+        float *params, *m, *v;    /* in the caller's memory (m, v NULL when unused) */
+        const float **vectors;    /* [shards]: every rank's shard vectors, shard order */
+        const float **part;       /* [shards]: the same from this rank's part on */
+        size_t first, count;      /* this rank's part of the parameters */
+        bp_sync_fn sync;
+        void *user;
+        int active;               /* in a run: ws->params, m and v are the shared ones */
+        float *own_m, *own_v;     /* the trainer's own m and v while they are */
+    } share;
 };
 
 /* Statistics appended to each shard's gradient vector (backprop.h). */
@@ -270,6 +282,8 @@ void bp_trainer_free(bp_trainer *tr)
 {
     if (!tr)
         return;
+    free(tr->share.vectors); /* never active here: bp_trainer_run ends sharing */
+    free(tr->share.part);
     release_shard_buffers(tr);
     if (tr->ws) {
         float *bufs[] = {tr->m,         tr->v,        tr->rprop_step, tr->rprop_prev,
@@ -420,6 +434,168 @@ bp_status bp_trainer_set_reduce_buffers(bp_trainer *tr, float *local, float *tot
     return BP_OK;
 }
 
+/* ---- one machine's shared state (bp_trainer_share_state) ---------------
+ *
+ * The shared memory holds the parameters, then the optimizer's m and v when
+ * it has them, each padded to 16 floats.  A rank's part of the parameters is
+ * a run of whole BPK_UPDATE_CHUNKs (so its update has the bits of the whole
+ * one, and no two ranks write one cache line); the parts of P ranks split
+ * the chunks as evenly as they can.  In a run, ws->params, m and v point
+ * into the shared memory (the passes read the parameters there); outside a
+ * run the trainer's own hold a copy, which is what the net, callers and
+ * checkpoints see. */
+
+static int step_changes_gradient(const bp_train_options *o);
+
+static size_t padded16(size_t n) { return (n + 15) / 16 * 16; }
+
+/* The optimizer state vectors a read-only-total step keeps: m and v, v, or none. */
+static int state_vectors(const bp_train_options *o)
+{
+    switch (o->optimizer) {
+    case BP_OPT_ADAM:
+    case BP_OPT_ADAMW:
+        return 2;
+    case BP_OPT_MOMENTUM:
+    case BP_OPT_NESTEROV:
+    case BP_OPT_RMSPROP:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+size_t bp_trainer_shared_state_len(const bp_trainer *tr)
+{
+    if (!tr || !tr->ws->be->host_memory || !tr->ws->be->ops->update_summed ||
+        step_changes_gradient(&tr->opts))
+        return 0;
+    return (size_t)(1 + state_vectors(&tr->opts)) * padded16(tr->net->n_params);
+}
+
+static void share_forget(bp_trainer *tr)
+{
+    free(tr->share.vectors);
+    free(tr->share.part);
+    memset(&tr->share, 0, sizeof tr->share);
+}
+
+bp_status bp_trainer_share_state(bp_trainer *tr, float *state, float *const *rank_shards,
+                                 bp_sync_fn sync, void *user)
+{
+    if (!tr)
+        return bp_error(BP_ERR_ARG, "bp_trainer_share_state: NULL trainer");
+    if (tr->share.active)
+        return bp_error(BP_ERR_ARG, "bp_trainer_share_state: a run is using the shared state");
+    share_forget(tr);
+    release_shard_buffers(tr); /* the next run sets up with these */
+    tr->user_shards = tr->user_total = NULL;
+    if (!state)
+        return BP_OK;
+    size_t np = tr->net->n_params, len = bp_trainer_shard_len(tr), chunk = BPK_UPDATE_CHUNK;
+    int S = tr->opts.shards, local = tr->ranks > 0 ? S / tr->ranks : 0;
+    if (!bp_trainer_shared_state_len(tr))
+        return bp_error(BP_ERR_UNSUPPORTED, "this run cannot share its state between processes "
+                                            "(a device backend, clipping, L2 weight decay or "
+                                            "RPROP)");
+    if (!rank_shards || !sync || S < 1 || local < 1 || ((uintptr_t)state & 63) != 0)
+        return bp_error(BP_ERR_ARG, "bp_trainer_share_state: needs 64-byte aligned state, the "
+                                    "ranks' shard vectors, a sync and a sharded run");
+    tr->share.vectors = malloc((size_t)S * sizeof *tr->share.vectors);
+    tr->share.part = malloc((size_t)S * sizeof *tr->share.part);
+    if (!tr->share.vectors || !tr->share.part) {
+        share_forget(tr);
+        return bp_error(BP_ERR_NOMEM, "out of memory for %d shard pointers", S);
+    }
+    size_t chunks = (np + chunk - 1) / chunk, R = (size_t)tr->ranks, r = (size_t)tr->rank;
+    size_t lo = chunks * r / R * chunk, hi = chunks * (r + 1) / R * chunk;
+    tr->share.first = lo < np ? lo : np;
+    tr->share.count = (hi < np ? hi : np) - tr->share.first;
+    for (int k = 0; k < S; k++) {
+        tr->share.vectors[k] = rank_shards[k / local] + (size_t)(k % local) * len;
+        tr->share.part[k] = tr->share.vectors[k] + tr->share.first;
+    }
+    int vecs = state_vectors(&tr->opts);
+    tr->share.params = state;
+    tr->share.m = vecs == 2 ? state + padded16(np) : NULL;
+    tr->share.v = vecs ? state + (size_t)vecs * padded16(np) : NULL;
+    tr->share.sync = sync;
+    tr->share.user = user;
+    tr->user_shards = rank_shards[tr->rank];
+    return BP_OK;
+}
+
+/* Every rank at this point (the sync hook), or BP_ERR_IO naming `when`. */
+static bp_status share_sync(bp_trainer *tr, bp_sync_point point, const char *when)
+{
+    char err[256] = "";
+    if (tr->share.sync(tr->share.user, point, err, sizeof err) == 0)
+        return BP_OK;
+    return bp_error(BP_ERR_IO, "waiting for the other processes (%s) failed: %s", when,
+                    err[0] ? err : "the sync gave no reason");
+}
+
+/* n floats of src[first..] into dst[first..] (either may be NULL: nothing). */
+static void copy_part(float *dst, const float *src, size_t first, size_t n)
+{
+    if (dst && src && n)
+        memcpy(dst + first, src + first, n * sizeof *dst);
+}
+
+/* The start of a run: every rank writes its part of the net's parameters
+ * and of its optimizer state (the same on every rank: the same checkpoint
+ * or none) into the shared memory, after every rank has left its last run
+ * and before any rank reads.  From here on the run uses the shared copy. */
+static bp_status share_in(bp_trainer *tr)
+{
+    bp_status st = share_sync(tr, BP_SYNC_RUN_START, "the start of the run");
+    if (st != BP_OK)
+        return st;
+    size_t first = tr->share.first, n = tr->share.count;
+    copy_part(tr->share.params, tr->net->params, first, n);
+    copy_part(tr->share.m, tr->m, first, n);
+    copy_part(tr->share.v, tr->v, first, n);
+    if ((st = share_sync(tr, BP_SYNC_RUN_START, "the start of the run")) != BP_OK)
+        return st;
+    tr->share.own_m = tr->m;
+    tr->share.own_v = tr->v;
+    tr->m = tr->share.m;
+    tr->v = tr->share.v;
+    tr->ws->params = tr->share.params;
+    tr->share.active = 1;
+    return BP_OK;
+}
+
+/* The end of a run, whatever its outcome: the net and the optimizer state
+ * are the trainer's own again, copied whole from the shared memory (every
+ * write to it happened before the last sync every rank passed). */
+static void share_out(bp_trainer *tr)
+{
+    if (!tr->share.active)
+        return;
+    size_t np = tr->net->n_params;
+    copy_part(tr->net->params, tr->share.params, 0, np);
+    copy_part(tr->share.own_m, tr->share.m, 0, np);
+    copy_part(tr->share.own_v, tr->share.v, 0, np);
+    tr->m = tr->share.own_m;
+    tr->v = tr->share.own_v;
+    tr->ws->params = NULL;
+    tr->share.active = 0;
+}
+
+/* Weights put back from `from` (the last good epoch's, or the best): each
+ * rank its part of the shared copy, then a sync so all see the whole. */
+static bp_status restore_params(bp_trainer *tr, const float *from)
+{
+    bp_net *net = tr->net;
+    if (!tr->share.active) {
+        bpk_copy(tr->ws->be, bp_ws_params(net, tr->ws), from, net->n_params);
+        return BP_OK;
+    }
+    copy_part(tr->share.params, from, tr->share.first, tr->share.count);
+    return share_sync(tr, BP_SYNC_RESTORED, "restoring the weights");
+}
+
 /* NULL trainer: 0 / NULL / nothing (the getters' rule in backprop.h). */
 int bp_trainer_epoch(const bp_trainer *tr) { return tr ? tr->epochs_done : 0; }
 bp_net *bp_trainer_net(const bp_trainer *tr) { return tr ? tr->net : NULL; }
@@ -525,7 +701,9 @@ static bp_status diverged(bp_trainer *tr, int epoch, size_t batch, const char *w
 {
     const bp_train_options *o = &tr->opts;
     /* Put back the weights of the last good epoch so the caller keeps a usable model. */
-    bpk_copy(tr->ws->be, bp_ws_params(tr->net, tr->ws), tr->last_good, tr->net->n_params);
+    bp_status st = restore_params(tr, tr->last_good);
+    if (st != BP_OK)
+        return st;
     params_to_host(tr);
     const char *hint =
         o->optimizer == BP_OPT_RPROP
@@ -556,6 +734,30 @@ int bp_trainer_total_read_only(const bp_trainer *tr)
     return tr && !step_changes_gradient(&tr->opts);
 }
 
+/* The settings of the optimizer's next step (counts it: Adam's t). */
+static bpk_update next_update(bp_trainer *tr, float lr)
+{
+    const bp_train_options *o = &tr->opts;
+    tr->steps++;
+    int adam = o->optimizer == BP_OPT_ADAM || o->optimizer == BP_OPT_ADAMW;
+    return (bpk_update){
+        .optimizer = o->optimizer,
+        .lr = lr,
+        .momentum = o->momentum,
+        .beta1 = o->beta1,
+        .beta2 = o->beta2,
+        .eps = o->eps,
+        .rho = o->rho,
+        .c1 = adam ? (float)(1 - pow(o->beta1, (double)tr->steps)) : 0,
+        .c2 = adam ? (float)(1 - pow(o->beta2, (double)tr->steps)) : 0,
+        .decoupled_wd = o->optimizer == BP_OPT_ADAMW ? o->weight_decay : 0.0f,
+        .rprop_increase = o->rprop_increase,
+        .rprop_decrease = o->rprop_decrease,
+        .rprop_delta_min = o->rprop_delta_min,
+        .rprop_delta_max = o->rprop_delta_max,
+    };
+}
+
 /* Stage 3: weight decay (L2 form), gradient clipping, then the optimizer's
  * update of the weights from the gradient g (which it may change:
  * step_changes_gradient). */
@@ -572,24 +774,7 @@ static void optimizer_step(bp_trainer *tr, float *g, float lr)
         if (norm > o->clip_norm)
             bpk_scale(be, g, n, (float)(o->clip_norm / norm));
     }
-    tr->steps++;
-    int adam = o->optimizer == BP_OPT_ADAM || o->optimizer == BP_OPT_ADAMW;
-    bpk_update u = {
-        .optimizer = o->optimizer,
-        .lr = lr,
-        .momentum = o->momentum,
-        .beta1 = o->beta1,
-        .beta2 = o->beta2,
-        .eps = o->eps,
-        .rho = o->rho,
-        .c1 = adam ? (float)(1 - pow(o->beta1, (double)tr->steps)) : 0,
-        .c2 = adam ? (float)(1 - pow(o->beta2, (double)tr->steps)) : 0,
-        .decoupled_wd = o->optimizer == BP_OPT_ADAMW ? o->weight_decay : 0.0f,
-        .rprop_increase = o->rprop_increase,
-        .rprop_decrease = o->rprop_decrease,
-        .rprop_delta_min = o->rprop_delta_min,
-        .rprop_delta_max = o->rprop_delta_max,
-    };
+    bpk_update u = next_update(tr, lr);
     int rprop = o->optimizer == BP_OPT_RPROP;
     bpk_update_params(be, &u, bp_ws_params(net, tr->ws), g, rprop ? tr->rprop_step : tr->m,
                       rprop ? tr->rprop_prev : tr->v, n);
@@ -844,6 +1029,50 @@ static bp_status reduce_shards(bp_trainer *tr)
     return BP_OK;
 }
 
+/* The statistics of every shard (host memory), summed in shard order as
+ * bp_sum_shards would: the same on every rank. */
+static void sum_shard_stats(const bp_trainer *tr, float stats[STAT_COUNT])
+{
+    size_t np = tr->net->n_params;
+    for (int s = 0; s < STAT_COUNT; s++) {
+        stats[s] = tr->share.vectors[0][np + (size_t)s];
+        for (int k = 1; k < tr->opts.shards; k++)
+            stats[s] += tr->share.vectors[k][np + (size_t)s];
+    }
+}
+
+/* Stages 2 and 3 with one machine's shared state: once every rank's shards
+ * are written, each rank sums the statistics (all ranks see the same, so all
+ * take the same decisions) and its part of the gradient, straight into the
+ * update of its part of the parameters; a second sync makes the whole
+ * updated copy every rank's.  ws->grads holds the part's sum. */
+static bp_status shared_update(bp_trainer *tr, epoch_run *er, size_t step)
+{
+    int S = tr->opts.shards;
+    size_t first = tr->share.first;
+    bp_status st = share_sync(tr, BP_SYNC_SHARDS, "every shard written");
+    if (st != BP_OK)
+        return st;
+    float stats[STAT_COUNT];
+    sum_shard_stats(tr, stats);
+    if (!isfinite(stats[STAT_LOSS])) {
+        char where[160];
+        locate_nonfinite(tr->net, tr->ws, where, sizeof where);
+        return diverged(tr, er->epoch, step, where, er->lr);
+    }
+    er->loss_sum += (double)stats[STAT_LOSS];
+    er->correct += (size_t)stats[STAT_CORRECT];
+    er->seen += (size_t)stats[STAT_ROWS];
+    er->stop_seen = stats[STAT_STOP] > 0;
+    bpk_update u = next_update(tr, er->lr);
+    if (tr->share.count)
+        bpk_update_summed(tr->ws->be, &u, tr->share.params + first, tr->ws->grads + first,
+                          tr->share.m ? tr->share.m + first : NULL,
+                          tr->share.v ? tr->share.v + first : NULL, tr->share.part, S,
+                          tr->share.count);
+    return share_sync(tr, BP_SYNC_UPDATED, "every part updated");
+}
+
 /* One sharded step over rows [first, first + n): this rank's shards, the
  * reduce, the update.  Every rank sees the same total, so all take the same
  * decisions (divergence, stop) at the same step. */
@@ -862,6 +1091,8 @@ static bp_status sharded_step(bp_trainer *tr, const bp_dataset *ds, epoch_run *e
         if (st != BP_OK)
             return st;
     }
+    if (tr->share.active)
+        return shared_update(tr, er, step);
     bp_status st = reduce_shards(tr);
     if (st != BP_OK)
         return st;
@@ -992,6 +1223,10 @@ static bp_status setup_shard_buffers(bp_trainer *tr)
 {
     size_t len = bp_trainer_shard_len(tr), local = (size_t)(tr->opts.shards / tr->ranks);
     int host = tr->ws->be->host_memory, user = tr->user_total != NULL;
+    if (tr->share.vectors) { /* one machine's shared state: no total (shared_update) */
+        tr->shard_grads = tr->user_shards;
+        return BP_OK;
+    }
     tr->shard_grads = host && user ? tr->user_shards : alloc_params(tr, local * len);
     tr->shard_total = host && user ? tr->user_total : alloc_params(tr, len);
     if (tr->shard_grads && tr->shard_total && !host) {
@@ -1037,7 +1272,7 @@ static bp_status prepare_run(bp_trainer *tr, const bp_dataset *train, const bp_d
     /* The net may have changed since the last run (a loaded checkpoint). */
     if (tr->ws->params)
         bpk_upload(tr->ws->be, tr->ws->params, net->params, net->n_params);
-    return o->shards > 0 && !tr->shard_total ? setup_shard_buffers(tr) : BP_OK;
+    return o->shards > 0 && !tr->shard_grads ? setup_shard_buffers(tr) : BP_OK;
 }
 
 /* The epoch's settings and its order of rows (shuffled from the seed). */
@@ -1068,15 +1303,12 @@ static epoch_run start_epoch(bp_trainer *tr, size_t rows)
     return er;
 }
 
-bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
+/* The epochs of a prepared run. */
+static bp_status run_epochs(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
 {
-    if (!tr || !train)
-        return bp_error(BP_ERR_ARG, "bp_trainer_run: NULL argument");
     bp_net *net = tr->net;
     const bp_train_options *o = &tr->opts;
-    bp_status st = prepare_run(tr, train, val);
-    if (st != BP_OK)
-        return st;
+    bp_status st;
     size_t rows = bp_dataset_rows(train);
     while (tr->epochs_done < o->epochs) {
         epoch_run er = start_epoch(tr, rows);
@@ -1107,13 +1339,27 @@ bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_datas
             break;
     }
     if (o->patience > 0 && val && isfinite(tr->best_val)) {
-        bpk_copy(tr->ws->be, bp_ws_params(net, tr->ws), tr->best, net->n_params);
+        if ((st = restore_params(tr, tr->best)) != BP_OK)
+            return st;
         params_to_host(tr);
         char v[64];
         snprintf(v, sizeof v, "%.9g", tr->best_val);
         bp_net_set_meta(net, "best_val_loss", v);
     }
     return BP_OK;
+}
+
+bp_status bp_trainer_run(bp_trainer *tr, const bp_dataset *train, const bp_dataset *val)
+{
+    if (!tr || !train)
+        return bp_error(BP_ERR_ARG, "bp_trainer_run: NULL argument");
+    bp_status st = prepare_run(tr, train, val);
+    if (st == BP_OK && tr->share.vectors)
+        st = share_in(tr);
+    if (st == BP_OK)
+        st = run_epochs(tr, train, val);
+    share_out(tr);
+    return st;
 }
 
 bp_status bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
