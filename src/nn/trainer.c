@@ -1029,6 +1029,23 @@ static bp_status reduce_shards(bp_trainer *tr)
     return BP_OK;
 }
 
+/* A step's combined statistics into the epoch's totals; a loss that is not
+ * finite ends the run (every rank sees the same, so all end together). */
+static bp_status take_stats(bp_trainer *tr, epoch_run *er, size_t step,
+                            const float stats[STAT_COUNT])
+{
+    if (!isfinite(stats[STAT_LOSS])) {
+        char where[160];
+        locate_nonfinite(tr->net, tr->ws, where, sizeof where);
+        return diverged(tr, er->epoch, step, where, er->lr);
+    }
+    er->loss_sum += (double)stats[STAT_LOSS];
+    er->correct += (size_t)stats[STAT_CORRECT];
+    er->seen += (size_t)stats[STAT_ROWS];
+    er->stop_seen = stats[STAT_STOP] > 0;
+    return BP_OK;
+}
+
 /* The statistics of every shard (host memory), summed in shard order as
  * bp_sum_shards would: the same on every rank. */
 static void sum_shard_stats(const bp_trainer *tr, float stats[STAT_COUNT])
@@ -1055,15 +1072,8 @@ static bp_status shared_update(bp_trainer *tr, epoch_run *er, size_t step)
         return st;
     float stats[STAT_COUNT];
     sum_shard_stats(tr, stats);
-    if (!isfinite(stats[STAT_LOSS])) {
-        char where[160];
-        locate_nonfinite(tr->net, tr->ws, where, sizeof where);
-        return diverged(tr, er->epoch, step, where, er->lr);
-    }
-    er->loss_sum += (double)stats[STAT_LOSS];
-    er->correct += (size_t)stats[STAT_CORRECT];
-    er->seen += (size_t)stats[STAT_ROWS];
-    er->stop_seen = stats[STAT_STOP] > 0;
+    if ((st = take_stats(tr, er, step, stats)) != BP_OK)
+        return st;
     bpk_update u = next_update(tr, er->lr);
     if (tr->share.count)
         bpk_update_summed(tr->ws->be, &u, tr->share.params + first, tr->ws->grads + first,
@@ -1098,15 +1108,8 @@ static bp_status sharded_step(bp_trainer *tr, const bp_dataset *ds, epoch_run *e
         return st;
     float stats[STAT_COUNT];
     bpk_download(tr->ws->be, stats, tr->shard_total + np, STAT_COUNT);
-    if (!isfinite(stats[STAT_LOSS])) {
-        char where[160];
-        locate_nonfinite(tr->net, tr->ws, where, sizeof where);
-        return diverged(tr, er->epoch, step, where, er->lr);
-    }
-    er->loss_sum += (double)stats[STAT_LOSS];
-    er->correct += (size_t)stats[STAT_CORRECT];
-    er->seen += (size_t)stats[STAT_ROWS];
-    er->stop_seen = stats[STAT_STOP] > 0;
+    if ((st = take_stats(tr, er, step, stats)) != BP_OK)
+        return st;
     optimizer_step(tr, tr->shard_total, er->lr);
     return BP_OK;
 }
