@@ -11,7 +11,7 @@
 # bench/results.md) and keeps the logs in bench/out/mpi_*.  Goals (issue 8):
 # 2 processes ≥ 1.6× one process with one thread; all-reduce ≤ 10% of a step.
 #
-# Knobs: BENCH_MPI_EPOCHS=3, BENCH_MPI_BIND=none (mpirun --bind-to), BACKPROP_DATA (directory of the IDX files;
+# Knobs: BENCH_MPI_EPOCHS=2, BENCH_MPI_ROUNDS=3, BENCH_MPI_BIND=none (mpirun --bind-to), BACKPROP_DATA (directory of the IDX files;
 # default /usr/share/datasets/fashion-mnist, apt-get install
 # dataset-fashion-mnist).  Needs mpirun and a build made with mpicc.
 set -u
@@ -19,7 +19,7 @@ BUILD=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
 BP="$BUILD/backprop"
 OUT=bench/out
-EPOCHS=${BENCH_MPI_EPOCHS:-3}
+EPOCHS=${BENCH_MPI_EPOCHS:-2}
 mkdir -p "$OUT"
 say() { printf '%s\n' "$*" >&2; }
 
@@ -41,27 +41,37 @@ export OMPI_MCA_btl=self,vader
 TRAIN="train fashion-mnist --layers 784,512,256,10 --optimizer adam --batch 128 --val 0
        --epochs $EPOCHS --seed 1 -q"
 
-# run NAME "LAUNCHER" "OPTIONS": one configuration; its log in $OUT/mpi_NAME.csv.
+# run NAME "LAUNCHER" "OPTIONS": one configuration, round $round; its log in
+# $OUT/mpi_NAME.rROUND.csv, its standard error in $OUT/mpi_NAME.err (the last round's).
 run() {
-    say "bench/mpi.sh: $1"
+    say "bench/mpi.sh: $1, round $round"
     # shellcheck disable=SC2086 # lists
     BACKPROP_MPI_TIMING=1 $2 "$BP" $TRAIN $3 -o "$OUT/mpi_$1.bpm" --force \
-        --log "$OUT/mpi_$1.csv" >"$OUT/mpi_$1.out" 2>"$OUT/mpi_$1.err" ||
+        --log "$OUT/mpi_$1.r$round.csv" >"$OUT/mpi_$1.out" 2>"$OUT/mpi_$1.err" ||
         say "bench/mpi.sh: $1 failed (see $OUT/mpi_$1.err)"
 }
-run 1x1 "" "--threads 1"
-run 1x2 "" "--threads 2"
-# Unbound by default: mpirun pins 2 ranks to one core each, which on a shared
-# machine ties each to a core other work also wants (BENCH_MPI_BIND=core on
-# a quiet, dedicated one).
-run 2x1 "mpirun -np 2 --bind-to ${BENCH_MPI_BIND:-none}" "--threads 1 --shards 2"
-# The step before shared state, for comparison: one shared gradient total.
-BACKPROP_MPI_SHM=total run 2x1total "mpirun -x BACKPROP_MPI_SHM -np 2 --bind-to ${BENCH_MPI_BIND:-none}" \
-    "--threads 1 --shards 2"
+# The four runs alternate, ROUNDS times: a host whose load changes during the
+# bench then weighs on all four alike (one run after another, the last ones
+# met other work the first did not).
+ROUNDS=${BENCH_MPI_ROUNDS:-3}
+rm -f "$OUT"/mpi_*.r*.csv
+round=1
+while [ "$round" -le "$ROUNDS" ]; do
+    run 1x1 "" "--threads 1"
+    run 1x2 "" "--threads 2"
+    # Unbound by default: mpirun pins 2 ranks to one core each, which on a
+    # shared machine ties each to a core other work also wants
+    # (BENCH_MPI_BIND=core on a quiet, dedicated one).
+    run 2x1 "mpirun -np 2 --bind-to ${BENCH_MPI_BIND:-none}" "--threads 1 --shards 2"
+    # The step before shared state, for comparison: one shared gradient total.
+    BACKPROP_MPI_SHM=total run 2x1total \
+        "mpirun -x BACKPROP_MPI_SHM -np 2 --bind-to ${BENCH_MPI_BIND:-none}" "--threads 1 --shards 2"
+    round=$((round + 1))
+done
 
-# med NAME: "median min max" of the per-epoch seconds.
+# med NAME: "median min max" of the per-epoch seconds of every round.
 med() {
-    tail -n +2 "$OUT/mpi_$1.csv" 2>/dev/null | cut -d, -f2 | sort -g |
+    for f in "$OUT/mpi_$1".r*.csv; do tail -n +2 "$f" 2>/dev/null; done | cut -d, -f2 | sort -g |
         awk '{ v[NR] = $1 } END { if (!NR) { print "- - -"; exit }
               m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
               printf "%.2f %.2f %.2f\n", m, v[1], v[NR] }'
@@ -91,8 +101,9 @@ cat <<EOF
 
 ## MPI: 1 × 2 threads vs 2 processes × 1 thread (bench/mpi.sh)
 
-Fashion-MNIST 784-512-256-10, Adam, batch 128, $EPOCHS epochs per run, seconds per epoch
-(median, min–max); $(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg).
+Fashion-MNIST 784-512-256-10, Adam, batch 128, $ROUNDS alternating rounds of the four runs,
+$EPOCHS epochs per run, seconds per epoch (median of all epochs, min–max); $(nproc) cores,
+load average at the end $(cut -d' ' -f1-3 /proc/loadavg).
 
 | run | s / epoch | range | speed-up vs 1 × 1 |
 |---|---|---|---|
@@ -101,8 +112,8 @@ Fashion-MNIST 784-512-256-10, Adam, batch 128, $EPOCHS epochs per run, seconds p
 | 2 processes × 1 thread (--shards 2) | $m21 | $r21 | $(ratio "$m11" "$m21") |
 | the same, one shared total (BACKPROP_MPI_SHM=total) | $m2t | $r2t | $(ratio "$m11" "$m2t") |
 
-2 processes (rank 0) share the parameters and Adam's state; the exchange is two barriers a
-step: ${red_ms:-?} ms of a ${step_ms:-?} ms step (${red_pct:-?}%); each process's part of the
+2 processes (rank 0, last round) share the parameters and Adam's state; the exchange is two
+barriers a step: ${red_ms:-?} ms of a ${step_ms:-?} ms step (${red_pct:-?}%); each process's part of the
 gradient sum and update ${upd_ms:-?} ms (${upd_pct:-?}%); ${bytes:-?} bytes read from the
 other's shards per step; waiting for the slower rank ${wait_ms:-?} ms per step (load imbalance,
 measured by a barrier).  With one shared total instead: all-reduce ${tred_ms:-?} ms of a
