@@ -335,13 +335,10 @@ static void update_slice(void *ctx, int task)
     size_t len = j->n - first < BPK_UPDATE_CHUNK ? j->n - first : BPK_UPDATE_CHUNK;
     if (j->vec) {
         /* The slice's sum in the order sum_vectors keeps, ((v0 + v1) + v2) + … */
-        float *restrict g = j->g + first;
+        float *g = j->g + first;
         memcpy(g, j->vec[0] + first, len * sizeof *g);
-        for (int k = 1; k < j->count; k++) {
-            const float *restrict x = j->vec[k] + first;
-            for (size_t i = 0; i < len; i++)
-                g[i] += x[i];
-        }
+        for (int k = 1; k < j->count; k++)
+            bpk_cpu_sum_into(g, j->vec[k] + first, len);
     }
     update_range(j, first, len);
 }
