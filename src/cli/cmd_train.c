@@ -892,9 +892,9 @@ static int train_mpi_leave(train_run *r, int rc)
                         "(%.1f%%), %.0f bytes %s per step by each process, %s\n",
                 cli_mpi_ranks(), m.steps, 1e3 * r->seconds / steps, 1e3 * m.seconds / steps,
                 100 * m.seconds / r->seconds, 1e3 * m.wait / steps, 100 * m.wait / r->seconds,
-                m.bytes_per_step, m.update_seconds > 0 ? "read from the others" : "sent",
+                m.bytes_per_step, m.shared_state ? "read from the others" : "sent",
                 cli_mpi_reduce_path());
-        if (m.update_seconds > 0)
+        if (m.shared_state)
             fprintf(stderr, "mpi: all-reduce here is the two barriers of a step; each "
                             "process's part of the gradient sum and update took %.3f ms per "
                             "step (%.1f%%)\n",

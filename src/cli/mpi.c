@@ -484,6 +484,7 @@ void cli_mpi_reduce_stats(cli_mpi_stats *st)
     st->update_seconds = update_secs;
     st->steps = reduce_calls;
     st->bytes_per_step = lay.bytes;
+    st->shared_state = shm.share_state;
 }
 
 void cli_mpi_abort(int code)

@@ -82,6 +82,7 @@ const char *cli_mpi_reduce_path(void);
 typedef struct cli_mpi_stats {
     double wait, seconds, update_seconds, bytes_per_step;
     long steps;
+    int shared_state; /* the ranks shared their state: bytes are read, not sent */
 } cli_mpi_stats;
 void cli_mpi_reduce_stats(cli_mpi_stats *st);
 /* Barrier-split timing in every reduce: all ranks must agree (a barrier on
