@@ -4,6 +4,7 @@
  * plain C arrays (bf16_kernel.h) so that its logic is tested on every
  * machine, not only on those with AVX512-BF16.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +18,32 @@ void bpk_bf16_round_floats(float *x, size_t n)
         x[i] = bpk_float_from_bf16(bpk_bf16_from_float(x[i]));
 }
 
-void bpk_bf16_pack_pairs(const bpk_impl *im, int w, int kcontig, const float *src, size_t ld,
-                         int rows, int kc, uint32_t *dst)
+void bpk_bf16_round_panels(float *panels, int w, int kc, int count)
 {
-    /* The ISA's float32 packing does the gathering and transposing into
-     * dst ([panel][k][w] floats), then each panel is folded in place into
-     * [panel][k/2][w] pairs.  In place is safe in this order: every write
-     * lands at or before both floats it is made of, and every later read
-     * lies after it. */
-    im->pack(w, kcontig, src, ld, rows, kc, (float *)dst);
+    /* VDPBF16PS adds a pair's high product (odd k) before its low one, so
+     * the float32 kernel is handed each pair of k rows in that order. */
+    for (int q = 0; q < count; q++) {
+        float *panel = panels + (size_t)q * (size_t)w * (size_t)kc;
+        bpk_bf16_round_floats(panel, (size_t)w * (size_t)kc);
+        for (int k = 0; k + 1 < kc; k += 2)
+            for (int r = 0; r < w; r++) {
+                float *lo = panel + (size_t)k * (size_t)w + r, *hi = lo + w, t = *lo;
+                *lo = *hi;
+                *hi = t;
+            }
+    }
+}
+
+/* Folds panels of [kc][w] floats, in place, into [kc/2 rounded up][w]
+ * pairs, rounding each float to bf16.  In place is safe in this order:
+ * every write lands at or before both floats it is made of, and every
+ * later read lies after it. */
+static void fold_pairs_scalar(uint32_t *dst, int w, int kc, int panels)
+{
     /* One buffer seen as floats and as pairs: every access goes through
      * memcpy, which may alias anything, so no load is moved past a store. */
     unsigned char *buf = (unsigned char *)dst;
-    int kp = (kc + 1) / 2, panels = (rows + w - 1) / w;
+    int kp = (kc + 1) / 2;
     for (int q = 0; q < panels; q++) {
         size_t in = (size_t)q * (size_t)w * (size_t)kc, out = (size_t)q * (size_t)w * (size_t)kp;
         for (int p = 0; p < kp; p++)
@@ -42,6 +56,19 @@ void bpk_bf16_pack_pairs(const bpk_impl *im, int w, int kcontig, const float *sr
                 memcpy(buf + 4 * (out + (size_t)p * (size_t)w + (size_t)r), &pair, 4);
             }
     }
+}
+
+void bpk_bf16_pack_pairs(const bpk_impl *im, int w, int kcontig, const float *src, size_t ld,
+                         int rows, int kc, uint32_t *dst)
+{
+    /* The ISA's float32 packing does the gathering and transposing into
+     * dst ([panel][k][w] floats), then each panel is folded in place into
+     * [panel][k/2][w] pairs, by the ISA's fold (VCVTNEPS2BF16) or in C. */
+    im->pack(w, kcontig, src, ld, rows, kc, (float *)dst);
+    int panels = (rows + w - 1) / w;
+    if (im->bf16_fold && im->bf16_fold(dst, w, kc, panels))
+        return;
+    fold_pairs_scalar(dst, w, kc, panels);
 }
 
 /* ---- the native kernel over plain C "registers" (tests) ----------------- */
@@ -58,12 +85,26 @@ static inline bpair bf16_bcast(uint32_t x)
         v.u[i] = x;
     return v;
 }
+/* One VDPBF16PS step, acc + x·y, as the instruction does it: the product
+ * of two bf16 is exact in float32 unless it falls below FLT_MIN, where it
+ * is fused into the sum (one rounding); a denormal sum is flushed to a zero
+ * of its sign.  (bf16 operands are never denormal: the rounding flushes
+ * them.) */
+static inline float bf16_step(float acc, float x, float y)
+{
+    float p = x * y;
+    float r = (fabsf(p) >= FLT_MIN || p == 0.0f) ? acc + p : fmaf(x, y, acc);
+    return fpclassify(r) == FP_SUBNORMAL ? copysignf(0.0f, r) : r;
+}
+/* Lane i: the high halves' product first, then the low halves' (the
+ * instruction's order, measured on Zen 5 and as Intel's manual gives it). */
 static inline bvec bf16_dot(bvec acc, bpair a, bpair b)
 {
     for (int i = 0; i < 16; i++) {
-        acc.f[i] += bpk_float_from_bf16((uint16_t)a.u[i]) * bpk_float_from_bf16((uint16_t)b.u[i]);
-        acc.f[i] += bpk_float_from_bf16((uint16_t)(a.u[i] >> 16)) *
-                    bpk_float_from_bf16((uint16_t)(b.u[i] >> 16));
+        float t = bf16_step(acc.f[i], bpk_float_from_bf16((uint16_t)(a.u[i] >> 16)),
+                            bpk_float_from_bf16((uint16_t)(b.u[i] >> 16)));
+        acc.f[i] = bf16_step(t, bpk_float_from_bf16((uint16_t)a.u[i]),
+                             bpk_float_from_bf16((uint16_t)b.u[i]));
     }
     return acc;
 }

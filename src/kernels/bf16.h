@@ -15,15 +15,20 @@
 #include <stdint.h>
 #include <string.h>
 
-/* float32 → bf16, rounding to nearest, ties to even (as VCVTNEPS2BF16
- * does, but without its flushing of denormals); NaN stays a quiet NaN of
- * the same sign, ±inf stays ±inf. */
+/* float32 → bf16 exactly as VCVTNEPS2BF16 does it (checked against it in
+ * tests/test_bf16.c where the CPU has one): rounding to nearest, ties to
+ * even; a denormal becomes a zero of its sign (the instruction flushes
+ * them, and VDPBF16PS would read a denormal bf16 as zero anyway); NaN stays
+ * a quiet NaN of the same sign, ±inf stays ±inf, and what rounds past
+ * FLT_MAX becomes ±inf. */
 static inline uint16_t bpk_bf16_from_float(float x)
 {
     uint32_t u;
     memcpy(&u, &x, sizeof u);
     if ((u & 0x7fffffffu) > 0x7f800000u)
         return (uint16_t)((u >> 16) | 0x0040u);
+    if ((u & 0x7f800000u) == 0)
+        return (uint16_t)((u >> 16) & 0x8000u);
     u += 0x7fffu + ((u >> 16) & 1u);
     return (uint16_t)(u >> 16);
 }

@@ -144,3 +144,47 @@ static inline void bf16_row_out(float *cr, __m512 x0, __m512 x1, int nr, float a
 #include "bf16_kernel.h"
 
 const bpk_bf16_kernel_fn bpk_bf16_kernel_avx512 = kernel_bf16_avx512;
+
+/* w floats of row lo and of row hi (NULL: zeros) as w bf16 pairs, the low
+ * half from lo: VCVTNEPS2BF16 rounds as bpk_bf16_from_float does (nearest
+ * even, denormals to zero, NaN quieted), then the halves are interleaved. */
+BF16_ATTR static inline void fold_row16(uint32_t *out, const float *lo, const float *hi)
+{
+    __m512i l = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(lo)));
+    __m512i h = hi ? _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(hi)))
+                   : _mm512_setzero_si512();
+    _mm512_storeu_si512((void *)out, _mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
+}
+BF16_ATTR static inline void fold_row8(uint32_t *out, const float *lo, const float *hi)
+{
+    __m256i l = _mm256_cvtepu16_epi32((__m128i)_mm256_cvtneps_pbh(_mm256_loadu_ps(lo)));
+    __m256i h = hi ? _mm256_cvtepu16_epi32((__m128i)_mm256_cvtneps_pbh(_mm256_loadu_ps(hi)))
+                   : _mm256_setzero_si256();
+    _mm256_storeu_si256((__m256i *)out, _mm256_or_si256(l, _mm256_slli_epi32(h, 16)));
+}
+
+/* bf16.c's fold (the same order, so in place is safe: each chunk's floats
+ * are read before its pairs are written, at or before them), 8 or 16 lanes
+ * at a time; w must be a multiple of 8 (the kernel's 8 and 32 are). */
+BF16_ATTR int bpk_bf16_fold_avx512(uint32_t *buf, int w, int kc, int panels)
+{
+    if (w % 8 != 0)
+        return 0;
+    const float *f = (const float *)buf;
+    int kp = (kc + 1) / 2;
+    for (int q = 0; q < panels; q++) {
+        const float *in = f + (size_t)q * (size_t)w * (size_t)kc;
+        uint32_t *out = buf + (size_t)q * (size_t)w * (size_t)kp;
+        for (int p = 0; p < kp; p++) {
+            const float *lo = in + (size_t)(2 * p) * (size_t)w;
+            const float *hi = 2 * p + 1 < kc ? lo + w : NULL;
+            uint32_t *o = out + (size_t)p * (size_t)w;
+            int r = 0;
+            for (; r + 16 <= w; r += 16)
+                fold_row16(o + r, lo + r, hi ? hi + r : NULL);
+            if (r < w)
+                fold_row8(o + r, lo + r, hi ? hi + r : NULL);
+        }
+    }
+    return 1;
+}

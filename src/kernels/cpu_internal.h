@@ -50,6 +50,10 @@ typedef struct bpk_impl {
     bpk_pack_fn pack;
     /* VDPBF16PS kernel where the CPU has AVX512-BF16 (mr 8, nr 32), else NULL */
     bpk_bf16_kernel_fn kernel_bf16;
+    /* Folds `panels` packed panels of [kc][w] floats in place into bf16
+     * pairs (bpk_bf16_pack_pairs); returns 0 for a w it does not handle (the
+     * C fold then runs).  NULL: always the C fold. */
+    int (*bf16_fold)(uint32_t *buf, int w, int kc, int panels);
 
     /* One row of bias + activation (not softmax: see softmax_row). */
     void (*bias_act_row)(float *s, float *a, int cols, const float *bias, bp_activation act,
@@ -84,14 +88,19 @@ void bpk_pack_avx2(int w, int kcontig, const float *src, size_t ld, int rows, in
 
 /* AVX512-BF16 kernel (cpu_avx512.c); only where cpuid reports avx512_bf16. */
 extern const bpk_bf16_kernel_fn bpk_bf16_kernel_avx512;
+/* Its fold, with VCVTNEPS2BF16 (the same bits as bpk_bf16_from_float). */
+int bpk_bf16_fold_avx512(uint32_t *buf, int w, int kc, int panels);
 /* The same kernel over plain C arrays (bf16.c), for tests on any CPU. */
 extern const bpk_bf16_kernel_fn bpk_bf16_kernel_simulated;
 
 /* How a bf16 product runs (bf16.c): natively (the table's kernel_bf16), by
  * the simulated kernel (tests: bpk_bf16_simulate), emulated (float32
  * kernels on operands rounded to bf16: BACKPROP_BF16=emulate), or not at
- * all.  Emulated and simulated give the same bits (alpha 1); the native
- * kernel differs from them only where a denormal is flushed. */
+ * all.  Native and simulated give the same bits, always (the simulation
+ * does what VDPBF16PS does, flushing included).  Emulated gives them too
+ * (alpha 1) wherever no partial sum falls below FLT_MIN: the float32
+ * kernels add the same products in the same order (bpk_bf16_round_panels)
+ * but keep a denormal sum that VDPBF16PS flushes to zero. */
 enum { BPK_BF16_NONE, BPK_BF16_NATIVE, BPK_BF16_SIMULATED, BPK_BF16_EMULATED };
 int bpk_bf16_path(const bpk_impl *im);
 /* Packs as im->pack into panels of width w, then folds each panel's k into
@@ -99,6 +108,10 @@ int bpk_bf16_path(const bpk_impl *im);
  * in its high half.  dst must hold im->pack's floats (it is folded in place). */
 void bpk_bf16_pack_pairs(const bpk_impl *im, int w, int kcontig, const float *src, size_t ld,
                          int rows, int kc, uint32_t *dst);
+/* The emulated path's operands: `count` packed float32 panels of [kc][w]
+ * rounded to bf16 in place, and each pair of k rows swapped, so that the
+ * float32 kernel adds the products in VDPBF16PS's order. */
+void bpk_bf16_round_panels(float *panels, int w, int kc, int count);
 
 /* The table in use (chosen on first call; see isa.c). */
 const bpk_impl *bpk_impl_get(void);

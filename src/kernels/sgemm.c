@@ -153,7 +153,7 @@ static void pack_panels(const gemm_job *g, int w, int kcontig, const float *src,
     }
     g->im->pack(w, kcontig, src, ld, rows, kb, dst);
     if (g->bf16 == BPK_BF16_EMULATED)
-        bpk_bf16_round_floats(dst, (size_t)((rows + w - 1) / w) * (size_t)w * (size_t)kb);
+        bpk_bf16_round_panels(dst, w, kb, (rows + w - 1) / w);
 }
 
 /* Rows [ic, ic + mc) of op(A), columns [pc, pc + kb): MR-wide panels. */
@@ -472,6 +472,7 @@ void bpk_cpu_sgemm_bf16(bpk_pool *pool, int trans_a, int trans_b, int M, int N, 
         simulated.mc = 192;
         simulated.nc = 2048;
         simulated.kernel_bf16 = bpk_bf16_kernel_simulated;
+        simulated.bf16_fold = NULL; /* the fold in C, too */
         im = &simulated;
     } else if (path == BPK_BF16_NONE) {
         path = BPK_BF16_EMULATED; /* the same arithmetic, on float32 kernels */
