@@ -251,13 +251,15 @@ static void test_native_kernel(void **state)
     assert_true(flushed > 0);
 }
 
-/* The AVX512-BF16 fold (VCVTNEPS2BF16) rounds exactly as bpk_bf16_from_float:
- * ties, denormals, infinities, NaNs, FLT_MAX, random values; odd depths. */
-static void test_native_fold(void **state)
+/* The AVX512-BF16 pair packing (VCVTNEPS2BF16) gives the words the C
+ * definition does, in both layouts, for partial panels and odd depths, and
+ * rounds exactly as bpk_bf16_from_float: ties, denormals, infinities, NaNs,
+ * FLT_MAX, random values.  Nothing past the last panel is written. */
+static void test_native_pack(void **state)
 {
     (void)state;
     if (!bpk_cpu_bf16_path()) {
-        print_message("[  SKIP    ] native bf16 fold: this CPU has no AVX512-BF16\n");
+        print_message("[  SKIP    ] native bf16 packing: this CPU has no AVX512-BF16\n");
         return;
     }
     static const uint32_t special[] = {
@@ -265,37 +267,46 @@ static void test_native_fold(void **state)
         0x7f7fffffu, 0xff7fffffu, 0x7f800000u, 0xff800000u, 0x7f800001u, 0xffc00000u,
         0x00000000u, 0x80000000u, 0x3f800000u, 0x7fc00001u,
     };
-    const int widths[] = {8, 32}, depths[] = {1, 2, 7, 256};
+    const int widths[] = {8, 32}, depths[] = {1, 2, 15, 16, 17, 256}, rowss[] = {1, 8, 37, 64};
     for (int wi = 0; wi < 2; wi++)
-        for (int di = 0; di < 4; di++) {
-            int w = widths[wi], kc = depths[di], panels = 3;
-            size_t n = (size_t)panels * (size_t)w * (size_t)kc;
-            float *x = malloc(n * sizeof *x);
-            uint32_t *buf = malloc(n * sizeof *buf);
-            assert_non_null(x);
-            assert_non_null(buf);
-            for (size_t i = 0; i < n; i++)
-                x[i] = i % 3 ? float_of(special[(i / 3) % 16]) : frand() * 3.0f;
-            memcpy(buf, x, n * sizeof *x);
-            assert_true(bpk_bf16_fold_avx512(buf, w, kc, panels));
-            int kp = (kc + 1) / 2;
-            for (int q = 0; q < panels; q++)
-                for (int p = 0; p < kp; p++)
-                    for (int r = 0; r < w; r++) {
-                        const float *in = x + (size_t)q * (size_t)w * (size_t)kc;
-                        uint16_t lo = bpk_bf16_from_float(in[(size_t)(2 * p) * (size_t)w + (size_t)r]);
-                        uint16_t hi = 2 * p + 1 < kc
-                                          ? bpk_bf16_from_float(in[(size_t)(2 * p + 1) * (size_t)w + (size_t)r])
-                                          : 0;
-                        uint32_t want = lo | (uint32_t)hi << 16;
-                        uint32_t got = buf[(size_t)q * (size_t)w * (size_t)kp + (size_t)p * (size_t)w + (size_t)r];
-                        if (got != want)
-                            fail_msg("fold w=%d kc=%d panel %d pair %d row %d: 0x%08x, expected 0x%08x",
-                                     w, kc, q, p, r, got, want);
-                    }
-            free(x);
-            free(buf);
-        }
+        for (int di = 0; di < 6; di++)
+            for (int ri = 0; ri < 4; ri++)
+                for (int kcontig = 0; kcontig < 2; kcontig++) {
+                    int w = widths[wi], kc = depths[di], rows = rowss[ri], kp = (kc + 1) / 2;
+                    size_t ld = (size_t)(kcontig ? kc : rows) + 3, lines = kcontig ? rows : kc;
+                    float *src = malloc(lines * ld * sizeof *src);
+                    int panels = (rows + w - 1) / w;
+                    size_t words = (size_t)panels * (size_t)w * (size_t)kp;
+                    uint32_t *dst = malloc((words + 16) * sizeof *dst);
+                    assert_non_null(src);
+                    assert_non_null(dst);
+                    for (size_t i = 0; i < lines * ld; i++)
+                        src[i] = i % 3 ? float_of(special[(i / 3) % 16]) : frand() * 3.0f;
+                    for (size_t i = 0; i < words + 16; i++)
+                        dst[i] = 0xdeadbeefu;
+                    assert_true(bpk_bf16_pack_avx512(w, kcontig, src, ld, rows, kc, dst));
+                    for (size_t i = words; i < words + 16; i++)
+                        assert_int_equal(dst[i], 0xdeadbeefu);
+                    for (int q = 0; q < panels; q++)
+                        for (int p = 0; p < kp; p++)
+                            for (int c = 0; c < w; c++) {
+                                int r = q * w + c;
+                                uint16_t half[2] = {0, 0};
+                                for (int h = 0; h < 2; h++) {
+                                    int k = 2 * p + h;
+                                    if (r < rows && k < kc)
+                                        half[h] = bpk_bf16_from_float(
+                                            kcontig ? src[(size_t)r * ld + (size_t)k] : src[(size_t)k * ld + (size_t)r]);
+                                }
+                                uint32_t want = half[0] | (uint32_t)half[1] << 16;
+                                uint32_t got = dst[((size_t)q * (size_t)kp + (size_t)p) * (size_t)w + (size_t)c];
+                                if (got != want)
+                                    fail_msg("pack w=%d kc=%d rows=%d kcontig=%d: panel %d pair %d row %d: 0x%08x, expected 0x%08x",
+                                             w, kc, rows, kcontig, q, p, c, got, want);
+                            }
+                    free(src);
+                    free(dst);
+                }
 }
 
 /* Bits never depend on the thread count, on any way. */
@@ -505,7 +516,7 @@ int main(void)
         cmocka_unit_test(test_emulated_equals_simulated),
         cmocka_unit_test(test_bf16_gemm_accuracy),
         cmocka_unit_test(test_native_kernel),
-        cmocka_unit_test(test_native_fold),
+        cmocka_unit_test(test_native_pack),
         cmocka_unit_test(test_bf16_threads),
         cmocka_unit_test(test_train_bf16),
         cmocka_unit_test(test_refusals),

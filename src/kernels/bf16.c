@@ -61,14 +61,13 @@ static void fold_pairs_scalar(uint32_t *dst, int w, int kc, int panels)
 void bpk_bf16_pack_pairs(const bpk_impl *im, int w, int kcontig, const float *src, size_t ld,
                          int rows, int kc, uint32_t *dst)
 {
+    if (im->bf16_pack && im->bf16_pack(w, kcontig, src, ld, rows, kc, dst))
+        return; /* in one pass, with the ISA's rounding (VCVTNEPS2BF16) */
     /* The ISA's float32 packing does the gathering and transposing into
      * dst ([panel][k][w] floats), then each panel is folded in place into
-     * [panel][k/2][w] pairs, by the ISA's fold (VCVTNEPS2BF16) or in C. */
+     * [panel][k/2][w] pairs. */
     im->pack(w, kcontig, src, ld, rows, kc, (float *)dst);
-    int panels = (rows + w - 1) / w;
-    if (im->bf16_fold && im->bf16_fold(dst, w, kc, panels))
-        return;
-    fold_pairs_scalar(dst, w, kc, panels);
+    fold_pairs_scalar(dst, w, kc, (rows + w - 1) / w);
 }
 
 /* ---- the native kernel over plain C "registers" (tests) ----------------- */

@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include "cpu_internal.h"
+#include "transpose8.h"
 
 #define MR 8
 #define NR 32
@@ -145,46 +146,74 @@ static inline void bf16_row_out(float *cr, __m512 x0, __m512 x1, int nr, float a
 
 const bpk_bf16_kernel_fn bpk_bf16_kernel_avx512 = kernel_bf16_avx512;
 
-/* w floats of row lo and of row hi (NULL: zeros) as w bf16 pairs, the low
- * half from lo: VCVTNEPS2BF16 rounds as bpk_bf16_from_float does (nearest
- * even, denormals to zero, NaN quieted), then the halves are interleaved. */
-BF16_ATTR static inline void fold_row16(uint32_t *out, const float *lo, const float *hi)
+/* ---- bf16 pair packing: bpk_bf16_pack_pairs in one pass -------------------
+ * VCVTNEPS2BF16 rounds as bpk_bf16_from_float does (nearest even, denormals
+ * to zero, NaN quieted); 16 floats in a row of k become 8 pair words, the
+ * even k in the low half (little-endian order). */
+BF16_ATTR static inline __m256i bf16_words(__m512 x) { return (__m256i)_mm512_cvtneps_pbh(x); }
+static inline __mmask16 first_lanes(int n)
 {
-    __m512i l = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(lo)));
-    __m512i h = hi ? _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(hi)))
-                   : _mm512_setzero_si512();
-    _mm512_storeu_si512((void *)out, _mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
-}
-BF16_ATTR static inline void fold_row8(uint32_t *out, const float *lo, const float *hi)
-{
-    __m256i l = _mm256_cvtepu16_epi32((__m128i)_mm256_cvtneps_pbh(_mm256_loadu_ps(lo)));
-    __m256i h = hi ? _mm256_cvtepu16_epi32((__m128i)_mm256_cvtneps_pbh(_mm256_loadu_ps(hi)))
-                   : _mm256_setzero_si256();
-    _mm256_storeu_si256((__m256i *)out, _mm256_or_si256(l, _mm256_slli_epi32(h, 16)));
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
-/* bf16.c's fold (the same order, so in place is safe: each chunk's floats
- * are read before its pairs are written, at or before them), 8 or 16 lanes
- * at a time; w must be a multiple of 8 (the kernel's 8 and 32 are). */
-BF16_ATTR int bpk_bf16_fold_avx512(uint32_t *buf, int w, int kc, int panels)
+/* Rows along k (element (r, k) at src[r·ld + k]): per 8 rows and 16 k, each
+ * row's 8 pair words, then an 8×8 transpose puts each pair's 8 rows together. */
+BF16_ATTR static void pack_pairs_kcontig(int w, const float *src, size_t ld, int n, int kc,
+                                         uint32_t *dst)
+{
+    for (int r0 = 0; r0 < w; r0 += 8) {
+        int nr = n - r0 < 8 ? (n - r0 > 0 ? n - r0 : 0) : 8;
+        for (int k = 0; k < kc; k += 16) {
+            __mmask16 mk = first_lanes(kc - k);
+            __m256 v[8];
+            for (int r = 0; r < 8; r++)
+                v[r] = r < nr ? (__m256)bf16_words(_mm512_maskz_loadu_ps(mk, src + (size_t)(r0 + r) * ld + k))
+                              : _mm256_setzero_ps();
+            transpose8(v);
+            int pairs = (kc - k + 1) / 2 < 8 ? (kc - k + 1) / 2 : 8;
+            for (int j = 0; j < pairs; j++)
+                _mm256_storeu_ps((float *)(dst + (size_t)(k / 2 + j) * (size_t)w + r0), v[j]);
+        }
+    }
+}
+
+/* Rows along r (element (r, k) at src[k·ld + r]): two k rows make one row of
+ * pairs, 16 (or the last 8) lanes at a time. */
+BF16_ATTR static void pack_pairs_rowwise(int w, const float *src, size_t ld, int n, int kc,
+                                         uint32_t *dst)
+{
+    for (int p = 0; p < (kc + 1) / 2; p++) {
+        const float *lo = src + (size_t)(2 * p) * ld, *hi = 2 * p + 1 < kc ? lo + ld : NULL;
+        for (int r = 0; r < w; r += 16) {
+            __mmask16 m = first_lanes(n - r);
+            __m512i l = _mm512_cvtepu16_epi32(bf16_words(_mm512_maskz_loadu_ps(m, lo + r)));
+            __m512i h = hi ? _mm512_cvtepu16_epi32(bf16_words(_mm512_maskz_loadu_ps(m, hi + r)))
+                           : _mm512_setzero_si512();
+            __m512i words = _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
+            if (w - r >= 16)
+                _mm512_storeu_si512((void *)(dst + (size_t)p * (size_t)w + r), words);
+            else
+                _mm256_storeu_si256((__m256i *)(dst + (size_t)p * (size_t)w + r),
+                                    _mm512_castsi512_si256(words));
+        }
+    }
+}
+
+/* As bpk_pack_fn, into bf16 pairs: dst[panel][kc/2 rounded up][w] words, the
+ * last panel zero-padded; w must be a multiple of 8 (the kernel's 8 and 32
+ * are).  The same words as im->pack followed by bf16.c's fold. */
+BF16_ATTR int bpk_bf16_pack_avx512(int w, int kcontig, const float *src, size_t ld, int rows,
+                                   int kc, uint32_t *dst)
 {
     if (w % 8 != 0)
         return 0;
-    const float *f = (const float *)buf;
-    int kp = (kc + 1) / 2;
-    for (int q = 0; q < panels; q++) {
-        const float *in = f + (size_t)q * (size_t)w * (size_t)kc;
-        uint32_t *out = buf + (size_t)q * (size_t)w * (size_t)kp;
-        for (int p = 0; p < kp; p++) {
-            const float *lo = in + (size_t)(2 * p) * (size_t)w;
-            const float *hi = 2 * p + 1 < kc ? lo + w : NULL;
-            uint32_t *o = out + (size_t)p * (size_t)w;
-            int r = 0;
-            for (; r + 16 <= w; r += 16)
-                fold_row16(o + r, lo + r, hi ? hi + r : NULL);
-            if (r < w)
-                fold_row8(o + r, lo + r, hi ? hi + r : NULL);
-        }
+    size_t panel = (size_t)w * (size_t)((kc + 1) / 2);
+    for (int p = 0; p < rows; p += w, dst += panel) {
+        int n = rows - p < w ? rows - p : w;
+        if (kcontig)
+            pack_pairs_kcontig(w, src + (size_t)p * ld, ld, n, kc, dst);
+        else
+            pack_pairs_rowwise(w, src + p, ld, n, kc, dst);
     }
     return 1;
 }

@@ -50,10 +50,11 @@ typedef struct bpk_impl {
     bpk_pack_fn pack;
     /* VDPBF16PS kernel where the CPU has AVX512-BF16 (mr 8, nr 32), else NULL */
     bpk_bf16_kernel_fn kernel_bf16;
-    /* Folds `panels` packed panels of [kc][w] floats in place into bf16
-     * pairs (bpk_bf16_pack_pairs); returns 0 for a w it does not handle (the
-     * C fold then runs).  NULL: always the C fold. */
-    int (*bf16_fold)(uint32_t *buf, int w, int kc, int panels);
+    /* bpk_bf16_pack_pairs in one pass (rounding with the ISA's conversion);
+     * returns 0 for a w it does not handle.  NULL, or 0: `pack`, then the
+     * fold in C. */
+    int (*bf16_pack)(int w, int kcontig, const float *src, size_t ld, int rows, int kc,
+                     uint32_t *dst);
 
     /* One row of bias + activation (not softmax: see softmax_row). */
     void (*bias_act_row)(float *s, float *a, int cols, const float *bias, bp_activation act,
@@ -88,8 +89,10 @@ void bpk_pack_avx2(int w, int kcontig, const float *src, size_t ld, int rows, in
 
 /* AVX512-BF16 kernel (cpu_avx512.c); only where cpuid reports avx512_bf16. */
 extern const bpk_bf16_kernel_fn bpk_bf16_kernel_avx512;
-/* Its fold, with VCVTNEPS2BF16 (the same bits as bpk_bf16_from_float). */
-int bpk_bf16_fold_avx512(uint32_t *buf, int w, int kc, int panels);
+/* Its pair packing, with VCVTNEPS2BF16 (the same words as bpk_pack_avx2
+ * followed by the C fold). */
+int bpk_bf16_pack_avx512(int w, int kcontig, const float *src, size_t ld, int rows, int kc,
+                         uint32_t *dst);
 /* The same kernel over plain C arrays (bf16.c), for tests on any CPU. */
 extern const bpk_bf16_kernel_fn bpk_bf16_kernel_simulated;
 

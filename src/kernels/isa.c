@@ -23,7 +23,7 @@ static void make_avx512(void)
     bpk_avx512_gemm(&impl_avx512);
     /* The bf16 kernel is used only for --precision bf16, which is opt-in. */
     impl_avx512.kernel_bf16 = cpu_has_avx512_bf16() ? bpk_bf16_kernel_avx512 : NULL;
-    impl_avx512.bf16_fold = cpu_has_avx512_bf16() ? bpk_bf16_fold_avx512 : NULL;
+    impl_avx512.bf16_pack = cpu_has_avx512_bf16() ? bpk_bf16_pack_avx512 : NULL;
 }
 #endif
 

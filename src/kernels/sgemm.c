@@ -472,7 +472,7 @@ void bpk_cpu_sgemm_bf16(bpk_pool *pool, int trans_a, int trans_b, int M, int N, 
         simulated.mc = 192;
         simulated.nc = 2048;
         simulated.kernel_bf16 = bpk_bf16_kernel_simulated;
-        simulated.bf16_fold = NULL; /* the fold in C, too */
+        simulated.bf16_pack = NULL; /* the fold in C, too */
         im = &simulated;
     } else if (path == BPK_BF16_NONE) {
         path = BPK_BF16_EMULATED; /* the same arithmetic, on float32 kernels */
