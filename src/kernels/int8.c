@@ -53,10 +53,17 @@ static inline ivec ivec_zero(void)
     memset(&v, 0, sizeof v);
     return v;
 }
-static inline ivec ivec_load(const uint8_t *p)
+static inline ivec ivec_load(const uint32_t *p)
 {
     ivec v;
     memcpy(v.l, p, sizeof v.l);
+    return v;
+}
+static inline ivec ivec_bcast(uint32_t x)
+{
+    ivec v;
+    for (int i = 0; i < 16; i++)
+        v.l[i] = x;
     return v;
 }
 /* Byte t of each lane, in the order it had in memory (little-endian). */
@@ -70,12 +77,10 @@ static inline ivec ivec_dpbusd(ivec acc, ivec u, ivec s)
         }
     return acc;
 }
-static inline uint32_t ivec_hsum(ivec v)
+static inline void ivec_store_sub(int32_t *c, ivec v, const uint32_t *off, int n)
 {
-    uint32_t sum = 0;
-    for (int i = 0; i < 16; i++)
-        sum += v.l[i];
-    return sum;
+    for (int i = 0; i < n; i++)
+        c[i] = (int32_t)(v.l[i] - off[i]);
 }
 #define VNNI_ATTR
 #define VNNI_GEMM gemm_s8_vnni_simulated
