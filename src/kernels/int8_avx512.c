@@ -23,7 +23,7 @@ static inline void ivec_store_sub(int32_t *c, __m512i v, const uint32_t *off, in
 #include "int8_vnni.h"
 
 int bpk_gemm_s8_vnni(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
-                     int32_t *C, int ldc)
+                     const bpk_s8_panels *panels, int32_t *C, int ldc)
 {
-    return gemm_s8_vnni(M, N, K, A, lda, B, ldb, C, ldc);
+    return gemm_s8_vnni(M, N, K, A, lda, B, ldb, panels, C, ldc);
 }

@@ -29,7 +29,7 @@
  * over every 8-row A panel of the block before the next B panel.
  *
  * The includer defines, then includes this file:
- *   VNNI_GEMM      the function's name (bpk_gemm_s8's signature)
+ *   VNNI_GEMM      the function's name (bpk_gemm_s8's signature, and the panels)
  *   VNNI_ATTR      attributes (a target, or nothing)
  *   ivec           16 int32 lanes;  ivec_zero()
  *   ivec_load(p)   16 uint32_t at p
@@ -41,8 +41,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "int8.h"
+
 #define VNNI_MR 8
-#define VNNI_NR 32
+#define VNNI_NR BPK_S8_PANEL_COLS
 /* Bytes of packed A per block: 256 KiB stays in a 1–2 MiB L2 with the B
  * panel and C rows beside it. */
 #define VNNI_A_BLOCK ((size_t)256 * 1024)
@@ -176,32 +178,38 @@ static void vnni_block(int i0, int rows, int N, int K, const int8_t *A, size_t l
     }
 }
 
-/* C[i][j] = Σ_k A[i][k]·B[j][k] (int8.h's bpk_gemm_s8).  Returns 0, or −1
- * when its buffers cannot be allocated (the caller then takes another path). */
+/* C[i][j] = Σ_k A[i][k]·B[j][k] (int8.h's bpk_gemm_s8), with B's panels
+ * from `panels` (bpk_s8_panels_create; NULL: packed here, for this call).
+ * Returns 0, or −1 when its buffers cannot be allocated (the caller then
+ * takes another path). */
 VNNI_ATTR
 static int VNNI_GEMM(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
-                     int32_t *C, int ldc)
+                     const bpk_s8_panels *panels, int32_t *C, int ldc)
 {
     if (M <= 0 || N <= 0)
         return 0;
-    size_t k4 = (size_t)(K > 0 ? (K + 3) / 4 : 0), panels = ((size_t)N + VNNI_NR - 1) / VNNI_NR;
+    size_t k4 = (size_t)(K > 0 ? (K + 3) / 4 : 0), n_pad = ((size_t)N + VNNI_NR - 1) / VNNI_NR * VNNI_NR;
     /* rows per A block: a multiple of VNNI_MR, at least one panel */
     size_t block = VNNI_A_BLOCK / 4 / (k4 ? k4 : 1) / VNNI_MR * VNNI_MR;
     if (block < VNNI_MR)
         block = VNNI_MR;
     if (block > ((size_t)M + VNNI_MR - 1) / VNNI_MR * VNNI_MR)
         block = ((size_t)M + VNNI_MR - 1) / VNNI_MR * VNNI_MR;
-    uint32_t *bp = malloc((panels * k4 * VNNI_NR + 1) * sizeof *bp);
-    uint32_t *off = malloc(panels * VNNI_NR * sizeof *off);
-    uint32_t *ap = malloc((block * k4 + 1) * sizeof *ap);
-    if (!bp || !off || !ap) {
+    uint32_t *bp = NULL, *off = NULL, *ap = malloc((block * k4 + 1) * sizeof *ap);
+    if (!panels) {
+        bp = malloc((n_pad * k4 + 1) * sizeof *bp);
+        off = malloc(n_pad * sizeof *off);
+        if (bp && off)
+            vnni_pack_b(N, K, B, (size_t)ldb, bp, off);
+    }
+    const uint32_t *b = panels ? panels->b : bp, *o = panels ? panels->off : off;
+    if (!ap || !b || !o) {
         free(bp), free(off), free(ap);
         return -1;
     }
-    vnni_pack_b(N, K, B, (size_t)ldb, bp, off);
     for (int i = 0; i < M; i += (int)block) {
         int rows = M - i < (int)block ? M - i : (int)block;
-        vnni_block(i, rows, N, K, A, (size_t)lda, bp, off, ap, C, (size_t)ldc);
+        vnni_block(i, rows, N, K, A, (size_t)lda, b, o, ap, C, (size_t)ldc);
     }
     free(bp), free(off), free(ap);
     return 0;
