@@ -9,9 +9,11 @@
  * clamp, one round) are the same single IEEE operations everywhere.
  *
  * The path follows bpk_isa(): "portable" runs the C reference, "avx2" and
- * "avx512" run the AVX2 code (sign-extend int8 to int16, vpmaddwd into int32).
- * BACKPROP_INT8=vnni (opt-in: not yet run on such a CPU) takes the GEMM to
- * VPDPBUSD where the avx512 path runs and cpuid reports avx512_vnni.
+ * "avx512" run the AVX2 code (sign-extend int8 to int16, vpmaddwd into int32),
+ * except the GEMM, which is VPDPBUSD (int8_vnni.h) where the avx512 path
+ * runs and cpuid reports avx512_vnni: the default since it ran and passed on
+ * AMD Zen 5 (2026-11-29).  BACKPROP_INT8=avx2 keeps the AVX2 GEMM there (to
+ * compare); "vnni" is the default; another value warns once (int8.c).
  */
 #ifndef BP_KERNELS_INT8_H
 #define BP_KERNELS_INT8_H
