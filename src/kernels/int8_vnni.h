@@ -188,13 +188,15 @@ static int VNNI_GEMM(int M, int N, int K, const int8_t *A, int lda, const int8_t
 {
     if (M <= 0 || N <= 0)
         return 0;
-    size_t k4 = (size_t)(K > 0 ? (K + 3) / 4 : 0), n_pad = ((size_t)N + VNNI_NR - 1) / VNNI_NR * VNNI_NR;
+    size_t k4 = (size_t)(K > 0 ? (K + 3) / 4 : 0);
+    size_t n_pad = ((size_t)N + VNNI_NR - 1) / VNNI_NR * VNNI_NR;
+    size_t m_pad = ((size_t)M + VNNI_MR - 1) / VNNI_MR * VNNI_MR;
     /* rows per A block: a multiple of VNNI_MR, at least one panel */
     size_t block = VNNI_A_BLOCK / 4 / (k4 ? k4 : 1) / VNNI_MR * VNNI_MR;
     if (block < VNNI_MR)
         block = VNNI_MR;
-    if (block > ((size_t)M + VNNI_MR - 1) / VNNI_MR * VNNI_MR)
-        block = ((size_t)M + VNNI_MR - 1) / VNNI_MR * VNNI_MR;
+    if (block > m_pad)
+        block = m_pad;
     uint32_t *bp = NULL, *off = NULL, *ap = malloc((block * k4 + 1) * sizeof *ap);
     if (!panels) {
         bp = malloc((n_pad * k4 + 1) * sizeof *bp);
