@@ -1,4 +1,5 @@
-/* int8 inference: the portable and AVX2 kernels give the same integers; a
+/* int8 inference: the portable, AVX2 and VNNI (simulated and native)
+ * kernels give the same integers, VNNI is the default where it runs; a
  * quantized digits net agrees with its float32 self; the QINT section round
  * trips and a damaged one is refused naming the file. */
 #include "testutil.h"
@@ -26,6 +27,73 @@ static int have_avx2(void)
     return 0;
 }
 
+/* C (M × N, row stride ldc) is the reference's, and its padding columns
+ * (N..ldc−1) still hold the 0x5a bytes they were filled with. */
+static void assert_product(const int32_t *ref, const int32_t *C, int M, int N, int ldc)
+{
+    int32_t pad;
+    memset(&pad, 0x5a, sizeof pad);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < ldc; j++)
+            assert_int_equal(C[(size_t)i * ldc + j], j < N ? ref[(size_t)i * ldc + j] : pad);
+}
+
+/* The VNNI GEMM's code over plain C arrays, on any CPU (its loops, packing,
+ * edges and unsigned-offset correction), then on VPDPBUSD where the CPU has
+ * it; each with B packed per call and with its panels packed beforehand. */
+static void check_vnni(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
+                       const int32_t *ref, int ldc)
+{
+    int32_t *C = malloc((size_t)M * ldc * 4);
+    bpk_s8_panels *p = bpk_s8_panels_pack(N, K, B, ldb);
+    assert_true(C && p);
+    for (int native = 0; native <= bpk_int8_vnni_supported(); native++)
+        for (int packed = 0; packed <= 1; packed++) {
+            const bpk_s8_panels *panels = packed ? p : NULL;
+            memset(C, 0x5a, (size_t)M * ldc * 4);
+            int rc = native ? bpk_gemm_s8_vnni(M, N, K, A, lda, B, ldb, panels, C, ldc)
+                            : bpk_gemm_s8_vnni_simulated(M, N, K, A, lda, B, ldb, panels, C, ldc);
+            assert_int_equal(rc, 0);
+            assert_product(ref, C, M, N, ldc);
+        }
+    bpk_s8_panels_free(p);
+    free(C);
+}
+
+/* A (M × K) and B (N × K), random or all at ±127 (amax, bmax ≠ 0), their
+ * reference product checked against a plain sum in 64 bits, then every
+ * other GEMM against it. */
+static void check_shape(int M, int N, int K, int amax, int bmax)
+{
+    int lda = K + 3, ldb = K + 1, ldc = N + 2;
+    int8_t *A = malloc((size_t)M * lda), *B = malloc((size_t)N * ldb);
+    int32_t *C0 = malloc((size_t)M * ldc * 4), *C1 = malloc((size_t)M * ldc * 4);
+    assert_true(A && B && C0 && C1);
+    for (size_t i = 0; i < (size_t)M * lda; i++)
+        A[i] = amax ? (int8_t)amax : rand_s8();
+    for (size_t i = 0; i < (size_t)N * ldb; i++)
+        B[i] = bmax ? (int8_t)bmax : rand_s8();
+    memset(C0, 0x5a, (size_t)M * ldc * 4);
+    bpk_gemm_s8_portable(M, N, K, A, lda, B, ldb, C0, ldc);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            int64_t ref = 0;
+            for (int k = 0; k < K; k++)
+                ref += (int64_t)A[(size_t)i * lda + k] * B[(size_t)j * ldb + k];
+            assert_int_equal(C0[(size_t)i * ldc + j], ref);
+        }
+    if (bpk_isa_supported("avx2")) {
+        memset(C1, 0x5a, (size_t)M * ldc * 4);
+        bpk_gemm_s8_avx2(M, N, K, A, lda, B, ldb, C1, ldc);
+        assert_product(C0, C1, M, N, ldc);
+    }
+    check_vnni(M, N, K, A, lda, B, ldb, C0, ldc);
+    free(A);
+    free(B);
+    free(C0);
+    free(C1);
+}
+
 /* Shapes with every tail: K not a multiple of 16, M not of 4, N odd. */
 static void test_gemm_paths_agree(void **state)
 {
@@ -33,58 +101,102 @@ static void test_gemm_paths_agree(void **state)
     static const int shapes[][3] = {{1, 1, 1},    {3, 5, 7},     {4, 2, 16},   {5, 3, 17},
                                     {8, 10, 64},  {13, 7, 100},  {7, 6, 63},   {9, 4, 65},
                                     {64, 33, 785}, {2, 1, 65536}};
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], lda = K + 3, ldb = K + 1,
-            ldc = N + 2;
-        int8_t *A = malloc((size_t)M * lda), *B = malloc((size_t)N * ldb);
-        int32_t *C0 = calloc((size_t)M * ldc, 4), *C1 = calloc((size_t)M * ldc, 4);
-        assert_true(A && B && C0 && C1);
-        for (size_t i = 0; i < (size_t)M * lda; i++)
-            A[i] = rand_s8();
-        for (size_t i = 0; i < (size_t)N * ldb; i++)
-            B[i] = s == 9 ? -127 : rand_s8(); /* the largest sums */
-        if (s == 9)
-            memset(A, 127, (size_t)M * lda);
-        bpk_gemm_s8_portable(M, N, K, A, lda, B, ldb, C0, ldc);
-        /* the reference against a plain sum in 64 bits */
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) {
-                int64_t ref = 0;
-                for (int k = 0; k < K; k++)
-                    ref += (int64_t)A[(size_t)i * lda + k] * B[(size_t)j * ldb + k];
-                assert_int_equal(C0[(size_t)i * ldc + j], ref);
-            }
-        if (have_avx2()) {
-            bpk_gemm_s8_avx2(M, N, K, A, lda, B, ldb, C1, ldc);
-            assert_memory_equal(C0, C1, (size_t)M * ldc * 4);
-        }
-        /* The VNNI GEMM's code over plain C arrays, on any CPU (its loops,
-         * padding and unsigned-offset correction), then on VPDPBUSD where the
-         * CPU has it.  Padding columns of C are never written. */
-        memset(C1, 0x5a, (size_t)M * ldc * 4);
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++)
-                C1[(size_t)i * ldc + j] = 0;
-        int32_t pad;
-        memset(&pad, 0x5a, sizeof pad);
-        assert_int_equal(bpk_gemm_s8_vnni_simulated(M, N, K, A, lda, B, ldb, C1, ldc), 0);
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < ldc; j++)
-                assert_int_equal(C1[(size_t)i * ldc + j], j < N ? C0[(size_t)i * ldc + j] : pad);
-        if (bpk_int8_vnni_supported()) {
-            memset(C1, 0, (size_t)M * ldc * 4);
-            assert_int_equal(bpk_gemm_s8_vnni(M, N, K, A, lda, B, ldb, C1, ldc), 0);
-            for (int i = 0; i < M; i++)
-                for (int j = 0; j < N; j++)
-                    assert_int_equal(C1[(size_t)i * ldc + j], C0[(size_t)i * ldc + j]);
-        } else if (s == 0) {
-            print_message("[  SKIP    ] avx512_vnni GEMM: not supported by this CPU (simulated only)\n");
-        }
-        free(A);
-        free(B);
-        free(C0);
-        free(C1);
+    have_avx2();
+    if (!bpk_int8_vnni_supported())
+        print_message("[  SKIP    ] avx512_vnni GEMM: not supported by this CPU (simulated only)\n");
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        check_shape(shapes[s][0], shapes[s][1], shapes[s][2], 0, 0);
+}
+
+/* The VNNI GEMM on every edge of its 8 × 32 micro-tile and its 16-column
+ * halves (M, N) and of its groups of four k (K). */
+static void test_vnni_tile_edges(void **state)
+{
+    (void)state;
+    static const int Ms[] = {1, 2, 7, 8, 9, 31, 64, 129}, Ns[] = {1, 15, 16, 17, 31, 32, 33, 100},
+                     Ks[] = {1, 3, 4, 5, 63, 64, 65, 784};
+    for (size_t m = 0; m < 8; m++)
+        for (size_t n = 0; n < 8; n++)
+            for (size_t k = 0; k < 8; k++)
+                check_shape(Ms[m], Ns[n], Ks[k], 0, 0);
+}
+
+/* The largest sums, of both signs, at the longest K: the unsigned sums of
+ * a + 128 wrap past 2^31 and the correction must undo it modulo 2^32. */
+static void test_vnni_extremes(void **state)
+{
+    (void)state;
+    for (int a = -127; a <= 127; a += 254)
+        for (int b = -127; b <= 127; b += 254)
+            check_shape(3, 17, BPK_INT8_MAX_K, a, b);
+}
+
+/* The AVX2 dequantization gives the portable bits, with and without the
+ * zero-point correction, on every tail of eight columns. */
+static void test_dequantize_paths_agree(void **state)
+{
+    (void)state;
+    if (!have_avx2())
+        return;
+    enum { M = 3, N = 19, LD = 21 };
+    int32_t C[M * LD], corr[N];
+    float scale[N], o0[M * LD], o1[M * LD];
+    for (int i = 0; i < M * LD; i++)
+        C[i] = (int32_t)next_u32() >> (i % 9); /* large and small */
+    for (int j = 0; j < N; j++) {
+        corr[j] = (int32_t)(next_u32() % 2000001u) - 1000000;
+        scale[j] = (float)(next_u32() % 100000u + 1u) * 1e-9f;
     }
+    for (int n = 0; n <= N; n++)
+        for (int c = 0; c <= 1; c++) {
+            memset(o0, 0, sizeof o0);
+            memset(o1, 0, sizeof o1);
+            bpk_dequantize_s32_portable(C, LD, M, n, c ? corr : NULL, scale, o0, LD);
+            bpk_dequantize_s32_avx2(C, LD, M, n, c ? corr : NULL, scale, o1, LD);
+            assert_memory_equal(o0, o1, sizeof o0);
+        }
+}
+
+/* Where the CPU has AVX512-VNNI and the avx512 path runs, int8 takes VNNI by
+ * default; BACKPROP_INT8=avx2 takes the AVX2 GEMM and gets the same
+ * integers; "vnni" is the default; an unknown value is the default. */
+static void test_default_path(void **state)
+{
+    (void)state;
+    const char *was = getenv("BACKPROP_INT8");
+    char *saved = was ? strdup(was) : NULL;
+    unsetenv("BACKPROP_INT8");
+    int vnni = bpk_int8_vnni_supported() && !strcmp(bpk_isa(), "avx512");
+    const char *automatic = vnni ? "avx512_vnni" : strcmp(bpk_isa(), "portable") ? "avx2"
+                                                                                 : "portable";
+    print_message("int8 path: %s (isa %s)\n", bpk_int8_path(), bpk_isa());
+    assert_string_equal(bpk_int8_path(), automatic);
+    enum { M = 37, N = 45, K = 300 };
+    int8_t *A = malloc(M * K), *B = malloc(N * K);
+    int32_t *C0 = malloc(M * N * 4), *C1 = malloc(M * N * 4);
+    assert_true(A && B && C0 && C1);
+    for (int i = 0; i < M * K; i++)
+        A[i] = rand_s8();
+    for (int i = 0; i < N * K; i++)
+        B[i] = rand_s8();
+    bpk_gemm_s8(M, N, K, A, K, B, K, C0, N);
+    setenv("BACKPROP_INT8", "avx2", 1);
+    assert_string_equal(bpk_int8_path(), strcmp(bpk_isa(), "portable") ? "avx2" : "portable");
+    bpk_gemm_s8(M, N, K, A, K, B, K, C1, N);
+    assert_memory_equal(C0, C1, M * N * 4);
+    setenv("BACKPROP_INT8", "vnni", 1);
+    assert_string_equal(bpk_int8_path(), automatic);
+    setenv("BACKPROP_INT8", "no-such-path", 1); /* warns once on stderr */
+    assert_string_equal(bpk_int8_path(), automatic);
+    if (saved)
+        setenv("BACKPROP_INT8", saved, 1);
+    else
+        unsetenv("BACKPROP_INT8");
+    free(saved);
+    free(A);
+    free(B);
+    free(C0);
+    free(C1);
 }
 
 static void test_quantize_paths_agree(void **state)
@@ -333,6 +445,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_paths_agree),
+        cmocka_unit_test(test_vnni_tile_edges),
+        cmocka_unit_test(test_vnni_extremes),
+        cmocka_unit_test(test_dequantize_paths_agree),
+        cmocka_unit_test(test_default_path),
         cmocka_unit_test(test_quantize_paths_agree),
         cmocka_unit_test(test_digits_agreement),
         cmocka_unit_test(test_file_round_trip_and_damage),

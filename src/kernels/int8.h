@@ -9,9 +9,11 @@
  * clamp, one round) are the same single IEEE operations everywhere.
  *
  * The path follows bpk_isa(): "portable" runs the C reference, "avx2" and
- * "avx512" run the AVX2 code (sign-extend int8 to int16, vpmaddwd into int32).
- * BACKPROP_INT8=vnni (opt-in: not yet run on such a CPU) takes the GEMM to
- * VPDPBUSD where the avx512 path runs and cpuid reports avx512_vnni.
+ * "avx512" run the AVX2 code (sign-extend int8 to int16, vpmaddwd into int32),
+ * except the GEMM, which is VPDPBUSD (int8_vnni.h) where the avx512 path
+ * runs and cpuid reports avx512_vnni: the default since it ran and passed on
+ * AMD Zen 5 (2026-11-29).  BACKPROP_INT8=avx2 keeps the AVX2 GEMM there (to
+ * compare); "vnni" is the default; another value warns once (int8.c).
  */
 #ifndef BP_KERNELS_INT8_H
 #define BP_KERNELS_INT8_H
@@ -33,6 +35,24 @@ void bpk_quantize_s8(const float *x, size_t n, float inv_scale, int zero, int8_t
  * [−127, 127], K ≤ BPK_INT8_MAX_K). */
 void bpk_gemm_s8(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
                  int32_t *C, int ldc);
+/* Weights packed once for the VNNI GEMM (int8_vnni.h's B panels: one
+ * uint32_t per column and group of four k, [n/32][k/4][32], zeros past n
+ * and k), with off[j] = 128 · Σ_k B[j][k] mod 2^32 for its correction, so
+ * that a call packs only its activations. */
+#define BPK_S8_PANEL_COLS 32
+typedef struct bpk_s8_panels {
+    int n, k;      /* the B they hold: n × k */
+    uint32_t *b;   /* [n rounded up to 32 · ceil(k/4)] */
+    uint32_t *off; /* [n rounded up to 32] */
+} bpk_s8_panels;
+/* NULL where the CPU has no AVX512-VNNI (nothing would read them) or memory
+ * runs out; the GEMM then packs B on each call. */
+bpk_s8_panels *bpk_s8_panels_create(int N, int K, const int8_t *B, int ldb);
+void bpk_s8_panels_free(bpk_s8_panels *p);
+/* bpk_gemm_s8 with B's panels (those of this B, or NULL) for the VNNI path;
+ * the other paths read B. */
+void bpk_gemm_s8_panels(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
+                        const bpk_s8_panels *panels, int32_t *C, int ldc);
 /* out[i][j] = (float)(C[i][j] + corr[j]) · col_scale[j] (one rounded
  * multiply; corr NULL: 0). */
 void bpk_dequantize_s32(const int32_t *C, int ldc, int M, int N, const int32_t *corr,
@@ -48,13 +68,20 @@ void bpk_gemm_s8_portable(int M, int N, int K, const int8_t *A, int lda, const i
 void bpk_quantize_s8_avx2(const float *x, size_t n, float inv_scale, int zero, int8_t *q);
 void bpk_gemm_s8_avx2(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
                       int32_t *C, int ldc);
+void bpk_dequantize_s32_portable(const int32_t *C, int ldc, int M, int N, const int32_t *corr,
+                                 const float *col_scale, float *out, int ldo);
+void bpk_dequantize_s32_avx2(const int32_t *C, int ldc, int M, int N, const int32_t *corr,
+                             const float *col_scale, float *out, int ldo);
 /* The VNNI GEMM (int8_vnni.h): on VPDPBUSD (only where
  * bpk_int8_vnni_supported()), and the same code over plain C arrays (any CPU).
- * Each returns −1 when its buffers cannot be allocated, else 0. */
+ * Each returns −1 when its buffers cannot be allocated, else 0; panels as
+ * for bpk_gemm_s8_panels. */
 int bpk_int8_vnni_supported(void);
 int bpk_gemm_s8_vnni(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
-                     int32_t *C, int ldc);
+                     const bpk_s8_panels *panels, int32_t *C, int ldc);
 int bpk_gemm_s8_vnni_simulated(int M, int N, int K, const int8_t *A, int lda, const int8_t *B,
-                               int ldb, int32_t *C, int ldc);
+                               int ldb, const bpk_s8_panels *panels, int32_t *C, int ldc);
+/* bpk_s8_panels_create on any CPU (tests of the simulated GEMM). */
+bpk_s8_panels *bpk_s8_panels_pack(int N, int K, const int8_t *B, int ldb);
 
 #endif /* BP_KERNELS_INT8_H */

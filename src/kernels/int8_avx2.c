@@ -27,6 +27,29 @@ void bpk_quantize_s8_avx2(const float *x, size_t n, float inv_scale, int zero, i
         bpk_quantize_s8_portable(x + i, n - i, inv_scale, zero, q + i);
 }
 
+/* The portable arithmetic eight columns at a time: the int32 addition, one
+ * conversion (round to nearest, as (float) is) and one multiply per value,
+ * so the floats are the same bits. */
+void bpk_dequantize_s32_avx2(const int32_t *C, int ldc, int M, int N, const int32_t *corr,
+                             const float *col_scale, float *out, int ldo)
+{
+    for (int i = 0; i < M; i++) {
+        const int32_t *c = C + (size_t)i * (size_t)ldc;
+        float *o = out + (size_t)i * (size_t)ldo;
+        int j = 0;
+        for (; j + 8 <= N; j += 8) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(c + j));
+            if (corr)
+                v = _mm256_add_epi32(v, _mm256_loadu_si256((const __m256i *)(corr + j)));
+            _mm256_storeu_ps(o + j,
+                             _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_loadu_ps(col_scale + j)));
+        }
+        if (j < N)
+            bpk_dequantize_s32_portable(c + j, ldc, 1, N - j, corr ? corr + j : NULL,
+                                        col_scale + j, o + j, ldo);
+    }
+}
+
 static inline __m256i load16(const int8_t *p)
 {
     return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)p));

@@ -11,13 +11,19 @@
 typedef __m512i ivec;
 #define ivec_zero() _mm512_setzero_si512()
 #define ivec_load(p) _mm512_loadu_si512((const void *)(p))
+#define ivec_bcast(x) _mm512_set1_epi32((int)(x))
 #define ivec_dpbusd(acc, u, s) _mm512_dpbusd_epi32((acc), (u), (s))
-static inline uint32_t ivec_hsum(__m512i v) { return (uint32_t)_mm512_reduce_add_epi32(v); }
+/* Masked, so a partial panel writes only its own columns of C. */
+static inline void ivec_store_sub(int32_t *c, __m512i v, const uint32_t *off, int n)
+{
+    __mmask16 m = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+    _mm512_mask_storeu_epi32(c, m, _mm512_sub_epi32(v, _mm512_loadu_si512((const void *)off)));
+}
 #define VNNI_GEMM gemm_s8_vnni
 #include "int8_vnni.h"
 
 int bpk_gemm_s8_vnni(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
-                     int32_t *C, int ldc)
+                     const bpk_s8_panels *panels, int32_t *C, int ldc)
 {
-    return gemm_s8_vnni(M, N, K, A, lda, B, ldb, C, ldc);
+    return gemm_s8_vnni(M, N, K, A, lda, B, ldb, panels, C, ldc);
 }
