@@ -38,21 +38,31 @@ static void assert_product(const int32_t *ref, const int32_t *C, int M, int N, i
             assert_int_equal(C[(size_t)i * ldc + j], j < N ? ref[(size_t)i * ldc + j] : pad);
 }
 
-/* The VNNI GEMM's code over plain C arrays, on any CPU (its loops, packing,
- * edges and unsigned-offset correction), then on VPDPBUSD where the CPU has
- * it; each with B packed per call and with its panels packed beforehand. */
+typedef int (*vnni_gemm)(int M, int N, int K, const int8_t *A, int lda, const int8_t *B,
+                         int ldb, const bpk_s8_panels *panels, int32_t *C, int ldc);
+
+/* The VNNI GEMMs' code over plain C arrays, on any CPU (their loops,
+ * packing, edges and unsigned-offset correction), then on VPDPBUSD where the
+ * CPU has it: the 512-bit (8 × 32 tile) and the 256-bit AVX-VNNI (6 × 16)
+ * one, each with B packed per call and with its panels packed beforehand
+ * (one set of panels for all four: the layout is shared). */
 static void check_vnni(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
                        const int32_t *ref, int ldc)
 {
+    const struct {
+        vnni_gemm f;
+        int runs;
+    } gemms[] = {{bpk_gemm_s8_vnni_simulated, 1},
+                 {bpk_gemm_s8_vnni, bpk_int8_vnni_supported()},
+                 {bpk_gemm_s8_avxvnni_simulated, 1},
+                 {bpk_gemm_s8_avxvnni, bpk_int8_avxvnni_supported()}};
     int32_t *C = malloc((size_t)M * ldc * 4);
     bpk_s8_panels *p = bpk_s8_panels_pack(N, K, B, ldb);
     assert_true(C && p);
-    for (int native = 0; native <= bpk_int8_vnni_supported(); native++)
-        for (int packed = 0; packed <= 1; packed++) {
-            const bpk_s8_panels *panels = packed ? p : NULL;
+    for (size_t g = 0; g < sizeof gemms / sizeof gemms[0]; g++)
+        for (int packed = 0; packed <= 1 && gemms[g].runs; packed++) {
             memset(C, 0x5a, (size_t)M * ldc * 4);
-            int rc = native ? bpk_gemm_s8_vnni(M, N, K, A, lda, B, ldb, panels, C, ldc)
-                            : bpk_gemm_s8_vnni_simulated(M, N, K, A, lda, B, ldb, panels, C, ldc);
+            int rc = gemms[g].f(M, N, K, A, lda, B, ldb, packed ? p : NULL, C, ldc);
             assert_int_equal(rc, 0);
             assert_product(ref, C, M, N, ldc);
         }
@@ -104,31 +114,36 @@ static void test_gemm_paths_agree(void **state)
     have_avx2();
     if (!bpk_int8_vnni_supported())
         print_message("[  SKIP    ] avx512_vnni GEMM: not supported by this CPU (simulated only)\n");
+    if (!bpk_int8_avxvnni_supported())
+        print_message("[  SKIP    ] avx_vnni GEMM: not supported by this CPU (simulated only)\n");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         check_shape(shapes[s][0], shapes[s][1], shapes[s][2], 0, 0);
 }
 
-/* The VNNI GEMM on every edge of its 8 × 32 micro-tile and its 16-column
- * halves (M, N) and of its groups of four k (K). */
+/* The VNNI GEMMs on every edge of their micro-tiles, 8 × 32 in 16-column
+ * halves and 6 × 16 in 8-column halves (M, N; 48 = 3 panels of 32, 6 tiles
+ * of 16), and of their groups of four k (K). */
 static void test_vnni_tile_edges(void **state)
 {
     (void)state;
-    static const int Ms[] = {1, 2, 7, 8, 9, 31, 64, 129}, Ns[] = {1, 15, 16, 17, 31, 32, 33, 100},
+    static const int Ms[] = {1, 2, 5, 6, 7, 8, 9, 12, 13, 31, 64, 129},
+                     Ns[] = {1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 100},
                      Ks[] = {1, 3, 4, 5, 63, 64, 65, 784};
-    for (size_t m = 0; m < 8; m++)
-        for (size_t n = 0; n < 8; n++)
-            for (size_t k = 0; k < 8; k++)
+    for (size_t m = 0; m < sizeof Ms / sizeof Ms[0]; m++)
+        for (size_t n = 0; n < sizeof Ns / sizeof Ns[0]; n++)
+            for (size_t k = 0; k < sizeof Ks / sizeof Ks[0]; k++)
                 check_shape(Ms[m], Ns[n], Ks[k], 0, 0);
 }
 
 /* The largest sums, of both signs, at the longest K: the unsigned sums of
- * a + 128 wrap past 2^31 and the correction must undo it modulo 2^32. */
+ * a + 128 wrap past 2^31 and the correction must undo it modulo 2^32 (7 × 17:
+ * a partial second tile both ways in each kernel). */
 static void test_vnni_extremes(void **state)
 {
     (void)state;
     for (int a = -127; a <= 127; a += 254)
         for (int b = -127; b <= 127; b += 254)
-            check_shape(3, 17, BPK_INT8_MAX_K, a, b);
+            check_shape(7, 17, BPK_INT8_MAX_K, a, b);
 }
 
 /* The AVX2 dequantization gives the portable bits, with and without the
@@ -157,20 +172,48 @@ static void test_dequantize_paths_agree(void **state)
         }
 }
 
-/* Where the CPU has AVX512-VNNI and the avx512 path runs, int8 takes VNNI by
- * default; BACKPROP_INT8=avx2 takes the AVX2 GEMM and gets the same
- * integers; "vnni" is the default; an unknown value is the default. */
+/* The GEMM bpk_int8_path() should name under the current ISA with
+ * BACKPROP_INT8 capping it at `cap` (0 avx2, 1 avxvnni, 2 vnni). */
+static const char *expected_path(int cap)
+{
+    if (!strcmp(bpk_isa(), "portable"))
+        return "portable";
+    if (cap >= 2 && !strcmp(bpk_isa(), "avx512") && bpk_int8_vnni_supported())
+        return "avx512_vnni";
+    return cap >= 1 && bpk_int8_avxvnni_supported() ? "avx_vnni" : "avx2";
+}
+
+/* The path under each BACKPROP_INT8 (unset, "vnni", "avxvnni", "avx2" and
+ * an unknown value, which is the default) is the one expected, and each
+ * GEMM it takes gives the integers of the first. */
+static void check_paths(const int8_t *A, const int8_t *B, int M, int N, int K, int32_t *C0,
+                        int32_t *C1)
+{
+    static const char *const env[] = {NULL, "vnni", "avxvnni", "avx2", "no-such-path"};
+    static const int cap[] = {2, 2, 1, 0, 2};
+    print_message("int8 path: %s (isa %s)\n", bpk_int8_path(), bpk_isa());
+    for (int v = 0; v < 5; v++) {
+        if (env[v])
+            setenv("BACKPROP_INT8", env[v], 1); /* the unknown one warns once on stderr */
+        else
+            unsetenv("BACKPROP_INT8");
+        assert_string_equal(bpk_int8_path(), expected_path(cap[v]));
+        memset(C1, 0x5a, (size_t)M * N * 4);
+        bpk_gemm_s8(M, N, K, A, K, B, K, v ? C1 : C0, N);
+        if (v)
+            assert_memory_equal(C0, C1, (size_t)M * N * 4);
+    }
+}
+
+/* Where the CPU has AVX512-VNNI and the avx512 path runs, int8 takes it by
+ * default; where it has AVX-VNNI and the avx2 path runs (or the avx512 one
+ * without AVX512-VNNI), the 256-bit GEMM; BACKPROP_INT8 caps the choice.
+ * Under every ISA the CPU runs. */
 static void test_default_path(void **state)
 {
     (void)state;
     const char *was = getenv("BACKPROP_INT8");
     char *saved = was ? strdup(was) : NULL;
-    unsetenv("BACKPROP_INT8");
-    int vnni = bpk_int8_vnni_supported() && !strcmp(bpk_isa(), "avx512");
-    const char *automatic = vnni ? "avx512_vnni" : strcmp(bpk_isa(), "portable") ? "avx2"
-                                                                                 : "portable";
-    print_message("int8 path: %s (isa %s)\n", bpk_int8_path(), bpk_isa());
-    assert_string_equal(bpk_int8_path(), automatic);
     enum { M = 37, N = 45, K = 300 };
     int8_t *A = malloc(M * K), *B = malloc(N * K);
     int32_t *C0 = malloc(M * N * 4), *C1 = malloc(M * N * 4);
@@ -179,15 +222,19 @@ static void test_default_path(void **state)
         A[i] = rand_s8();
     for (int i = 0; i < N * K; i++)
         B[i] = rand_s8();
-    bpk_gemm_s8(M, N, K, A, K, B, K, C0, N);
-    setenv("BACKPROP_INT8", "avx2", 1);
-    assert_string_equal(bpk_int8_path(), strcmp(bpk_isa(), "portable") ? "avx2" : "portable");
-    bpk_gemm_s8(M, N, K, A, K, B, K, C1, N);
-    assert_memory_equal(C0, C1, M * N * 4);
-    setenv("BACKPROP_INT8", "vnni", 1);
-    assert_string_equal(bpk_int8_path(), automatic);
-    setenv("BACKPROP_INT8", "no-such-path", 1); /* warns once on stderr */
-    assert_string_equal(bpk_int8_path(), automatic);
+    static const char *const isas[] = {NULL, "avx512", "avx2", "portable"};
+    for (int i = 0; i < 4; i++)
+        if (!isas[i] || bpk_isa_supported(isas[i])) {
+            bpk_set_isa(isas[i]);
+            check_paths(A, B, M, N, K, C0, C1);
+        }
+    /* the case AVX-VNNI was added for: the avx2 path on a CPU that has it */
+    if (bpk_int8_avxvnni_supported()) {
+        unsetenv("BACKPROP_INT8");
+        bpk_set_isa("avx2");
+        assert_string_equal(bpk_int8_path(), "avx_vnni");
+    }
+    bpk_set_isa(NULL);
     if (saved)
         setenv("BACKPROP_INT8", saved, 1);
     else

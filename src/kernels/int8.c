@@ -48,43 +48,9 @@ void bpk_dequantize_s32_portable(const int32_t *C, int ldc, int M, int N, const 
 
 /* ---- the VNNI GEMM over plain C arrays (tests; int8_vnni.h) ---------------- */
 
-typedef struct { uint32_t l[16]; } ivec;
-static inline ivec ivec_zero(void)
-{
-    ivec v;
-    memset(&v, 0, sizeof v);
-    return v;
-}
-static inline ivec ivec_load(const uint32_t *p)
-{
-    ivec v;
-    memcpy(v.l, p, sizeof v.l);
-    return v;
-}
-static inline ivec ivec_bcast(uint32_t x)
-{
-    ivec v;
-    for (int i = 0; i < 16; i++)
-        v.l[i] = x;
-    return v;
-}
-/* Byte t of each lane, in the order it had in memory (little-endian). */
-static inline ivec ivec_dpbusd(ivec acc, ivec u, ivec s)
-{
-    for (int i = 0; i < 16; i++)
-        for (int t = 0; t < 4; t++) {
-            int32_t ub = (int32_t)(u.l[i] >> (8 * t) & 0xffu);
-            int32_t sb = (int32_t)(int8_t)(uint8_t)(s.l[i] >> (8 * t) & 0xffu);
-            acc.l[i] += (uint32_t)(ub * sb);
-        }
-    return acc;
-}
-static inline void ivec_store_sub(int32_t *c, ivec v, const uint32_t *off, int n)
-{
-    for (int i = 0; i < n; i++)
-        c[i] = (int32_t)(v.l[i] - off[i]);
-}
-#define VNNI_ATTR
+#define VNNI_LANES 16
+#define VNNI_MR 8
+#include "int8_vnni_sim.h"
 #define VNNI_GEMM gemm_s8_vnni_simulated
 #include "int8_vnni.h"
 
@@ -118,7 +84,9 @@ bpk_s8_panels *bpk_s8_panels_pack(int N, int K, const int8_t *B, int ldb)
 
 bpk_s8_panels *bpk_s8_panels_create(int N, int K, const int8_t *B, int ldb)
 {
-    return bpk_int8_vnni_supported() ? bpk_s8_panels_pack(N, K, B, ldb) : NULL;
+    return bpk_int8_vnni_supported() || bpk_int8_avxvnni_supported()
+               ? bpk_s8_panels_pack(N, K, B, ldb)
+               : NULL;
 }
 
 void bpk_s8_panels_free(bpk_s8_panels *p)
@@ -142,48 +110,79 @@ int bpk_int8_vnni_supported(void)
 #endif
 }
 
-/* BACKPROP_INT8 chooses the int8 GEMM: unset, empty or "vnni", the
- * automatic choice (VPDPBUSD where the avx512 path runs and cpuid reports
- * avx512_vnni); "avx2", the AVX2 GEMM all the same (to compare the two).
- * Any other value is reported once on stderr, as an unknown BACKPROP_ISA is
- * (isa.c: a misspelt override would otherwise compare a path with itself),
- * and the choice is automatic. */
-static int int8_forced_avx2(void)
+/* cpuid leaf 7 subleaf 1 EAX bit 4; libgcc sets "avxvnni" only where the
+ * OS saves the YMM state (xgetbv), as it does "avx2", which is asked too. */
+int bpk_int8_avxvnni_supported(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return bpk_isa_supported("avx2") && __builtin_cpu_supports("avxvnni");
+#else
+    return 0;
+#endif
+}
+
+/* The GEMMs, slowest first: BACKPROP_INT8 names the fastest one allowed. */
+enum int8_gemm { GEMM_PORTABLE, GEMM_AVX2, GEMM_AVX_VNNI, GEMM_AVX512_VNNI };
+
+/* BACKPROP_INT8 caps the int8 GEMM: unset, empty or "vnni", the automatic
+ * choice (the best the CPU and BACKPROP_ISA allow); "avxvnni", AVX-VNNI at
+ * most (the 256-bit GEMM on a CPU that has AVX512-VNNI too, to compare the
+ * two; the AVX2 GEMM where the CPU has no AVX-VNNI, as BACKPROP_ISA falls to
+ * the best path below the one asked for); "avx2", the AVX2 GEMM all the same
+ * (to compare).  Any other value is reported once on stderr, as an unknown
+ * BACKPROP_ISA is (isa.c: a misspelt override would otherwise compare a path
+ * with itself), and the choice is automatic. */
+static enum int8_gemm int8_cap(void)
 {
     static atomic_flag warned = ATOMIC_FLAG_INIT;
     const char *e = getenv("BACKPROP_INT8");
     if (!e || !*e || !strcmp(e, "vnni"))
-        return 0;
+        return GEMM_AVX512_VNNI;
+    if (!strcmp(e, "avxvnni"))
+        return GEMM_AVX_VNNI;
     if (!strcmp(e, "avx2"))
-        return 1;
+        return GEMM_AVX2;
     if (!atomic_flag_test_and_set(&warned)) {
         char shown[41];
         size_t i = 0;
         for (; e[i] && i < sizeof shown - 1; i++)
             shown[i] = e[i] >= 0x20 && e[i] < 0x7f ? e[i] : '?';
         shown[i] = '\0';
-        fprintf(stderr, "backprop: warning: BACKPROP_INT8=%s is not vnni or avx2; ignored "
-                        "(choosing the CPU's best int8 path)\n", shown);
+        fprintf(stderr, "backprop: warning: BACKPROP_INT8=%s is not vnni, avxvnni or avx2; "
+                        "ignored (choosing the CPU's best int8 path)\n", shown);
     }
-    return 0;
+    return GEMM_AVX512_VNNI;
 }
 
-/* The VNNI GEMM is the default where it runs: it has run and passed
+/* Both VNNI GEMMs are the default where they run: each has run and passed
  * tests/test_int8.c (the intrinsics against the portable reference) and
- * `make check` on AMD Zen 5 (2026-11-29), where int8 inference with it is
- * 3.1x (784-256-128-10) and 4.5x (1024-1024-1024-10) the float32 path, with
- * the AVX2 GEMM 0.6x (docs/performance.md).  Its loops are the simulated ones that the same
- * test checks on every CPU. */
-static int use_vnni(void)
+ * `make check` on AMD Zen 5 (2026-11-29), which has both.  There int8
+ * inference with the 512-bit one is 3.1x (784-256-128-10) and 4.5x
+ * (1024-1024-1024-10) the float32 path, with the AVX2 GEMM 0.6x; the
+ * 256-bit one's figures are in docs/performance.md.  Their loops are the
+ * simulated ones that the same test checks on every CPU.  The 512-bit GEMM
+ * runs only under the avx512 path, so that BACKPROP_ISA=avx2 keeps int8 off
+ * zmm registers as it does float32. */
+static enum int8_gemm int8_gemm(void)
 {
-    return !int8_forced_avx2() && !strcmp(bpk_isa(), "avx512") && bpk_int8_vnni_supported();
+    const char *isa = bpk_isa();
+    if (!strcmp(isa, "portable"))
+        return GEMM_PORTABLE;
+    enum int8_gemm cap = int8_cap();
+    if (cap >= GEMM_AVX512_VNNI && !strcmp(isa, "avx512") && bpk_int8_vnni_supported())
+        return GEMM_AVX512_VNNI;
+    if (cap >= GEMM_AVX_VNNI && bpk_int8_avxvnni_supported())
+        return GEMM_AVX_VNNI;
+    return GEMM_AVX2;
 }
 
 static int use_avx2(void) { return strcmp(bpk_isa(), "portable") != 0; }
 
 const char *bpk_int8_path(void)
 {
-    return use_vnni() ? "avx512_vnni" : use_avx2() ? "avx2" : "portable";
+    static const char *const name[] = {"portable", "avx2", "avx_vnni", "avx512_vnni"};
+    return name[int8_gemm()];
 }
 
 void bpk_quantize_s8(const float *x, size_t n, float inv_scale, int zero, int8_t *q)
@@ -214,9 +213,12 @@ void bpk_gemm_s8_panels(int M, int N, int K, const int8_t *A, int lda, const int
 {
     if (panels && (panels->n != N || panels->k != K))
         panels = NULL; /* not this B's: pack it here */
-    if (use_vnni() && bpk_gemm_s8_vnni(M, N, K, A, lda, B, ldb, panels, C, ldc) == 0)
+    enum int8_gemm g = int8_gemm();
+    if (g == GEMM_AVX512_VNNI && bpk_gemm_s8_vnni(M, N, K, A, lda, B, ldb, panels, C, ldc) == 0)
         return;
-    if (use_avx2())
+    if (g == GEMM_AVX_VNNI && bpk_gemm_s8_avxvnni(M, N, K, A, lda, B, ldb, panels, C, ldc) == 0)
+        return;
+    if (g != GEMM_PORTABLE)
         bpk_gemm_s8_avx2(M, N, K, A, lda, B, ldb, C, ldc);
     else
         bpk_gemm_s8_portable(M, N, K, A, lda, B, ldb, C, ldc);

@@ -10,10 +10,15 @@
  *
  * The path follows bpk_isa(): "portable" runs the C reference, "avx2" and
  * "avx512" run the AVX2 code (sign-extend int8 to int16, vpmaddwd into int32),
- * except the GEMM, which is VPDPBUSD (int8_vnni.h) where the avx512 path
- * runs and cpuid reports avx512_vnni: the default since it ran and passed on
- * AMD Zen 5 (2026-11-29).  BACKPROP_INT8=avx2 keeps the AVX2 GEMM there (to
- * compare); "vnni" is the default; another value warns once (int8.c).
+ * except the GEMM, which is VPDPBUSD (int8_vnni.h): the 512-bit one where
+ * the avx512 path runs and cpuid reports avx512_vnni ("avx512_vnni", the
+ * default since it ran and passed on AMD Zen 5, 2026-11-29), else the
+ * 256-bit VEX one where cpuid reports avx_vnni ("avx_vnni": Intel Alder
+ * Lake and later clients, Sierra Forest, Zen 5 under BACKPROP_ISA=avx2;
+ * ran and passed on Zen 5, 2026-11-29), else the AVX2 one.
+ * BACKPROP_INT8 caps the GEMM: unset, empty or "vnni", the best of these;
+ * "avxvnni", AVX-VNNI at most (to compare it with AVX512-VNNI on one CPU);
+ * "avx2", the AVX2 GEMM; another value warns once (int8.c).
  */
 #ifndef BP_KERNELS_INT8_H
 #define BP_KERNELS_INT8_H
@@ -35,18 +40,20 @@ void bpk_quantize_s8(const float *x, size_t n, float inv_scale, int zero, int8_t
  * [−127, 127], K ≤ BPK_INT8_MAX_K). */
 void bpk_gemm_s8(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
                  int32_t *C, int ldc);
-/* Weights packed once for the VNNI GEMM (int8_vnni.h's B panels: one
+/* Weights packed once for the VNNI GEMMs (int8_vnni.h's B panels: one
  * uint32_t per column and group of four k, [n/32][k/4][32], zeros past n
  * and k), with off[j] = 128 · Σ_k B[j][k] mod 2^32 for its correction, so
- * that a call packs only its activations. */
+ * that a call packs only its activations.  The layout is the same for the
+ * 512-bit and the 256-bit kernel (the latter reads each 32-column panel as
+ * two 16-column halves), so panels made under one path serve the other. */
 #define BPK_S8_PANEL_COLS 32
 typedef struct bpk_s8_panels {
     int n, k;      /* the B they hold: n × k */
     uint32_t *b;   /* [n rounded up to 32 · ceil(k/4)] */
     uint32_t *off; /* [n rounded up to 32] */
 } bpk_s8_panels;
-/* NULL where the CPU has no AVX512-VNNI (nothing would read them) or memory
- * runs out; the GEMM then packs B on each call. */
+/* NULL where the CPU has neither AVX512-VNNI nor AVX-VNNI (nothing would
+ * read them) or memory runs out; the GEMM then packs B on each call. */
 bpk_s8_panels *bpk_s8_panels_create(int N, int K, const int8_t *B, int ldb);
 void bpk_s8_panels_free(bpk_s8_panels *p);
 /* bpk_gemm_s8 with B's panels (those of this B, or NULL) for the VNNI path;
@@ -57,7 +64,9 @@ void bpk_gemm_s8_panels(int M, int N, int K, const int8_t *A, int lda, const int
  * multiply; corr NULL: 0). */
 void bpk_dequantize_s32(const int32_t *C, int ldc, int M, int N, const int32_t *corr,
                         const float *col_scale, float *out, int ldo);
-/* The path these calls take now: "avx512_vnni", "avx2" or "portable". */
+/* The path these calls take now: "avx512_vnni", "avx_vnni", "avx2" or
+ * "portable" (the GEMM's; quantize and dequantize are AVX2 on all but the
+ * last). */
 const char *bpk_int8_path(void);
 
 /* The paths themselves, for tests that compare them (the AVX2 ones only where
@@ -81,7 +90,16 @@ int bpk_gemm_s8_vnni(int M, int N, int K, const int8_t *A, int lda, const int8_t
                      const bpk_s8_panels *panels, int32_t *C, int ldc);
 int bpk_gemm_s8_vnni_simulated(int M, int N, int K, const int8_t *A, int lda, const int8_t *B,
                                int ldb, const bpk_s8_panels *panels, int32_t *C, int ldc);
-/* bpk_s8_panels_create on any CPU (tests of the simulated GEMM). */
+/* The same GEMM on 256-bit VEX VPDPBUSD (AVX-VNNI, a 6 × 16 micro-tile;
+ * only where bpk_int8_avxvnni_supported()), and its code over plain C
+ * arrays (any CPU); as the VNNI ones, panels included. */
+int bpk_int8_avxvnni_supported(void);
+int bpk_gemm_s8_avxvnni(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
+                        const bpk_s8_panels *panels, int32_t *C, int ldc);
+int bpk_gemm_s8_avxvnni_simulated(int M, int N, int K, const int8_t *A, int lda,
+                                  const int8_t *B, int ldb, const bpk_s8_panels *panels,
+                                  int32_t *C, int ldc);
+/* bpk_s8_panels_create on any CPU (tests of the simulated GEMMs). */
 bpk_s8_panels *bpk_s8_panels_pack(int N, int K, const int8_t *B, int ldb);
 
 #endif /* BP_KERNELS_INT8_H */

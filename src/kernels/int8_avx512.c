@@ -8,6 +8,8 @@
 #include "int8.h"
 
 #define VNNI_ATTR __attribute__((target("avx512vnni")))
+#define VNNI_LANES 16
+#define VNNI_MR 8
 typedef __m512i ivec;
 #define ivec_zero() _mm512_setzero_si512()
 #define ivec_load(p) _mm512_loadu_si512((const void *)(p))

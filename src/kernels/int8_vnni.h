@@ -1,10 +1,13 @@
 /*
- * int8_vnni.h — the int8 GEMM on VPDPBUSD (AVX512-VNNI), written once over a
- * few vector operations and compiled twice, as bf16_kernel.h is:
- *   - int8_avx512.c with AVX512-VNNI intrinsics, the fast path;
- *   - int8.c over plain C arrays, so that the loops, the packing, the edges
- *     and the unsigned-offset correction below run and are checked against
- *     the portable reference on every machine (tests/test_int8.c).
+ * int8_vnni.h — the int8 GEMM on VPDPBUSD, written once over a few vector
+ * operations and compiled four times, as bf16_kernel.h is:
+ *   - int8_avx512.c with AVX512-VNNI intrinsics (16-lane zmm);
+ *   - int8_avxvnni_avx2.c with AVX-VNNI intrinsics (8-lane ymm, the VEX
+ *     VPDPBUSD of CPUs with AVX2 and no AVX-512, and of Zen 5);
+ *   - int8.c and int8_avxvnni_sim.c over plain C arrays of 16 and 8 lanes
+ *     (int8_vnni_sim.h), so that the loops, the packing, the edges and the
+ *     unsigned-offset correction below run and are checked against the
+ *     portable reference on every machine (tests/test_int8.c).
  * Integer sums are exact, so every compilation gives the same integers.
  *
  * VPDPBUSD multiplies unsigned by signed bytes, four to an int32 lane.  A's
@@ -14,28 +17,36 @@
  * 2^31 only by at most a wrap, which the subtraction undoes: int32 arithmetic
  * is modular (done in uint32_t here), and the true result fits (int8.h).
  *
- * Register blocking: the micro-tile is VNNI_MR × VNNI_NR = 8 rows × 32
- * columns of C in sixteen accumulators of 16 columns each.  Per step of four
- * k, two loads of B (32 columns × 4 bytes) and eight broadcasts of A (one
- * row's 4 bytes each) feed sixteen VPDPBUSD: the sums stay vertical, one
- * column per lane, so no horizontal sum is ever needed.  Packed operands,
- * one uint32_t per (row, group of four k), k ascending from the low byte:
- *   A panels [M/8][K/4][8]   (a ^ 0x80; rows past M are zeros, never stored)
+ * Register blocking: the micro-tile is VNNI_MR rows × VNNI_TW = 2 ·
+ * VNNI_LANES columns of C, two accumulators per row.  Per step of four k,
+ * two loads of B and VNNI_MR broadcasts of A (one row's 4 bytes each) feed
+ * 2 · VNNI_MR VPDPBUSD: the sums stay vertical, one column per lane, so no
+ * horizontal sum is ever needed.  With zmm (32 registers) that is 8 × 32 in
+ * sixteen accumulators; with ymm (16 registers) 6 × 16 in twelve, the two B
+ * vectors and the broadcast making fifteen — eight rows would spill.
+ * Packed operands, one uint32_t per (row, group of four k), k ascending from
+ * the low byte:
+ *   A panels [M/MR][K/4][MR] (a ^ 0x80; rows past M are zeros, never stored)
  *   B panels [N/32][K/4][32] (rows past N and k past K are zeros, which add
  *                             nothing whatever A holds there)
- * K is padded to a multiple of 4 only.  Cache blocking: A is packed
- * VNNI_A_BLOCK bytes at a time (a few hundred rows, well inside L2); each
- * 32-column B panel (32·K bytes, in L1 for K up to about 1000) then runs
- * over every 8-row A panel of the block before the next B panel.
+ * The B panels are VNNI_NR = 32 columns wide in every compilation (a 16-
+ * column tile reads one half of each, at a stride of 32), so the panels
+ * packed once per model (bpk_s8_panels) fit whichever kernel runs.  K is
+ * padded to a multiple of 4 only.  Cache blocking: A is packed VNNI_A_BLOCK
+ * bytes at a time (a few hundred rows, well inside L2); each 32-column B
+ * panel (32·K bytes, in L1 for K up to about 1000) then runs over every
+ * A panel of the block before the next B panel.
  *
  * The includer defines, then includes this file:
  *   VNNI_GEMM      the function's name (bpk_gemm_s8's signature, and the panels)
  *   VNNI_ATTR      attributes (a target, or nothing)
- *   ivec           16 int32 lanes;  ivec_zero()
- *   ivec_load(p)   16 uint32_t at p
+ *   VNNI_LANES     int32 lanes per ivec: 16 or 8
+ *   VNNI_MR        rows per micro-tile: 8 or 6
+ *   ivec           VNNI_LANES int32 lanes;  ivec_zero()
+ *   ivec_load(p)   VNNI_LANES uint32_t at p
  *   ivec_bcast(x)  the uint32_t x in every lane
  *   ivec_dpbusd(acc, u, s)  lane i: acc + Σ_{t<4} u.u8[4i+t] · s.s8[4i+t] (mod 2^32)
- *   ivec_store_sub(c, v, off, n)  c[i] = (int32_t)(v[i] − off[i]) for i < n ≤ 16
+ *   ivec_store_sub(c, v, off, n)  c[i] = (int32_t)(v[i] − off[i]) for i < n ≤ VNNI_LANES
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,8 +54,14 @@
 
 #include "int8.h"
 
-#define VNNI_MR 8
+#if VNNI_MR != 6 && VNNI_MR != 8
+#error "int8_vnni.h: VNNI_MR must be 6 or 8"
+#endif
 #define VNNI_NR BPK_S8_PANEL_COLS
+#define VNNI_TW (2 * VNNI_LANES)
+#if VNNI_NR % VNNI_TW != 0
+#error "int8_vnni.h: a B panel must hold whole tiles"
+#endif
 /* Bytes of packed A per block: 256 KiB stays in a 1–2 MiB L2 with the B
  * panel and C rows beside it. */
 #define VNNI_A_BLOCK ((size_t)256 * 1024)
@@ -107,15 +124,18 @@ static void vnni_pack_b(int N, int K, const int8_t *B, size_t ldb, uint32_t *out
     }
 }
 
-/* C (mr ≤ 8 rows, nr ≤ 32 columns, at C with row stride ldc) = one A panel
- * times one B panel over k4 groups, less off. */
+/* C (mr ≤ VNNI_MR rows, nr ≤ VNNI_TW columns, at C with row stride ldc) =
+ * one A panel times VNNI_TW columns of a B panel (b, a row of VNNI_NR per
+ * group) over k4 groups, less off. */
 VNNI_ATTR
 static void vnni_tile(int k4, const uint32_t *a, const uint32_t *b, const uint32_t *off,
                       int32_t *C, size_t ldc, int mr, int nr)
 {
     ivec c00 = ivec_zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     ivec c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#if VNNI_MR == 8
     ivec c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+#endif
 #define VNNI_ROW(R_, X0, X1)                                                                \
     do {                                                                                    \
         ivec av = ivec_bcast(a[R_]);                                                        \
@@ -123,25 +143,27 @@ static void vnni_tile(int k4, const uint32_t *a, const uint32_t *b, const uint32
         X1 = ivec_dpbusd(X1, av, b1);                                                       \
     } while (0)
     for (int g = 0; g < k4; g++, a += VNNI_MR, b += VNNI_NR) {
-        ivec b0 = ivec_load(b), b1 = ivec_load(b + 16);
+        ivec b0 = ivec_load(b), b1 = ivec_load(b + VNNI_LANES);
         VNNI_ROW(0, c00, c01);
         VNNI_ROW(1, c10, c11);
         VNNI_ROW(2, c20, c21);
         VNNI_ROW(3, c30, c31);
         VNNI_ROW(4, c40, c41);
         VNNI_ROW(5, c50, c51);
+#if VNNI_MR == 8
         VNNI_ROW(6, c60, c61);
         VNNI_ROW(7, c70, c71);
+#endif
     }
 #undef VNNI_ROW
     /* Named, never addressed: an accumulator whose address is taken may be
      * kept in memory for the whole loop. */
-    int n0 = nr < 16 ? nr : 16, n1 = nr - n0;
+    int n0 = nr < VNNI_LANES ? nr : VNNI_LANES, n1 = nr - n0;
 #define VNNI_OUT(R_, X0, X1)                                                                \
     if ((R_) < mr) {                                                                        \
         ivec_store_sub(C + (size_t)(R_) * ldc, X0, off, n0);                                \
         if (n1 > 0)                                                                         \
-            ivec_store_sub(C + (size_t)(R_) * ldc + 16, X1, off + 16, n1);                  \
+            ivec_store_sub(C + (size_t)(R_) * ldc + VNNI_LANES, X1, off + VNNI_LANES, n1);  \
     }
     VNNI_OUT(0, c00, c01);
     VNNI_OUT(1, c10, c11);
@@ -149,8 +171,10 @@ static void vnni_tile(int k4, const uint32_t *a, const uint32_t *b, const uint32
     VNNI_OUT(3, c30, c31);
     VNNI_OUT(4, c40, c41);
     VNNI_OUT(5, c50, c51);
+#if VNNI_MR == 8
     VNNI_OUT(6, c60, c61);
     VNNI_OUT(7, c70, c71);
+#endif
 #undef VNNI_OUT
 }
 
@@ -167,9 +191,9 @@ static void vnni_block(int i0, int rows, int N, int K, const int8_t *A, size_t l
         int i = i0 + p * VNNI_MR, mr = i0 + rows - i < VNNI_MR ? i0 + rows - i : VNNI_MR;
         vnni_pack_a(mr, K, A + (size_t)i * lda, lda, ap + (size_t)p * a_panel);
     }
-    for (int j = 0; j < N; j += VNNI_NR) {
-        const uint32_t *b = bp + (size_t)(j / VNNI_NR) * b_panel;
-        int nr = N - j < VNNI_NR ? N - j : VNNI_NR;
+    for (int j = 0; j < N; j += VNNI_TW) {
+        const uint32_t *b = bp + (size_t)(j / VNNI_NR) * b_panel + j % VNNI_NR;
+        int nr = N - j < VNNI_TW ? N - j : VNNI_TW;
         for (int p = 0; p < panels; p++) {
             int i = i0 + p * VNNI_MR, mr = i0 + rows - i < VNNI_MR ? i0 + rows - i : VNNI_MR;
             vnni_tile(k4, ap + (size_t)p * a_panel, b, off + j, C + (size_t)i * ldc + (size_t)j,
