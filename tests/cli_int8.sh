@@ -2,8 +2,9 @@
 # int8 inference: quantize needs -o and --calib; a .q model says so in info,
 # predict and eval run its int8 form, which agrees with the float32 model on
 # >= 99% of digits test rows and loses <= 0.5 points of accuracy; the
-# portable and AVX2 paths pick the same classes, the VNNI and AVX2 GEMMs
-# give the same bytes; a .q model is refused by
+# portable and AVX2 paths pick the same classes, the VNNI, AVX-VNNI and AVX2
+# GEMMs give the same bytes (under the default ISA and BACKPROP_ISA=avx2); a
+# .q model is refused by
 # train --resume and a damaged QINT section is refused, naming the file.
 TEST=cli_int8; . "$(dirname "$0")/lib.sh"
 D=data/digits.csv
@@ -40,17 +41,23 @@ expect_rc 0 "predict int8, portable path" env BACKPROP_ISA=portable "$BP" predic
 cut -d, -f1 "$T/out" >"$T/c8p"
 if cmp -s "$T/c8" "$T/c8p"; then ok; else bad "portable and default int8 paths differ"; fi
 # BACKPROP_INT8=vnni (the default: the VPDPBUSD GEMM where the CPU has
-# AVX512-VNNI) and =avx2 (the AVX2 GEMM all the same): the same integers, so
-# the same output, byte for byte; an unknown value warns and is ignored.
+# AVX512-VNNI or AVX-VNNI), =avxvnni (the 256-bit one at most) and =avx2 (the
+# AVX2 GEMM all the same), under the default ISA and BACKPROP_ISA=avx2 (where
+# a CPU with AVX-VNNI runs it by default): the same integers, so the same
+# output, byte for byte; an unknown value warns and is ignored.
 "$BP" predict "$T/m.q" "$T/test.csv" >"$T/p8" 2>/dev/null
-for v in vnni avx2; do
-    expect_rc 0 "predict int8, BACKPROP_INT8=$v" env BACKPROP_INT8=$v "$BP" predict "$T/m.q" \
-        "$T/test.csv"
-    if cmp -s "$T/p8" "$T/out"; then ok; else bad "BACKPROP_INT8=$v changed int8 predictions"; fi
+for isa in "" avx2; do
+    for v in vnni avxvnni avx2; do
+        expect_rc 0 "predict int8, BACKPROP_ISA=$isa BACKPROP_INT8=$v" env BACKPROP_ISA=$isa \
+            BACKPROP_INT8=$v "$BP" predict "$T/m.q" "$T/test.csv"
+        if cmp -s "$T/p8" "$T/out"; then ok
+        else bad "BACKPROP_ISA=$isa BACKPROP_INT8=$v changed int8 predictions"; fi
+    done
 done
 expect_rc 0 "predict int8, BACKPROP_INT8=bogus" env BACKPROP_INT8=bogus "$BP" predict "$T/m.q" \
     "$T/test.csv"
-contains "$T/err" "BACKPROP_INT8=bogus is not vnni or avx2; ignored" "unknown BACKPROP_INT8 warns"
+contains "$T/err" "BACKPROP_INT8=bogus is not vnni, avxvnni or avx2; ignored" \
+    "unknown BACKPROP_INT8 warns"
 if cmp -s "$T/p8" "$T/out"; then ok; else bad "BACKPROP_INT8=bogus changed int8 predictions"; fi
 
 acc() { sed -n 's/.*accuracy \([0-9.]*\).*/\1/p' "$T/out" | head -1; }
