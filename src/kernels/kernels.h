@@ -62,13 +62,17 @@ void bpk_cpu_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K
 void bpk_cpu_sgemm_bf16(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K,
                         float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                         float *C, int ldc);
-/* The bf16 path products would take now: "avx512_bf16" (native), an
+/* The bf16 path products would take now: "avx512_bf16" (native),
+ * "amx_bf16" (native AMX, only with BACKPROP_AMX=1 where it runs), an
  * emulation when BACKPROP_BF16=emulate asks for one, or NULL: this CPU has
  * no bf16 arithmetic, and a bf16 product would only be slower float32. */
 const char *bpk_cpu_bf16_path(void);
 /* Tests: run bf16 products through the native kernel compiled over plain C
  * arrays (bf16.c), so its logic is checked on CPUs without AVX512-BF16. */
 void bpk_bf16_simulate(int on);
+/* Tests: the same for the AMX-BF16 kernel (amx.c), its TDPBF16PS modelled
+ * on Intel's manual. */
+void bpk_bf16_simulate_amx(int on);
 
 /* ---- element-wise and small reductions --------------------------------- */
 
