@@ -56,7 +56,8 @@ void bpk_cpu_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K
 
 /* The same product with bf16 operands: every element of op(A) and op(B)
  * rounded to bf16 (nearest, ties to even), products summed in float32
- * (bf16.h).  Runs on AVX512-BF16 where the CPU has it, else on float32
+ * (bf16.h).  Runs on AVX512-BF16 where the CPU has it (on AMX-BF16 with
+ * BACKPROP_AMX=1, where granted), else on float32
  * kernels over the rounded operands (the same arithmetic, no faster).  Bits
  * never depend on the thread count. */
 void bpk_cpu_sgemm_bf16(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K,
