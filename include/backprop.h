@@ -654,7 +654,9 @@ typedef struct bp_train_options {
      *   CPU with AVX512-BF16 (bp_trainer_create fails with BP_ERR_UNSUPPORTED
      *   elsewhere, and on the GPU backend, saying why); the environment
      *   variable BACKPROP_BF16=emulate runs the same arithmetic on float32
-     *   kernels anywhere, for testing (no faster than float32).  Saved in
+     *   kernels anywhere, for testing (no faster than float32);
+     *   BACKPROP_AMX=1 opts in to an AMX-BF16 kernel where the CPU has one
+     *   (experimental: not yet run on AMX hardware).  Saved in
      *   checkpoints. */
     int precision;
 } bp_train_options;

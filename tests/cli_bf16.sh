@@ -21,6 +21,17 @@ if [ "$native" = 0 ] || [ "${BACKPROP_ISA:-}" = avx2 ] || [ "${BACKPROP_ISA:-}" 
     [ -e "$T/x.bpm" ] && bad "a refused bf16 run wrote a model" || ok
 else
     expect_rc 0 "bf16 on AVX512-BF16" run --precision bf16 -o "$T/native.bpm"
+    # AMX is opt-in; without AMX the opt-in says why once and changes nothing.
+    if ! grep -qw amx_bf16 /proc/cpuinfo; then
+        export BACKPROP_AMX=1
+        expect_rc 0 "BACKPROP_AMX=1 without AMX" run --precision bf16 -o "$T/amx.bpm"
+        contains "$T/err" "BACKPROP_AMX=1: this CPU has no AMX-BF16" "why AMX is not used"
+        cmp -s "$T/native.bpm" "$T/amx.bpm" && ok || bad "BACKPROP_AMX=1 without AMX changed the model"
+    fi
+    export BACKPROP_AMX=yes
+    expect_rc 0 "BACKPROP_AMX=yes" run --precision bf16 -o "$T/amx.bpm"
+    contains "$T/err" "BACKPROP_AMX is neither 1 nor 0" "an unknown value is said"
+    unset BACKPROP_AMX
 fi
 
 export BACKPROP_BF16=emulate

@@ -82,25 +82,52 @@ static void test_rounding(void **state)
 
 /* ---- the bf16 product ----------------------------------------------------------- */
 
-enum { EMULATED, SIMULATED, NATIVE, FP32 };
-static const char *const way_name[] = {"emulated", "simulated", "native", "fp32"};
+/* AMX_SIM: the AMX kernel over C arrays; AMX: natively (BACKPROP_AMX=1). */
+enum { EMULATED, SIMULATED, NATIVE, FP32, AMX_SIM, AMX };
+static const char *const way_name[] = {"emulated", "simulated", "native", "fp32",
+                                       "simulated AMX", "native AMX"};
+
+static void way_begin(int way)
+{
+    if (way == EMULATED)
+        setenv("BACKPROP_BF16", "emulate", 1);
+    /* Explicitly, so that an exported BACKPROP_AMX=1 (bench/amx_check.sh)
+     * turns only the AMX way to AMX. */
+    setenv("BACKPROP_AMX", way == AMX ? "1" : "0", 1);
+    bpk_bf16_simulate(way == SIMULATED);
+    bpk_bf16_simulate_amx(way == AMX_SIM);
+}
+static void way_end(void)
+{
+    unsetenv("BACKPROP_BF16");
+    unsetenv("BACKPROP_AMX");
+    bpk_bf16_simulate(0);
+    bpk_bf16_simulate_amx(0);
+}
 
 /* Runs the case one way into a fresh C (NaN-filled when beta == 0). */
 static float *case_run(const gemm_case *g, bpk_pool *pool, int way)
 {
     float *C = case_new_c(g);
-    if (way == EMULATED)
-        setenv("BACKPROP_BF16", "emulate", 1);
-    bpk_bf16_simulate(way == SIMULATED);
+    way_begin(way);
     if (way == FP32)
         bpk_cpu_sgemm(pool, g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B, g->ldb,
                       g->beta, C, g->ldc);
     else
         bpk_cpu_sgemm_bf16(pool, g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B,
                            g->ldb, g->beta, C, g->ldc);
-    unsetenv("BACKPROP_BF16");
-    bpk_bf16_simulate(0);
+    way_end();
     return C;
+}
+
+/* Whether the native AMX kernel runs here (AMX-BF16, granted by Linux;
+ * the opt-in is the test's).  Elsewhere it says once why not, on stderr. */
+static int amx_native(void)
+{
+    way_begin(AMX);
+    const char *path = bpk_cpu_bf16_path();
+    way_end();
+    return path && !strcmp(path, "amx_bf16");
 }
 
 /* C against the product of the bf16-rounded operands in double: only the
@@ -309,6 +336,129 @@ static void test_native_pack(void **state)
                 }
 }
 
+/* ---- AMX-BF16 -------------------------------------------------------------------- */
+
+/* The shapes above, and the AMX kernel's own edges: a partial 32 × 32
+ * micro-tile, K just under, at and over a k step of 32, and a slice that
+ * ends inside a step. */
+static const int amx_shapes[][3] = {
+    {33, 47, 31}, {32, 32, 32}, {65, 64, 33}, {31, 95, 64}, {200, 40, 600},
+};
+
+static void check_amx_case(int ta, int tb, int M, int N, int K, int seed, float alpha, float beta)
+{
+    gemm_case g;
+    case_init(&g, ta, tb, M, N, K, seed, alpha, beta);
+    float *C = case_run(&g, NULL, AMX_SIM);
+    check_against_rounded(&g, C, "simulated AMX");
+    free(C);
+    case_free(&g);
+}
+
+/* The AMX kernel over C arrays, against the rounded operands' product: its
+ * packing, tile loads, k steps, edges and epilogue, for the four transpose
+ * cases, any alpha and beta, odd K and several K slices. */
+static void test_amx_simulated(void **state)
+{
+    (void)state;
+    static const float ab[][2] = {{1.0f, 0.0f}, {-0.75f, 0.5f}, {1.0f, 1.0f}};
+    size_t n1 = sizeof shapes / sizeof shapes[0], n2 = sizeof amx_shapes / sizeof amx_shapes[0];
+    for (size_t s = 0; s < n1 + n2; s++) {
+        const int *sh = s < n1 ? shapes[s] : amx_shapes[s - n1];
+        for (int t = 0; t < 4; t++)
+            for (int v = 0; v < 3; v++)
+                check_amx_case(t & 1, t >> 1, sh[0], sh[1], sh[2], (int)(s % 3), ab[v][0],
+                               ab[v][1]);
+    }
+}
+
+/* The order a path adds one row's products in, told apart by two 4-term
+ * products (exact in bf16) whose float32 sum depends on it:
+ *   probe 1: 2^24, 1, -2^24, 0      probe 2: 2^24, 0, 1, -2^24
+ * One after the other, each pair low (even k) first: 0 and 0; each pair
+ * high first (VDPBF16PS): 0 and 1; even and odd k in two sums that meet at
+ * the end (TDPBF16PS as Intel's SDM describes it): 1 and 0. */
+enum { ORDER_LOW_FIRST, ORDER_HIGH_FIRST, ORDER_SDM_SPLIT, ORDER_OTHER };
+static const char *const order_name[] = {
+    "one after the other, low (even k) first", "one after the other, high (odd k) first",
+    "even and odd k summed apart, then added (Intel SDM)", "none of the known orders"};
+
+static int order_of(int way)
+{
+    static const float a[2][4] = {{0x1p12f, 1, -0x1p12f, 0}, {0x1p12f, 0, 1, -0x1p12f}};
+    static const float b[2][4] = {{0x1p12f, 1, 0x1p12f, 0}, {0x1p12f, 0, 1, 0x1p12f}};
+    float c[2];
+    way_begin(way);
+    for (int p = 0; p < 2; p++)
+        (way == FP32 ? bpk_cpu_sgemm : bpk_cpu_sgemm_bf16)(NULL, 0, 0, 1, 1, 4, 1.0f, a[p], 4,
+                                                           b[p], 1, 0.0f, &c[p], 1);
+    way_end();
+    if (c[0] == 0.0f && c[1] == 0.0f)
+        return ORDER_LOW_FIRST;
+    if (c[0] == 0.0f && c[1] == 1.0f)
+        return ORDER_HIGH_FIRST;
+    if (c[0] == 1.0f && c[1] == 0.0f)
+        return ORDER_SDM_SPLIT;
+    return ORDER_OTHER;
+}
+
+/* The probe, checked where the answer is known (float32 FMA chains; the
+ * VDPBF16PS simulation, and the instruction where the CPU has it), then
+ * the AMX model's answer, and the hardware's where there is AMX. */
+static void test_amx_order_probe(void **state)
+{
+    (void)state;
+    assert_int_equal(order_of(FP32), ORDER_LOW_FIRST);
+    assert_int_equal(order_of(SIMULATED), ORDER_HIGH_FIRST);
+    assert_int_equal(order_of(EMULATED), ORDER_HIGH_FIRST);
+    if (bpk_cpu_bf16_path())
+        assert_int_equal(order_of(NATIVE), ORDER_HIGH_FIRST);
+    assert_int_equal(order_of(AMX_SIM), ORDER_SDM_SPLIT);
+    if (amx_native())
+        print_message("[  INFO    ] AMX order: hardware %s; the model %s\n",
+                      order_name[order_of(AMX)], order_name[ORDER_SDM_SPLIT]);
+}
+
+/* Where the CPU has AMX: the native kernel against the rounded operands'
+ * product, and against its simulation.  The simulation models Intel's
+ * manual and has never been checked against hardware, so until it has
+ * (bench/amx_check.sh), this counts the bit-identical elements and
+ * accepts what float32 rounding can explain; once they agree everywhere,
+ * assert_same_bits belongs here, as in test_native_kernel. */
+static void test_amx_native(void **state)
+{
+    (void)state;
+    if (!amx_native()) {
+        print_message("[  SKIP    ] native AMX kernel: no AMX-BF16 here (or Linux refused it)\n");
+        return;
+    }
+    size_t same = 0, all = 0, tiny_same = 0, tiny_all = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 4; t++)
+            for (int tiny = 0; tiny < 2; tiny++) {
+                gemm_case g;
+                case_init(&g, t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
+                          (int)(s % 3), t == 2 ? -0.75f : 1.0f, t == 3 ? 1.0f : t == 2 ? 0.5f : 0.0f);
+                if (tiny)
+                    make_tiny(&g);
+                float *nat = case_run(&g, NULL, AMX), *sim = case_run(&g, NULL, AMX_SIM);
+                if (!tiny)
+                    check_against_rounded(&g, nat, "native AMX");
+                for (int i = 0; i < g.M; i++)
+                    for (int j = 0; j < g.N; j++) {
+                        int eq = bits_of(nat[(size_t)i * g.ldc + j]) ==
+                                 bits_of(sim[(size_t)i * g.ldc + j]);
+                        *(tiny ? &tiny_same : &same) += (size_t)eq;
+                        *(tiny ? &tiny_all : &all) += 1;
+                    }
+                free(nat);
+                free(sim);
+                case_free(&g);
+            }
+    print_message("[  INFO    ] native vs simulated AMX: %zu of %zu elements bit-identical; "
+                  "near FLT_MIN %zu of %zu\n", same, all, tiny_same, tiny_all);
+}
+
 /* Bits never depend on the thread count, on any way. */
 static void test_bf16_threads(void **state)
 {
@@ -317,10 +467,10 @@ static void test_bf16_threads(void **state)
     bpk_pool *pools[3] = {NULL, bpk_pool_create(2, NULL), bpk_pool_create(3, NULL)};
     assert_non_null(pools[1]);
     assert_non_null(pools[2]);
-    int native = bpk_cpu_bf16_path() != NULL;
+    int native = bpk_cpu_bf16_path() != NULL, amx = amx_native();
     for (size_t s = 0; s < sizeof big / sizeof big[0]; s++)
-        for (int way = EMULATED; way <= NATIVE; way++) {
-            if (way == NATIVE && !native)
+        for (int way = EMULATED; way <= AMX; way++) {
+            if ((way == NATIVE && !native) || (way == AMX && !amx) || way == FP32)
                 continue;
             gemm_case g;
             case_init(&g, (int)(s & 1), (int)(s >> 1 & 1), big[s][0], big[s][1], big[s][2], 0,
@@ -517,6 +667,9 @@ int main(void)
         cmocka_unit_test(test_bf16_gemm_accuracy),
         cmocka_unit_test(test_native_kernel),
         cmocka_unit_test(test_native_pack),
+        cmocka_unit_test(test_amx_simulated),
+        cmocka_unit_test(test_amx_order_probe),
+        cmocka_unit_test(test_amx_native),
         cmocka_unit_test(test_bf16_threads),
         cmocka_unit_test(test_train_bf16),
         cmocka_unit_test(test_refusals),

@@ -6,6 +6,8 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,25 +86,14 @@ static inline bpair bf16_bcast(uint32_t x)
         v.u[i] = x;
     return v;
 }
-/* One VDPBF16PS step, acc + x·y, as the instruction does it: the product
- * of two bf16 is exact in float32 unless it falls below FLT_MIN, where it
- * is fused into the sum (one rounding); a denormal sum is flushed to a zero
- * of its sign.  (bf16 operands are never denormal: the rounding flushes
- * them.) */
-static inline float bf16_step(float acc, float x, float y)
-{
-    float p = x * y;
-    float r = (fabsf(p) >= FLT_MIN || p == 0.0f) ? acc + p : fmaf(x, y, acc);
-    return fpclassify(r) == FP_SUBNORMAL ? copysignf(0.0f, r) : r;
-}
 /* Lane i: the high halves' product first, then the low halves' (the
  * instruction's order, measured on Zen 5 and as Intel's manual gives it). */
 static inline bvec bf16_dot(bvec acc, bpair a, bpair b)
 {
     for (int i = 0; i < 16; i++) {
-        float t = bf16_step(acc.f[i], bpk_float_from_bf16((uint16_t)(a.u[i] >> 16)),
+        float t = bpk_bf16_fma_ftz(acc.f[i], bpk_float_from_bf16((uint16_t)(a.u[i] >> 16)),
                             bpk_float_from_bf16((uint16_t)(b.u[i] >> 16)));
-        acc.f[i] = bf16_step(t, bpk_float_from_bf16((uint16_t)a.u[i]),
+        acc.f[i] = bpk_bf16_fma_ftz(t, bpk_float_from_bf16((uint16_t)a.u[i]),
                              bpk_float_from_bf16((uint16_t)b.u[i]));
     }
     return acc;
@@ -124,9 +115,26 @@ const bpk_bf16_kernel_fn bpk_bf16_kernel_simulated = kernel_bf16_simulated;
 
 /* ---- which path ----------------------------------------------------------- */
 
-static _Atomic int simulate;
+static _Atomic int simulate, simulate_amx;
 
 void bpk_bf16_simulate(int on) { simulate = on != 0; }
+void bpk_bf16_simulate_amx(int on) { simulate_amx = on != 0; }
+
+/* BACKPROP_AMX=1 opts in to the AMX kernel, which has never run on AMX
+ * hardware (docs/precision.md); 0 or unset keeps VDPBF16PS; anything else
+ * is said once and ignored, as an unknown BACKPROP_ISA is. */
+static int amx_requested(void)
+{
+    static atomic_flag warned = ATOMIC_FLAG_INIT;
+    const char *e = getenv("BACKPROP_AMX");
+    if (!e || !*e || !strcmp(e, "0"))
+        return 0;
+    if (!strcmp(e, "1"))
+        return 1;
+    if (!atomic_flag_test_and_set(&warned))
+        fprintf(stderr, "backprop: warning: BACKPROP_AMX is neither 1 nor 0; ignored\n");
+    return 0;
+}
 
 static int emulate_requested(void)
 {
@@ -140,7 +148,13 @@ int bpk_bf16_path(const bpk_impl *im)
         return BPK_BF16_EMULATED;
     if (simulate)
         return BPK_BF16_SIMULATED;
-    return im->kernel_bf16 ? BPK_BF16_NATIVE : BPK_BF16_NONE;
+    if (simulate_amx)
+        return BPK_BF16_AMX_SIMULATED;
+    if (!im->kernel_bf16)
+        return BPK_BF16_NONE;
+    /* AMX only on top of AVX512-BF16 (its packing and epilogue use
+     * AVX-512; every AMX CPU has both). */
+    return amx_requested() && bpk_amx_available() ? BPK_BF16_AMX : BPK_BF16_NATIVE;
 }
 
 const char *bpk_cpu_bf16_path(void)
@@ -148,6 +162,8 @@ const char *bpk_cpu_bf16_path(void)
     switch (bpk_bf16_path(bpk_impl_get())) {
     case BPK_BF16_NATIVE: return "avx512_bf16";
     case BPK_BF16_SIMULATED: return "simulated (tests)";
+    case BPK_BF16_AMX: return "amx_bf16";
+    case BPK_BF16_AMX_SIMULATED: return "simulated amx (tests)";
     case BPK_BF16_EMULATED: return "emulated (BACKPROP_BF16=emulate)";
     default: return NULL;
     }

@@ -12,6 +12,8 @@
 #ifndef BP_KERNELS_BF16_H
 #define BP_KERNELS_BF16_H
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -39,6 +41,19 @@ static inline float bpk_float_from_bf16(uint16_t h)
     float x;
     memcpy(&x, &u, sizeof x);
     return x;
+}
+
+/* acc + x·y as VDPBF16PS and TDPBF16PS do each step, for bf16 x and y: the
+ * product of two bf16 is exact in float32 unless it falls below FLT_MIN,
+ * where it is fused into the sum (one rounding, nearest even); a denormal
+ * sum is flushed to a zero of its sign.  (bf16 operands are never denormal:
+ * the rounding flushes them.)  The fused case is rare: fmaf is a library
+ * call where the file is not compiled for FMA. */
+static inline float bpk_bf16_fma_ftz(float acc, float x, float y)
+{
+    float p = x * y;
+    float r = (fabsf(p) >= FLT_MIN || p == 0.0f) ? acc + p : fmaf(x, y, acc);
+    return fpclassify(r) == FP_SUBNORMAL ? copysignf(0.0f, r) : r;
 }
 
 /* x[i] = the float32 value of bf16(x[i]), in place. */

@@ -105,6 +105,13 @@ extern const bpk_bf16_kernel_fn bpk_bf16_kernel_simulated;
  * kernels add the same products in the same order (bpk_bf16_round_panels)
  * but keep a denormal sum that VDPBF16PS flushes to zero. */
 enum { BPK_BF16_NONE, BPK_BF16_NATIVE, BPK_BF16_SIMULATED, BPK_BF16_EMULATED };
+/* Two more for AMX-BF16 (amx.c): the native TDPBF16PS kernel, only when
+ * BACKPROP_AMX=1 asks for it on a CPU and OS that grant AMX, and its source
+ * over plain C arrays (tests: bpk_bf16_simulate_amx).  They pack their own
+ * layouts (amx_kernel.h) and are checked against the rounded operands'
+ * product, not against the other paths' bits: TDPBF16PS adds in another
+ * order. */
+enum { BPK_BF16_AMX = BPK_BF16_EMULATED + 1, BPK_BF16_AMX_SIMULATED };
 int bpk_bf16_path(const bpk_impl *im);
 /* Packs as im->pack into panels of width w, then folds each panel's k into
  * bf16 pairs: dst[panel][kc/2 rounded up][w]; an odd kc's last pair has 0
@@ -115,6 +122,24 @@ void bpk_bf16_pack_pairs(const bpk_impl *im, int w, int kcontig, const float *sr
  * rounded to bf16 in place, and each pair of k rows swapped, so that the
  * float32 kernel adds the products in VDPBF16PS's order. */
 void bpk_bf16_round_panels(float *panels, int w, int kc, int count);
+
+/* AMX-BF16 (amx.c).  Micro-tile 32 × 32, kernels of type bpk_bf16_kernel_fn
+ * whose kp is a multiple of 16 pairs (bpk_amx_depth) and whose panels are
+ * packed by bpk_amx_pack_a (op(A): [kp/16][32][16] words per 32 rows) and
+ * bpk_amx_pack_b (op(B): [kp][32] pair panels).  The native kernel may be
+ * called only once bpk_amx_available() returned 1 on this process. */
+extern const bpk_bf16_kernel_fn bpk_amx_kernel_native;
+extern const bpk_bf16_kernel_fn bpk_amx_kernel_simulated;
+/* cpuid has AMX-BF16 and AMX-TILE and Linux granted the tile state (asked
+ * once per process; saying why not on stderr, once).  Call it only when
+ * the user opted in: the request changes the process's signal frames. */
+int bpk_amx_available(void);
+void bpk_amx_pack_a(int kcontig, const float *src, size_t ld, int rows, int kc, uint32_t *dst);
+void bpk_amx_pack_b(const bpk_impl *im, int kcontig, const float *src, size_t ld, int cols,
+                    int kc, uint32_t *dst);
+/* Pair words per panel row of a kc-deep slice: its pairs rounded up to a
+ * whole k step of 16. */
+static inline int bpk_amx_depth(int kc) { return ((kc + 1) / 2 + 15) / 16 * 16; }
 
 /* The table in use (chosen on first call; see isa.c). */
 const bpk_impl *bpk_impl_get(void);

@@ -56,19 +56,24 @@ void bpk_cpu_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K
 
 /* The same product with bf16 operands: every element of op(A) and op(B)
  * rounded to bf16 (nearest, ties to even), products summed in float32
- * (bf16.h).  Runs on AVX512-BF16 where the CPU has it, else on float32
+ * (bf16.h).  Runs on AVX512-BF16 where the CPU has it (on AMX-BF16 with
+ * BACKPROP_AMX=1, where granted), else on float32
  * kernels over the rounded operands (the same arithmetic, no faster).  Bits
  * never depend on the thread count. */
 void bpk_cpu_sgemm_bf16(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K,
                         float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                         float *C, int ldc);
-/* The bf16 path products would take now: "avx512_bf16" (native), an
+/* The bf16 path products would take now: "avx512_bf16" (native),
+ * "amx_bf16" (native AMX, only with BACKPROP_AMX=1 where it runs), an
  * emulation when BACKPROP_BF16=emulate asks for one, or NULL: this CPU has
  * no bf16 arithmetic, and a bf16 product would only be slower float32. */
 const char *bpk_cpu_bf16_path(void);
 /* Tests: run bf16 products through the native kernel compiled over plain C
  * arrays (bf16.c), so its logic is checked on CPUs without AVX512-BF16. */
 void bpk_bf16_simulate(int on);
+/* Tests: the same for the AMX-BF16 kernel (amx.c), its TDPBF16PS modelled
+ * on Intel's manual. */
+void bpk_bf16_simulate_amx(int on);
 
 /* ---- element-wise and small reductions --------------------------------- */
 

@@ -142,6 +142,13 @@ static int packs_pairs(const gemm_job *g)
     return g->bf16 == BPK_BF16_NATIVE || g->bf16 == BPK_BF16_SIMULATED;
 }
 
+/* Whether they are the AMX kernel's (amx_kernel.h: A in rows of 16 pairs,
+ * B in pair panels; both padded to whole k steps of 16 pairs). */
+static int packs_amx(const gemm_job *g)
+{
+    return g->bf16 == BPK_BF16_AMX || g->bf16 == BPK_BF16_AMX_SIMULATED;
+}
+
 /* Panels of width w from src, in the job's precision: float32 panels (bf16
  * emulated: rounded in place after), or bf16 pairs for a bf16 kernel. */
 static void pack_panels(const gemm_job *g, int w, int kcontig, const float *src, size_t ld,
@@ -160,6 +167,10 @@ static void pack_panels(const gemm_job *g, int w, int kcontig, const float *src,
 static void pack_a_block(const gemm_job *g, int ic, int pc, int mc, int kb, float *dst)
 {
     const float *src = g->ta ? g->A + (size_t)pc * g->lda + ic : g->A + (size_t)ic * g->lda + pc;
+    if (packs_amx(g)) {
+        bpk_amx_pack_a(!g->ta, src, g->lda, mc, kb, (uint32_t *)dst);
+        return;
+    }
     pack_panels(g, g->im->mr, !g->ta, src, g->lda, mc, kb, dst);
 }
 
@@ -167,7 +178,26 @@ static void pack_a_block(const gemm_job *g, int ic, int pc, int mc, int kb, floa
 static void pack_b_block(const gemm_job *g, int jc, int pc, int nc, int kb, float *dst)
 {
     const float *src = g->tb ? g->B + (size_t)jc * g->ldb + pc : g->B + (size_t)pc * g->ldb + jc;
+    if (packs_amx(g)) {
+        bpk_amx_pack_b(g->im, g->tb, src, g->ldb, nc, kb, (uint32_t *)dst);
+        return;
+    }
     pack_panels(g, g->im->nr, g->tb, src, g->ldb, nc, kb, dst);
+}
+
+/* 32-bit words per panel row of a kb-deep slice: kb floats, kb/2 pairs, or
+ * (AMX) those pairs rounded up to whole k steps. */
+static int panel_depth(const gemm_job *g, int kb)
+{
+    return packs_amx(g) ? bpk_amx_depth(kb) : packs_pairs(g) ? (kb + 1) / 2 : kb;
+}
+
+/* Words per panel row a packing buffer holds: the deepest slice's panel,
+ * and never less than kc, which the pair packing's float scratch needs. */
+static size_t buffer_depth(const gemm_job *g)
+{
+    int d = panel_depth(g, g->kc);
+    return (size_t)(d > g->kc ? d : g->kc);
 }
 
 /* One micro-tile over a kb-deep slice of packed panels ap, bp (their first
@@ -175,17 +205,11 @@ static void pack_b_block(const gemm_job *g, int jc, int pc, int nc, int kb, floa
 static void micro_tile(const gemm_job *g, int kb, const float *ap, const float *bp, float *cc,
                        int mr, int nr, float beta)
 {
-    if (packs_pairs(g))
-        g->im->kernel_bf16((kb + 1) / 2, (const uint32_t *)ap, (const uint32_t *)bp, cc, g->ldc,
-                           mr, nr, g->alpha, beta);
+    if (packs_pairs(g) || packs_amx(g))
+        g->im->kernel_bf16(panel_depth(g, kb), (const uint32_t *)ap, (const uint32_t *)bp, cc,
+                           g->ldc, mr, nr, g->alpha, beta);
     else
         g->im->kernel(kb, ap, bp, cc, g->ldc, mr, nr, g->alpha, beta);
-}
-
-/* 32-bit words per panel row of a kb-deep slice: kb floats, or kb/2 pairs. */
-static int panel_depth(const gemm_job *g, int kb)
-{
-    return packs_pairs(g) ? (kb + 1) / 2 : kb;
 }
 
 /* The shared operand's cell for K slice pc (a multiple of g->kc) and block
@@ -201,8 +225,9 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
     const int MR = im->mr, NR = im->nr, K = g->K, kc = g->kc;
     const int MC = im->mc, NC = im->nc;
     int mcap = imin(MC, round_up(i1 - i0, MR)), ncap = imin(NC, round_up(j1 - j0, NR));
-    float *abuf = grow(&tl_buf.a, &tl_buf.acap, (size_t)mcap * kc + BPK_PACK_SLACK);
-    float *bbuf = grow(&tl_buf.b, &tl_buf.bcap, (size_t)ncap * kc + BPK_PACK_SLACK);
+    size_t bufd = buffer_depth(g);
+    float *abuf = grow(&tl_buf.a, &tl_buf.acap, (size_t)mcap * bufd + BPK_PACK_SLACK);
+    float *bbuf = grow(&tl_buf.b, &tl_buf.bcap, (size_t)ncap * bufd + BPK_PACK_SLACK);
     if (!abuf || !bbuf) {
         gemm_block_naive(g, i0, i1, j0, j1);
         return;
@@ -311,7 +336,7 @@ static void prepack_shared(bpk_pool *pool, gemm_job *g, int ntm)
         return;
     }
     g->blocks = (len + block - 1) / block;
-    g->cell = (size_t)round_up(imin(block, len), width) * (size_t)g->kc + BPK_PACK_SLACK;
+    g->cell = (size_t)round_up(imin(block, len), width) * buffer_depth(g) + BPK_PACK_SLACK;
     int slices = (g->K + g->kc - 1) / g->kc;
     g->spack = grow(&tl_buf.s, &tl_buf.scap, (size_t)slices * (size_t)g->blocks * g->cell);
     if (!g->spack) { /* out of memory: each tile packs for itself */
@@ -473,6 +498,19 @@ void bpk_cpu_sgemm_bf16(bpk_pool *pool, int trans_a, int trans_b, int M, int N, 
         simulated.nc = 2048;
         simulated.kernel_bf16 = bpk_bf16_kernel_simulated;
         simulated.bf16_pack = NULL; /* the fold in C, too */
+        im = &simulated;
+    } else if (path == BPK_BF16_AMX || path == BPK_BF16_AMX_SIMULATED) {
+        /* 32 × 32 micro-tiles (2 × 2 accumulator tiles); mc and nc whole
+         * micro-tiles.  The simulation packs B with the C fold. */
+        simulated = *im;
+        simulated.mr = 32;
+        simulated.nr = 32;
+        simulated.mc = 192;
+        simulated.nc = 2048;
+        simulated.kernel_bf16 =
+            path == BPK_BF16_AMX ? bpk_amx_kernel_native : bpk_amx_kernel_simulated;
+        if (path == BPK_BF16_AMX_SIMULATED)
+            simulated.bf16_pack = NULL;
         im = &simulated;
     } else if (path == BPK_BF16_NONE) {
         path = BPK_BF16_EMULATED; /* the same arithmetic, on float32 kernels */

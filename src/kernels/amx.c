@@ -1,0 +1,268 @@
+/*
+ * AMX-BF16 (Intel Sapphire Rapids and later: TDPBF16PS on 16 × 16 tiles)
+ * for the bf16 GEMM: its operand packing, its micro-kernel (amx_kernel.h)
+ * compiled natively and over plain C arrays, and whether it may run.
+ *
+ * OPT-IN and UNTESTED ON HARDWARE: it was written on an AMD Zen 5, which
+ * has no AMX, so the native kernel has never run.  It is used only when
+ * BACKPROP_AMX=1 asks for it, cpuid reports AMX-BF16 and AMX-TILE, and
+ * Linux grants the tile state; everywhere else bf16 runs on VDPBF16PS.
+ * The simulated kernel models TDPBF16PS as Intel's manual describes it
+ * (tdp_row below); bench/amx_check.sh checks both on an AMX machine.
+ *
+ * Compiled without any -m flag: the native functions carry target
+ * attributes, so nothing here runs an instruction the CPU may lack unless
+ * it is called, and it is called only where cpuid says it may be.
+ */
+#define _DEFAULT_SOURCE /* syscall() */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bf16.h"
+#include "cpu_internal.h"
+
+/* ---- packing (both kernels) ------------------------------------------------ */
+
+static inline float a_at(int kcontig, const float *src, size_t ld, int rows, int kc, int r, int k)
+{
+    if (r >= rows || k >= kc)
+        return 0.0f;
+    return kcontig ? src[(size_t)r * ld + (size_t)k] : src[(size_t)k * ld + (size_t)r];
+}
+
+/* op(A)'s rows [0, rows) of a kc-deep slice into 32-row panels of
+ * [kp/16][32 rows][16 pairs] words, kp = bpk_amx_depth(kc): a TDPBF16PS A
+ * tile per 16 rows and 16 pairs, 64-byte rows.  A pair word holds k = 2p in
+ * its low half, 2p + 1 in its high half; rows past `rows` and k past kc
+ * are zero.  Plain C: the rounding is bpk_bf16_from_float, which the tests
+ * check equals VCVTNEPS2BF16. */
+void bpk_amx_pack_a(int kcontig, const float *src, size_t ld, int rows, int kc, uint32_t *dst)
+{
+    int kp = bpk_amx_depth(kc);
+    for (int q = 0; q < rows; q += 32)
+        for (int blk = 0; blk < kp; blk += 16)
+            for (int r = q; r < q + 32; r++, dst += 16)
+                for (int j = 0; j < 16; j++) {
+                    int k = 2 * (blk + j);
+                    float lo = a_at(kcontig, src, ld, rows, kc, r, k);
+                    float hi = a_at(kcontig, src, ld, rows, kc, r, k + 1);
+                    dst[j] = bpk_bf16_from_float(lo) | (uint32_t)bpk_bf16_from_float(hi) << 16;
+                }
+}
+
+/* op(B)'s columns [0, cols) of a kc-deep slice into 32-column pair panels
+ * [kp][32] (bpk_bf16_pack_pairs, the VDPBF16PS kernel's layout), each
+ * padded with zero pairs up to kp = bpk_amx_depth(kc).  Panel by panel, in
+ * order: bpk_bf16_pack_pairs may use up to 32·kc floats (plus
+ * BPK_PACK_SLACK) from its panel's start as scratch, running into the next
+ * panel, which is written after it; the buffer holds that much past the
+ * last one (sgemm.c sizes it on max(kc, kp) words per row). */
+void bpk_amx_pack_b(const bpk_impl *im, int kcontig, const float *src, size_t ld, int cols,
+                    int kc, uint32_t *dst)
+{
+    int kp = (kc + 1) / 2, kpad = bpk_amx_depth(kc);
+    for (int q = 0; q < cols; q += 32) {
+        uint32_t *panel = dst + (size_t)(q / 32) * 32 * (size_t)kpad;
+        int n = cols - q < 32 ? cols - q : 32;
+        bpk_bf16_pack_pairs(im, 32, kcontig, kcontig ? src + (size_t)q * ld : src + q, ld, n, kc,
+                            panel);
+        memset(panel + (size_t)kp * 32, 0, (size_t)(kpad - kp) * 32 * sizeof *panel);
+    }
+}
+
+/* ---- TDPBF16PS over plain C arrays (tests) --------------------------------- */
+
+/* x + y, rounded to nearest even, a denormal sum flushed to zero. */
+static inline float add_ftz(float x, float y)
+{
+    float r = x + y;
+    return fpclassify(r) == FP_SUBNORMAL ? copysignf(0.0f, r) : r;
+}
+
+/* One row m of TDPBF16PS (c: the accumulator tile's row, a: the A tile's
+ * row, b: the B tile), as the Intel SDM's pseudocode gives it — NOT yet
+ * checked against hardware (bench/amx_check.sh does that on an AMX CPU):
+ *   for each column n, two float32 sums start at zero: one over the pairs'
+ *   low halves (even k), one over their high halves (odd k), each product
+ *   added with one rounding (an FMA, nearest even, denormals flushed), k
+ *   ascending; then c[n] = c[n] + (even + odd), each add rounded and
+ *   flushed.
+ * So one instruction's 16 pairs are NOT added one after the other into c
+ * (as the intrinsics guide's shorter pseudocode, and VDPBF16PS, do): the
+ * even and odd chains meet only at the end.  tests/test_bf16.c's order
+ * probe tells these readings apart; if the hardware disagrees, this is the
+ * one function to change (and the probe's expectation). */
+static void tdp_row(float c[16], const uint32_t a[16], const uint32_t b[16][16])
+{
+    for (int n = 0; n < 16; n++) {
+        float even = 0.0f, odd = 0.0f;
+        for (int k = 0; k < 16; k++) {
+            even = bpk_bf16_fma_ftz(even, bpk_float_from_bf16((uint16_t)a[k]),
+                                    bpk_float_from_bf16((uint16_t)b[k][n]));
+            odd = bpk_bf16_fma_ftz(odd, bpk_float_from_bf16((uint16_t)(a[k] >> 16)),
+                                   bpk_float_from_bf16((uint16_t)(b[k][n] >> 16)));
+        }
+        c[n] = add_ftz(c[n], add_ftz(even, odd));
+    }
+}
+
+/* Eight tiles of 16 rows × 16 words (the configuration amx_cfg loads). */
+typedef struct { uint32_t t[8][16][16]; } amx_tiles;
+
+static void sim_zero(amx_tiles *s, int t) { memset(s->t[t], 0, sizeof s->t[t]); }
+static void sim_load(amx_tiles *s, int t, const void *p, size_t stride)
+{
+    for (int r = 0; r < 16; r++)
+        memcpy(s->t[t][r], (const unsigned char *)p + (size_t)r * stride, 64);
+}
+static void sim_store(const amx_tiles *s, int t, void *p, size_t stride)
+{
+    for (int r = 0; r < 16; r++)
+        memcpy((unsigned char *)p + (size_t)r * stride, s->t[t][r], 64);
+}
+static void sim_dp(amx_tiles *s, int c, int a, int b)
+{
+    for (int m = 0; m < 16; m++) {
+        float row[16];
+        memcpy(row, s->t[c][m], sizeof row);
+        tdp_row(row, s->t[a][m], (const uint32_t(*)[16])s->t[b]);
+        memcpy(s->t[c][m], row, sizeof row);
+    }
+}
+/* As the native epilogue: alpha·x, or alpha·x + beta·C fused. */
+static void sim_row_out(float *cr, const float *x, int nr, float alpha, float beta)
+{
+    for (int c = 0; c < nr; c++)
+        cr[c] = beta == 0.0f ? alpha * x[c] : fmaf(alpha, x[c], beta * cr[c]);
+}
+
+#define AMX_KERNEL amx_kernel_simulated
+#define AMX_ATTR
+#define AMX_TILES amx_tiles tiles_
+#define amx_zero(t) sim_zero(&tiles_, t)
+#define amx_load(t, p, stride) sim_load(&tiles_, t, p, stride)
+#define amx_dp(c, a, b) sim_dp(&tiles_, c, a, b)
+#define amx_store(t, p, stride) sim_store(&tiles_, t, p, stride)
+#define amx_row_out sim_row_out
+#include "amx_kernel.h"
+#undef AMX_KERNEL
+#undef AMX_ATTR
+#undef AMX_TILES
+#undef amx_zero
+#undef amx_load
+#undef amx_dp
+#undef amx_store
+#undef amx_row_out
+
+const bpk_bf16_kernel_fn bpk_amx_kernel_simulated = amx_kernel_simulated;
+
+/* ---- native (x86-64: the AMX intrinsics) ----------------------------------- */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f")))
+
+/* LDTILECFG's 64 bytes: palette 1, and every tile 16 rows of 64 bytes. */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_config;
+static _Alignas(64) const tile_config amx_cfg = {
+    1, 0, {0}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16},
+};
+
+/* The tile configuration belongs to a thread (its XSAVE state): each
+ * thread that runs the kernel (the pool's workers, a caller's thread)
+ * loads it once, on its first call.  The tiles are never released: a later
+ * call finds them configured.  (Code that runs TILERELEASE or another
+ * configuration on the same thread between two products would break this;
+ * the library has none.) */
+static _Thread_local int tl_configured;
+
+AMX_TARGET static inline void amx_begin(void)
+{
+    if (!tl_configured) {
+        _tile_loadconfig(&amx_cfg);
+        tl_configured = 1;
+    }
+    /* The intrinsics' tile loads are asm statements that do not tell the
+     * compiler they read memory: no store to the panels may sink below. */
+    __asm__ volatile("" ::: "memory");
+}
+
+static inline __mmask16 lanes(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* C row = alpha·x (beta == 0: C not read), else alpha·x + beta·C fused:
+ * the VDPBF16PS kernel's epilogue, on a row of the stored tiles. */
+AMX_TARGET static inline void amx_row_out_native(float *cr, const float *x, int nr, float alpha,
+                                                 float beta)
+{
+    const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __m512 x0 = _mm512_load_ps(x), x1 = _mm512_load_ps(x + 16);
+    if (beta == 0.0f) {
+        x0 = _mm512_mul_ps(va, x0);
+        x1 = _mm512_mul_ps(va, x1);
+    } else {
+        x0 = _mm512_fmadd_ps(va, x0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr)));
+        x1 = _mm512_fmadd_ps(va, x1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16)));
+    }
+    _mm512_mask_storeu_ps(cr, m0, x0);
+    _mm512_mask_storeu_ps(cr + 16, m1, x1);
+}
+
+#define AMX_KERNEL amx_kernel_native
+#define AMX_ATTR AMX_TARGET
+#define AMX_TILES amx_begin()
+#define amx_zero(t) _tile_zero(t)
+#define amx_load(t, p, stride) _tile_loadd(t, p, stride)
+#define amx_dp(c, a, b) _tile_dpbf16ps(c, a, b)
+#define amx_store(t, p, stride) _tile_stored(t, p, stride)
+#define amx_row_out amx_row_out_native
+#include "amx_kernel.h"
+
+const bpk_bf16_kernel_fn bpk_amx_kernel_native = amx_kernel_native;
+
+/* Linux hands out the 8 KiB tile state only on request (arch_prctl). */
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+static int amx_ok;
+static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
+
+/* cpuid leaf 7: EDX bit 22 AMX-BF16, bit 24 AMX-TILE; then the grant.
+ * Why AMX is not used is said once: the user asked for it. */
+static void amx_detect(void)
+{
+    unsigned a, b, c, d;
+    const char *why = NULL;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 22)) || !(d & (1u << 24)))
+        why = "this CPU has no AMX-BF16";
+    else if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0)
+        why = errno == EINVAL ? "this Linux kernel does not support AMX"
+                              : "Linux refused the AMX tile state";
+    amx_ok = why == NULL;
+    if (why)
+        fprintf(stderr, "backprop: BACKPROP_AMX=1: %s; bf16 runs on AVX512-BF16\n", why);
+}
+
+int bpk_amx_available(void)
+{
+    pthread_once(&amx_once, amx_detect);
+    return amx_ok;
+}
+#else
+const bpk_bf16_kernel_fn bpk_amx_kernel_native = NULL;
+int bpk_amx_available(void) { return 0; }
+#endif
