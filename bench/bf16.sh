@@ -53,7 +53,7 @@ cat <<EOF2
 
 ## bf16 mixed precision (bench/bf16.sh)
 
-Arithmetic: $mode.  AMX-BF16 on this CPU: $amx (no AMX path yet).
+Arithmetic: $mode.  AMX-BF16 on this CPU: $amx (the AMX path is opt-in, BACKPROP_AMX=1, and has not run on AMX hardware: bench/amx_check.sh checks it there).
 
 Test accuracy after $EPOCHS epochs, 784-512-256-10 ReLU, Adam, batch 128, $THREADS threads:
 
