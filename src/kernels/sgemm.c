@@ -90,6 +90,8 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
 #define TILES_PER_THREAD 4
 #define MIN_TILE_N 64
 #define MIN_TILE_M 48
+#define C_TILE_BYTES (512 * 1024) /* a tall tile's rows of C: half a Zen 3's L2 */
+#define PREPACK_MAX_BYTES (16.0 * 1024 * 1024)
 static inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
 typedef struct gemm_job {
@@ -263,31 +265,57 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
     }
 }
 
+/* A tall product (inference over a whole data set: thousands of rows of C)
+ * whose tiles span all of N: each tile's rows of C are read and written
+ * once per K slice, and a tile of 1250 × 512 floats (2.5 MB) went to memory
+ * between slices.  Cap its rows so that it stays in L2 (C_TILE_BYTES; at
+ * least one block of mc rows); op(B) is then packed once for all tiles
+ * (prepack_shared), so only where op(B) is small enough to hold packed
+ * whole (a layer's weights).  10000 × 512 × 784 on Zen 5: 3.8 → 3.2 µs per
+ * row of the modern net's inference on 2 threads, 7.3 → 6.1 on 1. */
+static void cap_tall_tiles(gemm_job *g)
+{
+    const bpk_impl *im = g->im;
+    if (g->tn != g->N || g->K <= g->kc)
+        return; /* split along N, or C written once */
+    if (g->tm == g->M && (double)g->N * g->K * sizeof(float) > PREPACK_MAX_BYTES)
+        return; /* one tile packs op(B) block by block; keep it so */
+    int fit = C_TILE_BYTES / (int)sizeof(float) / g->N / im->mr * im->mr;
+    if (fit < im->mc)
+        fit = im->mc;
+    if (g->tm > fit)
+        g->tm = fit;
+}
+
 /* Split C into tiles (g->tm × g->tn), along N when A is the smaller operand
  * (each tile then packs all of A), along M otherwise.  About TILES_PER_THREAD
  * tiles per thread, handed out dynamically by the pool: when a thread is
  * slow or descheduled (another process has its core) the others take its
  * share, losing at most a tile's time.  Tiles stay wide enough that the
- * operand each repacks is a couple of percent of its work.  Any split gives
- * the same bits; this one only decides speed. */
+ * operand each repacks is a couple of percent of its work; tall ones stay
+ * short enough for L2 (cap_tall_tiles).  Any split gives the same bits;
+ * this one only decides speed. */
 static void split_tiles(gemm_job *g, int T)
 {
     const bpk_impl *im = g->im;
     int M = g->M, N = g->N;
     g->tm = M;
     g->tn = N;
-    if (T == 1 || 2.0 * M * N * g->K < 2.0e5)
+    if (2.0 * M * N * g->K < 2.0e5)
         return;
     int want = TILES_PER_THREAD * T;
     int nblk = (N + im->nr - 1) / im->nr, mblk = (M + im->mr - 1) / im->mr;
     int split_n = (M <= N && nblk >= T) || mblk < T;
-    if (split_n && nblk >= 2) {
+    if (T == 1) {
+        /* one tile, unless it is tall */
+    } else if (split_n && nblk >= 2) {
         int w = round_up((N + want - 1) / want, im->nr);
         g->tn = w > MIN_TILE_N ? w : round_up(MIN_TILE_N, im->nr);
     } else if (mblk >= 2) {
         int h = round_up((M + want - 1) / want, im->mr);
         g->tm = h > MIN_TILE_M ? h : round_up(MIN_TILE_M, im->mr);
     }
+    cap_tall_tiles(g);
 }
 
 static void gemm_task(void *ctx, int t)
