@@ -320,15 +320,17 @@ static void test_native_pack(void **state)
                                 int r = q * w + c;
                                 uint16_t half[2] = {0, 0};
                                 for (int h = 0; h < 2; h++) {
-                                    int k = 2 * p + h;
-                                    if (r < rows && k < kc)
-                                        half[h] = bpk_bf16_from_float(
-                                            kcontig ? src[(size_t)r * ld + (size_t)k] : src[(size_t)k * ld + (size_t)r]);
+                                    size_t k = (size_t)(2 * p + h);
+                                    size_t at = kcontig ? (size_t)r * ld + k : k * ld + (size_t)r;
+                                    if (r < rows && k < (size_t)kc)
+                                        half[h] = bpk_bf16_from_float(src[at]);
                                 }
                                 uint32_t want = half[0] | (uint32_t)half[1] << 16;
-                                uint32_t got = dst[((size_t)q * (size_t)kp + (size_t)p) * (size_t)w + (size_t)c];
+                                size_t word = ((size_t)q * (size_t)kp + (size_t)p) * (size_t)w;
+                                uint32_t got = dst[word + (size_t)c];
                                 if (got != want)
-                                    fail_msg("pack w=%d kc=%d rows=%d kcontig=%d: panel %d pair %d row %d: 0x%08x, expected 0x%08x",
+                                    fail_msg("pack w=%d kc=%d rows=%d kcontig=%d: panel %d pair "
+                                             "%d row %d: 0x%08x, expected 0x%08x",
                                              w, kc, rows, kcontig, q, p, c, got, want);
                             }
                     free(src);

@@ -36,7 +36,9 @@ int cmd_quantize(int argc, char **argv)
     cli_option opts[] = {
         DATA_OPTIONS,
         {"output", 'o', 1, "FILE", "where to write the int8 model (required)", 0},
-        {"calib", 0, 1, "DATA", "calibration data: rows like the model's inputs (required)", 0},
+        {"calib", 0, 1, "DATA",
+         "calibration data: rows like the model's inputs (required; a named set: its "
+         "training split)", 0},
         FORCE_OPTION,
     };
     cli_args args = {opts, (int)(sizeof opts / sizeof opts[0]), {0}, 0};
@@ -52,6 +54,9 @@ int cmd_quantize(int argc, char **argv)
     cli_data_options dopt;
     if ((rc = data_options(&args, "quantize", &dopt)))
         return rc;
+    /* A named set calibrates on its training split: the test split is what
+     * eval then measures, and must not have chosen the scales. */
+    dopt.named_train = 1;
     const char *model = args.positional[0], *calib = cli_get(&args, "calib");
     const char *out = required_output(&args, "quantize", "FILE");
     if (!out)
@@ -79,8 +84,9 @@ int cmd_quantize(int argc, char **argv)
         cli_fail("quantize");
         goto done;
     }
-    fprintf(stderr, "backprop quantize: %s: int8 model calibrated on %zu rows of %s\n", out,
-            bp_dataset_rows(ds), calib);
+    fprintf(stderr, "backprop quantize: %s: int8 model calibrated on %zu rows of %s%s\n", out,
+            bp_dataset_rows(ds), calib,
+            cli_is_named_set(calib) ? " (its training split)" : "");
     rc = 0;
 done:
     bp_qnet_free(q);

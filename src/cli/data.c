@@ -181,10 +181,12 @@ bp_status cli_load_data_for(const char *spec, const cli_data_options *o, const b
     bp_status st;
     switch (data_format(spec, o, &sniff)) {
     case FMT_NAMED: {
-        bp_dataset *tr;
-        if ((st = bp_dataset_load_named(spec, o->data_dir, &tr, out)) == BP_OK)
-            bp_dataset_free(tr);
-        return st;
+        bp_dataset *tr, *te;
+        if ((st = bp_dataset_load_named(spec, o->data_dir, &tr, &te)) != BP_OK)
+            return st;
+        *out = o->named_train ? tr : te;
+        bp_dataset_free(o->named_train ? te : tr);
+        return BP_OK;
     }
     case FMT_IDX:
         return bp_dataset_read_idx(out, spec, o->labels);

@@ -10,6 +10,7 @@ typedef struct cli_data_options {
     int task;             /* -1 detect, 0 regression, 1 classification */
     const char *id;       /* CSV column kept as row ids (predict --id) */
     const char *cmd;      /* the command, for notes on stderr */
+    int named_train;      /* cli_load_data_for: a named set gives its training split */
 } cli_data_options;
 
 /* 1 for "mnist" and "fashion-mnist". */
@@ -22,7 +23,8 @@ bp_status cli_load_data(const char *spec, const cli_data_options *o, bp_dataset 
                         bp_dataset **test);
 /* Data for an existing model (eval, predict, train --test): mapped through
  * the model's schema — columns by name, labels through its classes; the
- * target may be absent (outputs 0).  Named sets give their test split. */
+ * target may be absent (outputs 0).  Named sets give their test split, or
+ * their training split with o->named_train (quantize calibrates on it). */
 bp_status cli_load_data_for(const char *spec, const cli_data_options *o, const bp_net *net,
                             bp_dataset **out);
 /* 1 when spec is read as IDX images. */

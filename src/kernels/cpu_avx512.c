@@ -166,9 +166,11 @@ BF16_ATTR static void pack_pairs_kcontig(int w, const float *src, size_t ld, int
         for (int k = 0; k < kc; k += 16) {
             __mmask16 mk = first_lanes(kc - k);
             __m256 v[8];
-            for (int r = 0; r < 8; r++)
-                v[r] = r < nr ? (__m256)bf16_words(_mm512_maskz_loadu_ps(mk, src + (size_t)(r0 + r) * ld + k))
+            for (int r = 0; r < 8; r++) {
+                const float *row = src + (size_t)(r0 + r) * ld + k;
+                v[r] = r < nr ? (__m256)bf16_words(_mm512_maskz_loadu_ps(mk, row))
                               : _mm256_setzero_ps();
+            }
             transpose8(v);
             int pairs = (kc - k + 1) / 2 < 8 ? (kc - k + 1) / 2 : 8;
             for (int j = 0; j < pairs; j++)
