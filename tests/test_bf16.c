@@ -229,6 +229,20 @@ static void make_tiny(gemm_case *g)
         g->B[i] *= 0x1p-63f;
 }
 
+/* Case c of the native kernels' comparisons: every shape, transpose case
+ * (alpha and beta vary with it) and, for odd c, operands scaled to 2^-63
+ * (make_tiny).  Returns whether the case is tiny. */
+#define NATIVE_CASES ((int)(sizeof shapes / sizeof shapes[0]) * 8)
+static int native_case(gemm_case *g, int c)
+{
+    int s = c / 8, t = c / 2 % 4, tiny = c % 2;
+    case_init(g, t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], s % 3,
+              t == 2 ? -0.75f : 1.0f, t == 3 ? 1.0f : t == 2 ? 0.5f : 0.0f);
+    if (tiny)
+        make_tiny(g);
+    return tiny;
+}
+
 /* The native kernel, where the CPU has AVX512-BF16, gives the simulated
  * kernel's bits exactly, for any alpha and beta, and near FLT_MIN too:
  * the simulation is what the instruction does (bf16.c: the high product
@@ -242,36 +256,31 @@ static void test_native_kernel(void **state)
         return;
     }
     size_t flushed = 0;
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-        for (int t = 0; t < 4; t++)
-            for (int tiny = 0; tiny < 2; tiny++) {
-                gemm_case g;
-                case_init(&g, t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
-                          (int)(s % 3), t == 2 ? -0.75f : 1.0f, t == 3 ? 1.0f : t == 2 ? 0.5f : 0.0f);
-                if (tiny)
-                    make_tiny(&g);
-                float *nat = case_run(&g, NULL, NATIVE), *sim = case_run(&g, NULL, SIMULATED);
-                if (!tiny)
-                    check_against_rounded(&g, nat, "native");
-                assert_same_bits(&g, nat, sim, "native", "simulated");
-                if (tiny) {
-                    float *emu = case_run(&g, NULL, EMULATED);
-                    for (int i = 0; i < g.M; i++)
-                        for (int j = 0; j < g.N; j++)
-                            flushed += bits_of(emu[(size_t)i * g.ldc + j]) !=
-                                       bits_of(nat[(size_t)i * g.ldc + j]);
-                    free(emu);
-                } else if (g.alpha == 1.0f) {
-                    /* Away from FLT_MIN the emulation adds the same terms in
-                     * the same order (bpk_bf16_round_panels). */
-                    float *emu = case_run(&g, NULL, EMULATED);
-                    assert_same_bits(&g, emu, nat, "emulated", "native");
-                    free(emu);
-                }
-                free(nat);
-                free(sim);
-                case_free(&g);
-            }
+    for (int c = 0; c < NATIVE_CASES; c++) {
+        gemm_case g;
+        int tiny = native_case(&g, c);
+        float *nat = case_run(&g, NULL, NATIVE), *sim = case_run(&g, NULL, SIMULATED);
+        if (!tiny)
+            check_against_rounded(&g, nat, "native");
+        assert_same_bits(&g, nat, sim, "native", "simulated");
+        if (tiny) {
+            float *emu = case_run(&g, NULL, EMULATED);
+            for (int i = 0; i < g.M; i++)
+                for (int j = 0; j < g.N; j++)
+                    flushed += bits_of(emu[(size_t)i * g.ldc + j]) !=
+                               bits_of(nat[(size_t)i * g.ldc + j]);
+            free(emu);
+        } else if (g.alpha == 1.0f) {
+            /* Away from FLT_MIN the emulation adds the same terms in
+             * the same order (bpk_bf16_round_panels). */
+            float *emu = case_run(&g, NULL, EMULATED);
+            assert_same_bits(&g, emu, nat, "emulated", "native");
+            free(emu);
+        }
+        free(nat);
+        free(sim);
+        case_free(&g);
+    }
     /* The tiny cases do reach the flushing, or they would test nothing. */
     print_message("[  INFO    ] near FLT_MIN, %zu elements flushed natively but not emulated\n",
                   flushed);
@@ -435,28 +444,23 @@ static void test_amx_native(void **state)
         return;
     }
     size_t same = 0, all = 0, tiny_same = 0, tiny_all = 0;
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-        for (int t = 0; t < 4; t++)
-            for (int tiny = 0; tiny < 2; tiny++) {
-                gemm_case g;
-                case_init(&g, t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
-                          (int)(s % 3), t == 2 ? -0.75f : 1.0f, t == 3 ? 1.0f : t == 2 ? 0.5f : 0.0f);
-                if (tiny)
-                    make_tiny(&g);
-                float *nat = case_run(&g, NULL, AMX), *sim = case_run(&g, NULL, AMX_SIM);
-                if (!tiny)
-                    check_against_rounded(&g, nat, "native AMX");
-                for (int i = 0; i < g.M; i++)
-                    for (int j = 0; j < g.N; j++) {
-                        int eq = bits_of(nat[(size_t)i * g.ldc + j]) ==
-                                 bits_of(sim[(size_t)i * g.ldc + j]);
-                        *(tiny ? &tiny_same : &same) += (size_t)eq;
-                        *(tiny ? &tiny_all : &all) += 1;
-                    }
-                free(nat);
-                free(sim);
-                case_free(&g);
+    for (int c = 0; c < NATIVE_CASES; c++) {
+        gemm_case g;
+        int tiny = native_case(&g, c);
+        float *nat = case_run(&g, NULL, AMX), *sim = case_run(&g, NULL, AMX_SIM);
+        if (!tiny)
+            check_against_rounded(&g, nat, "native AMX");
+        for (int i = 0; i < g.M; i++)
+            for (int j = 0; j < g.N; j++) {
+                int eq = bits_of(nat[(size_t)i * g.ldc + j]) ==
+                         bits_of(sim[(size_t)i * g.ldc + j]);
+                *(tiny ? &tiny_same : &same) += (size_t)eq;
+                *(tiny ? &tiny_all : &all) += 1;
             }
+        free(nat);
+        free(sim);
+        case_free(&g);
+    }
     print_message("[  INFO    ] native vs simulated AMX: %zu of %zu elements bit-identical; "
                   "near FLT_MIN %zu of %zu\n", same, all, tiny_same, tiny_all);
 }

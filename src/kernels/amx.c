@@ -167,6 +167,8 @@ const bpk_bf16_kernel_fn bpk_amx_kernel_simulated = amx_kernel_simulated;
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "row_out_avx512.h"
+
 #define AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f")))
 
 /* LDTILECFG's 64 bytes: palette 1, and every tile 16 rows of 64 bytes. */
@@ -198,28 +200,12 @@ AMX_TARGET static inline void amx_begin(void)
     __asm__ volatile("" ::: "memory");
 }
 
-static inline __mmask16 lanes(int n)
-{
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
-}
-
-/* C row = alpha·x (beta == 0: C not read), else alpha·x + beta·C fused:
- * the VDPBF16PS kernel's epilogue, on a row of the stored tiles. */
+/* A row of the 32-column scratch block into C: the VDPBF16PS kernel's
+ * epilogue (row_out_avx512.h). */
 AMX_TARGET static inline void amx_row_out_native(float *cr, const float *x, int nr, float alpha,
                                                  float beta)
 {
-    const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    __m512 x0 = _mm512_load_ps(x), x1 = _mm512_load_ps(x + 16);
-    if (beta == 0.0f) {
-        x0 = _mm512_mul_ps(va, x0);
-        x1 = _mm512_mul_ps(va, x1);
-    } else {
-        x0 = _mm512_fmadd_ps(va, x0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr)));
-        x1 = _mm512_fmadd_ps(va, x1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16)));
-    }
-    _mm512_mask_storeu_ps(cr, m0, x0);
-    _mm512_mask_storeu_ps(cr + 16, m1, x1);
+    bpk_row_out_avx512(cr, _mm512_load_ps(x), _mm512_load_ps(x + 16), nr, alpha, beta);
 }
 
 #define AMX_KERNEL amx_kernel_native

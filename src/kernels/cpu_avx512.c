@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include "cpu_internal.h"
+#include "row_out_avx512.h"
 #include "transpose8.h"
 
 #define MR 8
@@ -121,25 +122,8 @@ typedef __m512bh bpair;
 #define bf16_bcast(x) ((__m512bh)_mm512_set1_epi32((int)(x)))
 #define bf16_dot(acc, a, b) _mm512_dpbf16_ps((acc), (a), (b))
 
-/* C row = alpha·x (beta == 0: C not read), else alpha·x + beta·C fused: the
- * epilogue of kernel_avx512. */
-static inline void bf16_row_out(float *cr, __m512 x0, __m512 x1, int nr, float alpha, float beta)
-{
-    const __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1u);
-    const __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF
-                       : nr <= 16 ? (__mmask16)0
-                                  : (__mmask16)((1u << (nr - 16)) - 1u);
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    if (beta == 0.0f) {
-        x0 = _mm512_mul_ps(va, x0);
-        x1 = _mm512_mul_ps(va, x1);
-    } else {
-        x0 = _mm512_fmadd_ps(va, x0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr)));
-        x1 = _mm512_fmadd_ps(va, x1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16)));
-    }
-    _mm512_mask_storeu_ps(cr, m0, x0);
-    _mm512_mask_storeu_ps(cr + 16, m1, x1);
-}
+/* The epilogue of kernel_avx512, shared with amx.c (row_out_avx512.h). */
+#define bf16_row_out bpk_row_out_avx512
 
 #define BF16_KERNEL kernel_bf16_avx512
 #include "bf16_kernel.h"
