@@ -1,4 +1,7 @@
 /* int8 inference kernels: the portable reference and the dispatch (int8.h). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -110,13 +113,16 @@ int bpk_int8_vnni_supported(void)
 #endif
 }
 
-/* cpuid leaf 7 subleaf 1 EAX bit 4; libgcc sets "avxvnni" only where the
- * OS saves the YMM state (xgetbv), as it does "avx2", which is asked too. */
+/* cpuid leaf 7 subleaf 1, EAX bit 4, read directly: clang 14 does not know
+ * __builtin_cpu_supports("avxvnni").  The YMM state the OS must save is
+ * the one AVX2 needs, which bpk_isa_supported("avx2") checks (xgetbv). */
 int bpk_int8_avxvnni_supported(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    return bpk_isa_supported("avx2") && __builtin_cpu_supports("avxvnni");
+    unsigned a, b, c, d;
+    if (!bpk_isa_supported("avx2") || !__get_cpuid_count(7, 1, &a, &b, &c, &d))
+        return 0;
+    return (a >> 4) & 1u;
 #else
     return 0;
 #endif
