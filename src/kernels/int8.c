@@ -119,10 +119,17 @@ int bpk_int8_vnni_supported(void)
 int bpk_int8_avxvnni_supported(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    unsigned a, b, c, d;
-    if (!bpk_isa_supported("avx2") || !__get_cpuid_count(7, 1, &a, &b, &c, &d))
-        return 0;
-    return (a >> 4) & 1u;
+    /* Asked once: in a VM each cpuid is a trip to the hypervisor, and the
+     * dispatch asks at every product. */
+    static _Atomic int known = -1;
+    int has = atomic_load_explicit(&known, memory_order_relaxed);
+    if (has < 0) {
+        unsigned a, b, c, d;
+        has = bpk_isa_supported("avx2") && __get_cpuid_count(7, 1, &a, &b, &c, &d) &&
+              ((a >> 4) & 1u);
+        atomic_store_explicit(&known, has, memory_order_relaxed);
+    }
+    return has;
 #else
     return 0;
 #endif
