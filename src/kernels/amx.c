@@ -17,10 +17,12 @@
 #define _DEFAULT_SOURCE /* syscall() */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "amx_sim.h"
 #include "bf16.h"
 #include "cpu_internal.h"
 
@@ -109,20 +111,6 @@ static void tdp_row(float c[16], const uint32_t a[16], const uint32_t b[16][16])
     }
 }
 
-/* Eight tiles of 16 rows × 16 words (the configuration amx_cfg loads). */
-typedef struct { uint32_t t[8][16][16]; } amx_tiles;
-
-static void sim_zero(amx_tiles *s, int t) { memset(s->t[t], 0, sizeof s->t[t]); }
-static void sim_load(amx_tiles *s, int t, const void *p, size_t stride)
-{
-    for (int r = 0; r < 16; r++)
-        memcpy(s->t[t][r], (const unsigned char *)p + (size_t)r * stride, 64);
-}
-static void sim_store(const amx_tiles *s, int t, void *p, size_t stride)
-{
-    for (int r = 0; r < 16; r++)
-        memcpy((unsigned char *)p + (size_t)r * stride, s->t[t][r], 64);
-}
 static void sim_dp(amx_tiles *s, int c, int a, int b)
 {
     for (int m = 0; m < 16; m++) {
@@ -159,6 +147,25 @@ static void sim_row_out(float *cr, const float *x, int nr, float alpha, float be
 
 const bpk_bf16_kernel_fn bpk_amx_kernel_simulated = amx_kernel_simulated;
 
+/* ---- the opt-in (both kernels) --------------------------------------------- */
+
+/* BACKPROP_AMX=1 opts in to the AMX kernels, which have never run on AMX
+ * hardware (docs/precision.md, docs/performance.md); 0 or unset keeps
+ * VDPBF16PS and the VNNI GEMMs; anything else is said once and ignored, as
+ * an unknown BACKPROP_ISA is. */
+int bpk_amx_requested(void)
+{
+    static atomic_flag warned = ATOMIC_FLAG_INIT;
+    const char *e = getenv("BACKPROP_AMX");
+    if (!e || !*e || !strcmp(e, "0"))
+        return 0;
+    if (!strcmp(e, "1"))
+        return 1;
+    if (!atomic_flag_test_and_set(&warned))
+        fprintf(stderr, "backprop: warning: BACKPROP_AMX is neither 1 nor 0; ignored\n");
+    return 0;
+}
+
 /* ---- native (x86-64: the AMX intrinsics) ----------------------------------- */
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -182,19 +189,27 @@ static _Alignas(64) const tile_config amx_cfg = {
 };
 
 /* The tile configuration belongs to a thread (its XSAVE state): each
- * thread that runs the kernel (the pool's workers, a caller's thread)
+ * thread that runs an AMX kernel (the pool's workers, a caller's thread)
  * loads it once, on its first call.  The tiles are never released: a later
- * call finds them configured.  (Code that runs TILERELEASE or another
- * configuration on the same thread between two products would break this;
- * the library has none.) */
+ * call finds them configured.  One configuration serves every AMX kernel
+ * of the library (bf16 here, int8 in int8_amx.c: both use eight 16 × 64-byte
+ * tiles), and this one flag says whether this thread has loaded it, so the
+ * two never load each other's or a stale one.  (Code that runs TILERELEASE
+ * or another configuration on the same thread between two products would
+ * break this; the library has none.) */
 static _Thread_local int tl_configured;
 
-AMX_TARGET static inline void amx_begin(void)
+__attribute__((target("amx-tile"))) void bpk_amx_configure(void)
 {
     if (!tl_configured) {
         _tile_loadconfig(&amx_cfg);
         tl_configured = 1;
     }
+}
+
+AMX_TARGET static inline void amx_begin(void)
+{
+    bpk_amx_configure();
     /* The intrinsics' tile loads are asm statements that do not tell the
      * compiler they read memory: no store to the panels may sink below. */
     __asm__ volatile("" ::: "memory");
@@ -224,31 +239,69 @@ const bpk_bf16_kernel_fn bpk_amx_kernel_native = amx_kernel_native;
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XFEATURE_XTILEDATA 18
 
-static int amx_ok;
-static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
+/* cpuid leaf 7 EDX: bit 22 AMX-BF16, bit 24 AMX-TILE, bit 25 AMX-INT8. */
+#define AMX_BF16_BIT 22
+#define AMX_TILE_BIT 24
+#define AMX_INT8_BIT 25
 
-/* cpuid leaf 7: EDX bit 22 AMX-BF16, bit 24 AMX-TILE; then the grant.
- * Why AMX is not used is said once: the user asked for it. */
-static void amx_detect(void)
+/* The grant is the process's, asked at most once whichever kernel asks
+ * first: 0 granted, else the errno. */
+static int grant_err;
+static pthread_once_t grant_once = PTHREAD_ONCE_INIT;
+static void amx_grant(void)
+{
+    grant_err = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0 ? 0 : errno;
+}
+
+/* Whether `bit` and AMX-TILE are in cpuid and the tile state is granted
+ * (the grant asked only then).  Why not is said once per feature, as
+ * "backprop: BACKPROP_AMX=1: <why>; <fallback>": the user asked for AMX. */
+static int amx_usable(int bit, const char *feature, const char *fallback)
 {
     unsigned a, b, c, d;
-    const char *why = NULL;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 22)) || !(d & (1u << 24)))
-        why = "this CPU has no AMX-BF16";
-    else if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0)
-        why = errno == EINVAL ? "this Linux kernel does not support AMX"
-                              : "Linux refused the AMX tile state";
-    amx_ok = why == NULL;
-    if (why)
-        fprintf(stderr, "backprop: BACKPROP_AMX=1: %s; bf16 runs on AVX512-BF16\n", why);
+    char why[80];
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << bit)) ||
+        !(d & (1u << AMX_TILE_BIT))) {
+        snprintf(why, sizeof why, "this CPU has no %s", feature);
+    } else {
+        pthread_once(&grant_once, amx_grant);
+        if (grant_err == 0)
+            return 1;
+        snprintf(why, sizeof why, "%s",
+                 grant_err == EINVAL ? "this Linux kernel does not support AMX"
+                                     : "Linux refused the AMX tile state");
+    }
+    fprintf(stderr, "backprop: BACKPROP_AMX=1: %s; %s\n", why, fallback);
+    return 0;
+}
+
+/* Each feature asked once: in a VM each cpuid is a trip to the
+ * hypervisor, and the dispatch asks at every product. */
+static int bf16_ok, int8_ok;
+static pthread_once_t bf16_once = PTHREAD_ONCE_INIT, int8_once = PTHREAD_ONCE_INIT;
+static void bf16_detect(void)
+{
+    bf16_ok = amx_usable(AMX_BF16_BIT, "AMX-BF16", "bf16 runs on AVX512-BF16");
+}
+static void int8_detect(void)
+{
+    int8_ok = amx_usable(AMX_INT8_BIT, "AMX-INT8", "int8 takes its VNNI or AVX2 GEMM");
 }
 
 int bpk_amx_available(void)
 {
-    pthread_once(&amx_once, amx_detect);
-    return amx_ok;
+    pthread_once(&bf16_once, bf16_detect);
+    return bf16_ok;
+}
+
+int bpk_amx_int8_available(void)
+{
+    pthread_once(&int8_once, int8_detect);
+    return int8_ok;
 }
 #else
 const bpk_bf16_kernel_fn bpk_amx_kernel_native = NULL;
 int bpk_amx_available(void) { return 0; }
+int bpk_amx_int8_available(void) { return 0; }
+void bpk_amx_configure(void) {}
 #endif

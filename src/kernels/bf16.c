@@ -120,22 +120,6 @@ static _Atomic int simulate, simulate_amx;
 void bpk_bf16_simulate(int on) { simulate = on != 0; }
 void bpk_bf16_simulate_amx(int on) { simulate_amx = on != 0; }
 
-/* BACKPROP_AMX=1 opts in to the AMX kernel, which has never run on AMX
- * hardware (docs/precision.md); 0 or unset keeps VDPBF16PS; anything else
- * is said once and ignored, as an unknown BACKPROP_ISA is. */
-static int amx_requested(void)
-{
-    static atomic_flag warned = ATOMIC_FLAG_INIT;
-    const char *e = getenv("BACKPROP_AMX");
-    if (!e || !*e || !strcmp(e, "0"))
-        return 0;
-    if (!strcmp(e, "1"))
-        return 1;
-    if (!atomic_flag_test_and_set(&warned))
-        fprintf(stderr, "backprop: warning: BACKPROP_AMX is neither 1 nor 0; ignored\n");
-    return 0;
-}
-
 static int emulate_requested(void)
 {
     const char *e = getenv("BACKPROP_BF16");
@@ -154,7 +138,7 @@ int bpk_bf16_path(const bpk_impl *im)
         return BPK_BF16_NONE;
     /* AMX only on top of AVX512-BF16 (its packing and epilogue use
      * AVX-512; every AMX CPU has both). */
-    return amx_requested() && bpk_amx_available() ? BPK_BF16_AMX : BPK_BF16_NATIVE;
+    return bpk_amx_requested() && bpk_amx_available() ? BPK_BF16_AMX : BPK_BF16_NATIVE;
 }
 
 const char *bpk_cpu_bf16_path(void)

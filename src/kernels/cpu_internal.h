@@ -134,6 +134,16 @@ extern const bpk_bf16_kernel_fn bpk_amx_kernel_simulated;
  * once per process; saying why not on stderr, once).  Call it only when
  * the user opted in: the request changes the process's signal frames. */
 int bpk_amx_available(void);
+/* The same for AMX-INT8 (EDX bit 25) and AMX-TILE: int8_amx.c's TDPBSSD
+ * GEMM.  The grant is asked once per process, for whichever asks first. */
+int bpk_amx_int8_available(void);
+/* BACKPROP_AMX=1 (the opt-in for both; another value than 0 or 1 warns
+ * once and counts as 0). */
+int bpk_amx_requested(void);
+/* Loads the library's one tile configuration (eight tiles of 16 rows × 64
+ * bytes) on this thread unless it already has (once per thread, for every
+ * AMX kernel).  Only where an *_available() above returned 1. */
+void bpk_amx_configure(void);
 void bpk_amx_pack_a(int kcontig, const float *src, size_t ld, int rows, int kc, uint32_t *dst);
 void bpk_amx_pack_b(const bpk_impl *im, int kcontig, const float *src, size_t ld, int cols,
                     int kc, uint32_t *dst);
