@@ -44,8 +44,10 @@ typedef int (*vnni_gemm)(int M, int N, int K, const int8_t *A, int lda, const in
 /* The VNNI GEMMs' code over plain C arrays, on any CPU (their loops,
  * packing, edges and unsigned-offset correction), then on VPDPBUSD where the
  * CPU has it: the 512-bit (8 × 32 tile) and the 256-bit AVX-VNNI (6 × 16)
- * one, each with B packed per call and with its panels packed beforehand
- * (one set of panels for all four: the layout is shared). */
+ * one; then the AMX-INT8 GEMM's code over C arrays (32 × 32 blocks of four
+ * TDPBSSD tiles) and on AMX where BACKPROP_AMX=1 and it is granted; each
+ * with B packed per call and with its panels packed beforehand (one set of
+ * panels for all six: the layout is shared). */
 static void check_vnni(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
                        const int32_t *ref, int ldc)
 {
@@ -55,7 +57,9 @@ static void check_vnni(int M, int N, int K, const int8_t *A, int lda, const int8
     } gemms[] = {{bpk_gemm_s8_vnni_simulated, 1},
                  {bpk_gemm_s8_vnni, bpk_int8_vnni_supported()},
                  {bpk_gemm_s8_avxvnni_simulated, 1},
-                 {bpk_gemm_s8_avxvnni, bpk_int8_avxvnni_supported()}};
+                 {bpk_gemm_s8_avxvnni, bpk_int8_avxvnni_supported()},
+                 {bpk_gemm_s8_amx_simulated, 1},
+                 {bpk_gemm_s8_amx, bpk_int8_amx_enabled()}};
     int32_t *C = malloc((size_t)M * ldc * 4);
     bpk_s8_panels *p = bpk_s8_panels_pack(N, K, B, ldb);
     assert_true(C && p);
@@ -116,19 +120,25 @@ static void test_gemm_paths_agree(void **state)
         print_message("[  SKIP    ] avx512_vnni GEMM: not supported by this CPU (simulated only)\n");
     if (!bpk_int8_avxvnni_supported())
         print_message("[  SKIP    ] avx_vnni GEMM: not supported by this CPU (simulated only)\n");
+    if (!bpk_int8_amx_enabled())
+        print_message("[  SKIP    ] amx_int8 GEMM: needs BACKPROP_AMX=1 and a CPU and OS that "
+                      "grant AMX-INT8 (simulated only)\n");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         check_shape(shapes[s][0], shapes[s][1], shapes[s][2], 0, 0);
 }
 
 /* The VNNI GEMMs on every edge of their micro-tiles, 8 × 32 in 16-column
  * halves and 6 × 16 in 8-column halves (M, N; 48 = 3 panels of 32, 6 tiles
- * of 16), and of their groups of four k (K). */
+ * of 16), and of their groups of four k (K); the AMX GEMM on the edges of
+ * its 16-row and 16-column tiles, 32 × 32 blocks and 64-deep k steps (M,
+ * N around 16, 32 and 64; K around 64 and 128, and 784 = 12 steps and a
+ * partial one). */
 static void test_vnni_tile_edges(void **state)
 {
     (void)state;
-    static const int Ms[] = {1, 2, 5, 6, 7, 8, 9, 12, 13, 31, 64, 129},
-                     Ns[] = {1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 100},
-                     Ks[] = {1, 3, 4, 5, 63, 64, 65, 784};
+    static const int Ms[] = {1, 2, 5, 6, 7, 8, 9, 12, 13, 15, 16, 17, 31, 32, 33, 64, 65, 129},
+                     Ns[] = {1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 100},
+                     Ks[] = {1, 3, 4, 5, 63, 64, 65, 127, 128, 129, 784};
     for (size_t m = 0; m < sizeof Ms / sizeof Ms[0]; m++)
         for (size_t n = 0; n < sizeof Ns / sizeof Ns[0]; n++)
             for (size_t k = 0; k < sizeof Ks / sizeof Ks[0]; k++)
@@ -137,7 +147,8 @@ static void test_vnni_tile_edges(void **state)
 
 /* The largest sums, of both signs, at the longest K: the unsigned sums of
  * a + 128 wrap past 2^31 and the correction must undo it modulo 2^32 (7 × 17:
- * a partial second tile both ways in each kernel). */
+ * a partial second tile both ways in each VNNI kernel, a partial tile of
+ * each kind in the AMX one, 1024 whole k steps). */
 static void test_vnni_extremes(void **state)
 {
     (void)state;
@@ -178,6 +189,8 @@ static const char *expected_path(int cap)
 {
     if (!strcmp(bpk_isa(), "portable"))
         return "portable";
+    if (cap >= 2 && !strcmp(bpk_isa(), "avx512") && bpk_int8_amx_enabled())
+        return "amx_int8";
     if (cap >= 2 && !strcmp(bpk_isa(), "avx512") && bpk_int8_vnni_supported())
         return "avx512_vnni";
     return cap >= 1 && bpk_int8_avxvnni_supported() ? "avx_vnni" : "avx2";

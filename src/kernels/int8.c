@@ -136,7 +136,17 @@ int bpk_int8_avxvnni_supported(void)
 }
 
 /* The GEMMs, slowest first: BACKPROP_INT8 names the fastest one allowed. */
-enum int8_gemm { GEMM_PORTABLE, GEMM_AVX2, GEMM_AVX_VNNI, GEMM_AVX512_VNNI };
+enum int8_gemm {
+    GEMM_PORTABLE,
+    GEMM_AVX2,
+    GEMM_AVX_VNNI,
+    GEMM_AVX512_VNNI,
+    GEMM_AMX_INT8,
+    GEMM_AMX_INT8_SIMULATED
+};
+
+static _Atomic int simulate_amx;
+void bpk_int8_simulate_amx(int on) { simulate_amx = on != 0; }
 
 /* BACKPROP_INT8 caps the int8 GEMM: unset, empty or "vnni", the automatic
  * choice (the best the CPU and BACKPROP_ISA allow); "avxvnni", AVX-VNNI at
@@ -179,10 +189,18 @@ static enum int8_gemm int8_cap(void)
  * zmm registers as it does float32. */
 static enum int8_gemm int8_gemm(void)
 {
+    if (simulate_amx)
+        return GEMM_AMX_INT8_SIMULATED;
     const char *isa = bpk_isa();
     if (!strcmp(isa, "portable"))
         return GEMM_PORTABLE;
     enum int8_gemm cap = int8_cap();
+    /* AMX-INT8 only on request (it has never run on AMX hardware:
+     * int8_amx.c), and where the 512-bit GEMM could run too, so that
+     * BACKPROP_ISA=avx2 and BACKPROP_INT8 below vnni turn it off as they
+     * turn off AVX-512 (every AMX CPU has AVX512-VNNI). */
+    if (cap >= GEMM_AVX512_VNNI && !strcmp(isa, "avx512") && bpk_int8_amx_enabled())
+        return GEMM_AMX_INT8;
     if (cap >= GEMM_AVX512_VNNI && !strcmp(isa, "avx512") && bpk_int8_vnni_supported())
         return GEMM_AVX512_VNNI;
     if (cap >= GEMM_AVX_VNNI && bpk_int8_avxvnni_supported())
@@ -194,7 +212,8 @@ static int use_avx2(void) { return strcmp(bpk_isa(), "portable") != 0; }
 
 const char *bpk_int8_path(void)
 {
-    static const char *const name[] = {"portable", "avx2", "avx_vnni", "avx512_vnni"};
+    static const char *const name[] = {"portable",    "avx2",     "avx_vnni",
+                                       "avx512_vnni", "amx_int8", "amx_int8_simulated"};
     return name[int8_gemm()];
 }
 
@@ -227,12 +246,18 @@ void bpk_gemm_s8_panels(int M, int N, int K, const int8_t *A, int lda, const int
     if (panels && (panels->n != N || panels->k != K))
         panels = NULL; /* not this B's: pack it here */
     enum int8_gemm g = int8_gemm();
+    if (g == GEMM_AMX_INT8 && bpk_gemm_s8_amx(M, N, K, A, lda, B, ldb, panels, C, ldc) == 0)
+        return;
+    if (g == GEMM_AMX_INT8_SIMULATED &&
+        bpk_gemm_s8_amx_simulated(M, N, K, A, lda, B, ldb, panels, C, ldc) == 0)
+        return;
     if (g == GEMM_AVX512_VNNI && bpk_gemm_s8_vnni(M, N, K, A, lda, B, ldb, panels, C, ldc) == 0)
         return;
     if (g == GEMM_AVX_VNNI && bpk_gemm_s8_avxvnni(M, N, K, A, lda, B, ldb, panels, C, ldc) == 0)
         return;
-    if (g != GEMM_PORTABLE)
-        bpk_gemm_s8_avx2(M, N, K, A, lda, B, ldb, C, ldc);
-    else
+    /* the simulation runs on any CPU, and so must its fallback */
+    if (g == GEMM_PORTABLE || g == GEMM_AMX_INT8_SIMULATED)
         bpk_gemm_s8_portable(M, N, K, A, lda, B, ldb, C, ldc);
+    else
+        bpk_gemm_s8_avx2(M, N, K, A, lda, B, ldb, C, ldc);
 }

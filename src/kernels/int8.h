@@ -99,6 +99,21 @@ int bpk_gemm_s8_avxvnni(int M, int N, int K, const int8_t *A, int lda, const int
 int bpk_gemm_s8_avxvnni_simulated(int M, int N, int K, const int8_t *A, int lda,
                                   const int8_t *B, int ldb, const bpk_s8_panels *panels,
                                   int32_t *C, int ldc);
+/* The AMX-INT8 GEMM (TDPBSSD on 16 × 16 int32 tiles, a 32 × 32 block of C;
+ * int8_amx.c, opt-in): natively (returns −1 unless bpk_int8_amx_enabled()
+ * or where its buffers cannot be allocated), and its code over plain C
+ * arrays (any CPU).  It reads the VNNI GEMMs' panels as they are.
+ * bpk_int8_amx_enabled: BACKPROP_AMX=1, cpuid has AMX-INT8 and AMX-TILE,
+ * and Linux granted the tile state (asked only then, once; why not is said
+ * once on stderr). */
+int bpk_int8_amx_enabled(void);
+int bpk_gemm_s8_amx(int M, int N, int K, const int8_t *A, int lda, const int8_t *B, int ldb,
+                    const bpk_s8_panels *panels, int32_t *C, int ldc);
+int bpk_gemm_s8_amx_simulated(int M, int N, int K, const int8_t *A, int lda, const int8_t *B,
+                              int ldb, const bpk_s8_panels *panels, int32_t *C, int ldc);
+/* Tests: 1 makes the dispatch run the simulated AMX GEMM ("amx_int8_simulated")
+ * under every ISA and BACKPROP_INT8, 0 (the default) the usual choice. */
+void bpk_int8_simulate_amx(int on);
 /* bpk_s8_panels_create on any CPU (tests of the simulated GEMMs). */
 bpk_s8_panels *bpk_s8_panels_pack(int N, int K, const int8_t *B, int ldb);
 
