@@ -259,6 +259,55 @@ static void test_default_path(void **state)
     free(C1);
 }
 
+/* The AMX path through the dispatch: simulated (the test hook), it is named
+ * and gives the reference's integers, with B packed per call and with the
+ * panels a model keeps; BACKPROP_AMX=1 on a CPU or OS without AMX-INT8
+ * changes nothing (the path is the one without it, said once on stderr);
+ * with it granted, the native one runs (checked by the GEMM tests). */
+static void test_amx_dispatch(void **state)
+{
+    (void)state;
+    enum { M = 45, N = 37, K = 333 };
+    int8_t *A = malloc(M * K), *B = malloc(N * K);
+    int32_t *C0 = malloc(M * N * 4), *C1 = malloc(M * N * 4);
+    assert_true(A && B && C0 && C1);
+    for (int i = 0; i < M * K; i++)
+        A[i] = rand_s8();
+    for (int i = 0; i < N * K; i++)
+        B[i] = rand_s8();
+    bpk_gemm_s8_portable(M, N, K, A, K, B, K, C0, N);
+    bpk_s8_panels *p = bpk_s8_panels_pack(N, K, B, K);
+    assert_non_null(p);
+    bpk_int8_simulate_amx(1);
+    assert_string_equal(bpk_int8_path(), "amx_int8_simulated");
+    for (int packed = 0; packed <= 1; packed++) {
+        memset(C1, 0x5a, M * N * 4);
+        bpk_gemm_s8_panels(M, N, K, A, K, B, K, packed ? p : NULL, C1, N);
+        assert_memory_equal(C0, C1, M * N * 4);
+    }
+    bpk_int8_simulate_amx(0);
+    const char *was = getenv("BACKPROP_AMX");
+    char *saved = was ? strdup(was) : NULL;
+    setenv("BACKPROP_AMX", "1", 1);
+    assert_string_equal(bpk_int8_path(), expected_path(2));
+    if (!bpk_int8_amx_enabled())
+        print_message("[  SKIP    ] native amx_int8 dispatch: not granted here (path %s)\n",
+                      bpk_int8_path());
+    memset(C1, 0x5a, M * N * 4);
+    bpk_gemm_s8_panels(M, N, K, A, K, B, K, p, C1, N);
+    assert_memory_equal(C0, C1, M * N * 4);
+    if (saved)
+        setenv("BACKPROP_AMX", saved, 1);
+    else
+        unsetenv("BACKPROP_AMX");
+    free(saved);
+    bpk_s8_panels_free(p);
+    free(A);
+    free(B);
+    free(C0);
+    free(C1);
+}
+
 static void test_quantize_paths_agree(void **state)
 {
     (void)state;
@@ -380,6 +429,13 @@ static void test_digits_agreement(void **state)
         free(h);
         free(k);
     }
+    /* the simulated AMX GEMM, on the model's own panels: the same outputs */
+    float *h = malloc(rows * 10 * sizeof *h);
+    bpk_int8_simulate_amx(1);
+    assert_ok(bp_qnet_predict(q, bp_dataset_x_const(d.test), rows, h));
+    bpk_int8_simulate_amx(0);
+    assert_memory_equal(g, h, rows * 10 * sizeof *h);
+    free(h);
     bp_metrics_clear(&m32);
     bp_metrics_clear(&m8);
     bp_workspace_free(ws);
@@ -509,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_vnni_extremes),
         cmocka_unit_test(test_dequantize_paths_agree),
         cmocka_unit_test(test_default_path),
+        cmocka_unit_test(test_amx_dispatch),
         cmocka_unit_test(test_quantize_paths_agree),
         cmocka_unit_test(test_digits_agreement),
         cmocka_unit_test(test_file_round_trip_and_damage),
