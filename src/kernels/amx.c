@@ -216,10 +216,13 @@ AMX_TARGET static inline void amx_begin(void)
 }
 
 /* A row of the 32-column scratch block into C: the VDPBF16PS kernel's
- * epilogue (row_out_avx512.h). */
+ * epilogue (row_out_avx512.h).  The fence first: the tile stores that
+ * filled x are asm statements that do not tell the compiler they write
+ * memory, so its loads of x could otherwise be moved above them. */
 AMX_TARGET static inline void amx_row_out_native(float *cr, const float *x, int nr, float alpha,
                                                  float beta)
 {
+    __asm__ volatile("" ::: "memory");
     bpk_row_out_avx512(cr, _mm512_load_ps(x), _mm512_load_ps(x + 16), nr, alpha, beta);
 }
 
