@@ -3,7 +3,8 @@
 # predict and eval run its int8 form, which agrees with the float32 model on
 # >= 99% of digits test rows and loses <= 0.5 points of accuracy; the
 # portable and AVX2 paths pick the same classes, the VNNI, AVX-VNNI and AVX2
-# GEMMs give the same bytes (under the default ISA and BACKPROP_ISA=avx2); a
+# GEMMs give the same bytes (under the default ISA and BACKPROP_ISA=avx2), and
+# so does BACKPROP_AMX=1 (AMX-INT8 where granted; said why not, once); a
 # .q model is refused by
 # train --resume and a damaged QINT section is refused, naming the file.
 TEST=cli_int8; . "$(dirname "$0")/lib.sh"
@@ -63,6 +64,18 @@ expect_rc 0 "predict int8, BACKPROP_INT8=bogus" env BACKPROP_ISA= BACKPROP_INT8=
 contains "$T/err" "BACKPROP_INT8=bogus is not vnni, avxvnni or avx2; ignored" \
     "unknown BACKPROP_INT8 warns"
 if cmp -s "$T/p8" "$T/out"; then ok; else bad "BACKPROP_INT8=bogus changed int8 predictions"; fi
+
+# BACKPROP_AMX=1 (the opt-in AMX-INT8 GEMM): the same integers, so the same
+# predictions, whether it runs or (no AMX-INT8 here) the usual GEMM does, and
+# then why once on stderr.
+expect_rc 0 "predict int8, BACKPROP_AMX=1" env BACKPROP_ISA= BACKPROP_AMX=1 "$BP" predict \
+    "$T/m.q" "$T/test.csv"
+if cmp -s "$T/p8" "$T/out"; then ok; else bad "BACKPROP_AMX=1 changed int8 predictions"; fi
+if ! grep -qw amx_int8 /proc/cpuinfo 2>/dev/null || ! grep -qw amx_tile /proc/cpuinfo; then
+    contains "$T/err" "BACKPROP_AMX=1: this CPU has no AMX-INT8" "why AMX is not used"
+    if [ "$(grep -c 'BACKPROP_AMX=1' "$T/err")" -eq 1 ]; then ok
+    else bad "the AMX-INT8 message is not said exactly once"; fi
+fi
 
 acc() { sed -n 's/.*accuracy \([0-9.]*\).*/\1/p' "$T/out" | head -1; }
 expect_rc 0 "eval fp32" "$BP" eval "$T/m.bpm" "$T/test.csv"; a32=$(acc)
