@@ -9,8 +9,9 @@
 # BACKPROP_INT8=avxvnni (the 256-bit GEMM on a CPU that has both VNNIs),
 # BACKPROP_ISA=avx2 (float32 on AVX2 against int8 on AVX-VNNI, on an AVX-512
 # CPU that has AVX-VNNI) and BACKPROP_INT8=avx2 (the AVX2 GEMM, on any VNNI
-# CPU).  The issue's target is int8 >= 2.5x fp32 on VNNI.  No AMX-INT8 path
-# exists.
+# CPU), and where the CPU has AMX-INT8, BACKPROP_AMX=1 (the opt-in TDPBSSD
+# GEMM, never run on AMX when written).  The issue's target is int8 >= 2.5x
+# fp32 on VNNI.
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
@@ -45,6 +46,10 @@ fi
 if [ "$avx512" = yes ] && [ "$avx_vnni" = yes ]; then
     echo "| *the avx2 path, int8 on AVX-VNNI (BACKPROP_ISA=avx2):* | | | | |"
     BACKPROP_ISA=avx2 run || exit 1
+fi
+if grep -qw amx_int8 /proc/cpuinfo 2>/dev/null; then
+    echo "| *int8 on AMX-INT8 (BACKPROP_AMX=1, opt-in):* | | | | |"
+    BACKPROP_AMX=1 run || exit 1
 fi
 if [ "$avx512_vnni" = yes ] || [ "$avx_vnni" = yes ]; then
     echo "| *int8 on AVX2 for comparison (BACKPROP_INT8=avx2):* | | | | |"
