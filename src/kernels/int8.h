@@ -16,6 +16,12 @@
  * 256-bit VEX one where cpuid reports avx_vnni ("avx_vnni": Intel Alder
  * Lake and later clients, Sierra Forest, Zen 5 under BACKPROP_ISA=avx2;
  * ran and passed on Zen 5, 2026-11-29), else the AVX2 one.
+ * With BACKPROP_AMX=1, where cpuid reports AMX-INT8 and AMX-TILE and Linux
+ * grants the tile state, and the avx512 path runs, the GEMM is TDPBSSD
+ * instead ("amx_int8", int8_amx.c): opt-in, as it was written on Zen 5,
+ * which has no AMX, and has never run on AMX hardware (its code over C
+ * arrays passes the same tests everywhere; bench/amx_check.sh checks it
+ * there).
  * BACKPROP_INT8 caps the GEMM: unset, empty or "vnni", the best of these;
  * "avxvnni", AVX-VNNI at most (to compare it with AVX512-VNNI on one CPU);
  * "avx2", the AVX2 GEMM; another value warns once (int8.c).
@@ -64,9 +70,9 @@ void bpk_gemm_s8_panels(int M, int N, int K, const int8_t *A, int lda, const int
  * multiply; corr NULL: 0). */
 void bpk_dequantize_s32(const int32_t *C, int ldc, int M, int N, const int32_t *corr,
                         const float *col_scale, float *out, int ldo);
-/* The path these calls take now: "avx512_vnni", "avx_vnni", "avx2" or
- * "portable" (the GEMM's; quantize and dequantize are AVX2 on all but the
- * last). */
+/* The path these calls take now: "amx_int8", "avx512_vnni", "avx_vnni",
+ * "avx2" or "portable", or "amx_int8_simulated" under the test hook (the
+ * GEMM's; quantize and dequantize are AVX2 on all but "portable"). */
 const char *bpk_int8_path(void);
 
 /* The paths themselves, for tests that compare them (the AVX2 ones only where
