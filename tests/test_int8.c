@@ -18,6 +18,14 @@ static uint32_t next_u32(void)
     return (uint32_t)(rng_state >> 32);
 }
 static int8_t rand_s8(void) { return (int8_t)((int)(next_u32() % 255u) - 127); }
+static int8_t *rand_s8_buf(size_t n)
+{
+    int8_t *p = malloc(n);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = rand_s8();
+    return p;
+}
 
 static int have_avx2(void)
 {
@@ -228,13 +236,9 @@ static void test_default_path(void **state)
     const char *was = getenv("BACKPROP_INT8");
     char *saved = was ? strdup(was) : NULL;
     enum { M = 37, N = 45, K = 300 };
-    int8_t *A = malloc(M * K), *B = malloc(N * K);
+    int8_t *A = rand_s8_buf(M * K), *B = rand_s8_buf(N * K);
     int32_t *C0 = malloc(M * N * 4), *C1 = malloc(M * N * 4);
-    assert_true(A && B && C0 && C1);
-    for (int i = 0; i < M * K; i++)
-        A[i] = rand_s8();
-    for (int i = 0; i < N * K; i++)
-        B[i] = rand_s8();
+    assert_true(C0 && C1);
     static const char *const isas[] = {NULL, "avx512", "avx2", "portable"};
     for (int i = 0; i < 4; i++)
         if (!isas[i] || bpk_isa_supported(isas[i])) {
@@ -268,13 +272,9 @@ static void test_amx_dispatch(void **state)
 {
     (void)state;
     enum { M = 45, N = 37, K = 333 };
-    int8_t *A = malloc(M * K), *B = malloc(N * K);
+    int8_t *A = rand_s8_buf(M * K), *B = rand_s8_buf(N * K);
     int32_t *C0 = malloc(M * N * 4), *C1 = malloc(M * N * 4);
-    assert_true(A && B && C0 && C1);
-    for (int i = 0; i < M * K; i++)
-        A[i] = rand_s8();
-    for (int i = 0; i < N * K; i++)
-        B[i] = rand_s8();
+    assert_true(C0 && C1);
     bpk_gemm_s8_portable(M, N, K, A, K, B, K, C0, N);
     bpk_s8_panels *p = bpk_s8_panels_pack(N, K, B, K);
     assert_non_null(p);
