@@ -90,7 +90,7 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
 #define TILES_PER_THREAD 4
 #define MIN_TILE_N 64
 #define MIN_TILE_M 48
-#define C_TILE_BYTES (512 * 1024) /* a tall tile's rows of C: half a Zen 3's L2 */
+#define C_TILE_BYTES (512 * 1024) /* a tall tile's rows of C: half a Zen 4/5 core's L2 */
 #define PREPACK_MAX_BYTES (16.0 * 1024 * 1024)
 static inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
