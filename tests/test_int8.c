@@ -18,6 +18,22 @@ static uint32_t next_u32(void)
     return (uint32_t)(rng_state >> 32);
 }
 static int8_t rand_s8(void) { return (int8_t)((int)(next_u32() % 255u) - 127); }
+/* A variable's value before a test changes it (NULL: unset), and putting it
+ * back (freeing the copy). */
+static char *env_save(const char *name)
+{
+    const char *v = getenv(name);
+    return v ? strdup(v) : NULL;
+}
+static void env_restore(const char *name, char *saved)
+{
+    if (saved)
+        setenv(name, saved, 1);
+    else
+        unsetenv(name);
+    free(saved);
+}
+
 static int8_t *rand_s8_buf(size_t n)
 {
     int8_t *p = malloc(n);
@@ -233,8 +249,7 @@ static void check_paths(const int8_t *A, const int8_t *B, int M, int N, int K, i
 static void test_default_path(void **state)
 {
     (void)state;
-    const char *was = getenv("BACKPROP_INT8");
-    char *saved = was ? strdup(was) : NULL;
+    char *saved = env_save("BACKPROP_INT8");
     enum { M = 37, N = 45, K = 300 };
     int8_t *A = rand_s8_buf(M * K), *B = rand_s8_buf(N * K);
     int32_t *C0 = malloc(M * N * 4), *C1 = malloc(M * N * 4);
@@ -252,11 +267,7 @@ static void test_default_path(void **state)
         assert_string_equal(bpk_int8_path(), "avx_vnni");
     }
     bpk_set_isa(NULL);
-    if (saved)
-        setenv("BACKPROP_INT8", saved, 1);
-    else
-        unsetenv("BACKPROP_INT8");
-    free(saved);
+    env_restore("BACKPROP_INT8", saved);
     free(A);
     free(B);
     free(C0);
@@ -286,8 +297,7 @@ static void test_amx_dispatch(void **state)
         assert_memory_equal(C0, C1, M * N * 4);
     }
     bpk_int8_simulate_amx(0);
-    const char *was = getenv("BACKPROP_AMX");
-    char *saved = was ? strdup(was) : NULL;
+    char *saved = env_save("BACKPROP_AMX");
     setenv("BACKPROP_AMX", "1", 1);
     assert_string_equal(bpk_int8_path(), expected_path(2));
     if (!bpk_int8_amx_enabled())
@@ -296,11 +306,7 @@ static void test_amx_dispatch(void **state)
     memset(C1, 0x5a, M * N * 4);
     bpk_gemm_s8_panels(M, N, K, A, K, B, K, p, C1, N);
     assert_memory_equal(C0, C1, M * N * 4);
-    if (saved)
-        setenv("BACKPROP_AMX", saved, 1);
-    else
-        unsetenv("BACKPROP_AMX");
-    free(saved);
+    env_restore("BACKPROP_AMX", saved);
     bpk_s8_panels_free(p);
     free(A);
     free(B);
