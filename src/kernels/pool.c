@@ -31,9 +31,16 @@
  * cut short when far behind), keeps the faster way for a while (1 s,
  * doubling while the same way keeps winning, up to 8 s), then measures both
  * again.  The first probe comes half a second into the run, so short runs
- * never pay for one.  When another process holds a core, the threads' share
- * of it is worth less than waiting for them and being moved between cores
- * costs, and alone wins.  Which thread runs a task never changes a result,
+ * never pay for one — unless the threads are plainly not getting their
+ * cores: while sharing, each window also reads the process's CPU time, and
+ * when the threads used far fewer CPU-seconds per second than there are
+ * threads (they wait for a core another process has, or sleep), that
+ * window's rate is the shared one and the alone probe starts at once (see
+ * cpu_starved).  When another process holds a core, the threads' share of
+ * it is worth less than waiting for them and being moved between cores
+ * costs, and alone wins: with Linux's autogroups a process in another
+ * session busy on one of 2 cores leaves this one about 1.1 CPUs, however
+ * many threads it runs.  Which thread runs a task never changes a result,
  * so neither does this; the CLI's default (one thread per core) is then no
  * slower than one thread on a shared machine (bench/busy_core.sh).
  * BACKPROP_POOL_ADAPT=0 turns it off (measuring the threads themselves).
@@ -66,11 +73,21 @@
 #define FIRST_PROBE_NS 500000000LL
 #define HOLD_FIRST_NS 1000000000LL
 #define HOLD_MAX_NS 8000000000LL
+/* A shared window in which the threads used less than STARVED_SHARE of the
+ * CPU time they used when sharing last won a probe (at first: one second a
+ * second per thread) starts a probe.  Idle, workload B's 2 threads use 1.9–2
+ * (a waiting worker spins); with another session busy on one of the 2
+ * cores, 1.1. */
+#define STARVED_SHARE 0.75
+/* The watch's windows: CPU use needs no long window, and the sooner a
+ * starved start is seen the less of it is run shared. */
+#define WATCH_NS (WINDOW_NS / 2)
 
 typedef enum { PROBE_SHARED, PROBE_ALONE, HOLD } governor_phase;
 
 typedef struct governor {
     int adaptive;          /* 0: always share (BACKPROP_POOL_ADAPT=0) */
+    int threads;           /* the pool's: the CPUs sharing hopes to use */
     int started;           /* the first call has been seen */
     governor_phase phase;
     int alone;             /* in HOLD: the caller works alone */
@@ -79,6 +96,14 @@ typedef struct governor {
     double shared_rate;    /* calls per ns in the last shared probe */
     long long hold_ns;     /* how long the next hold lasts */
     long alone_holds;      /* test and diagnostics: holds that chose alone */
+    /* The CPU-time watch while sharing (cpu_starved). */
+    int watch;             /* 0: no process CPU clock, or not yet warmed up */
+    int win_jobs;          /* calls in this window */
+    struct timespec win_since;
+    long long win_cpu_ns;  /* the process's CPU time when the window began */
+    double win_used;       /* CPU-seconds per second in the last shared window */
+    double calm_used;      /* ... when sharing last won a probe */
+    long early_probes;     /* test and diagnostics: probes the watch started */
 } governor;
 
 struct bpk_pool {
@@ -205,6 +230,7 @@ bpk_pool *bpk_pool_create(int threads, int *failed_thread)
     p->threads = threads;
     const char *adapt = getenv("BACKPROP_POOL_ADAPT");
     p->gov.adaptive = !(adapt && strcmp(adapt, "0") == 0);
+    p->gov.threads = threads;
     atomic_init(&p->left, 0);
     atomic_init(&p->done, 0);
     atomic_init(&p->gen, 0);
@@ -258,9 +284,32 @@ int bpk_pool_threads(const bpk_pool *p) { return p ? p->threads : 1; }
 
 long bpk_pool_alone_holds(const bpk_pool *p) { return p ? p->gov.alone_holds : 0; }
 
+long bpk_pool_early_probes(const bpk_pool *p) { return p ? p->gov.early_probes : 0; }
+
 static int working_alone(const governor *g)
 {
     return g->adaptive && (g->phase == PROBE_ALONE || (g->phase == HOLD && g->alone));
+}
+
+static long long ns_between(const struct timespec *t0, const struct timespec *t1)
+{
+    return (long long)(t1->tv_sec - t0->tv_sec) * 1000000000LL + (t1->tv_nsec - t0->tv_nsec);
+}
+
+/* The CPU time of all the process's threads; -1 where there is no such clock. */
+static long long process_cpu_ns(void)
+{
+    struct timespec t;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) != 0)
+        return -1;
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void start_window(governor *g, const struct timespec *now)
+{
+    g->win_jobs = 0;
+    g->win_since = *now;
+    g->win_cpu_ns = process_cpu_ns();
 }
 
 static void enter(governor *g, governor_phase phase, const struct timespec *now)
@@ -268,6 +317,32 @@ static void enter(governor *g, governor_phase phase, const struct timespec *now)
     g->phase = phase;
     g->jobs = 0;
     g->since = *now;
+    start_window(g, now);
+}
+
+/* Counts a call made while sharing; at the end of each window (WINDOW_JOBS
+ * calls and WATCH_NS) notes the CPU-seconds per second the process used in
+ * it, and answers non-zero when that is far below what sharing used when it
+ * last won (calm_used): the threads are not getting their cores now.  The
+ * window's rate is then the shared rate the alone probe is measured against.
+ * The run's first window warms up (packing, first touches) and only arms the
+ * watch. */
+static int cpu_starved(governor *g, const struct timespec *now)
+{
+    g->win_jobs++;
+    long long ns = ns_between(&g->win_since, now);
+    if (g->win_jobs < WINDOW_JOBS || ns < WATCH_NS || g->win_cpu_ns < 0)
+        return 0;
+    long long cpu = process_cpu_ns();
+    g->win_used = (double)(cpu - g->win_cpu_ns) / (double)ns;
+    double rate = g->win_jobs / (double)ns;
+    int armed = g->watch;
+    g->watch = 1;
+    start_window(g, now);
+    if (!armed || g->win_used >= STARVED_SHARE * g->calm_used)
+        return 0;
+    g->shared_rate = rate;
+    return 1;
 }
 
 /* Called as each kernel call is split: counts it and moves between the
@@ -279,16 +354,24 @@ static int governor_tick(governor *g)
     if (!g->started) {
         g->started = 1;
         g->hold_ns = FIRST_PROBE_NS;
+        g->calm_used = g->threads;
         enter(g, HOLD, &now); /* sharing, until the first probe */
     }
-    long long ns = (long long)(now.tv_sec - g->since.tv_sec) * 1000000000LL +
-                   (now.tv_nsec - g->since.tv_nsec);
+    long long ns = ns_between(&g->since, &now);
     if (g->phase == HOLD) {
-        if (ns >= g->hold_ns)
+        if (ns >= g->hold_ns) {
             enter(g, PROBE_SHARED, &now);
-        else
+        } else if (!g->alone && cpu_starved(g, &now)) {
+            g->early_probes++;
+            enter(g, PROBE_ALONE, &now);
+            g->jobs = 1;
+            return 1;
+        } else {
             return g->alone;
+        }
     }
+    if (g->phase == PROBE_SHARED)
+        cpu_starved(g, &now); /* only notes win_used: the probe decides */
     int window_done = g->jobs >= WINDOW_JOBS && ns >= WINDOW_NS;
     /* An alone probe far behind the shared rate ends early: on an idle
      * machine it is the costly half of the probe. */
@@ -306,6 +389,8 @@ static int governor_tick(governor *g)
         return 1;
     }
     int alone = rate > g->shared_rate;
+    /* Sharing won at this CPU use: only a further fall starts a probe early. */
+    g->calm_used = alone ? g->threads : g->win_used;
     /* The same winner again: trust it longer. */
     g->hold_ns = alone == g->alone && g->hold_ns * 2 <= HOLD_MAX_NS ? g->hold_ns * 2
                  : alone == g->alone                               ? HOLD_MAX_NS

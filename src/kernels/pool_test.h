@@ -18,6 +18,11 @@ extern void (*bpk_pool_task_hook)(int task);
 struct bpk_pool;
 long bpk_pool_alone_holds(const struct bpk_pool *pool);
 
+/* How many probes the governor started before its hold ended because the
+ * threads used far less CPU time than there are threads (pool.c's
+ * cpu_starved): tests/test_pool.c checks that held-up workers start one. */
+long bpk_pool_early_probes(const struct bpk_pool *pool);
+
 /* Test-only: when non-zero, bpk_pool_width answers 1 and the pool's width in
  * turn, as if the governor switched at every kernel call, so that a test can
  * check that a run mixing both splits keeps its bits. */
