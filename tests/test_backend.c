@@ -5,10 +5,12 @@
  * backend's tests start from these.
  */
 #include <errno.h>
+#include <stdatomic.h>
 
 #include "testutil.h"
 
 #include "kernels/backend.h"
+#include "kernels/pool_test.h"
 
 static bpk_backend *cpu(int threads)
 {
@@ -195,6 +197,62 @@ static void test_gather_rows_scales(void **state)
     bpk_backend_free(be);
 }
 
+static atomic_int gather_tasks;
+static void count_gather_task(int task)
+{
+    (void)task;
+    atomic_fetch_add(&gather_tasks, 1);
+}
+
+/* A gather large enough to be split over the threads (cpu_backend.c's
+ * GATHER_MIN_SPLIT) gives what one thread gives: rows by index, a plain copy
+ * and scaling in place, each with the inputs' shift and factor. */
+static void test_gather_rows_split(void **state)
+{
+    (void)state;
+    enum { ROWS = 1000, SRC_ROWS = 1500, W = 100 };
+    float *src = malloc(sizeof(float) * SRC_ROWS * W), shift[W], factor[W];
+    float *want = malloc(sizeof(float) * ROWS * W), *got = malloc(sizeof(float) * ROWS * W);
+    size_t *idx = malloc(sizeof(size_t) * ROWS);
+    assert_true(src && want && got && idx);
+    for (int i = 0; i < SRC_ROWS * W; i++)
+        src[i] = (float)((i * 7919) % 1009) / 37.0f - 13.0f;
+    for (int j = 0; j < W; j++) {
+        shift[j] = 0.25f * (float)j;
+        factor[j] = 1.0f / (1.0f + (float)j);
+    }
+    for (int r = 0; r < ROWS; r++)
+        idx[r] = (size_t)((r * 613) % SRC_ROWS);
+    bpk_backend *one = cpu(1);
+    for (int threads = 2; threads <= 3; threads++) {
+        bpk_backend *many = cpu(threads);
+        for (int mode = 0; mode < 3; mode++) {
+            const size_t *ix = mode == 0 ? idx : NULL;
+            /* mode 2 scales in place: dst is src's copy */
+            if (mode == 2) {
+                memcpy(want, src, sizeof(float) * ROWS * W);
+                memcpy(got, src, sizeof(float) * ROWS * W);
+            }
+            bpk_gather_rows(one, want, mode == 2 ? want : src, ix, ROWS, W, shift, factor);
+            atomic_store(&gather_tasks, 0);
+            bpk_pool_task_hook = count_gather_task;
+            bpk_gather_rows(many, got, mode == 2 ? got : src, ix, ROWS, W, shift, factor);
+            bpk_pool_task_hook = NULL;
+            if (atomic_load(&gather_tasks) < 2)
+                fail_msg("a gather of %d rows was not split over %d threads", ROWS, threads);
+            if (memcmp(want, got, sizeof(float) * ROWS * W) != 0)
+                fail_msg("gather mode %d on %d threads differs from 1 thread", mode, threads);
+        }
+        bpk_backend_free(many);
+    }
+    /* The rows are the indexed ones. */
+    bpk_gather_rows(one, got, src, idx, ROWS, W, NULL, NULL);
+    for (int r = 0; r < ROWS; r++)
+        assert_memory_equal(got + (size_t)r * W, src + idx[r] * W, sizeof(float) * W);
+    bpk_backend_free(one);
+    free(src), free(want), free(got), free(idx);
+}
+
 static void test_find_nonfinite_and_count_correct(void **state)
 {
     (void)state;
@@ -221,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_per_sample_masks),
         cmocka_unit_test(test_rprop_update),
         cmocka_unit_test(test_gather_rows_scales),
+        cmocka_unit_test(test_gather_rows_split),
         cmocka_unit_test(test_find_nonfinite_and_count_correct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
