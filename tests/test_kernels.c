@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "kernels/act_scalar.h"
+#include "kernels/cpu_internal.h"
 #include "kernels/kernels.h"
 
 static const char *const isas[] = {"portable", "avx2", "avx512"};
@@ -545,6 +546,50 @@ static void test_optimizers_same_bits_every_isa(void **state)
     free(w0), free(g), free(m0), free(v0);
 }
 
+/* Every path's packing (sgemm's panels, cpu_internal.h's bpk_pack_fn) gives
+ * the portable path's floats, bit for bit: both layouts, widths of the
+ * A and B panels, partial last panels, depths with and without a tail after
+ * whole 8-float blocks, NaN and −0 among the values (packing only moves). */
+static void test_pack_every_isa(void **state)
+{
+    (void)state;
+    const int rows_list[] = {1, 5, 8, 9, 31, 33, 64, 70};
+    const int kc_list[] = {1, 3, 8, 13, 64, 196};
+    enum { MAXF = 96 * 196 + 64 }; /* the most: 3 panels of 32, depth 196, slack */
+    float *src = malloc(sizeof(float) * 80 * 210), *want = malloc(sizeof(float) * MAXF),
+          *got = malloc(sizeof(float) * MAXF);
+    assert_true(src && want && got);
+    for (int i = 0; i < 80 * 210; i++)
+        src[i] = (float)((i * 2654435761u) % 100003u) * 0.01f - 500.0f;
+    src[17] = NAN;
+    src[211] = -0.0f;
+    const bpk_impl *portable = &bpk_impl_portable;
+    for (int is = 1; is < NISA; is++) {
+        if (!use_isa(isas[is]))
+            continue;
+        const bpk_impl *im = bpk_impl_get();
+        const int widths[] = {im->mr, im->nr, 8};
+        for (int wi = 0; wi < 3; wi++)
+            for (int kcontig = 0; kcontig <= 1; kcontig++)
+                for (size_t ri = 0; ri < sizeof rows_list / sizeof *rows_list; ri++)
+                    for (size_t ki = 0; ki < sizeof kc_list / sizeof *kc_list; ki++) {
+                        int w = widths[wi], rows = rows_list[ri], kc = kc_list[ki];
+                        size_t ld = kcontig ? (size_t)kc + 3 : (size_t)rows + 5;
+                        size_t n = (size_t)((rows + w - 1) / w) * (size_t)w * (size_t)kc;
+                        memset(want, 0x7f, sizeof(float) * MAXF);
+                        memset(got, 0x7f, sizeof(float) * MAXF);
+                        portable->pack(w, kcontig, src, ld, rows, kc, want);
+                        im->pack(w, kcontig, src, ld, rows, kc, got);
+                        if (memcmp(want, got, n * sizeof(float)) != 0)
+                            fail_msg("%s: packing w %d, %s, %d rows, depth %d differs from the "
+                                     "portable path's", isas[is], w,
+                                     kcontig ? "rows along k" : "columns along k", rows, kc);
+                    }
+    }
+    bpk_set_isa(NULL);
+    free(src), free(want), free(got);
+}
+
 static void test_isa_choice(void **state)
 {
     (void)state;
@@ -566,6 +611,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_isa_choice),
         cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pack_every_isa),
         cmocka_unit_test(test_sgemm_edge_cases),
         cmocka_unit_test(test_sgemm_sizes),
         cmocka_unit_test(test_sgemm_mlp_shapes),
