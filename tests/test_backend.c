@@ -39,6 +39,7 @@ static void test_table_is_complete(void **state)
         (any_fn)o->axpy,            (any_fn)o->scale,
         (any_fn)o->sumsq,           (any_fn)o->find_nonfinite,
         (any_fn)o->update,          (any_fn)o->gather_rows,
+        (any_fn)o->freeze, /* optional, but the CPU packs weights while frozen */
     };
     for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++)
         assert_non_null(entries[i]);

@@ -555,9 +555,10 @@ static void test_pack_every_isa(void **state)
     (void)state;
     const int rows_list[] = {1, 5, 8, 9, 31, 33, 64, 70};
     const int kc_list[] = {1, 3, 8, 13, 64, 196};
-    enum { MAXF = 96 * 196 + 64 }; /* the most: 3 panels of 32, depth 196, slack */
-    float *src = malloc(sizeof(float) * 80 * 210), *want = malloc(sizeof(float) * MAXF),
-          *got = malloc(sizeof(float) * MAXF);
+    enum { MAXF = 96 * 196 + 64 }; /* the most: 3 panels of 32, depth 196, slack; 64 B a multiple */
+    /* panels are 64-byte aligned (the paths store whole aligned vectors) */
+    float *src = malloc(sizeof(float) * 80 * 210), *want = aligned_alloc(64, sizeof(float) * MAXF),
+          *got = aligned_alloc(64, sizeof(float) * MAXF);
     assert_true(src && want && got);
     for (int i = 0; i < 80 * 210; i++)
         src[i] = (float)((i * 2654435761u) % 100003u) * 0.01f - 500.0f;
@@ -590,6 +591,57 @@ static void test_pack_every_isa(void **state)
     free(src), free(want), free(got);
 }
 
+/* A product over op(B) packed beforehand (bpk_cpu_pack_b: bp_predict's
+ * passes over fixed weights) gives the bits of the same product packing for
+ * itself: every path, both layouts of A and B, K of one slice and of several
+ * (the last shorter), N not a multiple of the micro-tile, tall M (tiles
+ * along M, where B would be packed once for all tiles), beta 0 and not,
+ * 1-3 threads; and one row, which reads B as it is. */
+static void test_sgemm_packed_b_same_bits(void **state)
+{
+    (void)state;
+    /* K 787 and 401: a last slice shallower than the others on every path */
+    const int shapes[][3] = {{2, 10, 24}, {7, 33, 5}, {128, 512, 784}, {300, 40, 300},
+                             {2500, 64, 200}, {1, 300, 784}, {45, 1, 390}, {128, 512, 787},
+                             {600, 70, 401}};
+    bpk_pool *pools[3] = {NULL, bpk_pool_create(2, NULL), bpk_pool_create(3, NULL)};
+    assert_true(pools[1] && pools[2]);
+    for (int is = 0; is < NISA; is++) {
+        if (!use_isa(isas[is]))
+            continue;
+        for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++)
+            for (int tr = 0; tr < 4; tr++) {
+                int M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2];
+                int ta = tr & 1, tb = tr >> 1;
+                int lda = ta ? M + 3 : K + 1, ldb = tb ? K + 2 : N + 5, ldc = N + 7;
+                float *A = rand_buf((size_t)(ta ? K : M) * lda);
+                float *B = rand_buf((size_t)(tb ? N : K) * ldb);
+                float *C0 = rand_buf((size_t)M * ldc);
+                float *want = malloc(sizeof(float) * M * ldc), *got = malloc(sizeof(float) * M * ldc);
+                assert_true(want && got);
+                for (int p = 0; p < 3; p++) {
+                    float beta = p == 1 ? 0.5f : 0.0f;
+                    bpk_packed_b *pb = bpk_cpu_pack_b(pools[p], tb, N, K, B, ldb);
+                    assert_non_null(pb);
+                    memcpy(want, C0, sizeof(float) * M * ldc);
+                    memcpy(got, C0, sizeof(float) * M * ldc);
+                    bpk_cpu_sgemm(pools[p], ta, tb, M, N, K, 0.75f, A, lda, B, ldb, beta, want,
+                                  ldc);
+                    bpk_cpu_sgemm_packed_b(pools[p], ta, M, 0.75f, A, lda, pb, beta, got, ldc);
+                    bpk_packed_b_free(pb);
+                    if (memcmp(want, got, sizeof(float) * M * ldc) != 0)
+                        fail_msg("%s: %d×%d×%d (A%s, B%s), %d threads: B packed beforehand "
+                                 "gives other bits", isas[is], M, N, K, ta ? "ᵀ" : "",
+                                 tb ? "ᵀ" : "", p + 1);
+                }
+                free(A), free(B), free(C0), free(want), free(got);
+            }
+    }
+    bpk_set_isa(NULL);
+    for (int p = 0; p < 3; p++)
+        bpk_pool_free(pools[p]);
+}
+
 static void test_isa_choice(void **state)
 {
     (void)state;
@@ -613,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_pack_every_isa),
         cmocka_unit_test(test_sgemm_edge_cases),
+        cmocka_unit_test(test_sgemm_packed_b_same_bits),
         cmocka_unit_test(test_sgemm_sizes),
         cmocka_unit_test(test_sgemm_mlp_shapes),
         cmocka_unit_test(test_sgemm_deterministic),

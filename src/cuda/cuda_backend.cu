@@ -396,6 +396,7 @@ static const bpk_ops cuda_ops = {
     /* bf16 is not implemented on the GPU yet: the trainer refuses it there. */
     .sgemm_bf16 = nullptr,
     .bf16_path = nullptr,
+    .freeze = nullptr, /* cuBLAS reads B as it is */
 };
 
 static void ctx_free(cuda_ctx *c)

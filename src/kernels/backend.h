@@ -175,6 +175,12 @@ typedef struct bpk_ops {
                        float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                        float *C, int ldc);
     const char *(*bf16_path)(bpk_backend *be);
+
+    /* ---- optional (NULL: nothing to gain).  freeze(be, 1) promises that no
+     * B operand of sgemm changes until freeze(be, 0): an inference's passes
+     * over fixed weights.  The backend may keep them in its own layout
+     * meanwhile (the CPU packs each once: bpk_cpu_pack_b), with the same bits. */
+    void (*freeze)(bpk_backend *be, int on);
 } bpk_ops;
 
 struct bpk_backend {
@@ -184,7 +190,8 @@ struct bpk_backend {
     int host_memory;      /* 1: its memory is the host's, so nn/ may pass host
                              pointers to ops and read its buffers directly; 0:
                              only through upload/download (a GPU) */
-    void *context;        /* the backend's own: CPU keeps its bpk_pool here */
+    void *context;        /* the backend's own: CPU keeps its bpk_pool here, and
+                             what freeze lets it keep */
 };
 
 /* The CPU backend with `threads` threads (1: the caller only).  NULL with
@@ -233,6 +240,11 @@ static inline void bpk_download(bpk_backend *be, float *host, const float *src, 
 static inline void bpk_copy(bpk_backend *be, float *dst, const float *src, size_t n)
 {
     be->ops->copy(be, dst, src, n);
+}
+static inline void bpk_freeze(bpk_backend *be, int on)
+{
+    if (be->ops->freeze)
+        be->ops->freeze(be, on);
 }
 static inline void bpk_fill(bpk_backend *be, float *x, size_t n, float value)
 {

@@ -258,6 +258,8 @@ static void ck_gather_rows(bpk_backend *be, float *dst, const float *src, const 
     CPU->ops->gather_rows(CPU, dst, src, idx, rows, width, shift, factor);
 }
 
+static void ck_freeze(bpk_backend *be, int on) { CPU->ops->freeze(CPU, on); }
+
 static const bpk_ops checked_ops = {
     .alloc = ck_alloc,
     .release = ck_release,
@@ -287,6 +289,7 @@ static const bpk_ops checked_ops = {
     .find_nonfinite = ck_find_nonfinite,
     .update = ck_update,
     .gather_rows = ck_gather_rows,
+    .freeze = ck_freeze,
 };
 
 bpk_backend *bpk_checked_backend_create(int threads, int *failed_thread)

@@ -18,7 +18,25 @@
 #include "backend.h"
 #include "kernels.h"
 
-static bpk_pool *pool_of(bpk_backend *be) { return be->context; }
+/* The CPU backend's context: its pool, and while frozen (bpk_ops.freeze)
+ * the B operands it has packed, by operand. */
+#define KEPT_MAX 32
+#define KEPT_MAX_BYTES ((size_t)256 << 20)
+typedef struct kept_b {
+    const float *B;
+    int tb, N, K, ldb;
+    bpk_packed_b *pb;
+} kept_b;
+
+typedef struct cpu_ctx {
+    bpk_pool *pool;
+    int frozen;
+    int nkept;
+    size_t kept_bytes;
+    kept_b kept[KEPT_MAX];
+} cpu_ctx;
+
+static bpk_pool *pool_of(bpk_backend *be) { return ((cpu_ctx *)be->context)->pool; }
 
 /* ---- memory --------------------------------------------------------------- */
 
@@ -57,11 +75,52 @@ static void cpu_fill(bpk_backend *be, float *x, size_t n, float value)
 
 /* ---- dense layers and batch 1: the ISA kernels ------------------------------ */
 
+/* While frozen: B packed, the first time it is asked for (NULL when it
+ * cannot be kept: then the product packs for itself, as unfrozen). */
+static const bpk_packed_b *kept_packing(cpu_ctx *c, int tb, int N, int K, const float *B,
+                                        int ldb)
+{
+    for (int i = 0; i < c->nkept; i++) {
+        const kept_b *k = &c->kept[i];
+        if (k->B == B && k->tb == tb && k->N == N && k->K == K && k->ldb == ldb)
+            return k->pb;
+    }
+    if (c->nkept == KEPT_MAX)
+        return NULL;
+    bpk_packed_b *pb = bpk_cpu_pack_b(c->pool, tb, N, K, B, ldb);
+    if (pb && c->kept_bytes + bpk_packed_b_bytes(pb) > KEPT_MAX_BYTES) {
+        bpk_packed_b_free(pb);
+        pb = NULL;
+    }
+    if (pb)
+        c->kept_bytes += bpk_packed_b_bytes(pb);
+    c->kept[c->nkept++] = (kept_b){B, tb, N, K, ldb, pb}; /* NULL too: not tried again */
+    return pb;
+}
+
+static void cpu_freeze(bpk_backend *be, int on)
+{
+    cpu_ctx *c = be->context;
+    if (!on)
+        for (int i = 0; i < c->nkept; i++)
+            bpk_packed_b_free(c->kept[i].pb);
+    if (!on)
+        c->nkept = 0, c->kept_bytes = 0;
+    c->frozen = on;
+}
+
 static void cpu_sgemm(bpk_backend *be, int ta, int tb, int M, int N, int K, float alpha,
                       const float *A, int lda, const float *B, int ldb, float beta, float *C,
                       int ldc)
 {
-    bpk_cpu_sgemm(pool_of(be), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    cpu_ctx *c = be->context;
+    const bpk_packed_b *pb = c->frozen && M > 1 && K > 0 && N > 0 && alpha != 0.0f
+                                 ? kept_packing(c, tb, N, K, B, ldb)
+                                 : NULL;
+    if (pb)
+        bpk_cpu_sgemm_packed_b(c->pool, ta, M, alpha, A, lda, pb, beta, C, ldc);
+    else
+        bpk_cpu_sgemm(c->pool, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 static void cpu_sgemm_bf16(bpk_backend *be, int ta, int tb, int M, int N, int K, float alpha,
@@ -439,6 +498,7 @@ static const bpk_ops cpu_ops = {
     .sgemm = cpu_sgemm,
     .sgemm_bf16 = cpu_sgemm_bf16,
     .bf16_path = cpu_bf16_path,
+    .freeze = cpu_freeze,
     .bias_act_forward = cpu_bias_act_forward,
     .act_backward = cpu_act_backward,
     .col_sum = cpu_col_sum,
@@ -468,18 +528,21 @@ bpk_backend *bpk_cpu_backend_create(int threads, int *failed_thread)
         errno = ENOMEM;
         return NULL;
     }
-    bpk_pool *pool = bpk_pool_create(threads, failed_thread);
+    cpu_ctx *c = calloc(1, sizeof *c);
+    bpk_pool *pool = c ? bpk_pool_create(threads, failed_thread) : NULL;
     if (!pool) {
-        int e = errno;
+        int e = c ? errno : ENOMEM;
+        free(c);
         free(be);
         errno = e;
         return NULL;
     }
+    c->pool = pool;
     be->name = "cpu";
     be->ops = &cpu_ops;
     be->threads = bpk_pool_threads(pool);
     be->host_memory = 1;
-    be->context = pool;
+    be->context = c;
     return be;
 }
 
@@ -497,7 +560,9 @@ void bpk_backend_free(bpk_backend *be)
         bpk_checked_backend_free(be);
         return;
     }
+    cpu_freeze(be, 0);
     bpk_pool_free(pool_of(be));
+    free(be->context);
     free(be);
 }
 

@@ -31,7 +31,7 @@ typedef void (*bpk_microkernel_fn)(int kc, const float *a, const float *b, float
 /* Packs `rows` rows (the last panel zero-padded up to w) of a kc-deep slice
  * into panels of width w: dst[panel][k][0..w).  Element (r, k) of the
  * slice is src[r·ld + k] when kcontig, src[k·ld + r] otherwise.  dst needs
- * ceil(rows/w)·w·kc floats plus BPK_PACK_SLACK. */
+ * ceil(rows/w)·w·kc floats plus BPK_PACK_SLACK, 64-byte aligned. */
 typedef void (*bpk_pack_fn)(int w, int kcontig, const float *src, size_t ld, int rows, int kc,
                             float *dst);
 #define BPK_PACK_SLACK 32

@@ -54,6 +54,20 @@ void bpk_cpu_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K
                float alpha, const float *A, int lda, const float *B, int ldb,
                float beta, float *C, int ldc);
 
+/* op(B) packed once for many float32 products over the same B — the passes
+ * of an inference over fixed weights — so that each product skips packing
+ * it (what the call would pack, in the same panels: the same bits).  NULL
+ * when out of memory.  B must not change while the packing is in use. */
+typedef struct bpk_packed_b bpk_packed_b;
+bpk_packed_b *bpk_cpu_pack_b(bpk_pool *pool, int trans_b, int N, int K, const float *B, int ldb);
+void bpk_packed_b_free(bpk_packed_b *pb);
+size_t bpk_packed_b_bytes(const bpk_packed_b *pb);
+/* bpk_cpu_sgemm(pool, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta,
+ * C, ldc) with the trans_b, N, K, B and ldb that pb was packed from: the
+ * same bits (a one-row product, or a CPU path changed since, reads B). */
+void bpk_cpu_sgemm_packed_b(bpk_pool *pool, int trans_a, int M, float alpha, const float *A,
+                            int lda, const bpk_packed_b *pb, float beta, float *C, int ldc);
+
 /* The same product with bf16 operands: every element of op(A) and op(B)
  * rounded to bf16 (nearest, ties to even), products summed in float32
  * (bf16.h).  Runs on AVX512-BF16 where the CPU has it (on AMX-BF16 with

@@ -116,6 +116,10 @@ typedef struct gemm_job {
     float *spack;
     int blocks;  /* blocks per K slice */
     size_t cell;
+    /* op(B) packed whole before the call (bpk_packed_b), or NULL: K slice s
+     * at bpack + s·bslice, its NR-wide panels of all N columns in order. */
+    const float *bpack;
+    size_t bslice;
 } gemm_job;
 
 /* Last resort when a packing buffer cannot be allocated: correct, slow. */
@@ -239,7 +243,9 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
         for (int pc = 0; pc < K; pc += kc) {
             int kb = imin(kc, K - pc);
             const float *bblk = bbuf;
-            if (g->shared == 'B')
+            if (g->bpack)
+                bblk = g->bpack + (size_t)(pc / kc) * g->bslice + (size_t)jc * (size_t)kb;
+            else if (g->shared == 'B')
                 bblk = shared_cell(g, pc, jc / NC);
             else
                 pack_b_block(g, jc, pc, nc, kb, bbuf);
@@ -357,7 +363,7 @@ static void prepack_shared(bpk_pool *pool, gemm_job *g, int ntm)
     if (g->ntn > 1 && ntm == 1) {
         g->shared = 'A';
         len = g->M, block = im->mc, width = im->mr;
-    } else if (ntm > 1 && g->ntn == 1) {
+    } else if (ntm > 1 && g->ntn == 1 && !g->bpack) {
         g->shared = 'B';
         len = g->N, block = im->nc, width = im->nr;
     } else {
@@ -418,9 +424,100 @@ static void finish_row(int N, float alpha, const float *y, float beta, float *c)
         c[j] = beta == 0.0f ? alpha * y[j] : alpha * y[j] + beta * c[j];
 }
 
+/* The depth of K's slices: as equal as possible, none deeper than kc_max. */
+static int slice_depth(int K, int kc_max)
+{
+    int nk = (K + kc_max - 1) / kc_max;
+    return (K + nk - 1) / nk;
+}
+
+/* op(B) packed once for float32 products on one CPU path: what gemm_block
+ * would pack, K slice by K slice, every column. */
+struct bpk_packed_b {
+    const bpk_impl *im; /* the path it was packed for */
+    int trans_b, N, K, ldb;
+    const float *B;
+    size_t slice;       /* floats per K slice (panels and the pack's slack) */
+    int slices;
+    float *panels;
+};
+
+static void pack_b_slice_task(void *ctx, int t)
+{
+    struct {
+        gemm_job g;
+        float *dst;
+        size_t slice;
+    } *job = ctx;
+    const gemm_job *g = &job->g;
+    int pc = t * g->kc;
+    pack_b_block(g, 0, pc, g->N, imin(g->kc, g->K - pc), job->dst + (size_t)t * job->slice);
+}
+
+bpk_packed_b *bpk_cpu_pack_b(bpk_pool *pool, int trans_b, int N, int K, const float *B, int ldb)
+{
+#ifdef BP_USE_OPENBLAS
+    (void)pool, (void)trans_b, (void)N, (void)K, (void)B, (void)ldb;
+    return NULL; /* OpenBLAS packs for itself */
+#endif
+    if (N <= 0 || K <= 0 || !B)
+        return NULL;
+    const bpk_impl *im = bpk_impl_get();
+    int kc = slice_depth(K, im->kc), slices = (K + kc - 1) / kc;
+    size_t slice = (size_t)round_up(N, im->nr) * (size_t)kc + BPK_PACK_SLACK;
+    bpk_packed_b *pb = calloc(1, sizeof *pb);
+    if (!pb)
+        return NULL;
+    pb->panels = aligned_alloc(64, (slice * (size_t)slices * sizeof(float) + 63) & ~(size_t)63);
+    if (!pb->panels) {
+        free(pb);
+        return NULL;
+    }
+    pb->im = im;
+    pb->trans_b = trans_b, pb->N = N, pb->K = K, pb->ldb = ldb, pb->B = B;
+    pb->slice = slice;
+    pb->slices = slices;
+    struct {
+        gemm_job g;
+        float *dst;
+        size_t slice;
+    } job = {{.im = im, .tb = trans_b, .N = N, .K = K, .B = B, .ldb = (size_t)ldb, .kc = kc},
+             pb->panels, slice};
+    bpk_pool_run(pool, slices, pack_b_slice_task, &job);
+    return pb;
+}
+
+void bpk_packed_b_free(bpk_packed_b *pb)
+{
+    if (pb)
+        free(pb->panels);
+    free(pb);
+}
+
+size_t bpk_packed_b_bytes(const bpk_packed_b *pb)
+{
+    return pb ? pb->slice * (size_t)pb->slices * sizeof(float) : 0;
+}
+
 static void gemm_general(bpk_pool *pool, const bpk_impl *im, int bf16, int kc_max, int trans_a,
                          int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
-                         const float *B, int ldb, float beta, float *C, int ldc);
+                         const float *B, int ldb, float beta, float *C, int ldc,
+                         const bpk_packed_b *pb);
+
+void bpk_cpu_sgemm_packed_b(bpk_pool *pool, int trans_a, int M, float alpha, const float *A,
+                            int lda, const bpk_packed_b *pb, float beta, float *C, int ldc)
+{
+    const bpk_impl *im = bpk_impl_get();
+    /* One row takes the batch-1 path, which reads B as it is; a path chosen
+     * since the packing (bpk_set_isa) packs for itself. */
+    if (M <= 1 || pb->im != im || alpha == 0.0f) {
+        bpk_cpu_sgemm(pool, trans_a, pb->trans_b, M, pb->N, pb->K, alpha, A, lda, pb->B, pb->ldb,
+                      beta, C, ldc);
+        return;
+    }
+    gemm_general(pool, im, 0, im->kc, trans_a, pb->trans_b, M, pb->N, pb->K, alpha, A, lda,
+                 pb->B, pb->ldb, beta, C, ldc, pb);
+}
 
 void bpk_cpu_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K, float alpha,
                const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
@@ -472,22 +569,26 @@ void bpk_cpu_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K
     }
 general:;
     gemm_general(pool, im, 0, im->kc, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                 ldc);
+                 ldc, NULL);
 }
 
 /* The blocked product, in float32 (bf16 = 0) or a bf16 path; K slices of
  * equal depth ≤ kc_max, which depends on the precision and the ISA only. */
 static void gemm_general(bpk_pool *pool, const bpk_impl *im, int bf16, int kc_max, int trans_a,
                          int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
-                         const float *B, int ldb, float beta, float *C, int ldc)
+                         const float *B, int ldb, float beta, float *C, int ldc,
+                         const bpk_packed_b *pb)
 {
     gemm_job g = {
         .im = im, .bf16 = bf16, .ta = trans_a, .tb = trans_b, .M = M, .N = N, .K = K,
         .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C,
         .lda = (size_t)lda, .ldb = (size_t)ldb, .ldc = (size_t)ldc,
     };
-    int nk = (K + kc_max - 1) / kc_max;
-    g.kc = (K + nk - 1) / nk;
+    g.kc = slice_depth(K, kc_max);
+    if (pb) {
+        g.bpack = pb->panels;
+        g.bslice = pb->slice;
+    }
 
     int threads = bpk_pool_width(pool);
     split_tiles(&g, threads);
@@ -544,5 +645,5 @@ void bpk_cpu_sgemm_bf16(bpk_pool *pool, int trans_a, int trans_b, int M, int N, 
         path = BPK_BF16_EMULATED; /* the same arithmetic, on float32 kernels */
     }
     gemm_general(pool, im, path, BF16_KC, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta,
-                 C, ldc);
+                 C, ldc, NULL);
 }

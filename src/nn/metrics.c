@@ -139,6 +139,9 @@ bp_status bp_evaluate(const bp_net *net, const bp_dataset *ds, int threads, bp_m
     size_t in = (size_t)net->n_inputs;
     double loss = 0;
     int L = net->n_layers - 1;
+    int frozen = rows > (size_t)chunk; /* passes over the same weights (bp_predict) */
+    if (frozen)
+        bpk_freeze(ws->be, 1);
     for (size_t r = 0; r < rows && st == BP_OK; r += chunk) {
         int n = (int)(rows - r < (size_t)chunk ? rows - r : (size_t)chunk);
         bp_net_scale_inputs(net, X + r * in, ws->input, (size_t)n);
@@ -151,6 +154,8 @@ bp_status bp_evaluate(const bp_net *net, const bp_dataset *ds, int threads, bp_m
             memcpy(outputs + r * (size_t)n_out, ws->a[L], (size_t)n * (size_t)n_out * sizeof(float));
         }
     }
+    if (frozen)
+        bpk_freeze(ws->be, 0);
     if (st == BP_OK) {
         out->loss = loss / (double)rows;
         st = bp_metrics_compute(outputs, Y, bp_dataset_labels(ds), rows, n_out,

@@ -813,20 +813,28 @@ static bp_status evaluate_into(bp_trainer *tr, const bp_dataset *ds, double *los
     double total = 0;
     size_t correct = 0;
     size_t *order = tr->order; /* identity slice reused: evaluate in file order */
-    for (size_t r = 0; r < rows; r += B) {
+    int frozen = rows > B; /* batches over the same weights (bp_predict) */
+    if (frozen)
+        bpk_freeze(tr->ws->be, 1);
+    bp_status st = BP_OK;
+    for (size_t r = 0; r < rows && st == BP_OK; r += B) {
         int n = (int)(rows - r < B ? rows - r : B);
         for (int i = 0; i < n; i++)
             order[i] = r + (size_t)i;
         gather(tr, ds, order, 0, n);
-        bp_status st = bp_forward(net, tr->ws, tr->batch_x, n);
+        st = bp_forward(net, tr->ws, tr->batch_x, n);
         float l;
         if (st == BP_OK)
             st = bp_loss_value(net, tr->ws, tr->batch_y, n, &l);
-        if (st != BP_OK)
-            return st;
-        total += (double)l * n;
-        correct += batch_correct(tr, ds, order, 0, n);
+        if (st == BP_OK) {
+            total += (double)l * n;
+            correct += batch_correct(tr, ds, order, 0, n);
+        }
     }
+    if (frozen)
+        bpk_freeze(tr->ws->be, 0);
+    if (st != BP_OK)
+        return st;
     *loss = rows ? total / (double)rows : NAN;
     *acc = labels && rows ? (double)correct / (double)rows : NAN;
     return BP_OK;
