@@ -268,31 +268,15 @@ static void test_governor_goes_alone(void **state)
     bpk_pool_task_hook = NULL;
     if (bpk_pool_alone_holds(pool) == 0)
         fail_msg("workers 2 ms per task behind, yet the pool kept waiting for them");
+    /* Sleeping workers (as ones waiting for a core another process holds)
+     * leave the process about 1 CPU-second a second of the 2 it shares: the
+     * governor probed then, not only when its first hold (0.5 s) ended. */
+    if (bpk_pool_early_probes(pool) == 0)
+        fail_msg("the workers used about half the CPU time of sharing, yet the first probe "
+                 "waited for the end of the hold");
     /* In the hold that follows (≥ 1 s) the calls are split for the caller. */
     assert_int_equal(bpk_pool_width(pool), 1);
     bpk_pool_free(pool);
-}
-
-/* Workers that sleep (as ones waiting for a core another process holds)
- * leave the process using about 1 CPU-second a second of the 2 it shares:
- * the governor probes then, not only when its first hold (0.5 s) ends. */
-static void test_governor_starved_probes_early(void **state)
-{
-    (void)state;
-    tl_caller = 1;
-    bpk_pool *pool = bpk_pool_create(2, NULL);
-    assert_non_null(pool);
-    bpk_pool_task_hook = held_up_hook;
-    run_calls(pool, 10.0);
-    bpk_pool_task_hook = NULL;
-    long early = bpk_pool_early_probes(pool);
-    long alone = bpk_pool_alone_holds(pool);
-    bpk_pool_free(pool);
-    if (alone == 0)
-        fail_msg("workers 2 ms per task behind, yet the pool kept waiting for them");
-    if (early == 0)
-        fail_msg("the workers used about half the CPU time of sharing, yet the first probe "
-                 "waited for the end of the hold");
 }
 
 static void test_governor_off(void **state)
@@ -319,7 +303,6 @@ int main(void)
         cmocka_unit_test(test_training_bits_any_thread),
         cmocka_unit_test(test_training_bits_switching_split),
         cmocka_unit_test(test_governor_goes_alone),
-        cmocka_unit_test(test_governor_starved_probes_early),
         cmocka_unit_test(test_governor_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
