@@ -140,14 +140,47 @@ static inline __mmask16 first_lanes(int n)
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
+/* Eight whole rows r0, r0 + ld, … (16 floats each along k) into 8 pair rows
+ * of a panel of width w (d: the first pair row's first of these 8 words).
+ * VCVTNE2PS2BF16 converts two rows into one register, r and r + 4 in its
+ * 256-bit halves, so an 8×8 transpose of words needs only in-lane unpacks
+ * and one lane shuffle per two pairs (the modern net's first weight
+ * matrix: 41.6 → 35 µs on Zen 5). */
+BF16_ATTR static inline void pack_pairs_8x16(const float *r0, size_t ld, uint32_t *d, int w)
+{
+    __m512i z[4];
+    for (int r = 0; r < 4; r++)
+        z[r] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(r0 + (size_t)(r + 4) * ld),
+                                            _mm512_loadu_ps(r0 + (size_t)r * ld));
+    /* z[r], per 128-bit lane: row r's pairs 0–3, 4–7, row r + 4's 0–3, 4–7 */
+    __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+    __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+    __m512i u[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2),
+                    _mm512_unpacklo_epi64(t1, t3), _mm512_unpackhi_epi64(t1, t3)};
+    /* u[j], per lane: pair j of rows 0–3, pair j + 4 of rows 0–3, then the
+     * same of rows 4–7; lanes 0, 2, 1, 3 make pair j's 8 rows, then j + 4's. */
+    for (int j = 0; j < 4; j++) {
+        __m512i v = _mm512_shuffle_i64x2(u[j], u[j], _MM_SHUFFLE(3, 1, 2, 0));
+        _mm256_storeu_si256((__m256i *)(d + (size_t)j * (size_t)w), _mm512_castsi512_si256(v));
+        _mm256_storeu_si256((__m256i *)(d + (size_t)(j + 4) * (size_t)w),
+                            _mm512_extracti64x4_epi64(v, 1));
+    }
+}
+
 /* Rows along k (element (r, k) at src[r·ld + k]): per 8 rows and 16 k, each
- * row's 8 pair words, then an 8×8 transpose puts each pair's 8 rows together. */
+ * row's 8 pair words, then an 8×8 transpose puts each pair's 8 rows together
+ * (pack_pairs_8x16 for whole blocks). */
 BF16_ATTR static void pack_pairs_kcontig(int w, const float *src, size_t ld, int n, int kc,
                                          uint32_t *dst)
 {
     for (int r0 = 0; r0 < w; r0 += 8) {
         int nr = n - r0 < 8 ? (n - r0 > 0 ? n - r0 : 0) : 8;
-        for (int k = 0; k < kc; k += 16) {
+        int k = 0;
+        if (nr == 8)
+            for (; k + 16 <= kc; k += 16)
+                pack_pairs_8x16(src + (size_t)r0 * ld + k, ld, dst + (size_t)(k / 2) * (size_t)w + r0,
+                                w);
+        for (; k < kc; k += 16) {
             __mmask16 mk = first_lanes(kc - k);
             __m256 v[8];
             for (int r = 0; r < 8; r++) {
