@@ -101,11 +101,12 @@ static const bpk_packed_b *kept_packing(cpu_ctx *c, int tb, int N, int K, const 
 static void cpu_freeze(bpk_backend *be, int on)
 {
     cpu_ctx *c = be->context;
-    if (!on)
+    if (!on) {
         for (int i = 0; i < c->nkept; i++)
             bpk_packed_b_free(c->kept[i].pb);
-    if (!on)
-        c->nkept = 0, c->kept_bytes = 0;
+        c->nkept = 0;
+        c->kept_bytes = 0;
+    }
     c->frozen = on;
 }
 
@@ -473,9 +474,9 @@ static void cpu_gather_rows(bpk_backend *be, float *dst, const float *src, const
 {
     gather_job job = {dst, src, idx, rows, width, shift, factor};
     int tasks = (rows + GATHER_ROWS - 1) / GATHER_ROWS;
-    /* Rows in place (dst == src, no idx) or overlapping ones (memmove) stay
-     * serial: tasks must not read what another writes.  Per row, scaling
-     * does the same arithmetic however the rows are split. */
+    /* Overlapping rows (a memmove) stay serial: a task must not read what
+     * another writes.  In place (dst == src) each task scales its own rows,
+     * and per row the arithmetic is the same however the rows are split. */
     uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
     size_t bytes = (size_t)rows * (size_t)width * sizeof(float);
     int disjoint = idx || d == s || d + bytes <= s || s + bytes <= d;

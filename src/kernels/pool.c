@@ -97,7 +97,7 @@ typedef struct governor {
     long long hold_ns;     /* how long the next hold lasts */
     long alone_holds;      /* test and diagnostics: holds that chose alone */
     /* The CPU-time watch while sharing (cpu_starved). */
-    int watch;             /* 0: no process CPU clock, or not yet warmed up */
+    int watch;             /* 0: the run's first window (a warm-up) is not over */
     int win_jobs;          /* calls in this window */
     struct timespec win_since;
     long long win_cpu_ns;  /* the process's CPU time when the window began */

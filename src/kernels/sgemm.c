@@ -442,13 +442,17 @@ struct bpk_packed_b {
     float *panels;
 };
 
+/* bpk_cpu_pack_b's job: task t packs K slice t through a product's own
+ * pack_b_block (job g holds the operand), into dst + t·slice. */
+typedef struct pack_b_job {
+    gemm_job g;
+    float *dst;
+    size_t slice;
+} pack_b_job;
+
 static void pack_b_slice_task(void *ctx, int t)
 {
-    struct {
-        gemm_job g;
-        float *dst;
-        size_t slice;
-    } *job = ctx;
+    const pack_b_job *job = ctx;
     const gemm_job *g = &job->g;
     int pc = t * g->kc;
     pack_b_block(g, 0, pc, g->N, imin(g->kc, g->K - pc), job->dst + (size_t)t * job->slice);
@@ -477,12 +481,8 @@ bpk_packed_b *bpk_cpu_pack_b(bpk_pool *pool, int trans_b, int N, int K, const fl
     pb->trans_b = trans_b, pb->N = N, pb->K = K, pb->ldb = ldb, pb->B = B;
     pb->slice = slice;
     pb->slices = slices;
-    struct {
-        gemm_job g;
-        float *dst;
-        size_t slice;
-    } job = {{.im = im, .tb = trans_b, .N = N, .K = K, .B = B, .ldb = (size_t)ldb, .kc = kc},
-             pb->panels, slice};
+    pack_b_job job = {{.im = im, .tb = trans_b, .N = N, .K = K, .B = B, .ldb = (size_t)ldb, .kc = kc},
+                      pb->panels, slice};
     bpk_pool_run(pool, slices, pack_b_slice_task, &job);
     return pb;
 }
