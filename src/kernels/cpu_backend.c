@@ -392,8 +392,7 @@ static void update_range(const update_job *j, size_t first, size_t len)
 static void update_slice(void *ctx, int task)
 {
     const update_job *j = ctx;
-    size_t first = (size_t)task * BPK_UPDATE_CHUNK;
-    size_t len = j->n - first < BPK_UPDATE_CHUNK ? j->n - first : BPK_UPDATE_CHUNK;
+    size_t len, first = bpk_slice(task, BPK_UPDATE_CHUNK, j->n, &len);
     if (j->vec) {
         /* The slice's sum in the order sum_vectors keeps, ((v0 + v1) + v2) + … */
         float *g = j->g + first;
@@ -412,8 +411,7 @@ static void cpu_update(bpk_backend *be, const bpk_update *u, float *w, float *g,
         return;
     }
     update_job job = {u, w, g, m, v, n, NULL, 0};
-    int tasks = (int)((n + BPK_UPDATE_CHUNK - 1) / BPK_UPDATE_CHUNK);
-    bpk_pool_run(pool_of(be), tasks, update_slice, &job);
+    bpk_pool_run(pool_of(be), bpk_slices(n, BPK_UPDATE_CHUNK), update_slice, &job);
 }
 
 static void cpu_update_summed(bpk_backend *be, const bpk_update *u, float *w, float *g, float *m,
@@ -422,8 +420,7 @@ static void cpu_update_summed(bpk_backend *be, const bpk_update *u, float *w, fl
     if (count < 1 || u->optimizer == BP_OPT_RPROP)
         return; /* not part of the contract (backend.h) */
     update_job job = {u, w, g, m, v, n, vec, count};
-    int tasks = (int)((n + BPK_UPDATE_CHUNK - 1) / BPK_UPDATE_CHUNK);
-    bpk_pool_run(pool_of(be), tasks, update_slice, &job);
+    bpk_pool_run(pool_of(be), bpk_slices(n, BPK_UPDATE_CHUNK), update_slice, &job);
 }
 
 /* ---- data ------------------------------------------------------------------------ */
@@ -456,24 +453,23 @@ typedef struct gather_job {
 static void gather_task(void *ctx, int task)
 {
     const gather_job *g = ctx;
-    int r0 = task < 0 ? 0 : task * GATHER_ROWS;
-    int r1 = task < 0 || g->rows - r0 < GATHER_ROWS ? g->rows : r0 + GATHER_ROWS;
+    size_t n, r0 = bpk_slice(task, GATHER_ROWS, (size_t)g->rows, &n);
     size_t w = (size_t)g->width;
-    float *dst = g->dst + (size_t)r0 * w;
+    float *dst = g->dst + r0 * w;
     if (g->idx)
-        for (int r = r0; r < r1; r++)
-            memcpy(g->dst + (size_t)r * w, g->src + g->idx[r] * w, w * sizeof(float));
+        for (size_t r = r0; r < r0 + n; r++)
+            memcpy(g->dst + r * w, g->src + g->idx[r] * w, w * sizeof(float));
     else if (g->dst != g->src)
-        memmove(dst, g->src + (size_t)r0 * w, (size_t)(r1 - r0) * w * sizeof(float));
+        memmove(dst, g->src + r0 * w, n * w * sizeof(float));
     if (g->shift)
-        bpk_scale_rows(dst, dst, (size_t)(r1 - r0), g->width, g->shift, g->factor);
+        bpk_scale_rows(dst, dst, n, g->width, g->shift, g->factor);
 }
 
 static void cpu_gather_rows(bpk_backend *be, float *dst, const float *src, const size_t *idx,
                             int rows, int width, const float *shift, const float *factor)
 {
     gather_job job = {dst, src, idx, rows, width, shift, factor};
-    int tasks = (rows + GATHER_ROWS - 1) / GATHER_ROWS;
+    int tasks = bpk_slices((size_t)rows, GATHER_ROWS);
     /* Overlapping rows (a memmove) stay serial: a task must not read what
      * another writes.  In place (dst == src) each task scales its own rows,
      * and per row the arithmetic is the same however the rows are split. */

@@ -42,6 +42,17 @@ int bpk_pool_width(bpk_pool *pool);
 typedef void (*bpk_task_fn)(void *ctx, int task);
 void bpk_pool_run(bpk_pool *pool, int ntasks, bpk_task_fn fn, void *ctx);
 
+/* Work split in fixed slices of `per` items, whatever the thread count (so
+ * the bits are too): how many slices n items make, and the first item of
+ * slice `task` with its length in *len; task −1 is all n items at once. */
+static inline int bpk_slices(size_t n, size_t per) { return (int)((n + per - 1) / per); }
+static inline size_t bpk_slice(int task, size_t per, size_t n, size_t *len)
+{
+    size_t first = task < 0 ? 0 : (size_t)task * per;
+    *len = task < 0 || n - first < per ? n - first : per;
+    return first;
+}
+
 /* ---- dense linear algebra --------------------------------------------- */
 
 /* C[M][N] = alpha · op(A)[M][K] · op(B)[K][N] + beta · C.

@@ -409,12 +409,11 @@ typedef struct gemv_job {
 static void gemv_task(void *ctx, int task)
 {
     const gemv_job *g = ctx;
-    int j0 = task < 0 ? 0 : task * GEMV_SLICE;
-    int n = task < 0 ? g->N : (g->N - j0 < GEMV_SLICE ? g->N - j0 : GEMV_SLICE);
+    size_t n, j0 = bpk_slice(task, GEMV_SLICE, (size_t)g->N, &n);
     if (g->trans_b)
-        g->im->sgemv(n, g->K, g->B + (size_t)j0 * g->ldb, g->ldb, g->x, NULL, g->y + j0);
+        g->im->sgemv((int)n, g->K, g->B + j0 * g->ldb, g->ldb, g->x, NULL, g->y + j0);
     else
-        g->im->sgemv_t(g->K, n, g->B + j0, g->ldb, g->x, g->y + j0);
+        g->im->sgemv_t(g->K, (int)n, g->B + j0, g->ldb, g->x, g->y + j0);
 }
 
 /* One row of C from a batch-1 product y (alpha, beta applied). */
@@ -557,7 +556,7 @@ void bpk_cpu_sgemm(bpk_pool *pool, int trans_a, int trans_b, int M, int N, int K
             /* Fixed slices of C's row: the same arithmetic for any thread count
              * (GEMV_SLICE is a multiple of every kernel's row grouping), and a
              * large matrix streams from two cores' caches at once. */
-            int tasks = (long)N * K >= GEMV_MIN_SPLIT ? (N + GEMV_SLICE - 1) / GEMV_SLICE : 1;
+            int tasks = (long)N * K >= GEMV_MIN_SPLIT ? bpk_slices((size_t)N, GEMV_SLICE) : 1;
             if (tasks > 1 && bpk_pool_width(pool) > 1)
                 bpk_pool_run(pool, tasks, gemv_task, &job);
             else
